@@ -1,0 +1,195 @@
+// write_file_atomically: temp file + fsync + rename + directory fsync (POSIX).
+#include "bend/io/atomic_file.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <streambuf>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "bend/error.hpp"
+
+namespace bend {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string error_text(int err) { return std::strerror(err); }
+
+[[noreturn]] void fail(const fs::path& path, std::string_view what) {
+  throw IoError(fmt::format("cannot write '{}': {}", path.string(), what));
+}
+
+// A write-only streambuf over a file descriptor that remembers the first write error (errno), so
+// the caller can report "No space left on device" rather than a bare "stream went bad".
+class FdStreambuf : public std::streambuf {
+ public:
+  explicit FdStreambuf(int fd) : fd_(fd) { setp(buffer_.data(), buffer_.data() + buffer_.size()); }
+
+  int error() const { return error_; }
+
+ protected:
+  int_type overflow(int_type ch) override {
+    if (!flush_buffer()) return traits_type::eof();
+    if (!traits_type::eq_int_type(ch, traits_type::eof())) {
+      *pptr() = traits_type::to_char_type(ch);
+      pbump(1);
+    }
+    return traits_type::not_eof(ch);
+  }
+
+  std::streamsize xsputn(const char* data, std::streamsize count) override {
+    if (error_ != 0) return 0;
+    if (count <= epptr() - pptr()) {
+      std::memcpy(pptr(), data, static_cast<std::size_t>(count));
+      pbump(static_cast<int>(count));
+      return count;
+    }
+    if (!flush_buffer()) return 0;
+    // Big blocks (tensor data) go straight to the file instead of through the buffer.
+    if (count < static_cast<std::streamsize>(buffer_.size())) {
+      std::memcpy(pptr(), data, static_cast<std::size_t>(count));
+      pbump(static_cast<int>(count));
+      return count;
+    }
+    return write_all(data, static_cast<std::size_t>(count)) ? count : 0;
+  }
+
+  int sync() override { return flush_buffer() ? 0 : -1; }
+
+ private:
+  bool flush_buffer() {
+    const auto pending = static_cast<std::size_t>(pptr() - pbase());
+    const bool ok = write_all(pbase(), pending);
+    setp(buffer_.data(), buffer_.data() + buffer_.size());
+    return ok;
+  }
+
+  bool write_all(const char* data, std::size_t count) {
+    if (error_ != 0) return false;
+    while (count > 0) {
+      const ssize_t written = ::write(fd_, data, count);
+      if (written < 0) {
+        if (errno == EINTR) continue;
+        error_ = errno;
+        return false;
+      }
+      data += written;
+      count -= static_cast<std::size_t>(written);
+    }
+    return true;
+  }
+
+  int fd_;
+  int error_ = 0;
+  std::array<char, 64 * 1024> buffer_;
+};
+
+// Owns the temporary file until it has been renamed into place: closes the descriptor and removes
+// the file on every early exit.
+class TempFile {
+ public:
+  TempFile(fs::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(path_.c_str());
+  }
+
+  int fd() const { return fd_; }
+  const fs::path& path() const { return path_; }
+
+  // Closes the descriptor; returns 0 or the errno of a failed close (which can report a late
+  // write error on some filesystems).
+  int close() {
+    const int result = ::close(fd_);
+    fd_ = -1;
+    return result == 0 ? 0 : errno;
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  fs::path path_;
+  int fd_;
+  bool committed_ = false;
+};
+
+// Makes the rename itself durable. Some filesystems cannot fsync a directory; that is not an error.
+void fsync_directory(const fs::path& target, const fs::path& directory) {
+  const int dir_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) {
+    const int err = errno;
+    fail(target,
+         fmt::format("the file was replaced, but its directory '{}' could not be opened to sync it: {}",
+                     directory.string(), error_text(err)));
+  }
+  const int result = ::fsync(dir_fd);
+  const int err = errno;
+  ::close(dir_fd);
+  if (result != 0 && err != EINVAL && err != ENOTSUP) {
+    fail(target, fmt::format("the file was replaced, but syncing its directory '{}' failed: {}",
+                             directory.string(), error_text(err)));
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  if (!path.has_filename()) fail(path, "the path does not name a file");
+  const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+
+  static std::atomic<unsigned long> counter{0};
+  const fs::path temp_path =
+      directory / fmt::format(".{}.tmp.{}.{}", path.filename().string(), ::getpid(), counter++);
+  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) {
+    const int err = errno;
+    fail(path, fmt::format("cannot create temporary file '{}': {}", temp_path.string(), error_text(err)));
+  }
+  TempFile temp(temp_path, fd);
+
+  {
+    FdStreambuf buffer(temp.fd());
+    std::ostream out(&buffer);
+    try {
+      write(out);
+    } catch (const std::exception& error) {
+      std::throw_with_nested(IoError(fmt::format("cannot write '{}': {}", path.string(), error.what())));
+    } catch (...) {
+      std::throw_with_nested(IoError(fmt::format("cannot write '{}': unknown exception", path.string())));
+    }
+    out.flush();
+    if (buffer.error() != 0) fail(path, fmt::format("write failed: {}", error_text(buffer.error())));
+    if (!out) fail(path, "the output stream went bad");
+  }
+
+  if (::fsync(temp.fd()) != 0) {
+    const int err = errno;
+    fail(path, fmt::format("fsync failed: {}", error_text(err)));
+  }
+  if (const int err = temp.close(); err != 0) fail(path, fmt::format("close failed: {}", error_text(err)));
+  if (::rename(temp.path().c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    fail(path,
+         fmt::format("cannot rename temporary file '{}' over it: {}", temp.path().string(), error_text(err)));
+  }
+  temp.commit();
+  fsync_directory(path, directory);
+}
+
+void write_file_atomically(const fs::path& path, std::string_view bytes) {
+  write_file_atomically(path, [bytes](std::ostream& out) {
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  });
+}
+
+}  // namespace bend

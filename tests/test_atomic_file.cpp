@@ -1,0 +1,189 @@
+// Tests for write_file_atomically: the target is replaced whole or not at all, and no temporary
+// files are left behind.
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bend/error.hpp"
+#include "bend/io/atomic_file.hpp"
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+
+namespace {
+
+// A fresh directory under the system temp dir, removed with its contents afterwards.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "bend_atomic_test.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::permissions(path_, fs::perms::owner_all, ignored);
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+std::vector<std::string> names_in(const fs::path& directory) {
+  std::vector<std::string> names;
+  for (const auto& item : fs::directory_iterator(directory)) names.push_back(item.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Caps the size of files this process may write, so that writing past it fails with EFBIG the way
+// a full disk fails with ENOSPC. Restores the limit and SIGXFSZ's handler on destruction.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    previous_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    rlimit limit = saved_;
+    limit.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, previous_handler_);
+  }
+
+ private:
+  rlimit saved_{};
+  sighandler_t previous_handler_;
+};
+
+}  // namespace
+
+TEST_CASE("write_file_atomically creates and replaces a file", "[io][atomic]") {
+  ScratchDir dir;
+  const fs::path target = dir.path() / "model.bin";
+
+  bend::write_file_atomically(target, [](std::ostream& out) { out << "first version"; });
+  CHECK(read_text(target) == "first version");
+
+  bend::write_file_atomically(target, std::string_view("second"));
+  CHECK(read_text(target) == "second");
+
+  // Binary content, including NULs, goes through unchanged; so does a block larger than the buffer.
+  std::string big(300'000, '\0');
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7919 % 251);
+  bend::write_file_atomically(target, [&](std::ostream& out) {
+    out.put('x');
+    out.write(big.data(), static_cast<std::streamsize>(big.size()));
+  });
+  CHECK(read_text(target) == "x" + big);
+
+  bend::write_file_atomically(target, std::string_view());
+  CHECK(fs::file_size(target) == 0);
+
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"model.bin"});
+}
+
+TEST_CASE("write_file_atomically keeps the old file when the callback throws", "[io][atomic]") {
+  ScratchDir dir;
+  const fs::path target = dir.path() / "state.json";
+  bend::write_file_atomically(target, std::string_view("old content"));
+
+  const auto failing_write = [](std::ostream& out) {
+    out << "half of the new content";
+    throw std::runtime_error("serializer exploded");
+  };
+  CHECK_THROWS_AS(bend::write_file_atomically(target, failing_write), bend::IoError);
+  CHECK_THROWS_WITH(bend::write_file_atomically(target, failing_write),
+                    Contains(target.string()) && Contains("serializer exploded"));
+  CHECK(read_text(target) == "old content");
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"state.json"});
+
+  // The original exception is nested inside the IoError.
+  try {
+    bend::write_file_atomically(target, failing_write);
+    FAIL("expected an exception");
+  } catch (const bend::IoError& error) {
+    CHECK_THROWS_AS(std::rethrow_if_nested(error), std::runtime_error);
+  }
+
+  // Also when there was no file before: nothing is left.
+  const fs::path fresh = dir.path() / "fresh.json";
+  CHECK_THROWS_AS(bend::write_file_atomically(fresh, failing_write), bend::IoError);
+  CHECK_FALSE(fs::exists(fresh));
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"state.json"});
+}
+
+TEST_CASE("write_file_atomically refuses a stream left in a failed state", "[io][atomic]") {
+  ScratchDir dir;
+  const fs::path target = dir.path() / "out.txt";
+  bend::write_file_atomically(target, std::string_view("old"));
+  CHECK_THROWS_WITH(bend::write_file_atomically(target,
+                                                [](std::ostream& out) {
+                                                  out << "new";
+                                                  out.setstate(std::ios::badbit);
+                                                }),
+                    Contains(target.string()) && Contains("stream went bad"));
+  CHECK(read_text(target) == "old");
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"out.txt"});
+}
+
+TEST_CASE("write_file_atomically reports a write error (file too large, as with a full disk)",
+          "[io][atomic]") {
+  ScratchDir dir;
+  const fs::path target = dir.path() / "weights.bin";
+  bend::write_file_atomically(target, std::string_view("small old file"));
+  const std::string big(1 << 20, 'w');
+  {
+    FileSizeLimit limit(64 * 1024);
+    CHECK_THROWS_WITH(bend::write_file_atomically(target, std::string_view(big)),
+                      Contains(target.string()) && Contains("write failed") && Contains("too large"));
+  }
+  CHECK(read_text(target) == "small old file");
+  CHECK(names_in(dir.path()) == std::vector<std::string>{"weights.bin"});
+}
+
+TEST_CASE("write_file_atomically gives a clear error for a directory it cannot write to", "[io][atomic]") {
+  ScratchDir dir;
+  const fs::path missing_dir_target = dir.path() / "no_such_dir" / "file.bin";
+  CHECK_THROWS_AS(bend::write_file_atomically(missing_dir_target, std::string_view("x")), bend::IoError);
+  CHECK_THROWS_WITH(bend::write_file_atomically(missing_dir_target, std::string_view("x")),
+                    Contains(missing_dir_target.string()) && Contains("No such file or directory"));
+
+  bend::write_file_atomically(dir.path() / "plain_file", std::string_view("x"));
+  const fs::path under_a_file = dir.path() / "plain_file" / "file.bin";
+  CHECK_THROWS_WITH(bend::write_file_atomically(under_a_file, std::string_view("x")),
+                    Contains(under_a_file.string()) && Contains("Not a directory"));
+
+  CHECK_THROWS_WITH(bend::write_file_atomically(dir.path() / "", std::string_view("x")),
+                    Contains("does not name a file"));
+
+  // Permission bits do not stop root, so this part only means something for other users.
+  if (::geteuid() != 0) {
+    const fs::path read_only = dir.path() / "read_only";
+    fs::create_directory(read_only);
+    fs::permissions(read_only, fs::perms::owner_read | fs::perms::owner_exec);
+    CHECK_THROWS_WITH(bend::write_file_atomically(read_only / "file.bin", std::string_view("x")),
+                      Contains("read_only/file.bin") && Contains("Permission denied"));
+    fs::permissions(read_only, fs::perms::owner_all);
+  }
+}
