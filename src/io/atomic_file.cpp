@@ -48,6 +48,7 @@ class FdStreambuf : public std::streambuf {
 
   std::streamsize xsputn(const char* data, std::streamsize count) override {
     if (error_ != 0) return 0;
+    if (count <= 0) return 0;  // data may be null then, which memcpy must not see
     if (count <= epptr() - pptr()) {
       std::memcpy(pptr(), data, static_cast<std::size_t>(count));
       pbump(static_cast<int>(count));
