@@ -345,7 +345,12 @@ Axis make_log_axis(const DataRange& data, std::optional<double> user_lo, std::op
   const bool label_2_and_5 = pixels_per_decade >= 3 * label_spacing;
   const bool minor_2_to_9 = pixels_per_decade >= 40;
   const int max_labels = std::max(2, static_cast<int>(length / label_spacing));
-  const int stride = std::max(1, (last - first + max_labels) / max_labels);  // ceil((decades + 1) / max)
+  // Label every stride-th decade, with stride 1, 2, 3, 4, 5, 10, 20, 25, 50, 100, ... so labels stay round.
+  const int needed = std::max(1, (last - first + max_labels) / max_labels);  // ceil((decades + 1) / max)
+  int stride = 1;
+  for (int scale = 1; stride < needed; scale *= 10)
+    for (int base : {1, 2, 3, 4, 5, 10, 20, 25, 50})
+      if (stride < needed && base * scale >= needed && (scale == 1 || base >= 10)) stride = base * scale;
   const bool plain = floor_exponent(lo) >= -3 && ceil_exponent(hi) <= 4;
 
   for (int e = floor_exponent(lo); e <= last; ++e) {
