@@ -1,0 +1,116 @@
+// The tape: recording, reverse replay, release.
+#include "bend/autograd.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "bend/error.hpp"
+
+namespace bend {
+
+Tape& tape() {
+  thread_local Tape t;
+  return t;
+}
+
+namespace {
+std::shared_ptr<detail::TensorImpl> zeros_impl(const Shape& shape) {
+  Tensor z = Tensor::zeros(shape);
+  return z.impl_ptr();
+}
+}  // namespace
+
+float* grad_for_accumulation(const Tensor& t) {
+  detail::TensorImpl* impl = t.impl();
+  if (!impl || !impl->requires_grad) return nullptr;
+  if (!impl->grad) impl->grad = zeros_impl(impl->shape);
+  return impl->grad->data;
+}
+
+TapeEntry* Tape::record(Tensor& out, BackwardFn backward, const char* op, std::initializer_list<Tensor> inputs) {
+  if (!grad_enabled_) return nullptr;
+  bool any = false;
+  for (const Tensor& t : inputs) {
+    const detail::TensorImpl* impl = t.impl();
+    if (!impl || !impl->requires_grad) continue;
+    if (impl->tape_index >= 0 && impl->tape_generation != generation_)
+      throw AutogradError(fmt::format(
+          "{}: an input of shape {} was computed before the last backward(), which released the tape "
+          "that recorded it; detach() it to use its value, or compute it again",
+          op, impl->shape.str()));
+    any = true;
+  }
+  if (!any) return nullptr;
+  if (size_ == entries_.size()) entries_.emplace_back();
+  TapeEntry& e = entries_[size_];
+  e.backward = backward;
+  e.op = op;
+  e.out = out;
+  std::size_t k = 0;
+  for (const Tensor& t : inputs) e.in[k++] = t;
+  detail::TensorImpl* o = out.impl();
+  o->requires_grad = true;
+  o->tape_index = static_cast<std::int32_t>(size_);
+  o->tape_generation = generation_;
+  ++size_;
+  return &e;
+}
+
+void Tape::run_backward(const Tensor& root, const Tensor* seed) {
+  detail::TensorImpl* r = root.impl();
+  if (!r) throw AutogradError("backward: called on an undefined tensor");
+  if (!r->requires_grad)
+    throw AutogradError(fmt::format(
+        "backward: the tensor of shape {} does not require grad (no input of the ops that computed it "
+        "requires grad, or it was computed under NoGradGuard)",
+        r->shape.str()));
+  if (r->tape_index < 0)
+    throw AutogradError(
+        fmt::format("backward: the tensor of shape {} is a leaf; call backward() on a result computed from it",
+                    r->shape.str()));
+  if (r->tape_generation != generation_)
+    throw AutogradError(fmt::format(
+        "backward: the tape that recorded this tensor (shape {}) was already released by an earlier "
+        "backward(); run the forward pass again before calling backward() again",
+        r->shape.str()));
+  if (!seed && r->numel != 1)
+    throw AutogradError(fmt::format(
+        "backward: the tensor has shape {} ({} values); backward() without a gradient needs a single "
+        "value (a loss). Pass grad_output of the same shape to backward(grad_output)",
+        r->shape.str(), r->numel));
+  if (seed && !(seed->shape() == r->shape))
+    throw ShapeError(fmt::format("backward: grad_output has shape {} but the tensor has shape {}",
+                                 seed->shape().str(), r->shape.str()));
+
+  float* g = grad_for_accumulation(root);
+  if (seed)
+    for (std::int64_t k = 0; k < r->numel; ++k) g[k] += seed->data()[k];
+  else
+    g[0] += 1.0f;
+
+  // Entries after the root cannot contribute to it; entries whose output received no gradient are
+  // not on a path to the root.
+  for (std::int64_t k = r->tape_index; k >= 0; --k) {
+    TapeEntry& e = entries_[static_cast<std::size_t>(k)];
+    if (e.out.impl()->grad) e.backward(e);
+  }
+  clear();
+}
+
+void Tape::clear() {
+  for (std::size_t k = 0; k < size_; ++k) {
+    TapeEntry& e = entries_[k];
+    // Intermediate gradients are not kept (as in PyTorch without retain_grad).
+    e.out.impl()->grad.reset();
+    e.out = Tensor();
+    for (auto& t : e.in) t = Tensor();
+    for (auto& t : e.saved) t = Tensor();
+    e.ctx = nullptr;
+  }
+  size_ = 0;
+  ++generation_;
+}
+
+}  // namespace bend

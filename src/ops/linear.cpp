@@ -1,0 +1,51 @@
+// linear: Y = X · Wᵀ + b, PyTorch's F.linear, as one sgemm with the bias fused (rows of Y start as b,
+// sgemm accumulates with beta = 1).
+//   X: [N, in]   W: [out, in]   b: [out]   Y: [N, out]
+// Backward: dX += dY · W, dW += dYᵀ · X (straight into W's grad), db += column sums of dY. dX is not
+// computed when X does not require grad (a network's first layer).
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+#include "bend/ops.hpp"
+#include "gemm.hpp"
+
+namespace bend {
+namespace {
+
+// Entry: in = {X, W, b}.
+void linear_backward(TapeEntry& e) {
+  const Tensor &x = e.in[0], &w = e.in[1], &b = e.in[2];
+  const std::int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
+  const float* gy = output_grad(e);
+  if (float* gx = grad_for_accumulation(x)) detail::gemm(false, false, batch, in, out, 1.0f, gy, w.data(), 1.0f, gx);
+  if (float* gw = grad_for_accumulation(w)) detail::gemm(true, false, out, in, batch, 1.0f, gy, x.data(), 1.0f, gw);
+  if (float* gb = grad_for_accumulation(b))
+    for (std::int64_t r = 0; r < batch; ++r) {
+      const float* row = gy + r * out;
+      for (std::int64_t j = 0; j < out; ++j) gb[j] += row[j];
+    }
+}
+
+}  // namespace
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (x.ndim() != 2 || weight.ndim() != 2 || x.size(1) != weight.size(1))
+    throw ShapeError(fmt::format("linear: input {} does not fit weight {} (expected input [N, {}])", x.shape().str(),
+                                 weight.shape().str(), weight.ndim() == 2 ? weight.size(1) : -1));
+  const std::int64_t batch = x.size(0), in = x.size(1), out = weight.size(0);
+  if (bias.defined() && !(bias.shape() == Shape{out}))
+    throw ShapeError(fmt::format("linear: bias {} does not fit weight {} (expected [{}])", bias.shape().str(),
+                                 weight.shape().str(), out));
+  Tensor y = Tensor::empty(Shape{batch, out});
+  float* py = y.data();
+  if (bias.defined())
+    for (std::int64_t r = 0; r < batch; ++r) std::copy_n(bias.data(), out, py + r * out);
+  detail::gemm(false, true, batch, out, in, 1.0f, x.data(), weight.data(), bias.defined() ? 1.0f : 0.0f, py);
+  tape().record(y, &linear_backward, "linear", {x, weight, bias});
+  return y;
+}
+
+}  // namespace bend

@@ -1,0 +1,172 @@
+// Shape ops: reshape (a view), 2-d transpose, clone, concat and split along a dimension.
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+#include "bend/ops.hpp"
+
+namespace bend {
+namespace {
+
+// Adds the gradient of a same-sized output into in[0]'s gradient (reshape, clone).
+void copy_grad_backward(TapeEntry& e) {
+  float* ga = grad_for_accumulation(e.in[0]);
+  if (!ga) return;
+  const float* gy = output_grad(e);
+  const std::int64_t n = e.out.numel();
+  for (std::int64_t k = 0; k < n; ++k) ga[k] += gy[k];
+}
+
+// Entry: in = {a [r, c]}; out [c, r].
+void transpose_backward(TapeEntry& e) {
+  float* ga = grad_for_accumulation(e.in[0]);
+  if (!ga) return;
+  const std::int64_t rows = e.in[0].size(0), cols = e.in[0].size(1);
+  const float* gy = output_grad(e);
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c) ga[r * cols + c] += gy[c * rows + r];
+}
+
+// The [outer, D, inner] view of a shape around dimension d.
+struct Around {
+  std::int64_t outer = 1, inner = 1;
+};
+Around around(const Shape& s, int d) {
+  Around a;
+  for (int k = 0; k < d; ++k) a.outer *= s[k];
+  for (int k = d + 1; k < s.ndim(); ++k) a.inner *= s[k];
+  return a;
+}
+
+// Entry: in = {part}; out = the whole (concat) or the piece (split); i = {outer, inner, offset along D,
+// D of the whole}. Concat and split move the same blocks in opposite directions.
+void concat_part_backward(TapeEntry& e) {
+  float* gp = grad_for_accumulation(e.in[0]);
+  if (!gp) return;
+  const std::int64_t outer = e.i[0], inner = e.i[1], offset = e.i[2], whole = e.i[3];
+  const std::int64_t part = e.in[0].numel() / (outer * inner);
+  const float* gy = output_grad(e);
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t k = 0; k < part * inner; ++k) gp[o * part * inner + k] += gy[(o * whole + offset) * inner + k];
+}
+void split_part_backward(TapeEntry& e) {
+  float* gw = grad_for_accumulation(e.in[0]);
+  if (!gw) return;
+  const std::int64_t outer = e.i[0], inner = e.i[1], offset = e.i[2], whole = e.i[3];
+  const std::int64_t part = e.out.numel() / (outer * inner);
+  const float* gy = output_grad(e);
+  for (std::int64_t o = 0; o < outer; ++o)
+    for (std::int64_t k = 0; k < part * inner; ++k) gw[(o * whole + offset) * inner + k] += gy[o * part * inner + k];
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& a, const Shape& requested) {
+  Shape shape = requested;
+  if (shape.numel() != a.numel())
+    throw ShapeError(fmt::format("reshape: cannot view {} ({} elements) as {} ({} elements)", a.shape().str(),
+                                 a.numel(), shape.str(), shape.numel()));
+  Tensor v = a.detach();
+  v.impl()->shape = shape;
+  tape().record(v, &copy_grad_backward, "reshape", {a});
+  return v;
+}
+
+Tensor transpose(const Tensor& a) {
+  if (a.ndim() != 2) throw ShapeError(fmt::format("transpose: needs a 2-d tensor, got {}", a.shape().str()));
+  const std::int64_t rows = a.size(0), cols = a.size(1);
+  Tensor y = Tensor::empty(Shape{cols, rows});
+  const float* pa = a.data();
+  float* py = y.data();
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t c = 0; c < cols; ++c) py[c * rows + r] = pa[r * cols + c];
+  tape().record(y, &transpose_backward, "transpose", {a});
+  return y;
+}
+
+Tensor clone(const Tensor& a) {
+  Tensor y = Tensor::empty(a.shape());
+  std::copy_n(a.data(), a.numel(), y.data());
+  tape().record(y, &copy_grad_backward, "clone", {a});
+  return y;
+}
+
+Tensor concat(std::span<const Tensor> parts, int dim) {
+  if (parts.empty()) throw ShapeError("concat: no tensors given");
+  const Shape& first = parts[0].shape();
+  const int d = first.normalize_dim(dim);
+  std::int64_t whole = 0;
+  for (const Tensor& p : parts) {
+    const Shape& s = p.shape();
+    bool fits = s.ndim() == first.ndim();
+    for (int k = 0; fits && k < s.ndim(); ++k) fits = k == d || s[k] == first[k];
+    if (!fits)
+      throw ShapeError(fmt::format("concat: shapes {} and {} differ outside dimension {}", first.str(), s.str(), d));
+    whole += s[d];
+  }
+  const Around ar = around(first, d);
+  Tensor y = Tensor::empty(first.with_dim(d, whole));
+  float* py = y.data();
+  std::int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    const std::int64_t part = p.shape()[d];
+    const float* pp = p.data();
+    for (std::int64_t o = 0; o < ar.outer; ++o)
+      std::copy_n(pp + o * part * ar.inner, part * ar.inner, py + (o * whole + offset) * ar.inner);
+    offset += part;
+  }
+  // One entry per part: each routes its slice of the gradient back.
+  offset = 0;
+  for (const Tensor& p : parts) {
+    if (TapeEntry* e = tape().record(y, &concat_part_backward, "concat", {p}))
+      e->i = {ar.outer, ar.inner, offset, whole};
+    offset += p.shape()[d];
+  }
+  return y;
+}
+
+Tensor concat(std::initializer_list<Tensor> parts, int dim) {
+  return concat(std::span<const Tensor>(parts.begin(), parts.size()), dim);
+}
+
+std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, int dim) {
+  const Shape& s = a.shape();
+  const int d = s.normalize_dim(dim);
+  std::int64_t total = 0;
+  for (std::int64_t n : sizes) {
+    if (n < 0) throw ShapeError(fmt::format("split: negative size {}", n));
+    total += n;
+  }
+  if (total != s[d])
+    throw ShapeError(fmt::format("split: sizes add up to {} but dimension {} of {} has {}", total, d, s.str(), s[d]));
+  const Around ar = around(s, d);
+  std::vector<Tensor> out;
+  out.reserve(sizes.size());
+  std::int64_t offset = 0;
+  for (std::int64_t part : sizes) {
+    Tensor y = Tensor::empty(s.with_dim(d, part));
+    for (std::int64_t o = 0; o < ar.outer; ++o)
+      std::copy_n(a.data() + (o * s[d] + offset) * ar.inner, part * ar.inner, y.data() + o * part * ar.inner);
+    if (TapeEntry* e = tape().record(y, &split_part_backward, "split", {a})) e->i = {ar.outer, ar.inner, offset, s[d]};
+    out.push_back(std::move(y));
+    offset += part;
+  }
+  return out;
+}
+
+std::vector<Tensor> split(const Tensor& a, std::initializer_list<std::int64_t> sizes, int dim) {
+  return split(a, std::span<const std::int64_t>(sizes.begin(), sizes.size()), dim);
+}
+
+std::vector<Tensor> chunk(const Tensor& a, std::int64_t chunks, int dim) {
+  const std::int64_t n = a.shape()[dim];
+  if (chunks <= 0 || n % chunks != 0)
+    throw ShapeError(fmt::format("chunk: dimension {} of {} ({}) does not split into {} equal chunks", dim,
+                                 a.shape().str(), n, chunks));
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(chunks), n / chunks);
+  return split(a, sizes, dim);
+}
+
+}  // namespace bend

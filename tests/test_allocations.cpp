@@ -1,0 +1,73 @@
+// A steady training loop allocates nothing: every tensor buffer, tensor object and tape entry comes
+// from the recycling caches after the first steps. Counted two ways: the caches' own counters, and
+// every call to the global operator new in this test binary.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+
+#include "bend/bend.hpp"
+#include "support.hpp"
+
+namespace {
+std::atomic<std::uint64_t> g_heap_allocations{0};
+}
+
+void* operator new(std::size_t n) {
+  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new(std::size_t n, std::align_val_t al) {
+  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
+  const auto a = static_cast<std::size_t>(al);
+  if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace bend;
+
+TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]") {
+  Rng rng(5);
+  Tensor w1 = Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_();
+  Tensor b1 = Tensor::zeros({32}).requires_grad_();
+  Tensor w2 = Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_();
+  Tensor b2 = Tensor::zeros({4}).requires_grad_();
+  Tensor x = Tensor::uniform({8, 16}, -1, 1, rng);
+  std::vector<std::int32_t> y = {0, 1, 2, 3, 0, 1, 2, 3};
+  std::vector<Tensor> params = {w1, b1, w2, b2};
+
+  auto step = [&] {
+    for (Tensor& p : params) p.zero_grad();
+    Tensor h = exp(linear(x, w1, b1) * -0.5f);  // a smooth nonlinearity from core ops
+    Tensor loss = cross_entropy(linear(h, w2, b2), y) + mean(h) * 0.01f;
+    loss.backward();
+    NoGradGuard no_grad;
+    for (Tensor& p : params) {
+      float* d = p.data();
+      const float* g = p.grad().data();
+      for (std::int64_t i = 0; i < p.numel(); ++i) d[i] -= 0.1f * g[i];
+    }
+    return loss.item();
+  };
+  const float first = step();
+  for (int i = 0; i < 3; ++i) step();  // warm the caches
+
+  const MemoryStats before = memory_stats();
+  const std::uint64_t heap_before = g_heap_allocations.load();
+  float last = 0;
+  for (int i = 0; i < 20; ++i) last = step();
+  const std::uint64_t heap_after = g_heap_allocations.load();
+  const MemoryStats after = memory_stats();
+
+  CHECK(heap_after - heap_before == 0);
+  CHECK(after.buffers_created == before.buffers_created);
+  CHECK(after.objects_created == before.objects_created);
+  CHECK(after.buffers_reused > before.buffers_reused);
+  CHECK(last < first);
+}

@@ -1,0 +1,103 @@
+// The tape: accumulation, reuse of a tensor, branch and join, NoGradGuard, errors.
+#include <catch2/catch.hpp>
+
+#include "bend/bend.hpp"
+#include "support.hpp"
+
+using namespace bend;
+
+TEST_CASE("backward adds into grad and zero_grad is explicit", "[autograd]") {
+  Tensor x = Tensor::from({1, 2, 3}).requires_grad_();
+  (x * x).sum().backward();
+  CHECK(x.grad().to_vector() == std::vector<float>{2, 4, 6});
+  (x * x).sum().backward();  // adds, as in PyTorch
+  CHECK(x.grad().to_vector() == std::vector<float>{4, 8, 12});
+  x.zero_grad();
+  CHECK(x.grad().to_vector() == std::vector<float>{0, 0, 0});
+}
+
+TEST_CASE("a tensor used twice gets the sum of both gradients", "[autograd]") {
+  Tensor x = Tensor::from({3}).requires_grad_();
+  Tensor y = x * x + x;  // dy/dx = 2x + 1
+  y.sum().backward();
+  CHECK(x.grad().item() == 7.0f);
+}
+
+TEST_CASE("graphs that branch and join", "[autograd]") {
+  Tensor x = Tensor::from({0.5f, -1.0f}).requires_grad_();
+  Tensor a = exp(x);
+  Tensor b = a * 2.0f;
+  Tensor c = a * a;       // branch from a
+  Tensor d = (b + c) * x;  // join, and x used again
+  d.sum().backward();
+  for (int i = 0; i < 2; ++i) {
+    const double xv = x.data()[i], ev = std::exp(xv);
+    // d = (2e^x + e^{2x}) x  ->  d' = (2e^x + 2e^{2x}) x + 2e^x + e^{2x}
+    const double expected = (2 * ev + 2 * ev * ev) * xv + 2 * ev + ev * ev;
+    CHECK(x.grad().data()[i] == Approx(expected).epsilon(1e-5));
+  }
+}
+
+TEST_CASE("NoGradGuard records nothing", "[autograd]") {
+  Tensor x = Tensor::from({1, 2}).requires_grad_();
+  const std::size_t before = tape().size();
+  {
+    NoGradGuard guard;
+    Tensor y = x * 2.0f;
+    CHECK_FALSE(y.requires_grad());
+    CHECK(tape().size() == before);
+  }
+  CHECK(grad_enabled());
+  Tensor z = x * 2.0f;
+  CHECK(z.requires_grad());
+  tape().clear();
+}
+
+TEST_CASE("clear errors for misuse", "[autograd][errors]") {
+  Tensor x = Tensor::from({1, 2}).requires_grad_();
+  SECTION("non-scalar without a gradient") {
+    Tensor y = x * 2.0f;
+    CHECK_THROWS_WITH(y.backward(), Catch::Contains("single value") && Catch::Contains("[2]"));
+    tape().clear();
+  }
+  SECTION("backward twice") {
+    Tensor loss = (x * 2.0f).sum();
+    loss.backward();
+    CHECK_THROWS_AS(loss.backward(), AutogradError);
+    CHECK_THROWS_WITH(loss.backward(), Catch::Contains("already released"));
+  }
+  SECTION("using a tensor whose tape entry was released") {
+    Tensor h = x * 2.0f;
+    h.sum().backward();
+    CHECK_THROWS_WITH(h * 3.0f, Catch::Contains("released") && Catch::Contains("detach"));
+    Tensor ok = h.detach() * 3.0f;  // the value is fine to use
+    CHECK(ok.data()[1] == 12.0f);
+  }
+  SECTION("leaf and no-grad tensors") {
+    CHECK_THROWS_WITH(x.backward(), Catch::Contains("leaf"));
+    CHECK_THROWS_WITH(Tensor::from({1}).backward(), Catch::Contains("does not require grad"));
+  }
+  SECTION("seed of the wrong shape") {
+    Tensor y = x * 2.0f;
+    CHECK_THROWS_AS(y.backward(Tensor::ones({3})), ShapeError);
+    tape().clear();
+  }
+}
+
+TEST_CASE("backward with an explicit seed", "[autograd]") {
+  Tensor x = Tensor::from({1, 2}).requires_grad_();
+  Tensor y = x * 3.0f;
+  y.backward(Tensor::from({1, 10}));
+  CHECK(x.grad().to_vector() == std::vector<float>{3, 30});
+}
+
+TEST_CASE("the tape is reused between steps", "[autograd]") {
+  Tensor w = Tensor::from({0.5f}).requires_grad_();
+  for (int step = 0; step < 3; ++step) {
+    Tensor loss = (w * w * 3.0f).sum();
+    CHECK(tape().size() > 0);
+    loss.backward();
+    CHECK(tape().size() == 0);
+  }
+  CHECK(w.grad().item() == Approx(9.0f));  // 3 steps of 6w
+}
