@@ -7,8 +7,10 @@
 // units of the float ulp at r: |y - r| / 2^(max(ilogb(r), -126) - 23), with +-inf counted as +-2^128 on
 // both sides so that overflow near FLT_MAX is judged like any other rounding. NaN must match NaN.
 //
-// Tolerances are the documented bounds in vecmath.hpp plus a little headroom; a wrong polynomial
-// coefficient (even in its 3rd significant digit) pushes the error far past them.
+// Tolerances are the bounds documented in vecmath.hpp (found by exhaustive runs) plus a little
+// headroom. They are tight enough that a wrong constant fails: checked by hand when this was written,
+// e.g. a low-order polynomial coefficient off by 0.1%, the highest-order one off by 1-10%, or
+// ln2's low part off by 0.7% each fail at least one test case.
 #include "bend/detail/vecmath.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,9 +19,9 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <random>
-#include <string>
 #include <vector>
 
 namespace {
@@ -183,10 +185,10 @@ TEST_CASE("vm::log matches libm within 1 ulp", "[vecmath]") {
   CHECK(bend::vm::log(std::numeric_limits<float>::denorm_min()) == Approx(std::log(0x1p-149)).epsilon(1e-7));
 }
 
-TEST_CASE("vm::log1p matches libm within 1 ulp, also near 0 and -1", "[vecmath]") {
+TEST_CASE("vm::log1p matches libm within 1.1 ulp, also near 0 and -1", "[vecmath]") {
   check_accuracy(
       "log1p", [](float x) { return bend::vm::log1p(x); }, [](double x) { return std::log1p(x); },
-      {1e-3f, 0.29289322f, 0.41421356f, 1.0f, 0.5f, 0.99999994f, 3.0f}, 1.0);
+      {1e-3f, 0.29289322f, 0.41421356f, 1.0f, 0.5f, 0.99999994f, 3.0f}, 1.1);
   CHECK(bend::vm::log1p(-1.0f) == -kInf);
   CHECK(std::isnan(bend::vm::log1p(-1.5f)));
   CHECK(std::isnan(bend::vm::log1p(-kInf)));
