@@ -1,0 +1,71 @@
+#pragma once
+// Adam (with optional L2 weight decay and AMSGrad) and AdamW (decoupled weight decay), following
+// PyTorch's single-tensor implementation (torch/optim/adam.py, adamw.py) operation by operation, so
+// results agree with PyTorch to float rounding. Per parameter p with gradient g, at its step t:
+//   t += 1
+//   AdamW: p *= 1 - lr*weight_decay              Adam: g += weight_decay*p
+//   m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g*g
+//   bc1 = 1 - beta1^t;  bc2 = 1 - beta2^t;  step_size = lr/bc1
+//   amsgrad: v_max = max(v_max, v), used in place of v below
+//   denom = sqrt(v)/sqrt(bc2) + eps;  p -= step_size * m/denom
+// The scalar coefficients are computed in double (as PyTorch does in Python), the element-wise
+// work in float, one fused pass per parameter.
+#include <utility>
+
+#include "bend/optim/optimizer.hpp"
+
+namespace bend {
+
+struct AdamOptions {
+  double lr = 1e-3;
+  std::pair<double, double> betas = {0.9, 0.999};
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  bool amsgrad = false;
+};
+
+class Adam : public Optimizer {
+ public:
+  // ValueError for lr, eps or weight_decay < 0, or a beta outside [0, 1).
+  explicit Adam(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
+                double eps = 1e-8, double weight_decay = 0.0, bool amsgrad = false);
+  Adam(std::vector<Tensor> params, const AdamOptions& options);
+
+  void step() override;
+  std::string_view name() const override { return decoupled_weight_decay_ ? "AdamW" : "Adam"; }
+  AdamOptions options() const;
+
+  // Keys per parameter that has taken a step: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad only),
+  // step (0-d).
+  OptimizerState state_tensors() const override;
+  void load_state(const OptimizerState& state) override;
+  // Keys: lr, beta1, beta2, eps, weight_decay, amsgrad.
+  std::map<std::string, double> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+
+ protected:
+  Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay);
+
+ private:
+  struct ParamState {
+    Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // undefined until the parameter's first step
+    std::int64_t step = 0;
+  };
+  void validate(const AdamOptions& o) const;
+
+  double beta1_, beta2_, eps_, weight_decay_;
+  bool amsgrad_;
+  bool decoupled_weight_decay_;
+  std::vector<ParamState> state_;  // by parameter index
+};
+
+// Adam with decoupled weight decay (Loshchilov & Hutter), torch.optim.AdamW; weight_decay defaults
+// to 1e-2.
+class AdamW : public Adam {
+ public:
+  explicit AdamW(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
+                 double eps = 1e-8, double weight_decay = 1e-2, bool amsgrad = false);
+  AdamW(std::vector<Tensor> params, const AdamOptions& options);
+};
+
+}  // namespace bend

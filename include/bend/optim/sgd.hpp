@@ -1,0 +1,48 @@
+#pragma once
+// SGD with optional momentum, dampening, Nesterov momentum and L2 weight decay, with PyTorch's update
+// rule (torch.optim.SGD), per parameter p with gradient g:
+//   g += weight_decay * p
+//   if momentum != 0:  buf = g on the parameter's first step, else buf = momentum*buf + (1-dampening)*g
+//                      g = nesterov ? g + momentum*buf : buf
+//   p -= lr * g
+// The float operations are done in that order, so results agree with PyTorch to float rounding.
+#include "bend/optim/optimizer.hpp"
+
+namespace bend {
+
+struct SgdOptions {
+  double lr = 0.01;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  bool nesterov = false;
+  double weight_decay = 0.0;
+};
+
+class SGD : public Optimizer {
+ public:
+  // ValueError for lr, momentum or weight_decay < 0, a non-finite dampening, or nesterov without
+  // momentum > 0 and dampening == 0 (as PyTorch).
+  SGD(std::vector<Tensor> params, double lr, double momentum = 0.0, double dampening = 0.0,
+      bool nesterov = false, double weight_decay = 0.0);
+  SGD(std::vector<Tensor> params, const SgdOptions& options);
+
+  void step() override;
+  std::string_view name() const override { return "SGD"; }
+  SgdOptions options() const;
+
+  // Keys: "state.<i>.momentum_buffer" (only once a parameter has taken a step with momentum).
+  OptimizerState state_tensors() const override;
+  void load_state(const OptimizerState& state) override;
+  // Keys: lr, momentum, dampening, nesterov, weight_decay.
+  std::map<std::string, double> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+
+ private:
+  static void validate(const SgdOptions& o);
+
+  double momentum_, dampening_, weight_decay_;
+  bool nesterov_;
+  std::vector<Tensor> momentum_buffers_;  // by parameter index; undefined until first used
+};
+
+}  // namespace bend

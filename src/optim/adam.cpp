@@ -1,0 +1,272 @@
+// Adam and AdamW: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter.
+// Weight-decay kind and AMSGrad are template parameters, picked once per parameter; the scalar
+// coefficients (bias corrections, step size) are computed in double per parameter, as PyTorch does.
+#include "bend/optim/adam.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+
+namespace bend {
+namespace {
+
+// Scalars as PyTorch hands them to its float kernels (Python doubles rounded to float).
+struct AdamCoefficients {
+  float decay_factor;  // AdamW: p.mul_(1 - lr*weight_decay)
+  float weight_decay;  // Adam: g.add(p, alpha=weight_decay)
+  float beta1, one_minus_beta1;
+  float beta2, one_minus_beta2;
+  float bias_correction2_sqrt;
+  float eps;
+  float negative_step_size;  // value of p.addcdiv_(m, denom, value=-lr/bias_correction1)
+};
+
+template <bool kL2, bool kDecoupled, bool kAmsgrad>
+void adam_update(float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
+                 float* __restrict exp_avg_sq, float* __restrict max_exp_avg_sq, std::int64_t n,
+                 const AdamCoefficients& c) {
+  const AdamCoefficients k = c;  // locals, so the compiler keeps them in registers
+  for (std::int64_t i = 0; i < n; ++i) {
+    float p = param[i];
+    if constexpr (kDecoupled) p = p * k.decay_factor;
+    float g = grad[i];
+    if constexpr (kL2) g = g + k.weight_decay * p;
+    const float m = exp_avg[i] * k.beta1 + k.one_minus_beta1 * g;         // mul_(b1).add_(g, alpha=1-b1)
+    const float v = exp_avg_sq[i] * k.beta2 + k.one_minus_beta2 * g * g;  // mul_(b2).addcmul_(g, g, 1-b2)
+    exp_avg[i] = m;
+    exp_avg_sq[i] = v;
+    float v_used = v;
+    if constexpr (kAmsgrad) {
+      v_used = std::max(max_exp_avg_sq[i], v);
+      max_exp_avg_sq[i] = v_used;
+    }
+    const float denom = std::sqrt(v_used) / k.bias_correction2_sqrt + k.eps;
+    param[i] = p + k.negative_step_size * m / denom;  // addcdiv_: p + value*m/denom
+  }
+}
+
+using AdamKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t,
+                            const AdamCoefficients&);
+
+template <bool kL2, bool kDecoupled>
+AdamKernel pick_kernel(bool amsgrad) {
+  return amsgrad ? &adam_update<kL2, kDecoupled, true> : &adam_update<kL2, kDecoupled, false>;
+}
+
+AdamKernel pick_kernel(bool l2, bool decoupled, bool amsgrad) {
+  if (l2) return pick_kernel<true, false>(amsgrad);
+  if (decoupled) return pick_kernel<false, true>(amsgrad);
+  return pick_kernel<false, false>(amsgrad);
+}
+
+}  // namespace
+
+Adam::Adam(std::vector<Tensor> params, double lr, std::pair<double, double> betas, double eps,
+           double weight_decay, bool amsgrad)
+    : Adam(std::move(params), AdamOptions{lr, betas, eps, weight_decay, amsgrad}, false) {}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : Adam(std::move(params), options, false) {}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay)
+    : Optimizer(std::move(params), options.lr),
+      beta1_(options.betas.first),
+      beta2_(options.betas.second),
+      eps_(options.eps),
+      weight_decay_(options.weight_decay),
+      amsgrad_(options.amsgrad),
+      decoupled_weight_decay_(decoupled_weight_decay),
+      state_(params_.size()) {
+  validate(options);
+}
+
+AdamW::AdamW(std::vector<Tensor> params, double lr, std::pair<double, double> betas, double eps,
+             double weight_decay, bool amsgrad)
+    : Adam(std::move(params), AdamOptions{lr, betas, eps, weight_decay, amsgrad}, true) {}
+
+AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
+    : Adam(std::move(params), options, true) {}
+
+void Adam::validate(const AdamOptions& o) const {
+  const std::string_view owner = name();
+  check_non_negative(owner, "learning rate", o.lr);
+  check_non_negative(owner, "epsilon", o.eps);
+  check_non_negative(owner, "weight_decay", o.weight_decay);
+  const auto check_beta = [&](std::string_view which, double beta) {
+    if (!(beta >= 0.0 && beta < 1.0))
+      throw ValueError(fmt::format("{}: invalid {} {} (must be in [0, 1))", owner, which, beta));
+  };
+  check_beta("beta1", o.betas.first);
+  check_beta("beta2", o.betas.second);
+}
+
+AdamOptions Adam::options() const { return {lr_, {beta1_, beta2_}, eps_, weight_decay_, amsgrad_}; }
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  const bool l2 = !decoupled_weight_decay_ && weight_decay_ != 0.0;
+  const bool decoupled = decoupled_weight_decay_ && weight_decay_ != 0.0;  // p *= 1 is a no-op
+  const AdamKernel kernel = pick_kernel(l2, decoupled, amsgrad_);
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    detail::TensorImpl& p = *params_[i].impl();
+    if (!p.grad) continue;  // no gradient reached this parameter: PyTorch skips it too
+    if (p.grad->numel != p.numel)
+      throw ShapeError(fmt::format("{}: parameter {} has shape {} but its gradient has shape {}", name(), i,
+                                   p.shape.str(), p.grad->shape.str()));
+    ParamState& s = state_[i];
+    if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step
+      s.exp_avg = Tensor::zeros(p.shape);
+      s.exp_avg_sq = Tensor::zeros(p.shape);
+      s.step = 0;
+    }
+    if (amsgrad_ && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = Tensor::zeros(p.shape);
+    s.step += 1;
+
+    const double step = static_cast<double>(s.step);
+    const double bias_correction1 = 1.0 - std::pow(beta1_, step);
+    const double bias_correction2 = 1.0 - std::pow(beta2_, step);
+    const double step_size = lr_ / bias_correction1;
+    const AdamCoefficients c{static_cast<float>(1.0 - lr_ * weight_decay_),
+                             static_cast<float>(weight_decay_),
+                             static_cast<float>(beta1_),
+                             static_cast<float>(1.0 - beta1_),
+                             static_cast<float>(beta2_),
+                             static_cast<float>(1.0 - beta2_),
+                             static_cast<float>(std::sqrt(bias_correction2)),
+                             static_cast<float>(eps_),
+                             static_cast<float>(-step_size)};
+    kernel(p.data, p.grad->data, s.exp_avg.data(), s.exp_avg_sq.data(),
+           amsgrad_ ? s.max_exp_avg_sq.data() : nullptr, p.numel, c);
+  }
+}
+
+OptimizerState Adam::state_tensors() const {
+  OptimizerState state;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const ParamState& s = state_[i];
+    if (!s.exp_avg.defined()) continue;
+    state.emplace_back(fmt::format("state.{}.step", i), step_tensor(s.step));
+    state.emplace_back(fmt::format("state.{}.exp_avg", i), copy_of(s.exp_avg));
+    state.emplace_back(fmt::format("state.{}.exp_avg_sq", i), copy_of(s.exp_avg_sq));
+    if (amsgrad_ && s.max_exp_avg_sq.defined())
+      state.emplace_back(fmt::format("state.{}.max_exp_avg_sq", i), copy_of(s.max_exp_avg_sq));
+  }
+  return state;
+}
+
+void Adam::load_state(const OptimizerState& state) {
+  // Check everything first, so a bad checkpoint leaves the optimizer as it was.
+  struct Incoming {
+    const Tensor *exp_avg = nullptr, *exp_avg_sq = nullptr, *max_exp_avg_sq = nullptr;
+    std::int64_t step = -1;
+    bool any() const { return exp_avg || exp_avg_sq || max_exp_avg_sq || step >= 0; }
+  };
+  std::vector<Incoming> incoming(params_.size());
+  for (const auto& [name, tensor] : state) {
+    const auto [index, key] = parse_state_name(name);
+    Incoming& in = incoming[index];
+    const auto duplicate = [&] {
+      return ValueError(fmt::format("{}: state entry '{}' appears twice", this->name(), name));
+    };
+    if (key == "step") {
+      if (in.step >= 0) throw duplicate();
+      in.step = step_from_tensor(name, tensor);
+      continue;
+    }
+    const Tensor** slot = nullptr;
+    if (key == "exp_avg")
+      slot = &in.exp_avg;
+    else if (key == "exp_avg_sq")
+      slot = &in.exp_avg_sq;
+    else if (key == "max_exp_avg_sq") {
+      if (!amsgrad_)
+        throw ValueError(
+            fmt::format("{}: state entry '{}' is AMSGrad state, but amsgrad is off", this->name(), name));
+      slot = &in.max_exp_avg_sq;
+    } else {
+      throw ValueError(
+          fmt::format("{}: unknown state entry '{}' (known keys: step, exp_avg, exp_avg_sq, "
+                      "max_exp_avg_sq)",
+                      this->name(), name));
+    }
+    if (*slot) throw duplicate();
+    check_state_shape(name, tensor, index);
+    *slot = &tensor;
+  }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Incoming& in = incoming[i];
+    if (!in.any()) continue;
+    const auto missing = [&](std::string_view key) {
+      return ValueError(fmt::format("{}: state for parameter {} has no 'state.{}.{}'", name(), i, i, key));
+    };
+    if (in.step < 0) throw missing("step");
+    if (!in.exp_avg) throw missing("exp_avg");
+    if (!in.exp_avg_sq) throw missing("exp_avg_sq");
+    if (amsgrad_ && !in.max_exp_avg_sq) throw missing("max_exp_avg_sq");
+  }
+
+  const auto restore = [](Tensor& into, const Tensor& from) {
+    if (!into.defined()) into = Tensor::empty(from.shape());
+    into.copy_from(from);
+  };
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Incoming& in = incoming[i];
+    ParamState& s = state_[i];
+    if (!in.any()) {
+      s = ParamState{};
+      continue;
+    }
+    s.step = in.step;
+    restore(s.exp_avg, *in.exp_avg);
+    restore(s.exp_avg_sq, *in.exp_avg_sq);
+    if (in.max_exp_avg_sq)
+      restore(s.max_exp_avg_sq, *in.max_exp_avg_sq);
+    else
+      s.max_exp_avg_sq = Tensor();
+  }
+}
+
+std::map<std::string, double> Adam::hyperparameters() const {
+  return {{"lr", lr_},
+          {"beta1", beta1_},
+          {"beta2", beta2_},
+          {"eps", eps_},
+          {"weight_decay", weight_decay_},
+          {"amsgrad", amsgrad_ ? 1.0 : 0.0}};
+}
+
+void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
+  AdamOptions o = options();
+  for (const auto& [key, value] : values) {
+    if (key == "lr")
+      o.lr = value;
+    else if (key == "beta1")
+      o.betas.first = value;
+    else if (key == "beta2")
+      o.betas.second = value;
+    else if (key == "eps")
+      o.eps = value;
+    else if (key == "weight_decay")
+      o.weight_decay = value;
+    else if (key == "amsgrad")
+      o.amsgrad = hyperparameter_flag(name(), key, value);
+    else
+      throw ValueError(
+          fmt::format("{}: unknown hyperparameter '{}' (known: lr, beta1, beta2, eps, weight_decay, "
+                      "amsgrad)",
+                      name(), key));
+  }
+  validate(o);
+  lr_ = o.lr;
+  beta1_ = o.betas.first;
+  beta2_ = o.betas.second;
+  eps_ = o.eps;
+  weight_decay_ = o.weight_decay;
+  amsgrad_ = o.amsgrad;
+}
+
+}  // namespace bend

@@ -1,0 +1,105 @@
+// Optimizer base: parameter checks, zero_grad, learning rate, and helpers for state checkpoints.
+#include "bend/optim/optimizer.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "bend/error.hpp"
+
+namespace bend {
+
+void check_non_negative(std::string_view owner, std::string_view what, double value) {
+  if (!(value >= 0.0))  // also rejects NaN
+    throw ValueError(fmt::format("{}: invalid {} {} (must be >= 0)", owner, what, value));
+}
+
+void check_finite(std::string_view owner, std::string_view what, double value) {
+  if (!std::isfinite(value))
+    throw ValueError(fmt::format("{}: invalid {} {} (must be finite)", owner, what, value));
+}
+
+bool hyperparameter_flag(std::string_view owner, std::string_view key, double value) {
+  if (value != 0.0 && value != 1.0)
+    throw ValueError(fmt::format("{}: hyperparameter '{}' = {} must be 0 or 1", owner, key, value));
+  return value != 0.0;
+}
+
+Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
+  if (params_.empty()) throw ValueError("optimizer got an empty parameter list");
+  std::unordered_set<const detail::TensorImpl*> seen;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Tensor& p = params_[i];
+    if (!p.defined()) throw ValueError(fmt::format("optimizer: parameter {} is an undefined tensor", i));
+    if (!p.is_leaf())
+      throw ValueError(
+          fmt::format("optimizer: parameter {} (shape {}) is not a leaf tensor; optimize the leaf "
+                      "it was computed from",
+                      i, p.shape().str()));
+    if (!seen.insert(p.impl()).second)
+      throw ValueError(
+          fmt::format("optimizer: parameter {} (shape {}) appears more than once", i, p.shape().str()));
+  }
+  // The derived class validates lr together with its other options (its name is known only there).
+}
+
+void Optimizer::zero_grad() {
+  for (Tensor& p : params_) p.zero_grad();
+}
+
+void Optimizer::set_lr(double lr) {
+  check_non_negative(name(), "learning rate", lr);
+  lr_ = lr;
+}
+
+std::pair<std::size_t, std::string> Optimizer::parse_state_name(const std::string& name) const {
+  constexpr std::string_view prefix = "state.";
+  const auto malformed = [&](std::string_view why) {
+    return ValueError(fmt::format("{}: state entry '{}': {} (expected 'state.<parameter index>.<key>')",
+                                  this->name(), name, why));
+  };
+  if (!name.starts_with(prefix)) throw malformed("does not start with 'state.'");
+  const char* first = name.data() + prefix.size();
+  const char* last = name.data() + name.size();
+  std::size_t index = 0;
+  const auto [end, ec] = std::from_chars(first, last, index);
+  if (ec != std::errc() || end == first) throw malformed("no parameter index");
+  if (end == last || *end != '.' || end + 1 == last) throw malformed("no key after the parameter index");
+  if (index >= params_.size())
+    throw ValueError(
+        fmt::format("{}: state entry '{}' is for parameter {}, but the optimizer has {} parameters",
+                    this->name(), name, index, params_.size()));
+  return {index, std::string(end + 1, last)};
+}
+
+Tensor Optimizer::step_tensor(std::int64_t step) { return Tensor::scalar(static_cast<float>(step)); }
+
+std::int64_t Optimizer::step_from_tensor(const std::string& name, const Tensor& t) const {
+  if (!t.defined() || t.numel() != 1)
+    throw ShapeError(fmt::format("{}: state entry '{}' must hold one value (the step count), got shape {}",
+                                 this->name(), name, t.defined() ? t.shape().str() : "undefined"));
+  const float value = t.data()[0];
+  // Step counts are stored as float, as PyTorch does; they are exact up to 2^24.
+  if (!(value >= 0.0f) || value > 16777216.0f || value != std::floor(value))
+    throw ValueError(
+        fmt::format("{}: state entry '{}' = {} is not a valid step count", this->name(), name, value));
+  return static_cast<std::int64_t>(value);
+}
+
+void Optimizer::check_state_shape(const std::string& name, const Tensor& t, std::size_t index) const {
+  if (!t.defined())
+    throw ValueError(fmt::format("{}: state entry '{}' is an undefined tensor", this->name(), name));
+  if (!(t.shape() == params_[index].shape()))
+    throw ShapeError(fmt::format("{}: state entry '{}' has shape {} but parameter {} has shape {}",
+                                 this->name(), name, t.shape().str(), index, params_[index].shape().str()));
+}
+
+Tensor Optimizer::copy_of(const Tensor& t) {
+  Tensor copy = Tensor::empty(t.shape());
+  copy.copy_from(t);
+  return copy;
+}
+
+}  // namespace bend

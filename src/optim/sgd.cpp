@@ -1,0 +1,188 @@
+// SGD: PyTorch's update rule as one fused, vectorisable float loop per parameter. The option branches
+// (weight decay, momentum phase, Nesterov) are template parameters, picked once per parameter.
+#include "bend/optim/sgd.hpp"
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+
+namespace bend {
+namespace {
+
+enum class MomentumPhase { kNone, kFirstStep, kRunning };
+
+struct SgdCoefficients {
+  float weight_decay;         // alpha of g.add(p, alpha=weight_decay)
+  float momentum;             // buf.mul_(momentum) and Nesterov's g.add(buf, alpha=momentum)
+  float one_minus_dampening;  // alpha of buf.add_(g, alpha=1-dampening)
+  float negative_lr;          // alpha of p.add_(g, alpha=-lr)
+};
+
+template <bool kWeightDecay, MomentumPhase kPhase, bool kNesterov>
+void sgd_update(float* __restrict param, const float* __restrict grad, float* __restrict buffer,
+                std::int64_t n, const SgdCoefficients& c) {
+  const float weight_decay = c.weight_decay, momentum = c.momentum;
+  const float one_minus_dampening = c.one_minus_dampening, negative_lr = c.negative_lr;
+  for (std::int64_t i = 0; i < n; ++i) {
+    float d = grad[i];
+    if constexpr (kWeightDecay) d = d + weight_decay * param[i];
+    if constexpr (kPhase != MomentumPhase::kNone) {
+      float b;
+      if constexpr (kPhase == MomentumPhase::kFirstStep) {
+        b = d;  // PyTorch starts the buffer as a copy of the gradient, without dampening
+      } else {
+        b = buffer[i] * momentum + one_minus_dampening * d;
+      }
+      buffer[i] = b;
+      if constexpr (kNesterov) {
+        d = d + momentum * b;
+      } else {
+        d = b;
+      }
+    }
+    param[i] = param[i] + negative_lr * d;
+  }
+}
+
+using SgdKernel = void (*)(float*, const float*, float*, std::int64_t, const SgdCoefficients&);
+
+template <bool kWeightDecay, MomentumPhase kPhase>
+SgdKernel pick_kernel(bool nesterov) {
+  return nesterov ? &sgd_update<kWeightDecay, kPhase, true> : &sgd_update<kWeightDecay, kPhase, false>;
+}
+
+template <bool kWeightDecay>
+SgdKernel pick_kernel(MomentumPhase phase, bool nesterov) {
+  switch (phase) {
+    case MomentumPhase::kNone:
+      return pick_kernel<kWeightDecay, MomentumPhase::kNone>(false);
+    case MomentumPhase::kFirstStep:
+      return pick_kernel<kWeightDecay, MomentumPhase::kFirstStep>(nesterov);
+    case MomentumPhase::kRunning:
+      return pick_kernel<kWeightDecay, MomentumPhase::kRunning>(nesterov);
+  }
+  return nullptr;
+}
+
+SgdKernel pick_kernel(bool weight_decay, MomentumPhase phase, bool nesterov) {
+  return weight_decay ? pick_kernel<true>(phase, nesterov) : pick_kernel<false>(phase, nesterov);
+}
+
+}  // namespace
+
+SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampening, bool nesterov,
+         double weight_decay)
+    : SGD(std::move(params), SgdOptions{lr, momentum, dampening, nesterov, weight_decay}) {}
+
+SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
+    : Optimizer(std::move(params), options.lr),
+      momentum_(options.momentum),
+      dampening_(options.dampening),
+      weight_decay_(options.weight_decay),
+      nesterov_(options.nesterov),
+      momentum_buffers_(params_.size()) {
+  validate(options);
+}
+
+void SGD::validate(const SgdOptions& o) {
+  check_non_negative("SGD", "learning rate", o.lr);
+  check_non_negative("SGD", "momentum", o.momentum);
+  check_finite("SGD", "dampening", o.dampening);
+  check_non_negative("SGD", "weight_decay", o.weight_decay);
+  if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0))
+    throw ValueError(
+        fmt::format("SGD: Nesterov momentum requires momentum > 0 and dampening 0 (got momentum {}, "
+                    "dampening {})",
+                    o.momentum, o.dampening));
+}
+
+SgdOptions SGD::options() const { return {lr_, momentum_, dampening_, nesterov_, weight_decay_}; }
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  const SgdCoefficients c{static_cast<float>(weight_decay_), static_cast<float>(momentum_),
+                          static_cast<float>(1.0 - dampening_), static_cast<float>(-lr_)};
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    detail::TensorImpl& p = *params_[i].impl();
+    if (!p.grad) continue;  // no gradient reached this parameter: PyTorch skips it too
+    if (p.grad->numel != p.numel)
+      throw ShapeError(fmt::format("SGD: parameter {} has shape {} but its gradient has shape {}", i,
+                                   p.shape.str(), p.grad->shape.str()));
+    MomentumPhase phase = MomentumPhase::kNone;
+    float* buffer = nullptr;
+    if (momentum_ != 0.0) {
+      Tensor& buf = momentum_buffers_[i];
+      phase = buf.defined() ? MomentumPhase::kRunning : MomentumPhase::kFirstStep;
+      if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
+      buffer = buf.data();
+    }
+    pick_kernel(weight_decay_ != 0.0, phase, nesterov_)(p.data, p.grad->data, buffer, p.numel, c);
+  }
+}
+
+OptimizerState SGD::state_tensors() const {
+  OptimizerState state;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (momentum_buffers_[i].defined())
+      state.emplace_back(fmt::format("state.{}.momentum_buffer", i), copy_of(momentum_buffers_[i]));
+  return state;
+}
+
+void SGD::load_state(const OptimizerState& state) {
+  // Check everything first, so a bad checkpoint leaves the optimizer as it was.
+  std::vector<const Tensor*> incoming(params_.size(), nullptr);
+  for (const auto& [name, tensor] : state) {
+    const auto [index, key] = parse_state_name(name);
+    if (key != "momentum_buffer")
+      throw ValueError(fmt::format("SGD: unknown state entry '{}' (SGD keeps only 'momentum_buffer')", name));
+    if (incoming[index]) throw ValueError(fmt::format("SGD: state entry '{}' appears twice", name));
+    check_state_shape(name, tensor, index);
+    incoming[index] = &tensor;
+  }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!incoming[i]) {
+      momentum_buffers_[i] = Tensor();
+    } else {
+      if (!momentum_buffers_[i].defined()) momentum_buffers_[i] = Tensor::empty(params_[i].shape());
+      momentum_buffers_[i].copy_from(*incoming[i]);
+    }
+  }
+}
+
+std::map<std::string, double> SGD::hyperparameters() const {
+  return {{"lr", lr_},
+          {"momentum", momentum_},
+          {"dampening", dampening_},
+          {"nesterov", nesterov_ ? 1.0 : 0.0},
+          {"weight_decay", weight_decay_}};
+}
+
+void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
+  SgdOptions o = options();
+  for (const auto& [key, value] : values) {
+    if (key == "lr")
+      o.lr = value;
+    else if (key == "momentum")
+      o.momentum = value;
+    else if (key == "dampening")
+      o.dampening = value;
+    else if (key == "nesterov")
+      o.nesterov = hyperparameter_flag("SGD", key, value);
+    else if (key == "weight_decay")
+      o.weight_decay = value;
+    else
+      throw ValueError(
+          fmt::format("SGD: unknown hyperparameter '{}' (known: lr, momentum, dampening, nesterov, "
+                      "weight_decay)",
+                      key));
+  }
+  validate(o);
+  lr_ = o.lr;
+  momentum_ = o.momentum;
+  dampening_ = o.dampening;
+  nesterov_ = o.nesterov;
+  weight_decay_ = o.weight_decay;
+}
+
+}  // namespace bend

@@ -1,0 +1,560 @@
+// Optimizers: SGD, Adam and AdamW against their documented update rules (computed here in double) and
+// against numbers from real PyTorch; skipping of params without gradients; zero_grad; checkpoint
+// state save/restore; validation errors; no allocation in steady-state steps.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+
+#include "bend/bend.hpp"
+#include "bend/optim/adam.hpp"
+#include "bend/optim/sgd.hpp"
+#include "support.hpp"
+
+using namespace bend;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using Rows = std::vector<std::vector<double>>;
+
+// The parameter and gradient sequence of scripts/torch_optim_reference.py: gradient magnitudes
+// shrink, so AMSGrad's running maximum differs from the current second moment in later steps.
+const std::vector<float> kInitial = {0.5f, -1.25f, 2.0f, -0.1f};
+const std::vector<std::vector<float>> kGrads = {
+    {0.3f, -0.8f, 1.5f, 0.05f}, {-0.2f, -0.6f, 1.0f, 0.1f},   {0.1f, 0.4f, 0.2f, -0.3f},
+    {0.05f, -0.1f, 0.1f, 0.0f}, {-0.4f, 0.2f, -0.05f, 0.02f},
+};
+
+// clang-format off
+// Produced by scripts/torch_optim_reference.py with PyTorch 1.13.0a0.
+const std::vector<std::vector<double>> kTorch_sgd_plain = {
+    {0.4699999988079071, -1.1699999570846558, 1.8500000238418579, -0.10500000417232513},
+    {0.49000000953674316, -1.1099998950958252, 1.75, -0.11500000208616257},
+    {0.48000001907348633, -1.1499998569488525, 1.7300000190734863, -0.085000000894069672},
+    {0.47500002384185791, -1.1399998664855957, 1.7200000286102295, -0.085000000894069672},
+    {0.51500004529953003, -1.1599998474121094, 1.7250000238418579, -0.086999997496604919},
+};
+const std::vector<std::vector<double>> kTorch_sgd_momentum = {
+    {0.4699999988079071, -1.1699999570846558, 1.8500000238418579, -0.10500000417232513},
+    {0.46299999952316284, -1.0379999876022339, 1.6150000095367432, -0.11950000375509262},
+    {0.44670000672340393, -0.95919996500015259, 1.3834999799728394, -0.10254999995231628},
+    {0.42702999711036682, -0.87827998399734497, 1.1651500463485718, -0.087294995784759521},
+    {0.44932699203491211, -0.82545197010040283, 0.97363507747650146, -0.07556549459695816},
+};
+const std::vector<std::vector<double>> kTorch_sgd_dampening = {
+    {0.4699999988079071, -1.1699999570846558, 1.8500000238418579, -0.10500000417232513},
+    {0.45699998736381531, -1.0559999942779541, 1.6449999809265137, -0.11650000512599945},
+    {0.43829998373985291, -0.9814000129699707, 1.4464999437332153, -0.10585000365972519},
+    {0.4179699718952179, -0.90726000070571899, 1.2608499526977539, -0.096265003085136414},
+    {0.42767298221588135, -0.85453402996063232, 1.0972650051116943, -0.08903849869966507},
+};
+const std::vector<std::vector<double>> kTorch_sgd_nesterov = {
+    {0.44299998879432678, -1.0980000495910645, 1.7150000333786011, -0.10949999839067459},
+    {0.45669999718666077, -0.91920006275177002, 1.4035000801086426, -0.13255000114440918},
+    {0.43202999234199524, -0.88828009366989136, 1.1751501560211182, -0.087294995784759521},
+    {0.40932700037956238, -0.80545210838317871, 0.9686352014541626, -0.073565497994422913},
+    {0.46939429640769958, -0.77790689468383789, 0.80127173662185669, -0.065008945763111115},
+};
+const std::vector<std::vector<double>> kTorch_sgd_weight_decay = {
+    {0.4675000011920929, -1.1637500524520874, 1.8400000333786011, -0.10450000315904617},
+    {0.48516249656677246, -1.0979312658309937, 1.7308000326156616, -0.11397750675678253},
+    {0.47273668646812439, -1.1324416399002075, 1.702146053314209, -0.08340761810541153},
+    {0.46537300944328308, -1.1167794466018677, 1.6836353540420532, -0.082990579307079315},
+    {0.50304615497589111, -1.1311955451965332, 1.6802171468734741, -0.084575623273849487},
+};
+const std::vector<std::vector<double>> kTorch_sgd_all = {
+    {0.46849998831748962, -1.1667499542236328, 1.8470000028610229, -0.10360000282526016},
+    {0.47108349204063416, -1.0726492404937744, 1.6859769821166992, -0.11294760555028915},
+    {0.4537845253944397, -1.0523817539215088, 1.5713727474212646, -0.088823556900024414},
+    {0.43724563717842102, -1.0059869289398193, 1.4712909460067749, -0.081176698207855225},
+    {0.45989444851875305, -0.98602676391601562, 1.3927693367004395, -0.076483912765979767},
+};
+const std::vector<std::vector<double>> kTorch_adam_plain = {
+    {0.40000000596046448, -1.1499999761581421, 1.8999999761581421, -0.19999998807907104},
+    {0.38554796576499939, -1.0517424345016479, 1.8029648065567017, -0.29651820659637451},
+    {0.35769706964492798, -1.0049712657928467, 1.7213647365570068, -0.2626950740814209},
+    {0.32737785577774048, -0.9614446759223938, 1.6514213085174561, -0.2349892258644104},
+    {0.34951034188270569, -0.93520426750183105, 1.5938291549682617, -0.21502178907394409},
+};
+const std::vector<std::vector<double>> kTorch_adam_weight_decay = {
+    {0.40000000596046448, -1.1499999761581421, 1.8999999761581421, -0.19999997317790985},
+    {0.3700161874294281, -1.0514721870422363, 1.8024278879165649, -0.29651814699172974},
+    {0.32674133777618408, -0.99325954914093018, 1.7167184352874756, -0.25438925623893738},
+    {0.28045734763145447, -0.9367254376411438, 1.6396552324295044, -0.2156568318605423},
+    {0.28764957189559937, -0.89385795593261719, 1.571689248085022, -0.18266984820365906},
+};
+const std::vector<std::vector<double>> kTorch_adam_amsgrad = {
+    {0.40000000596046448, -1.1499999761581421, 1.8999999761581421, -0.19999998807907104},
+    {0.38554796576499939, -1.0517424345016479, 1.8029648065567017, -0.29651820659637451},
+    {0.35769706964492798, -1.0049712657928467, 1.7213647365570068, -0.2626950740814209},
+    {0.32737785577774048, -0.9614446759223938, 1.6514213085174561, -0.23500308394432068},
+    {0.34951034188270569, -0.93520426750183105, 1.5938360691070557, -0.21503564715385437},
+};
+const std::vector<std::vector<double>> kTorch_adam_all = {
+    {0.45012468099594116, -1.2000476121902466, 1.950026273727417, -0.14838710427284241},
+    {0.4300825297832489, -1.150879979133606, 1.901307225227356, -0.19556251168251038},
+    {0.40211683511734009, -1.1202261447906494, 1.8581451177597046, -0.16940400004386902},
+    {0.37191835045814514, -1.0891411304473877, 1.8190025091171265, -0.14652472734451294},
+    {0.37161004543304443, -1.0646032094955444, 1.7843810319900513, -0.12794190645217896},
+};
+const std::vector<std::vector<double>> kTorch_adamw_plain = {
+    {0.39950001239776611, -1.1487499475479126, 1.8980000019073486, -0.19989997148513794},
+    {0.38464847207069397, -1.0493437051773071, 1.7990669012069702, -0.29621827602386475},
+    {0.35641294717788696, -1.0015232563018799, 1.7156678438186646, -0.26209896802902222},
+    {0.32573732733726501, -0.95699518918991089, 1.6440087556838989, -0.23413103818893433},
+    {0.34754407405853271, -0.92979776859283447, 1.5847725868225098, -0.21392947435379028},
+};
+const std::vector<std::vector<double>> kTorch_adamw_weight_decay = {
+    {0.375, -1.0874999761581421, 1.7999999523162842, -0.19499997794628143},
+    {0.34179794788360596, -0.93486738204956055, 1.6129647493362427, -0.28176817297935486},
+    {0.29685714840888977, -0.84135282039642334, 1.4507163763046265, -0.23385663330554962},
+    {0.25169506669044495, -0.75575858354568481, 1.3082370758056641, -0.19445794820785522},
+    {0.26124280691146851, -0.69173026084899902, 1.1852329969406128, -0.16476760804653168},
+};
+const std::vector<std::vector<double>> kTorch_adamw_amsgrad = {
+    {0.375, -1.0874999761581421, 1.7999999523162842, -0.19499997794628143},
+    {0.34179794788360596, -0.93486738204956055, 1.6129647493362427, -0.28176817297935486},
+    {0.29685714840888977, -0.84135282039642334, 1.4507163763046265, -0.23385663330554962},
+    {0.25169506669044495, -0.75575858354568481, 1.3082370758056641, -0.1944718062877655},
+    {0.26124280691146851, -0.69173026084899902, 1.1852400302886963, -0.16478078067302704},
+};
+// clang-format on
+
+using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)>;
+
+// Runs the gradient sequence on one parameter; returns the parameter after every step.
+Rows run_steps(const MakeOptimizer& make, const std::vector<float>& initial = kInitial,
+               const std::vector<std::vector<float>>& grads = kGrads) {
+  Tensor p = Tensor::from(initial, {static_cast<std::int64_t>(initial.size())}).requires_grad_();
+  auto opt = make({p});
+  p.set_grad(Tensor::zeros(p.shape()));
+  Rows rows;
+  for (const auto& g : grads) {
+    std::copy(g.begin(), g.end(), p.grad().data());
+    opt->step();
+    const auto v = p.to_vector();
+    rows.emplace_back(v.begin(), v.end());
+  }
+  return rows;
+}
+
+void check_rows(const Rows& actual, const Rows& expected, double rtol = 1e-6, double atol = 1e-7) {
+  REQUIRE(actual.size() == expected.size());
+  for (std::size_t s = 0; s < actual.size(); ++s) {
+    REQUIRE(actual[s].size() == expected[s].size());
+    for (std::size_t i = 0; i < actual[s].size(); ++i) {
+      INFO("step " << s + 1 << ", element " << i << ": got " << actual[s][i] << ", expected "
+                   << expected[s][i]);
+      CHECK(std::abs(actual[s][i] - expected[s][i]) <= atol + rtol * std::abs(expected[s][i]));
+    }
+  }
+}
+
+// The documented rules, in double.
+Rows sgd_reference(const SgdOptions& o, const std::vector<float>& initial = kInitial,
+                   const std::vector<std::vector<float>>& grads = kGrads) {
+  std::vector<double> p(initial.begin(), initial.end()), buf(p.size());
+  Rows rows;
+  for (std::size_t s = 0; s < grads.size(); ++s) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      double d = grads[s][i] + o.weight_decay * p[i];
+      if (o.momentum != 0) {
+        buf[i] = s == 0 ? d : o.momentum * buf[i] + (1 - o.dampening) * d;
+        d = o.nesterov ? d + o.momentum * buf[i] : buf[i];
+      }
+      p[i] -= o.lr * d;
+    }
+    rows.push_back(p);
+  }
+  return rows;
+}
+
+Rows adam_reference(const AdamOptions& o, bool decoupled, const std::vector<float>& initial = kInitial,
+                    const std::vector<std::vector<float>>& grads = kGrads) {
+  std::vector<double> p(initial.begin(), initial.end()), m(p.size()), v(p.size()), v_max(p.size());
+  const auto [b1, b2] = o.betas;
+  Rows rows;
+  for (std::size_t s = 0; s < grads.size(); ++s) {
+    const double t = static_cast<double>(s + 1);
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      double g = grads[s][i];
+      if (decoupled)
+        p[i] *= 1 - o.lr * o.weight_decay;
+      else
+        g += o.weight_decay * p[i];
+      m[i] = b1 * m[i] + (1 - b1) * g;
+      v[i] = b2 * v[i] + (1 - b2) * g * g;
+      v_max[i] = std::max(v_max[i], v[i]);
+      const double v_hat = (o.amsgrad ? v_max[i] : v[i]) / (1 - std::pow(b2, t));
+      p[i] -= o.lr / (1 - std::pow(b1, t)) * m[i] / (std::sqrt(v_hat) + o.eps);
+    }
+    rows.push_back(p);
+  }
+  return rows;
+}
+
+MakeOptimizer sgd(const SgdOptions& o) {
+  return [o](std::vector<Tensor> ps) { return std::make_unique<SGD>(std::move(ps), o); };
+}
+MakeOptimizer adam(const AdamOptions& o) {
+  return [o](std::vector<Tensor> ps) { return std::make_unique<Adam>(std::move(ps), o); };
+}
+MakeOptimizer adamw(const AdamOptions& o) {
+  return [o](std::vector<Tensor> ps) { return std::make_unique<AdamW>(std::move(ps), o); };
+}
+
+std::vector<float> random_values(std::size_t n, Rng& rng, float scale) {
+  Tensor t = Tensor::uniform({static_cast<std::int64_t>(n)}, -scale, scale, rng);
+  return t.to_vector();
+}
+
+bool bit_identical(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("SGD follows PyTorch's rule for every option", "[optim]") {
+  struct Case {
+    const char* name;
+    SgdOptions options;
+    const Rows& torch;
+  };
+  const Case cases[] = {
+      {"plain", {0.1, 0, 0, false, 0}, kTorch_sgd_plain},
+      {"momentum", {0.1, 0.9, 0, false, 0}, kTorch_sgd_momentum},
+      {"dampening", {0.1, 0.9, 0.3, false, 0}, kTorch_sgd_dampening},
+      {"nesterov", {0.1, 0.9, 0, true, 0}, kTorch_sgd_nesterov},
+      {"weight decay", {0.1, 0, 0, false, 0.05}, kTorch_sgd_weight_decay},
+      {"momentum + nesterov + weight decay", {0.05, 0.8, 0, true, 0.1}, kTorch_sgd_all},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const Rows actual = run_steps(sgd(c.options));
+      check_rows(actual, sgd_reference(c.options));
+      check_rows(actual, c.torch);
+    }
+  }
+}
+
+TEST_CASE("Adam and AdamW follow PyTorch's rule for every option", "[optim]") {
+  struct Case {
+    const char* name;
+    AdamOptions options;
+    bool decoupled;
+    const Rows& torch;
+  };
+  const Case cases[] = {
+      {"Adam plain", {0.1, {0.9, 0.999}, 1e-8, 0, false}, false, kTorch_adam_plain},
+      {"Adam weight decay", {0.1, {0.9, 0.999}, 1e-8, 0.1, false}, false, kTorch_adam_weight_decay},
+      {"Adam amsgrad", {0.1, {0.9, 0.999}, 1e-8, 0, true}, false, kTorch_adam_amsgrad},
+      {"Adam betas + eps + weight decay + amsgrad",
+       {0.05, {0.8, 0.95}, 1e-3, 0.2, true},
+       false,
+       kTorch_adam_all},
+      {"AdamW default decay", {0.1, {0.9, 0.999}, 1e-8, 1e-2, false}, true, kTorch_adamw_plain},
+      {"AdamW weight decay", {0.1, {0.9, 0.999}, 1e-8, 0.5, false}, true, kTorch_adamw_weight_decay},
+      {"AdamW amsgrad", {0.1, {0.9, 0.999}, 1e-8, 0.5, true}, true, kTorch_adamw_amsgrad},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const Rows actual = run_steps(c.decoupled ? adamw(c.options) : adam(c.options));
+      check_rows(actual, adam_reference(c.options, c.decoupled));
+      check_rows(actual, c.torch);
+    }
+  }
+}
+
+TEST_CASE("AdamW's defaults and names match PyTorch's", "[optim]") {
+  Tensor p = Tensor::zeros({2}).requires_grad_();
+  AdamW w({p});
+  CHECK(w.name() == "AdamW");
+  CHECK(w.options().weight_decay == 1e-2);
+  CHECK(w.lr() == 1e-3);
+  Adam a({p});
+  CHECK(a.name() == "Adam");
+  CHECK(a.options().weight_decay == 0.0);
+  CHECK(a.options().betas == std::pair<double, double>{0.9, 0.999});
+  CHECK(a.options().eps == 1e-8);
+  CHECK(SGD({p}, 0.1).name() == "SGD");
+}
+
+TEST_CASE("long parameters take the vectorised path and its remainder", "[optim]") {
+  Rng rng(11);
+  const std::size_t n = 1037;  // not a multiple of any vector width
+  const std::vector<float> initial = random_values(n, rng, 2.0f);
+  std::vector<std::vector<float>> grads;
+  for (int s = 0; s < 4; ++s) grads.push_back(random_values(n, rng, 1.0f / static_cast<float>(s + 1)));
+
+  const SgdOptions s{0.05, 0.9, 0, true, 1e-2};
+  check_rows(run_steps(sgd(s), initial, grads), sgd_reference(s, initial, grads), 1e-6, 1e-6);
+  const AdamOptions a{0.01, {0.9, 0.99}, 1e-8, 0.05, true};
+  check_rows(run_steps(adam(a), initial, grads), adam_reference(a, false, initial, grads), 1e-6, 1e-6);
+  check_rows(run_steps(adamw(a), initial, grads), adam_reference(a, true, initial, grads), 1e-6, 1e-6);
+}
+
+TEST_CASE("parameters whose grad is undefined are skipped and get no state", "[optim]") {
+  for (int kind = 0; kind < 2; ++kind) {
+    Tensor a = Tensor::from({1.0f, 2.0f}).requires_grad_();
+    Tensor b = Tensor::from({3.0f, 4.0f, 5.0f}).requires_grad_();
+    std::unique_ptr<Optimizer> opt;
+    if (kind == 0)
+      opt = std::make_unique<SGD>(std::vector<Tensor>{a, b}, 0.1, 0.9);
+    else
+      opt = std::make_unique<Adam>(std::vector<Tensor>{a, b}, 0.1);
+    INFO(opt->name());
+    a.set_grad(Tensor::from({1.0f, -1.0f}));
+    opt->step();
+    opt->step();
+    CHECK(b.to_vector() == std::vector<float>{3.0f, 4.0f, 5.0f});
+    CHECK(!b.grad().defined());
+    CHECK(a.to_vector() != std::vector<float>{1.0f, 2.0f});
+    for (const auto& [name, t] : opt->state_tensors()) CHECK(name.starts_with("state.0."));
+
+    // b's first gradient starts its own state: PyTorch counts Adam's steps per parameter.
+    b.set_grad(Tensor::from({1.0f, 1.0f, 1.0f}));
+    opt->step();
+    std::map<std::string, float> steps;
+    for (const auto& [name, t] : opt->state_tensors())
+      if (name.ends_with(".step")) steps[name] = t.item();
+    if (kind == 1)
+      CHECK(steps == std::map<std::string, float>{{"state.0.step", 3.0f}, {"state.1.step", 1.0f}});
+    else
+      CHECK(opt->state_tensors().size() == 2);  // momentum buffers for both
+  }
+}
+
+TEST_CASE("zero_grad zeros gradients in place and leaves undefined ones alone", "[optim]") {
+  Tensor a = Tensor::from({1.0f, 2.0f, 3.0f}).requires_grad_();
+  Tensor b = Tensor::from({4.0f}).requires_grad_();
+  SGD opt({a, b}, 0.1);
+  (a * a).sum().backward();
+  const float* memory = a.grad().data();
+  CHECK(a.grad().to_vector() == std::vector<float>{2.0f, 4.0f, 6.0f});
+  opt.zero_grad();
+  CHECK(a.grad().data() == memory);
+  CHECK(a.grad().to_vector() == std::vector<float>{0.0f, 0.0f, 0.0f});
+  CHECK(!b.grad().defined());
+  // The next backward accumulates into the same, zeroed memory.
+  (a * 3.0f).sum().backward();
+  CHECK(a.grad().data() == memory);
+  CHECK(a.grad().to_vector() == std::vector<float>{3.0f, 3.0f, 3.0f});
+}
+
+TEST_CASE("state save and restore continue bit-identically", "[optim]") {
+  const MakeOptimizer makers[] = {
+      sgd({0.05, 0.9, 0.1, false, 1e-3}),
+      sgd({0.05, 0.9, 0, true, 0}),
+      adam({0.02, {0.9, 0.99}, 1e-8, 1e-2, true}),
+      adamw({0.02, {0.8, 0.999}, 1e-6, 0.1, false}),
+  };
+  Rng rng(3);
+  std::vector<std::vector<float>> grads;
+  for (int s = 0; s < 7; ++s) grads.push_back(random_values(37, rng, 1.0f));
+  for (const MakeOptimizer& make : makers) {
+    const std::vector<float> initial = random_values(37, rng, 1.0f);
+    Tensor w = Tensor::from(initial, {37}).requires_grad_();
+    Tensor b = Tensor::zeros({1}).requires_grad_();  // never gets a gradient: no state
+    auto run = make({w, b});
+    INFO(run->name());
+    w.set_grad(Tensor::zeros({37}));
+    const auto step = [&](Optimizer& opt, Tensor& param, int s) {
+      std::copy(grads[s].begin(), grads[s].end(), param.grad().data());
+      opt.step();
+    };
+    for (int s = 0; s < 4; ++s) step(*run, w, s);
+    const OptimizerState saved = run->state_tensors();
+    const auto hyper = run->hyperparameters();
+    const Tensor w_saved = w.detach().clone();
+    for (int s = 4; s < 7; ++s) step(*run, w, s);
+    // The snapshot holds copies: later steps did not change it.
+    const OptimizerState after = run->state_tensors();
+    REQUIRE(after.size() == saved.size());
+    bool snapshot_differs = false;
+    for (std::size_t i = 0; i < saved.size(); ++i)
+      snapshot_differs |= !bit_identical(saved[i].second, after[i].second);
+    CHECK(snapshot_differs);
+
+    // A fresh optimizer (other hyperparameters, to be overwritten) resumes from the snapshot.
+    Tensor w2 = w_saved.clone().requires_grad_();
+    Tensor b2 = Tensor::zeros({1}).requires_grad_();
+    auto resumed = make({w2, b2});
+    resumed->set_hyperparameters({{"lr", 0.5}});
+    w2.set_grad(Tensor::zeros({37}));
+    step(*resumed, w2, 0);  // leave stale state behind that load_state must replace
+    w2.copy_from(w_saved);
+    resumed->load_state(saved);
+    resumed->set_hyperparameters(hyper);
+    CHECK(resumed->hyperparameters() == hyper);
+    for (int s = 4; s < 7; ++s) step(*resumed, w2, s);
+    CHECK(bit_identical(w2, w));
+  }
+}
+
+TEST_CASE("state names follow PyTorch's state_dict", "[optim]") {
+  Tensor p = Tensor::zeros({2, 3}).requires_grad_();
+  p.set_grad(Tensor::ones({2, 3}));
+  Adam adam_opt({p}, 0.1, {0.9, 0.999}, 1e-8, 0, true);
+  CHECK(adam_opt.state_tensors().empty());
+  adam_opt.step();
+  std::vector<std::string> names;
+  for (const auto& [name, t] : adam_opt.state_tensors()) {
+    names.push_back(name);
+    if (name.ends_with("step")) {
+      CHECK(t.ndim() == 0);
+      CHECK(t.item() == 1.0f);
+    } else {
+      CHECK(t.shape() == Shape{2, 3});
+    }
+  }
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"state.0.exp_avg", "state.0.exp_avg_sq", "state.0.max_exp_avg_sq",
+                                          "state.0.step"});
+  SGD sgd_opt({p}, 0.1, 0.5);
+  sgd_opt.step();
+  REQUIRE(sgd_opt.state_tensors().size() == 1);
+  CHECK(sgd_opt.state_tensors()[0].first == "state.0.momentum_buffer");
+  CHECK(sgd_opt.state_tensors()[0].second.to_vector() == std::vector<float>(6, 1.0f));
+  SGD plain({p}, 0.1);
+  plain.step();
+  CHECK(plain.state_tensors().empty());
+}
+
+TEST_CASE("load_state rejects bad checkpoints and then changes nothing", "[optim][errors]") {
+  Tensor p = Tensor::zeros({3}).requires_grad_();
+  p.set_grad(Tensor::ones({3}));
+  Adam opt({p}, 0.1);
+  opt.step();
+  const OptimizerState good = opt.state_tensors();
+  const auto with = [&](const std::string& name, const Tensor& t) {
+    OptimizerState s = good;
+    for (auto& [n, v] : s)
+      if (n == name) v = t;
+    return s;
+  };
+  const auto with_renamed = [&](const std::string& from, const std::string& to) {
+    OptimizerState s = good;
+    for (auto& [n, v] : s)
+      if (n == from) n = to;
+    return s;
+  };
+  CHECK_THROWS_AS(opt.load_state(with("state.0.exp_avg", Tensor::zeros({4}))), ShapeError);
+  CHECK_THROWS_WITH(opt.load_state(with("state.0.exp_avg", Tensor::zeros({4}))),
+                    Contains("state.0.exp_avg") && Contains("[4]") && Contains("[3]"));
+  CHECK_THROWS_WITH(opt.load_state(with("state.0.step", Tensor::scalar(1.5f))), Contains("step count"));
+  CHECK_THROWS_WITH(opt.load_state(with("state.0.step", Tensor::scalar(-1.0f))), Contains("step count"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "state.0.momentum_buffer")),
+                    Contains("unknown state entry 'state.0.momentum_buffer'"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "state.1.exp_avg")),
+                    Contains("parameter 1") && Contains("1 parameters"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "0.exp_avg")), Contains("'0.exp_avg'"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "state.x.exp_avg")),
+                    Contains("no parameter index"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "state.0.exp_avg_sq")),
+                    Contains("appears twice"));
+  CHECK_THROWS_WITH(opt.load_state(with_renamed("state.0.exp_avg", "state.0.max_exp_avg_sq")),
+                    Contains("amsgrad is off"));
+  OptimizerState missing_step;
+  for (const auto& e : good)
+    if (e.first != "state.0.step") missing_step.push_back(e);
+  CHECK_THROWS_WITH(opt.load_state(missing_step), Contains("no 'state.0.step'"));
+  // Nothing was changed by the failed loads.
+  const OptimizerState now = opt.state_tensors();
+  REQUIRE(now.size() == good.size());
+  for (std::size_t i = 0; i < now.size(); ++i) CHECK(bit_identical(now[i].second, good[i].second));
+
+  SGD s({p}, 0.1, 0.9);
+  CHECK_THROWS_WITH(s.load_state({{"state.0.exp_avg", Tensor::zeros({3})}}),
+                    Contains("unknown state entry 'state.0.exp_avg'"));
+  CHECK_THROWS_AS(s.load_state({{"state.0.momentum_buffer", Tensor::zeros({1, 3})}}), ShapeError);
+  s.load_state({{"state.0.momentum_buffer", Tensor::full({3}, 2.0f)}});
+  CHECK(s.state_tensors()[0].second.to_vector() == std::vector<float>{2.0f, 2.0f, 2.0f});
+  s.load_state({});  // an empty state: back to fresh
+  CHECK(s.state_tensors().empty());
+}
+
+TEST_CASE("invalid options are ValueErrors naming the option and value", "[optim][errors]") {
+  Tensor p = Tensor::zeros({2}).requires_grad_();
+  CHECK_THROWS_WITH(SGD({p}, -0.1), Contains("learning rate") && Contains("-0.1"));
+  CHECK_THROWS_WITH(SGD({p}, 0.1, -0.5), Contains("momentum") && Contains("-0.5"));
+  CHECK_THROWS_WITH(SGD({p}, 0.1, 0.0, 0.0, false, -1.0), Contains("weight_decay") && Contains("-1"));
+  CHECK_THROWS_WITH(SGD({p}, 0.1, 0.0, 0.0, true), Contains("Nesterov"));
+  CHECK_THROWS_WITH(SGD({p}, 0.1, 0.9, 0.1, true), Contains("Nesterov") && Contains("dampening 0.1"));
+  CHECK_THROWS_AS(SGD({p}, std::nan("")), ValueError);
+  CHECK_THROWS_WITH(Adam({p}, -1e-3), Contains("Adam") && Contains("learning rate"));
+  CHECK_THROWS_WITH(Adam({p}, 1e-3, {1.0, 0.999}), Contains("beta1") && Contains("1"));
+  CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, -0.1}), Contains("beta2") && Contains("-0.1"));
+  CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, -1e-8), Contains("epsilon") && Contains("-1e-08"));
+  CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1), Contains("weight_decay"));
+  CHECK_THROWS_WITH(AdamW({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1),
+                    Contains("AdamW") && Contains("weight_decay"));
+
+  CHECK_THROWS_WITH(SGD({}, 0.1), Contains("empty parameter list"));
+  CHECK_THROWS_WITH(SGD({p, p}, 0.1), Contains("more than once"));
+  CHECK_THROWS_WITH(SGD({Tensor()}, 0.1), Contains("undefined"));
+  Tensor not_leaf = p * 2.0f;
+  CHECK_THROWS_WITH(SGD({not_leaf}, 0.1), Contains("not a leaf"));
+
+  SGD opt({p}, 0.1);
+  CHECK_THROWS_WITH(opt.set_lr(-1.0), Contains("learning rate"));
+  CHECK_THROWS_WITH(opt.set_hyperparameters({{"betas", 0.9}}), Contains("unknown hyperparameter 'betas'"));
+  CHECK_THROWS_WITH(opt.set_hyperparameters({{"nesterov", 0.5}}), Contains("0 or 1"));
+  CHECK_THROWS_WITH(opt.set_hyperparameters({{"nesterov", 1.0}}), Contains("Nesterov"));  // momentum is 0
+  CHECK(opt.hyperparameters().at("nesterov") == 0.0);                                     // unchanged
+  opt.set_hyperparameters({{"nesterov", 1.0}, {"momentum", 0.9}});
+  CHECK(opt.options().nesterov);
+  CHECK(opt.options().momentum == 0.9);
+}
+
+TEST_CASE("steady-state steps allocate no tensor memory", "[optim][memory]") {
+  Rng rng(1);
+  Tensor w = Tensor::uniform({64, 32}, -1, 1, rng).requires_grad_();
+  Tensor b = Tensor::zeros({64}).requires_grad_();
+  w.set_grad(Tensor::uniform({64, 32}, -1, 1, rng));
+  b.set_grad(Tensor::uniform({64}, -1, 1, rng));
+  std::vector<std::unique_ptr<Optimizer>> opts;
+  opts.push_back(std::make_unique<SGD>(std::vector<Tensor>{w, b}, 0.01, 0.9, 0.0, true, 1e-4));
+  opts.push_back(
+      std::make_unique<Adam>(std::vector<Tensor>{w, b}, 1e-3, std::pair{0.9, 0.999}, 1e-8, 0.0, true));
+  opts.push_back(std::make_unique<AdamW>(std::vector<Tensor>{w, b}));
+  for (auto& opt : opts) {
+    INFO(opt->name());
+    opt->step();  // allocates the state
+    const MemoryStats before = memory_stats();
+    for (int i = 0; i < 5; ++i) opt->step();
+    const MemoryStats after = memory_stats();
+    CHECK(after.buffers_created == before.buffers_created);
+    CHECK(after.buffers_reused == before.buffers_reused);
+    CHECK(after.objects_created == before.objects_created);
+    CHECK(after.bytes_in_use == before.bytes_in_use);
+  }
+}
+
+TEST_CASE("an optimizer trains a tiny least-squares model", "[optim]") {
+  // y = 2x - 1 from four points; each optimizer should drive the loss near zero.
+  const Tensor x = Tensor::from({-1.0f, 0.0f, 1.0f, 2.0f}, {4, 1});
+  const Tensor y = Tensor::from({-3.0f, -1.0f, 1.0f, 3.0f}, {4, 1});
+  const MakeOptimizer makers[] = {sgd({0.1, 0.9, 0, true, 0}), adam({0.1, {0.9, 0.999}, 1e-8, 0, false}),
+                                  adamw({0.1, {0.9, 0.999}, 1e-8, 1e-4, true})};
+  for (const MakeOptimizer& make : makers) {
+    Tensor w = Tensor::zeros({1, 1}).requires_grad_();
+    Tensor c = Tensor::zeros({1}).requires_grad_();
+    auto opt = make({w, c});
+    float loss_value = 0;
+    for (int i = 0; i < 300; ++i) {
+      opt->zero_grad();
+      Tensor e = x.matmul(w) + c - y;
+      Tensor loss = (e * e).mean();
+      loss.backward();
+      opt->step();
+      loss_value = loss.item();
+    }
+    INFO(opt->name() << " final loss " << loss_value);
+    CHECK(loss_value < 1e-3f);
+    CHECK(std::abs(w.item() - 2.0f) < 0.05f);
+  }
+}
