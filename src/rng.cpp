@@ -45,6 +45,13 @@ std::uint64_t Rng::below(std::uint64_t n) {
   return r % n;
 }
 
+Rng& default_rng() {
+  thread_local Rng rng(0);
+  return rng;
+}
+
+void manual_seed(std::uint64_t seed) { default_rng().seed_with(seed); }
+
 float Rng::normal() {
   if (has_spare_) {
     has_spare_ = false;

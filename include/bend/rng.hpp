@@ -42,4 +42,8 @@ class Rng {
   double spare_ = 0.0;
 };
 
+// The generator layers use when none is given (like torch's default generator); manual_seed resets it.
+Rng& default_rng();
+void manual_seed(std::uint64_t seed);
+
 }  // namespace bend

@@ -1,0 +1,89 @@
+// The training flags shared by `bend train` and `bend compare`, and small terminal helpers.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "bend/activations.hpp"
+#include "cli.hpp"
+
+namespace bend::cli {
+
+bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
+
+void add_training_flags(cxxopts::Options& options) {
+  options.add_options("Training")
+    ("dataset", "mnist or fashion", cxxopts::value<std::string>()->default_value("mnist"))
+    ("data-dir", "where the IDX files are (default: data/mnist, or $BEND_DATA_DIR; fashion: /usr/share/datasets/fashion-mnist)",
+     cxxopts::value<std::string>())
+    ("arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))
+    ("act", "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
+            "layer a SwiGLU block. Names: " + activation_names(),
+     cxxopts::value<std::string>()->default_value("relu"))
+    ("init", "auto | he | xavier | lecun | torch", cxxopts::value<std::string>()->default_value("auto"))
+    ("opt", "sgd | adam | adamw", cxxopts::value<std::string>()->default_value("adam"))
+    ("lr", "learning rate (default 1e-3 for Adam/AdamW, 0.01 for SGD)", cxxopts::value<double>())
+    ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
+    ("nesterov", "Nesterov momentum (SGD)")
+    ("weight-decay", "weight decay (default 0; AdamW 1e-2)", cxxopts::value<double>())
+    ("schedule", "none | step | cosine | plateau", cxxopts::value<std::string>()->default_value("none"))
+    ("warmup", "linear learning-rate warm-up over this many steps", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))
+    ("epochs", "total epochs (a resumed run counts the epochs already done)", cxxopts::value<std::int64_t>()->default_value("10"))
+    ("steps", "stop after this many optimizer steps (0: no limit)", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("dropout", "dropout after each hidden activation", cxxopts::value<float>()->default_value("0"))
+    ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))
+    ("threads", "BLAS threads (0: choose for this machine and batch size)", cxxopts::value<int>()->default_value("0"))
+    ("no-shuffle", "keep the training set in file order")
+    ("standardize", "standardise inputs with the training set's mean and std")
+    ("label-smoothing", "cross-entropy label smoothing", cxxopts::value<float>()->default_value("0"))
+    ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("test-limit", "use only the first N test images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"));
+}
+
+train::TrainConfig training_config(const cxxopts::ParseResult& a) {
+  train::TrainConfig c;
+  c.dataset = a["dataset"].as<std::string>();
+  if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
+  c.arch = a["arch"].as<std::string>();
+  c.act = a["act"].as<std::string>();
+  c.init = a["init"].as<std::string>();
+  c.optimizer = a["opt"].as<std::string>();
+  if (a.count("lr")) c.lr = a["lr"].as<double>();
+  c.momentum = a["momentum"].as<double>();
+  c.nesterov = a.count("nesterov") > 0;
+  if (a.count("weight-decay")) c.weight_decay = a["weight-decay"].as<double>();
+  c.schedule = a["schedule"].as<std::string>();
+  c.warmup_steps = a["warmup"].as<std::int64_t>();
+  c.batch = a["batch"].as<std::int64_t>();
+  c.epochs = a["epochs"].as<std::int64_t>();
+  c.max_steps = a["steps"].as<std::int64_t>();
+  c.dropout = a["dropout"].as<float>();
+  c.seed = a["seed"].as<std::uint64_t>();
+  c.threads = a["threads"].as<int>();
+  c.shuffle = a.count("no-shuffle") == 0;
+  c.standardize = a.count("standardize") > 0;
+  c.label_smoothing = a["label-smoothing"].as<float>();
+  c.train_limit = a["train-limit"].as<std::int64_t>();
+  c.test_limit = a["test-limit"].as<std::int64_t>();
+  try {
+    c.validate();
+  } catch (const ValueError& e) {
+    throw UsageError(e.what());
+  }
+  return c;
+}
+
+bool parse_or_help(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out) {
+  options.add_options()("h,help", "show this help");
+  out = options.parse(argc, argv);
+  if (out.count("help")) {
+    fmt::print("{}\n", options.help());
+    return false;
+  }
+  if (!out.unmatched().empty())
+    throw UsageError(fmt::format("unexpected argument '{}' (see --help)", out.unmatched().front()));
+  return true;
+}
+
+}  // namespace bend::cli

@@ -1,0 +1,110 @@
+// bend eval: loss, accuracy, per-class accuracy and confusion matrix of a saved model; optionally one
+// row per test sample with its class probabilities.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bend/data/mnist.hpp"
+#include "bend/io/atomic_file.hpp"
+#include "bend/nn/serialize.hpp"
+#include "bend/train/metrics.hpp"
+#include "cli.hpp"
+
+namespace bend::cli {
+
+void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
+
+// Shared by eval/predict/info: the model from a file, with --arch/--act for files without metadata.
+nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
+  if (!args.count("model")) throw UsageError("--model FILE is required");
+  const std::filesystem::path path = args["model"].as<std::string>();
+  if (!std::filesystem::exists(path)) throw UsageError(fmt::format("--model {}: no such file", path.string()));
+  std::optional<nn::MlpSpec> fallback;
+  if (args.count("arch")) {
+    try {
+      fallback = nn::MlpSpec::parse(args["arch"].as<std::string>(),
+                                    args.count("act") ? args["act"].as<std::string>() : "relu");
+    } catch (const ValueError& e) {
+      throw UsageError(e.what());
+    }
+  }
+  return nn::load_mlp(path, fallback);
+}
+
+void add_model_flags(cxxopts::Options& options) {
+  options.add_options("Model")
+    ("model", "the model or checkpoint (.safetensors)", cxxopts::value<std::string>())
+    ("arch", "architecture, for files without bend metadata (e.g. from PyTorch)", cxxopts::value<std::string>())
+    ("act", "hidden activation(s), with --arch", cxxopts::value<std::string>())
+    ("dataset", "mnist or fashion (default: the one the model was trained on)", cxxopts::value<std::string>())
+    ("data-dir", "where the IDX files are", cxxopts::value<std::string>());
+}
+
+TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata) {
+  std::string dataset = "mnist";
+  if (auto it = metadata.find("bend.dataset"); it != metadata.end()) dataset = it->second;
+  if (args.count("dataset")) dataset = args["dataset"].as<std::string>();
+  if (dataset != "mnist" && dataset != "fashion")
+    throw UsageError(fmt::format("--dataset '{}': expected mnist or fashion", dataset));
+  const std::filesystem::path dir =
+      args.count("data-dir") ? std::filesystem::path(args["data-dir"].as<std::string>()) : default_data_dir(dataset);
+  return load_tensor_dataset(dataset, dir, Split::Test);
+}
+
+int run_eval(int argc, char** argv) {
+  cxxopts::Options options("bend eval", "Evaluate a saved model on the test set.");
+  add_model_flags(options);
+  options.add_options("Output")
+    ("predictions", "write index,label,predicted,p0..p9 per test sample to FILE.csv", cxxopts::value<std::string>())
+    ("json", "machine-readable output");
+  cxxopts::ParseResult args;
+  if (!parse_or_help(options, argc, argv, args)) return 0;
+  nn::LoadedMlp loaded = load_model_from_args(args);
+  TensorDataset test = test_set_from_args(args, loaded.metadata);
+  apply_saved_normalization(test.images, loaded.metadata);
+  if (test.features() != loaded.spec.sizes.front())
+    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels", loaded.spec.sizes.front(),
+                                 test.features()));
+  const bool want_probs = args.count("predictions") > 0;
+  const train::EvalResult r = train::evaluate(loaded.model, test, 1000, want_probs);
+  const int c = r.num_classes;
+  if (want_probs) {
+    std::string csv = "index,label,predicted";
+    for (int k = 0; k < c; ++k) csv += fmt::format(",p{}", k);
+    csv += '\n';
+    for (std::int64_t i = 0; i < r.samples; ++i) {
+      csv += fmt::format("{},{},{}", i, test.labels[static_cast<std::size_t>(i)], r.predictions[static_cast<std::size_t>(i)]);
+      for (int k = 0; k < c; ++k) csv += fmt::format(",{:.9g}", r.probabilities[static_cast<std::size_t>(i * c + k)]);
+      csv += '\n';
+    }
+    write_file_atomically(args["predictions"].as<std::string>(), csv);
+  }
+  if (args.count("json")) {
+    nlohmann::json j = {{"samples", r.samples}, {"loss", r.loss}, {"accuracy", r.accuracy}};
+    std::vector<double> per_class;
+    std::vector<std::vector<std::int64_t>> confusion;
+    for (int t = 0; t < c; ++t) {
+      per_class.push_back(r.class_accuracy(t));
+      confusion.emplace_back(r.confusion.begin() + t * c, r.confusion.begin() + (t + 1) * c);
+    }
+    j["class_accuracy"] = per_class;
+    j["confusion"] = confusion;
+    fmt::print("{}\n", j.dump());
+    return 0;
+  }
+  fmt::print("model {} ({}, {})\n", args["model"].as<std::string>(), loaded.spec.arch_string(), loaded.spec.act_string());
+  fmt::print("test: {} images  loss {:.4f}  accuracy {:.2f}%\n\n", r.samples, r.loss, 100 * r.accuracy);
+  fmt::print("per-class accuracy:\n");
+  for (int t = 0; t < c; ++t) fmt::print("  {}: {:6.2f}%\n", t, 100 * r.class_accuracy(t));
+  fmt::print("\nconfusion matrix (rows: true class, columns: predicted):\n      ");
+  for (int p = 0; p < c; ++p) fmt::print("{:>6}", p);
+  fmt::print("\n");
+  for (int t = 0; t < c; ++t) {
+    fmt::print("  {:>3} ", t);
+    for (int p = 0; p < c; ++p) fmt::print("{:>6}", r.confusion[static_cast<std::size_t>(t * c + p)]);
+    fmt::print("\n");
+  }
+  if (want_probs) fmt::print("\npredictions written to {}\n", args["predictions"].as<std::string>());
+  return 0;
+}
+
+}  // namespace bend::cli

@@ -1,0 +1,62 @@
+// bend info: what a saved model or checkpoint holds.
+#include <fmt/format.h>
+
+#include "bend/nn/serialize.hpp"
+#include "cli.hpp"
+
+namespace bend::cli {
+
+int run_info(int argc, char** argv) {
+  cxxopts::Options options("bend info", "Show the architecture, parameters and training state of a model file.");
+  options.add_options()("file", "model or checkpoint (.safetensors)", cxxopts::value<std::string>());
+  options.parse_positional({"file"});
+  options.positional_help("FILE");
+  cxxopts::ParseResult args;
+  if (!parse_or_help(options, argc, argv, args)) return 0;
+  if (!args.count("file")) throw UsageError("give a FILE (see --help)");
+  const std::filesystem::path path = args["file"].as<std::string>();
+  if (!std::filesystem::exists(path)) throw UsageError(fmt::format("{}: no such file", path.string()));
+  nn::Metadata metadata;
+  const nn::NamedTensors tensors = nn::load_tensors(path, &metadata);
+  const bool checkpoint = metadata.contains("bend.checkpoint");
+  fmt::print("{}: {}\n", path.string(), checkpoint ? "bend checkpoint" : "model");
+  std::int64_t model_params = 0, other = 0;
+  for (const auto& [name, t] : tensors) (name.starts_with("optim.") ? other : model_params) += t.numel();
+  if (nn::MlpSpec::has_metadata(metadata)) {
+    nn::LoadedMlp loaded = nn::load_mlp(path);
+    fmt::print("architecture: {}  activations: {}  dropout: {}\n", loaded.spec.arch_string(), loaded.spec.act_string(),
+               loaded.spec.dropout);
+    fmt::print("{}", loaded.model.summary({1, loaded.spec.sizes.front()}));
+  } else {
+    fmt::print("no bend metadata (give --arch/--act to eval/predict with it)\n");
+  }
+  fmt::print("tensors:\n");
+  for (const auto& [name, t] : tensors) fmt::print("  {:<28} {}\n", name, t.shape().str());
+  fmt::print("model parameters: {}{}\n", model_params, other ? fmt::format(", optimizer state values: {}", other) : "");
+  auto show = [&](const char* key, const char* label) {
+    if (auto it = metadata.find(key); it != metadata.end()) fmt::print("{}: {}\n", label, it->second);
+  };
+  show("bend.dataset", "dataset");
+  show("bend.optimizer", "optimizer");
+  show("bend.epochs", "epochs done");
+  show("bend.steps", "optimizer steps");
+  show("bend.batch_in_epoch", "batches into the next epoch");
+  show("bend.test_accuracy", "test accuracy");
+  if (auto it = metadata.find("bend.history"); it != metadata.end() && !it->second.empty()) {
+    fmt::print("history (epoch: test accuracy):");
+    std::string_view rest = it->second;
+    while (!rest.empty()) {
+      const auto end = rest.find(';');
+      const std::string item(rest.substr(0, end));
+      rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+      long long epoch = 0;
+      char f[4][64];
+      if (std::sscanf(item.c_str(), "%lld %63s %63s %63s %63s", &epoch, f[0], f[1], f[2], f[3]) == 5)
+        fmt::print(" {}: {:.2f}%", epoch, 100 * std::strtod(f[3], nullptr));
+    }
+    fmt::print("\n");
+  }
+  return 0;
+}
+
+}  // namespace bend::cli

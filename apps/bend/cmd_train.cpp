@@ -1,0 +1,155 @@
+// bend train: train an MLP, with a progress bar on a terminal, per-epoch lines, checkpoints, Ctrl-C.
+#include <chrono>
+#include <csignal>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "bend/io/atomic_file.hpp"
+#include "bend/train/trainer.hpp"
+#include "cli.hpp"
+
+namespace bend::cli {
+namespace {
+
+extern "C" void on_sigint(int) { train::request_stop(); }
+
+std::string format_duration(double seconds) {
+  if (seconds < 60) return fmt::format("{:.0f}s", seconds);
+  return fmt::format("{:.0f}m{:02.0f}s", std::floor(seconds / 60), std::fmod(seconds, 60.0));
+}
+
+// Prints the run: a redrawn progress line on a terminal, one line per epoch, and JSON lines with --json.
+class ConsoleObserver : public train::TrainObserver {
+ public:
+  ConsoleObserver(bool progress, bool quiet, bool json) : progress_(progress), quiet_(quiet), json_(json) {}
+
+  void on_start(const train::Trainer& t) override {
+    if (quiet_ || json_) return;
+    fmt::print("{}", const_cast<train::Trainer&>(t).model().summary({1, t.spec().sizes.front()}));
+    fmt::print("data: {} train / {} test images ({}); {}, batch {}, {} epochs\n\n", t.train_data().size(),
+               t.test_data().size(), t.config().dataset, t.optimizer().name(), t.config().batch, t.config().epochs);
+    std::fflush(stdout);
+  }
+
+  void on_step(const train::StepProgress& p) override {
+    if (!progress_ || quiet_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = now;
+    constexpr int width = 30;
+    const int filled = static_cast<int>(width * p.batch / std::max<std::int64_t>(1, p.batches));
+    fmt::print(stderr, "\r\033[Kepoch {}/{} [{}{}] {}/{} loss {:.4f} {:.0f} samples/s ETA {}", p.epoch, p.epochs,
+               std::string(static_cast<std::size_t>(filled), '='), std::string(static_cast<std::size_t>(width - filled), ' '),
+               p.batch, p.batches, p.loss, p.samples_per_second, format_duration(p.eta_seconds));
+    std::fflush(stderr);
+  }
+
+  void on_epoch(const train::EpochMetrics& m) override {
+    if (progress_ && !quiet_) fmt::print(stderr, "\r\033[K");
+    if (json_) {
+      nlohmann::json j = {{"epoch", m.epoch},          {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
+                          {"test_loss", m.test_loss},  {"test_accuracy", m.test_accuracy},
+                          {"seconds", m.seconds},      {"lr", m.lr},                 {"steps", m.steps}};
+      fmt::print("{}\n", j.dump());
+    } else if (!quiet_) {
+      fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.2f}s\n", m.epoch,
+                 m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy, m.seconds);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool progress_, quiet_, json_;
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+void write_metrics(const std::filesystem::path& path, const std::vector<train::EpochMetrics>& history) {
+  const bool json = path.extension() == ".json";
+  std::string text;
+  if (json) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const auto& m : history)
+      rows.push_back({{"epoch", m.epoch},          {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
+                      {"test_loss", m.test_loss},  {"test_accuracy", m.test_accuracy},
+                      {"seconds", m.seconds},      {"lr", m.lr},                 {"steps", m.steps}});
+    text = rows.dump(2) + "\n";
+  } else {
+    text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,lr,steps\n";
+    for (const auto& m : history)
+      text += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f},{:.9g},{}\n", m.epoch, m.train_loss, m.train_accuracy,
+                          m.test_loss, m.test_accuracy, m.seconds, m.lr, m.steps);
+  }
+  write_file_atomically(path, text);
+}
+
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  cxxopts::Options options("bend train", "Train an MLP classifier on MNIST or Fashion-MNIST.");
+  add_training_flags(options);
+  options.add_options("Output")
+    ("save", "write the final model here (.safetensors)", cxxopts::value<std::string>())
+    ("checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
+     cxxopts::value<std::string>()->default_value("checkpoints"))
+    ("resume", "continue from a checkpoint", cxxopts::value<std::string>())
+    ("init-from", "start from these weights (.safetensors; files without bend metadata use --arch/--act)",
+     cxxopts::value<std::string>())
+    ("metrics", "write per-epoch metrics to FILE.csv or FILE.json", cxxopts::value<std::string>())
+    ("json", "machine-readable output: one JSON object per epoch, then a summary")
+    ("quiet", "print only the final line");
+  cxxopts::ParseResult args;
+  if (!parse_or_help(options, argc, argv, args)) return 0;
+  train::TrainConfig config = training_config(args);
+  if (args.count("save")) config.save = args["save"].as<std::string>();
+  config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
+  if (args.count("resume")) config.resume = args["resume"].as<std::string>();
+  if (args.count("init-from")) config.init_from = args["init-from"].as<std::string>();
+  const bool json = args.count("json") > 0, quiet = args.count("quiet") > 0;
+  std::filesystem::path metrics;
+  if (args.count("metrics")) {
+    metrics = args["metrics"].as<std::string>();
+    if (metrics.extension() != ".csv" && metrics.extension() != ".json")
+      throw UsageError(fmt::format("--metrics '{}': the file must end in .csv or .json", metrics.string()));
+  }
+  if (!config.resume.empty() && !std::filesystem::exists(config.resume))
+    throw UsageError(fmt::format("--resume {}: no such file", config.resume.string()));
+  if (!config.init_from.empty() && !std::filesystem::exists(config.init_from))
+    throw UsageError(fmt::format("--init-from {}: no such file", config.init_from.string()));
+  if (!config.checkpoint_dir.empty()) std::filesystem::create_directories(config.checkpoint_dir);
+
+  train::Trainer trainer(config);
+  ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
+  train::clear_stop_request();
+  std::signal(SIGINT, on_sigint);
+  train::TrainResult result;
+  try {
+    result = trainer.run(&observer);
+  } catch (...) {
+    std::signal(SIGINT, SIG_DFL);
+    throw;
+  }
+  std::signal(SIGINT, SIG_DFL);
+  if (!metrics.empty()) write_metrics(metrics, result.history);
+  if (result.stopped) {
+    fmt::print(stderr, "\ninterrupted after step {}: checkpoint written to {}\nresume with: bend train --resume {} ...\n",
+               result.steps, result.stop_checkpoint.string(), result.stop_checkpoint.string());
+    return 130;
+  }
+  if (json) {
+    nlohmann::json summary = {{"best_test_accuracy", result.best_test_accuracy},
+                              {"last_test_accuracy", result.last_test_accuracy},
+                              {"seconds", result.total_seconds},
+                              {"steps", result.steps}};
+    if (!config.save.empty()) summary["model"] = config.save.string();
+    fmt::print("{}\n", nlohmann::json{{"summary", summary}}.dump());
+  } else {
+    fmt::print("best test accuracy {:.2f}%, last {:.2f}%, total time {:.1f}s{}\n", 100 * result.best_test_accuracy,
+               100 * result.last_test_accuracy, result.total_seconds,
+               config.save.empty() ? "" : fmt::format("; model saved to {}", config.save.string()));
+  }
+  return 0;
+}
+
+}  // namespace bend::cli

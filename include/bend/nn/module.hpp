@@ -1,0 +1,77 @@
+#pragma once
+// Module: the base of every layer, as torch.nn.Module. A module registers its parameters and child
+// modules once, by name; named_parameters() walks the tree and joins names with dots ("0.weight"), so
+// state dicts line up with PyTorch's.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "bend/tensor.hpp"
+
+namespace bend::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  Module() = default;
+  Module(const Module&) = default;
+  Module(Module&&) = default;
+  Module& operator=(const Module&) = default;
+  Module& operator=(Module&&) = default;
+
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  // The class name ("Linear") and a one-line description ("Linear(in_features=784, out_features=256, bias=True)").
+  virtual std::string type_name() const = 0;
+  virtual std::string describe() const { return type_name() + "()"; }
+
+  std::vector<Tensor> parameters() const;
+  NamedTensors named_parameters() const;
+  // Parameters plus buffers; what save/load writes.
+  NamedTensors state_dict() const { return named_parameters(); }
+  // Copies values into this module's parameters. strict: every name must match both ways. Shapes must
+  // match. Errors list the missing, unexpected or mismatched names.
+  void load_state_dict(const NamedTensors& state, bool strict = true);
+  std::int64_t num_parameters() const;
+  void zero_grad();
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+
+ protected:
+  // Registers a leaf parameter (requires_grad is turned on) and returns its handle, which shares the
+  // parameter's data (a module keeps it as a member for its forward).
+  Tensor register_parameter(std::string name, Tensor value);
+  void register_module(std::string name, std::shared_ptr<Module> child);
+  // Called by train()/eval() for modules whose behaviour depends on the mode.
+  virtual void on_mode_change(bool /*training*/) {}
+
+ private:
+  void collect(const std::string& prefix, NamedTensors& out) const;
+  NamedTensors params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// Holds any module by shared pointer; converts implicitly from a module value, so that
+// Sequential{Linear(784, 256), ReLU()} reads like PyTorch.
+class AnyModule {
+ public:
+  template <class M, class = std::enable_if_t<std::is_base_of_v<Module, std::decay_t<M>>>>
+  AnyModule(M&& m) : ptr_(std::make_shared<std::decay_t<M>>(std::forward<M>(m))) {}
+  template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M>>>
+  AnyModule(std::shared_ptr<M> m) : ptr_(std::move(m)) {}
+  const std::shared_ptr<Module>& ptr() const { return ptr_; }
+
+ private:
+  std::shared_ptr<Module> ptr_;
+};
+
+}  // namespace bend::nn

@@ -1,0 +1,33 @@
+#pragma once
+// Saving and loading models as .safetensors: the state dict under PyTorch's names (so
+// safetensors.torch.load_file + nn.Sequential.load_state_dict accept the file unchanged), with the
+// architecture in the metadata so that the file alone rebuilds an MLP.
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "bend/nn/mlp.hpp"
+
+namespace bend::nn {
+
+using Metadata = std::map<std::string, std::string>;
+
+// Writes atomically (a failed save leaves any previous file intact). Names are prefixed with `prefix`.
+void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata);
+// Reads every tensor (validated; see bend/io/safetensors.hpp), in file order.
+NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata = nullptr);
+
+// An MLP's state dict plus its spec and `extra` metadata.
+void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec, Metadata extra = {});
+
+struct LoadedMlp {
+  Sequential model;
+  MlpSpec spec;
+  Metadata metadata;
+};
+// Rebuilds the MLP from the file's metadata; a file without bend metadata (e.g. written from PyTorch)
+// needs `fallback` (from --arch/--act). Tensors named "model.*" (a checkpoint) are read too.
+LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpec>& fallback = std::nullopt);
+
+}  // namespace bend::nn

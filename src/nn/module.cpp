@@ -1,0 +1,86 @@
+// Module: parameter registration, naming, state dicts, modes.
+#include "bend/nn/module.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "bend/error.hpp"
+
+namespace bend::nn {
+
+Tensor Module::register_parameter(std::string name, Tensor value) {
+  for (const auto& [n, p] : params_)
+    if (n == name) throw ValueError(fmt::format("{}: parameter '{}' registered twice", type_name(), name));
+  value.requires_grad_(true);
+  params_.emplace_back(std::move(name), value);
+  return value;
+}
+
+void Module::register_module(std::string name, std::shared_ptr<Module> child) {
+  children_.emplace_back(std::move(name), std::move(child));
+}
+
+void Module::collect(const std::string& prefix, NamedTensors& out) const {
+  for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors out;
+  collect("", out);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+std::int64_t Module::num_parameters() const {
+  std::int64_t n = 0;
+  for (const auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+void Module::zero_grad() {
+  for (Tensor& t : parameters()) t.zero_grad();
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  on_mode_change(on);
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::load_state_dict(const NamedTensors& state, bool strict) {
+  const NamedTensors mine = named_parameters();
+  std::map<std::string, const Tensor*> given;
+  for (const auto& [name, t] : state) given[name] = &t;
+  std::vector<std::string> missing, mismatched;
+  for (const auto& [name, t] : mine) {
+    auto it = given.find(name);
+    if (it == given.end()) {
+      missing.push_back(name);
+      continue;
+    }
+    if (!(it->second->shape() == t.shape()))
+      mismatched.push_back(fmt::format("{}: file has {}, model has {}", name, it->second->shape().str(), t.shape().str()));
+  }
+  std::vector<std::string> unexpected;
+  for (const auto& [name, t] : state)
+    if (std::none_of(mine.begin(), mine.end(), [&](const auto& m) { return m.first == name; }))
+      unexpected.push_back(name);
+  std::string problems;
+  if (!mismatched.empty()) problems += fmt::format("size mismatch for {}. ", fmt::join(mismatched, "; "));
+  if (strict && !missing.empty()) problems += fmt::format("Missing key(s): {}. ", fmt::join(missing, ", "));
+  if (strict && !unexpected.empty()) problems += fmt::format("Unexpected key(s): {}. ", fmt::join(unexpected, ", "));
+  if (!problems.empty())
+    throw ValueError(fmt::format("load_state_dict into {}: {}", type_name(), problems.substr(0, problems.size() - 1)));
+  for (auto [name, t] : mine)
+    if (auto it = given.find(name); it != given.end()) t.copy_from(*it->second);
+}
+
+}  // namespace bend::nn

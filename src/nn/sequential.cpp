@@ -1,0 +1,76 @@
+// Sequential: ordered children, PyTorch's naming, and the summary table.
+#include "bend/nn/sequential.hpp"
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+
+namespace bend::nn {
+
+Sequential::Sequential(std::initializer_list<AnyModule> modules) {
+  for (const AnyModule& m : modules) push_back(m);
+}
+
+void Sequential::push_back(AnyModule m) { register_module(std::to_string(children().size()), m.ptr()); }
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (const auto& [name, child] : children()) h = child->forward(h);
+  return h;
+}
+
+std::string Sequential::describe() const {
+  std::string out = "Sequential(\n";
+  for (const auto& [name, child] : children()) out += fmt::format("  ({}): {}\n", name, child->describe());
+  return out + ")";
+}
+
+namespace {
+std::string with_commas(std::int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+}  // namespace
+
+std::string Sequential::summary(const Shape& input) {
+  struct Row {
+    std::string index, layer, shape, params;
+  };
+  std::vector<Row> rows;
+  NoGradGuard no_grad;
+  const bool was_training = is_training();
+  eval();
+  Tensor h = Tensor::zeros(input);
+  std::int64_t total = 0;
+  for (const auto& [name, child] : children()) {
+    h = child->forward(h);
+    const std::int64_t n = child->num_parameters();
+    total += n;
+    rows.push_back({name, child->describe(), h.shape().str(), with_commas(n)});
+  }
+  train(was_training);
+  std::size_t w_index = 1, w_layer = 5, w_shape = 12, w_params = 10;
+  for (const Row& r : rows) {
+    w_index = std::max(w_index, r.index.size());
+    w_layer = std::max(w_layer, r.layer.size());
+    w_shape = std::max(w_shape, r.shape.size());
+    w_params = std::max(w_params, r.params.size());
+  }
+  std::string out;
+  const std::string rule(w_index + w_layer + w_shape + w_params + 9, '-');
+  out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", "#", w_index, "Layer", w_layer, "Output shape", w_shape,
+                     "Parameters", w_params);
+  out += rule + "\n";
+  for (const Row& r : rows)
+    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", r.index, w_index, r.layer, w_layer, r.shape, w_shape,
+                       r.params, w_params);
+  out += rule + "\n";
+  out += fmt::format("Total parameters: {} (input {})\n", with_commas(total), input.str());
+  return out;
+}
+
+}  // namespace bend::nn
