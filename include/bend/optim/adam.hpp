@@ -8,8 +8,9 @@
 //   bc1 = 1 - beta1^t;  bc2 = 1 - beta2^t;  step_size = lr/bc1
 //   amsgrad: v_max = max(v_max, v), used in place of v below
 //   denom = sqrt(v)/sqrt(bc2) + eps;  p -= step_size * m/denom
-// The scalar coefficients are computed in double (as PyTorch does in Python), the element-wise
-// work in float, one fused pass per parameter.
+// (PyTorch 1.13's order: m.mul_(beta1).add_(g, alpha=1-beta1); newer releases use lerp_, equal to
+// float rounding.) The scalar coefficients are computed in double (as PyTorch does in Python), the
+// element-wise work in float, one fused pass per parameter.
 #include <utility>
 
 #include "bend/optim/optimizer.hpp"
@@ -65,6 +66,7 @@ class AdamW : public Adam {
  public:
   explicit AdamW(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
                  double eps = 1e-8, double weight_decay = 1e-2, bool amsgrad = false);
+  // options.weight_decay is used as given: AdamOptions{} has 0, not AdamW's default 1e-2.
   AdamW(std::vector<Tensor> params, const AdamOptions& options);
 };
 
