@@ -1,0 +1,85 @@
+#pragma once
+// The experiments of `bend lab`, as library calls that return their numbers (the CLI prints and plots
+// them; the tests check their direction):
+//   collapse     a stack of Linear layers is one Linear (the product matrix), and trains like one
+//   xor          a linear model cannot fit XOR; one hidden layer with a nonlinearity can
+//   vanishing    deep sigmoid/tanh nets: gradients shrink layer by layer (measured by diagnose())
+//   dying-relu   large steps or a negative bias shift kill ReLU units; leaky variants stay alive
+// Plus the activation curves for `bend plot activations`.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bend/activations.hpp"
+#include "bend/data/loader.hpp"
+#include "bend/nn/init.hpp"
+#include "bend/nn/sequential.hpp"
+#include "bend/rng.hpp"
+
+namespace bend::lab {
+
+// Linear layers of the given sizes with `act` (a table name; "prelu" makes a PReLU; empty: none) after
+// every hidden one, initialised with `scheme`. Hidden biases are then shifted by hidden_bias_shift
+// (e.g. -1 to start ReLUs half dead).
+nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view act, nn::init::Scheme scheme,
+                        Rng& rng, float hidden_bias_shift = 0.0f);
+
+// A plain training loop (cross-entropy, mini-batches) for models built outside the Trainer.
+struct TrainSettings {
+  std::string optimizer = "adam";  // adam | sgd
+  double lr = 1e-3;
+  double momentum = 0.0;  // SGD
+  std::int64_t batch = 64;
+  std::int64_t epochs = 1;
+  std::uint64_t seed = 0;  // data order
+};
+
+struct TrainOutcome {
+  std::vector<double> train_loss;     // per epoch
+  std::vector<double> test_accuracy;  // per epoch
+  double seconds = 0;
+  bool diverged = false;  // the loss became NaN/inf; training stopped there
+  double final_test_accuracy() const { return test_accuracy.empty() ? 0.0 : test_accuracy.back(); }
+};
+
+TrainOutcome train_model(nn::Sequential& model, const TensorDataset& train, const TensorDataset& test,
+                         const TrainSettings& settings);
+
+// collapse: multiplies out a stack of Linear layers (no activations) into W = W_L...W_1 and
+// b = W_L(...(W_2 b_1 + b_2)...) + b_L, and compares the stack's output on `inputs` with x·Wᵀ + b.
+// Throws ValueError when the model holds anything but Linear layers.
+struct CollapseCheck {
+  Tensor product_weight;  // [out, in]
+  Tensor product_bias;    // [out]
+  double max_abs_difference = 0;
+  double max_abs_output = 0;
+};
+CollapseCheck collapse_linear_stack(nn::Sequential& linear_stack, const Tensor& inputs);
+
+// xor: 2 -> hidden -> 1 with `act` (empty: no activation, a linear model), full-batch Adam on the MSE
+// against 0/1 targets of the four XOR points.
+struct XorResult {
+  std::string activation;  // empty for linear
+  double final_mse = 0;
+  double accuracy = 0;            // output thresholded at 0.5
+  std::vector<double> outputs;    // for (0,0), (0,1), (1,0), (1,1)
+  std::vector<double> mse_curve;  // every 10th step
+};
+XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t steps, double lr,
+                    std::uint64_t seed);
+
+// plot activations: f and f' sampled on [lo, hi], with the landmarks worth printing.
+struct ActivationCurve {
+  std::string name;
+  std::vector<double> x, value, derivative;
+  double min_value = 0, argmin_value = 0;            // the lowest f on the range and where
+  double max_derivative = 0, argmax_derivative = 0;  // the largest f' and where
+  double min_derivative = 0;                         // the smallest f' (negative for GELU/SiLU)
+  double value_at_zero = 0, derivative_at_zero = 0;
+  double derivative_at_lo = 0, derivative_at_hi = 0;  // the tails
+};
+ActivationCurve sample_activation(const ActivationInfo& info, double lo = -5, double hi = 5,
+                                  int points = 2001);
+
+}  // namespace bend::lab

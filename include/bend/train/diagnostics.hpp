@@ -1,0 +1,67 @@
+#pragma once
+// Training diagnostics for an MLP held in a Sequential: per layer, on a fixed probe batch, the norm of
+// the weight gradient of the loss, dead units, saturation, and the statistics of pre-activations and
+// activations. These are the numbers behind the docs' claims (vanishing gradients in deep sigmoid
+// nets, dying ReLUs) and behind `bend compare` and `bend lab`.
+//
+// Usable on any model at any time: diagnose() runs in eval mode and restores the mode, and it leaves
+// every parameter gradient at zero (so call it between optimizer steps, e.g. from a TrainObserver's
+// on_epoch).
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bend/data/loader.hpp"
+#include "bend/nn/sequential.hpp"
+#include "bend/tensor.hpp"
+
+namespace bend::train {
+
+// One Linear layer and the activation that follows it (if any).
+struct LayerDiagnostics {
+  std::size_t module_index = 0;  // position of the Linear in the Sequential
+  std::string activation;        // table name ("relu"), "prelu", or empty when no activation follows
+  std::int64_t units = 0;        // out_features of the Linear
+  double weight_grad_norm = 0;   // ||dLoss/dW||_2 of the Linear's weight on the probe batch
+  // Units whose activation derivative is exactly zero for every probe sample (ReLU: pre-activation
+  // <= 0 for all). 0 when no activation follows.
+  std::int64_t dead_units = 0;
+  double dead_fraction = 0;
+  // Fraction of all (sample, unit) pre-activations where |f'(x)| < saturation_threshold * max f'.
+  double saturated_fraction = 0;
+  double pre_mean = 0, pre_std = 0;  // of the Linear's output over every sample and unit
+  double act_mean = 0, act_std = 0;  // of the activation's output (= pre when no activation)
+  bool has_activation() const { return !activation.empty(); }
+};
+
+struct Diagnostics {
+  std::vector<LayerDiagnostics> layers;  // every Linear in order; hidden layers have an activation
+  double probe_loss = 0;                 // mean cross-entropy on the probe batch
+  std::int64_t probe_samples = 0;
+  // Weight-gradient norm of the first Linear divided by that of the last Linear (the output layer):
+  // far below 1 when gradients vanish on their way back, far above when they explode.
+  double grad_norm_ratio = 0;
+
+  // The layers that have an activation (the hidden layers of an MLP).
+  std::vector<const LayerDiagnostics*> hidden() const;
+};
+
+struct DiagnosticsOptions {
+  double saturation_threshold = 0.05;  // relative to the activation's max derivative
+};
+
+// Diagnostics of `model` on images [N, features] with N labels. The model's children are run one by
+// one: Linear, Activation and PReLU modules are measured; Dropout and other modules are run (in eval
+// mode) without measurement. Throws ShapeError when images and labels disagree.
+Diagnostics diagnose(nn::Sequential& model, const Tensor& images, std::span<const std::int32_t> labels,
+                     const DiagnosticsOptions& options = {});
+
+// Diagnostics on the first min(probe_size, N) samples of `data` (a fixed probe batch).
+Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int64_t probe_size = 512,
+                     const DiagnosticsOptions& options = {});
+
+// The first min(probe_size, N) samples of `data` as a standalone probe (images copied).
+TensorDataset probe_batch(const TensorDataset& data, std::int64_t probe_size = 512);
+
+}  // namespace bend::train

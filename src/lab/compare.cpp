@@ -1,0 +1,618 @@
+// The activation comparison sweep and its report files (see bend/lab/compare.hpp).
+#include "bend/lab/compare.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "bend/activations.hpp"
+#include "bend/error.hpp"
+#include "bend/io/atomic_file.hpp"
+#include "bend/plot/html_report.hpp"
+#include "bend/plot/svg_chart.hpp"
+
+namespace bend::lab {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return std::string(s);
+}
+
+double mean_of(const std::vector<double>& v) {
+  if (v.empty()) return kNaN;
+  double s = 0;
+  for (double x : v) s += x;
+  return s / static_cast<double>(v.size());
+}
+
+// Sample standard deviation (0 for a single value).
+double std_of(const std::vector<double>& v) {
+  if (v.size() < 2) return v.empty() ? kNaN : 0.0;
+  const double m = mean_of(v);
+  double s = 0;
+  for (double x : v) s += (x - m) * (x - m);
+  return std::sqrt(s / static_cast<double>(v.size() - 1));
+}
+
+// Feeds the Trainer's events into a RunRecord (diagnostics at start and after every epoch) and on to
+// the sweep's observer.
+class RunObserver : public train::TrainObserver {
+ public:
+  RunObserver(RunRecord& record, std::int64_t probe_size, CompareObserver* outer)
+      : record_(record), probe_size_(probe_size), outer_(outer) {}
+
+  void on_start(const train::Trainer& t) override {
+    trainer_ = const_cast<train::Trainer*>(&t);  // the model is needed for a forward/backward pass
+    probe_ = train::probe_batch(t.test_data(), probe_size_);
+    record_.initial = measure();
+  }
+  void on_step(const train::StepProgress& p) override {
+    if (outer_) outer_->on_step(p);
+  }
+  void on_epoch(const train::EpochMetrics& m) override {
+    record_.history.push_back(m);
+    record_.diagnostics.push_back(measure());
+    if (outer_) outer_->on_epoch(m, record_.diagnostics.back());
+  }
+
+ private:
+  train::Diagnostics measure() { return train::diagnose(trainer_->model(), probe_.images, probe_.labels); }
+
+  RunRecord& record_;
+  std::int64_t probe_size_;
+  CompareObserver* outer_;
+  train::Trainer* trainer_ = nullptr;
+  TensorDataset probe_;
+};
+
+std::vector<const RunRecord*> runs_of(const CompareResult& result, const std::string& act,
+                                      bool successful_only) {
+  std::vector<const RunRecord*> out;
+  for (const RunRecord& r : result.runs)
+    if (r.activation == act && (!successful_only || (r.error.empty() && !r.history.empty())))
+      out.push_back(&r);
+  return out;
+}
+
+std::string pct(double fraction, int digits = 2) {
+  if (!std::isfinite(fraction)) return "n/a";
+  return fmt::format("{:.{}f}%", 100 * fraction, digits);
+}
+
+std::string sci(double v) {
+  if (!std::isfinite(v)) return "n/a";
+  return fmt::format("{:.2e}", v);
+}
+
+std::string join_pct(const std::vector<double>& v) {
+  std::string out;
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " / " : "") + pct(v[i], 1);
+  return out.empty() ? "n/a" : out;
+}
+
+std::string accuracy_cell(const ActivationSummary& s) {
+  if (s.runs == s.failed_runs) return "diverged";
+  std::string cell = s.runs - s.failed_runs > 1 ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean,
+                                                              100 * s.test_accuracy_std)
+                                                : pct(s.test_accuracy_mean);
+  if (s.failed_runs > 0) cell += fmt::format(" ({} of {} diverged)", s.failed_runs, s.runs);
+  return cell;
+}
+
+std::vector<std::string> table_header(std::size_t hidden) {
+  std::string layers;
+  for (std::size_t i = 0; i < hidden; ++i) layers += (i ? "/" : "") + fmt::format("L{}", i + 1);
+  return {"activation",
+          "test acc (mean ± std)",
+          "best epoch",
+          "final train loss",
+          "s/epoch",
+          fmt::format("dead {}", layers),
+          fmt::format("saturated {}", layers),
+          "grad ratio first/last"};
+}
+
+std::vector<std::vector<std::string>> table_rows(const CompareResult& result) {
+  std::vector<std::vector<std::string>> rows;
+  for (const ActivationSummary& s : result.summary)
+    rows.push_back({s.activation, accuracy_cell(s), s.best_epoch > 0 ? std::to_string(s.best_epoch) : "n/a",
+                    std::isfinite(s.final_train_loss) ? fmt::format("{:.4f}", s.final_train_loss) : "n/a",
+                    std::isfinite(s.seconds_per_epoch) ? fmt::format("{:.2f}", s.seconds_per_epoch) : "n/a",
+                    join_pct(s.dead_fraction), join_pct(s.saturated_fraction), sci(s.grad_norm_ratio)});
+  return rows;
+}
+
+std::size_t hidden_count(const CompareResult& result) {
+  std::size_t n = 0;
+  for (const auto& s : result.summary) n = std::max(n, s.dead_fraction.size());
+  return n;
+}
+
+std::size_t linear_count(const CompareResult& result) {
+  std::size_t n = 0;
+  for (const auto& r : result.runs) n = std::max(n, r.initial.layers.size());
+  return n;
+}
+
+std::string ranking_text(const CompareResult& result) {
+  std::string text;
+  int place = 0;
+  for (const std::string& act : result.ranking) {
+    const auto it = std::find_if(result.summary.begin(), result.summary.end(),
+                                 [&](const ActivationSummary& s) { return s.activation == act; });
+    text += fmt::format("{}. {} — {}\n", ++place, act, accuracy_cell(*it));
+  }
+  return text;
+}
+
+nlohmann::json finite_or_null(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json vector_json(const std::vector<double>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (double x : v) a.push_back(finite_or_null(x));
+  return a;
+}
+
+nlohmann::json diagnostics_json(const train::Diagnostics& d) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : d.layers)
+    layers.push_back({{"activation", l.activation},
+                      {"units", l.units},
+                      {"weight_grad_norm", finite_or_null(l.weight_grad_norm)},
+                      {"dead_units", l.dead_units},
+                      {"dead_fraction", l.dead_fraction},
+                      {"saturated_fraction", l.saturated_fraction},
+                      {"pre_mean", finite_or_null(l.pre_mean)},
+                      {"pre_std", finite_or_null(l.pre_std)},
+                      {"act_mean", finite_or_null(l.act_mean)},
+                      {"act_std", finite_or_null(l.act_std)}});
+  return {{"probe_loss", finite_or_null(d.probe_loss)},
+          {"probe_samples", d.probe_samples},
+          {"grad_norm_ratio", finite_or_null(d.grad_norm_ratio)},
+          {"layers", layers}};
+}
+
+std::string config_text(const CompareOptions& o) {
+  const train::TrainConfig& c = o.base;
+  return fmt::format(
+      "dataset {}, arch {}, optimizer {}, lr {}, batch {}, epochs {}, init {}, seeds {} (from {}), train "
+      "limit {}, "
+      "test limit {}, probe {} test samples",
+      c.dataset, c.arch, c.optimizer, c.lr ? fmt::format("{:g}", *c.lr) : std::string("default"), c.batch,
+      c.epochs, c.init, o.seeds, c.seed,
+      c.train_limit > 0 ? std::to_string(c.train_limit) : std::string("none"),
+      c.test_limit > 0 ? std::to_string(c.test_limit) : std::string("none"), o.probe_size);
+}
+
+std::string linear_label(const CompareResult& result, std::size_t k, std::size_t linears) {
+  for (const auto& r : result.runs)
+    if (k < r.initial.layers.size()) {
+      const auto& l = r.initial.layers[k];
+      return k + 1 == linears ? fmt::format("output Linear ({} units)", l.units)
+                              : fmt::format("layer {} Linear ({} units)", k + 1, l.units);
+    }
+  return fmt::format("layer {}", k + 1);
+}
+
+plot::LineChart line_chart(std::string title, std::string x_label, std::string y_label) {
+  plot::LineChart c;
+  c.title = std::move(title);
+  c.x_label = std::move(x_label);
+  c.y_label = std::move(y_label);
+  return c;
+}
+
+plot::Series series(const std::string& label, const std::string& color) {
+  plot::Series s;
+  s.label = label;
+  s.color = color;
+  s.markers = true;
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> parse_activation_list(std::string_view list) {
+  std::vector<std::string> out;
+  const std::string key = lower(trim(list));
+  if (key.empty() || key == "default") {
+    for (const ActivationInfo& a : activation_table())
+      if (a.in_docs_table) out.emplace_back(a.name);
+    return out;
+  }
+  if (key == "all") {
+    for (const ActivationInfo& a : activation_table())
+      if (!a.learnable || a.name == "prelu") out.emplace_back(a.name);
+    return out;
+  }
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const std::size_t end = std::min(list.find(',', start), list.size());
+    const std::string name = trim(list.substr(start, end - start));
+    if (name.empty()) throw ValueError(fmt::format("--acts '{}': empty name in the list", list));
+    const std::string canonical(activation(name).name);  // throws with the valid names
+    if (std::find(out.begin(), out.end(), canonical) == out.end()) out.push_back(canonical);
+    start = end + 1;
+  }
+  return out;
+}
+
+CompareResult run_compare(const CompareOptions& options, const TensorDataset& train,
+                          const TensorDataset& test, CompareObserver* observer) {
+  if (options.activations.empty()) throw ValueError("compare: no activations to compare");
+  if (options.seeds < 1) throw ValueError(fmt::format("--seeds must be >= 1, got {}", options.seeds));
+  const auto start = std::chrono::steady_clock::now();
+  CompareResult result;
+  const std::size_t total = options.activations.size() * static_cast<std::size_t>(options.seeds);
+  for (const std::string& act : options.activations) {
+    for (int k = 0; k < options.seeds; ++k) {
+      train::TrainConfig config = options.base;
+      config.act = act;
+      config.seed = options.base.seed + static_cast<std::uint64_t>(k);
+      config.checkpoint_dir.clear();
+      config.save.clear();
+      config.resume.clear();
+      RunRecord record;
+      record.activation = act;
+      record.seed = config.seed;
+      if (observer) observer->on_run_start(result.runs.size(), total, act, config.seed);
+      const auto run_start = std::chrono::steady_clock::now();
+      try {
+        // Standardisation normalises the trainer's copy in place, and copies share pixels: give each
+        // run its own pixels then.
+        auto trainer = config.standardize
+                           ? std::make_unique<train::Trainer>(config, subset(train, 0, train.size()),
+                                                              subset(test, 0, test.size()))
+                           : std::make_unique<train::Trainer>(config, train, test);
+        RunObserver run_observer(record, options.probe_size, observer);
+        trainer->run(&run_observer);
+      } catch (const train::TrainingDiverged& e) {
+        record.error = e.what();
+      }
+      record.total_seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - run_start).count();
+      result.runs.push_back(std::move(record));
+      if (observer) observer->on_run_end(result.runs.back());
+    }
+  }
+  result.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summarize(result);
+  return result;
+}
+
+void summarize(CompareResult& result) {
+  result.summary.clear();
+  std::vector<std::string> acts;
+  for (const RunRecord& r : result.runs)
+    if (std::find(acts.begin(), acts.end(), r.activation) == acts.end()) acts.push_back(r.activation);
+  for (const std::string& act : acts) {
+    ActivationSummary s;
+    s.activation = act;
+    s.runs = static_cast<int>(runs_of(result, act, false).size());
+    const auto ok = runs_of(result, act, true);
+    s.failed_runs = s.runs - static_cast<int>(ok.size());
+    std::vector<double> acc, loss, secs, ratio;
+    std::size_t epochs = 0, hidden = 0, linears = 0;
+    for (const RunRecord* r : ok) {
+      acc.push_back(r->history.back().test_accuracy);
+      loss.push_back(r->history.back().train_loss);
+      for (const auto& m : r->history) secs.push_back(m.seconds);
+      ratio.push_back(r->diagnostics.back().grad_norm_ratio);
+      epochs = std::max(epochs, r->history.size());
+      hidden = std::max(hidden, r->diagnostics.back().hidden().size());
+      linears = std::max(linears, r->diagnostics.back().layers.size());
+    }
+    s.test_accuracy_mean = mean_of(acc);
+    s.test_accuracy_std = std_of(acc);
+    s.final_train_loss = mean_of(loss);
+    s.seconds_per_epoch = mean_of(secs);
+    s.grad_norm_ratio = mean_of(ratio);
+    s.best_test_accuracy = kNaN;
+    for (std::size_t e = 0; e < epochs; ++e) {
+      std::vector<double> at;
+      for (const RunRecord* r : ok)
+        if (e < r->history.size()) at.push_back(r->history[e].test_accuracy);
+      const double m = mean_of(at);
+      if (s.best_epoch == 0 || m > s.best_test_accuracy) {
+        s.best_test_accuracy = m;
+        s.best_epoch = static_cast<std::int64_t>(e) + 1;
+      }
+    }
+    for (std::size_t h = 0; h < hidden; ++h) {
+      std::vector<double> dead, sat;
+      for (const RunRecord* r : ok) {
+        const auto hl = r->diagnostics.back().hidden();
+        if (h < hl.size()) {
+          dead.push_back(hl[h]->dead_fraction);
+          sat.push_back(hl[h]->saturated_fraction);
+        }
+      }
+      s.dead_fraction.push_back(mean_of(dead));
+      s.saturated_fraction.push_back(mean_of(sat));
+    }
+    for (std::size_t k = 0; k < linears; ++k) {
+      std::vector<double> now, init;
+      for (const RunRecord* r : ok) {
+        if (k < r->diagnostics.back().layers.size())
+          now.push_back(r->diagnostics.back().layers[k].weight_grad_norm);
+        if (k < r->initial.layers.size()) init.push_back(r->initial.layers[k].weight_grad_norm);
+      }
+      s.grad_norms.push_back(mean_of(now));
+      s.initial_grad_norms.push_back(mean_of(init));
+    }
+    result.summary.push_back(std::move(s));
+  }
+  result.ranking.clear();
+  std::vector<const ActivationSummary*> order;
+  for (const auto& s : result.summary) order.push_back(&s);
+  std::stable_sort(order.begin(), order.end(), [](const ActivationSummary* a, const ActivationSummary* b) {
+    const double x = std::isfinite(a->test_accuracy_mean) ? a->test_accuracy_mean : -1.0;
+    const double y = std::isfinite(b->test_accuracy_mean) ? b->test_accuracy_mean : -1.0;
+    return x > y;
+  });
+  for (const auto* s : order) result.ranking.push_back(s->activation);
+}
+
+std::string summary_table_markdown(const CompareResult& result) {
+  const auto header = table_header(hidden_count(result));
+  const auto rows = table_rows(result);
+  std::string text = "|";
+  for (const auto& h : header) text += " " + h + " |";
+  text += "\n|";
+  for (std::size_t i = 0; i < header.size(); ++i) text += i == 0 ? "---|" : "---:|";
+  text += "\n";
+  for (const auto& row : rows) {
+    text += "|";
+    for (const auto& cell : row) text += " " + cell + " |";
+    text += "\n";
+  }
+  return text;
+}
+
+std::vector<std::filesystem::path> write_compare_report(const CompareOptions& options,
+                                                        const CompareResult& result,
+                                                        const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  std::vector<std::filesystem::path> written;
+  const std::size_t hidden = hidden_count(result), linears = linear_count(result);
+
+  // curves.csv: every epoch of every run, with its diagnostics.
+  {
+    std::string csv =
+        "activation,seed,epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,lr,steps,"
+        "probe_loss,grad_norm_ratio";
+    for (std::size_t k = 0; k < linears; ++k) csv += fmt::format(",grad_norm_{}", k + 1);
+    for (std::size_t h = 0; h < hidden; ++h) csv += fmt::format(",dead_fraction_{}", h + 1);
+    for (std::size_t h = 0; h < hidden; ++h) csv += fmt::format(",saturated_fraction_{}", h + 1);
+    csv += "\n";
+    for (const RunRecord& r : result.runs)
+      for (std::size_t e = 0; e < r.history.size(); ++e) {
+        const auto& m = r.history[e];
+        const auto& d = r.diagnostics[e];
+        csv += fmt::format("{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f},{:.9g},{},{:.9g},{:.9g}",
+                           r.activation, r.seed, m.epoch, m.train_loss, m.train_accuracy, m.test_loss,
+                           m.test_accuracy, m.seconds, m.lr, m.steps, d.probe_loss, d.grad_norm_ratio);
+        for (std::size_t k = 0; k < linears; ++k)
+          csv += k < d.layers.size() ? fmt::format(",{:.9g}", d.layers[k].weight_grad_norm) : ",";
+        const auto hl = d.hidden();
+        for (std::size_t h = 0; h < hidden; ++h)
+          csv += h < hl.size() ? fmt::format(",{:.9g}", hl[h]->dead_fraction) : ",";
+        for (std::size_t h = 0; h < hidden; ++h)
+          csv += h < hl.size() ? fmt::format(",{:.9g}", hl[h]->saturated_fraction) : ",";
+        csv += "\n";
+      }
+    write_file_atomically(dir / "curves.csv", csv);
+    written.push_back(dir / "curves.csv");
+  }
+
+  // summary.json
+  {
+    const train::TrainConfig& c = options.base;
+    nlohmann::json j;
+    j["config"] = {{"dataset", c.dataset},
+                   {"arch", c.arch},
+                   {"optimizer", c.optimizer},
+                   {"lr", c.lr ? nlohmann::json(*c.lr) : nlohmann::json(nullptr)},
+                   {"batch", c.batch},
+                   {"epochs", c.epochs},
+                   {"init", c.init},
+                   {"seed", c.seed},
+                   {"seeds", options.seeds},
+                   {"train_limit", c.train_limit},
+                   {"test_limit", c.test_limit},
+                   {"standardize", c.standardize},
+                   {"probe_size", options.probe_size},
+                   {"command", options.command_line}};
+    j["total_seconds"] = result.total_seconds;
+    j["ranking"] = result.ranking;
+    nlohmann::json acts = nlohmann::json::array();
+    for (const ActivationSummary& s : result.summary) {
+      nlohmann::json runs = nlohmann::json::array();
+      for (const RunRecord* r : runs_of(result, s.activation, false)) {
+        nlohmann::json epochs = nlohmann::json::array();
+        for (std::size_t e = 0; e < r->history.size(); ++e) {
+          const auto& m = r->history[e];
+          epochs.push_back({{"epoch", m.epoch},
+                            {"train_loss", finite_or_null(m.train_loss)},
+                            {"train_accuracy", m.train_accuracy},
+                            {"test_loss", finite_or_null(m.test_loss)},
+                            {"test_accuracy", m.test_accuracy},
+                            {"seconds", m.seconds},
+                            {"diagnostics", diagnostics_json(r->diagnostics[e])}});
+        }
+        runs.push_back(
+            {{"seed", r->seed},
+             {"error", r->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->error)},
+             {"final_test_accuracy",
+              r->history.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->history.back().test_accuracy)},
+             {"seconds", r->total_seconds},
+             {"initial_diagnostics", diagnostics_json(r->initial)},
+             {"epochs", epochs}});
+      }
+      acts.push_back({{"activation", s.activation},
+                      {"runs", s.runs},
+                      {"failed_runs", s.failed_runs},
+                      {"test_accuracy_mean", finite_or_null(s.test_accuracy_mean)},
+                      {"test_accuracy_std", finite_or_null(s.test_accuracy_std)},
+                      {"best_epoch", s.best_epoch},
+                      {"best_test_accuracy", finite_or_null(s.best_test_accuracy)},
+                      {"final_train_loss", finite_or_null(s.final_train_loss)},
+                      {"seconds_per_epoch", finite_or_null(s.seconds_per_epoch)},
+                      {"dead_fraction", vector_json(s.dead_fraction)},
+                      {"saturated_fraction", vector_json(s.saturated_fraction)},
+                      {"grad_norms", vector_json(s.grad_norms)},
+                      {"initial_grad_norms", vector_json(s.initial_grad_norms)},
+                      {"grad_norm_ratio", finite_or_null(s.grad_norm_ratio)},
+                      {"seed_runs", runs}});
+    }
+    j["activations"] = acts;
+    write_file_atomically(dir / "summary.json", j.dump(2) + "\n");
+    written.push_back(dir / "summary.json");
+  }
+
+  // Charts: seed-mean curves per activation.
+  plot::LineChart accuracy =
+      line_chart("Test accuracy per epoch (mean over seeds)", "epoch", "test accuracy (%)");
+  plot::LineChart loss = line_chart("Training loss per epoch (mean over seeds)", "epoch", "train loss (log)");
+  loss.y_scale = plot::Scale::Log10;
+  std::vector<plot::LineChart> grad_panels(linears);
+  for (std::size_t k = 0; k < linears; ++k) {
+    grad_panels[k].title = linear_label(result, k, linears);
+    grad_panels[k].x_label = "epoch (0 = init)";
+    grad_panels[k].y_label = "weight grad norm (log)";
+    grad_panels[k].y_scale = plot::Scale::Log10;
+    grad_panels[k].width = 480;
+    grad_panels[k].height = 320;
+  }
+  for (std::size_t a = 0; a < result.summary.size(); ++a) {
+    const std::string& act = result.summary[a].activation;
+    const std::string color = plot::palette_color(a);
+    const auto ok = runs_of(result, act, true);
+    std::size_t epochs = 0;
+    for (const auto* r : ok) epochs = std::max(epochs, r->history.size());
+    plot::Series acc = series(act, color), lo = series(act, color);
+    std::vector<plot::Series> grads(linears, series(act, color));
+    for (std::size_t e = 0; e <= epochs; ++e) {
+      std::vector<double> av, lv;
+      std::vector<std::vector<double>> gv(linears);
+      for (const auto* r : ok) {
+        const train::Diagnostics* d =
+            e == 0 ? &r->initial : (e <= r->diagnostics.size() ? &r->diagnostics[e - 1] : nullptr);
+        if (e > 0 && e <= r->history.size()) {
+          av.push_back(100 * r->history[e - 1].test_accuracy);
+          lv.push_back(r->history[e - 1].train_loss);
+        }
+        if (d)
+          for (std::size_t k = 0; k < linears && k < d->layers.size(); ++k)
+            gv[k].push_back(d->layers[k].weight_grad_norm);
+      }
+      if (e > 0) {
+        acc.x.push_back(static_cast<double>(e));
+        acc.y.push_back(mean_of(av));
+        lo.x.push_back(static_cast<double>(e));
+        lo.y.push_back(mean_of(lv));
+      }
+      for (std::size_t k = 0; k < linears; ++k) {
+        grads[k].x.push_back(static_cast<double>(e));
+        grads[k].y.push_back(mean_of(gv[k]));
+      }
+    }
+    accuracy.series.push_back(std::move(acc));
+    loss.series.push_back(std::move(lo));
+    for (std::size_t k = 0; k < linears; ++k) grad_panels[k].series.push_back(std::move(grads[k]));
+  }
+  plot::BarChart dead_sat;
+  dead_sat.title = "Dead units and saturated pre-activations after training (mean over seeds)";
+  dead_sat.x_label = "hidden layer";
+  dead_sat.y_label = "% of units / pre-activations";
+  for (const auto& s : result.summary) dead_sat.bar_labels.push_back(s.activation);
+  for (std::size_t h = 0; h < hidden; ++h) {
+    plot::BarGroup dead, sat;
+    dead.label = fmt::format("L{} dead", h + 1);
+    sat.label = fmt::format("L{} saturated", h + 1);
+    for (const auto& s : result.summary) {
+      dead.values.push_back(h < s.dead_fraction.size() ? 100 * s.dead_fraction[h] : kNaN);
+      sat.values.push_back(h < s.saturated_fraction.size() ? 100 * s.saturated_fraction[h] : kNaN);
+    }
+    dead_sat.groups.push_back(std::move(dead));
+    dead_sat.groups.push_back(std::move(sat));
+  }
+  dead_sat.y_min = 0;
+  dead_sat.y_max = 100;
+  dead_sat.width = std::max(720, static_cast<int>(120 * dead_sat.groups.size() + 200));
+
+  const auto save = [&](const std::string& name, const std::string& svg) {
+    plot::save_svg(dir / name, svg);
+    written.push_back(dir / name);
+  };
+  save("accuracy.svg", plot::render_svg(accuracy));
+  save("loss.svg", plot::render_svg(loss));
+  if (linears > 0)
+    save("grad_norms.svg",
+         plot::render_svg_grid(grad_panels, static_cast<int>(std::min<std::size_t>(linears, 3)),
+                               "Weight-gradient norm per layer on the probe batch (mean over seeds)"));
+  if (hidden > 0) save("dead_saturated.svg", plot::render_svg(dead_sat));
+
+  // report.md
+  {
+    std::string md = "# bend compare: activations\n\n";
+    if (!options.command_line.empty()) md += "```\n" + options.command_line + "\n```\n\n";
+    md += config_text(options) + fmt::format("; total {:.1f}s.\n\n", result.total_seconds);
+    md +=
+        "Test accuracy is the last epoch's; dead units and saturation are per hidden layer after the last "
+        "epoch "
+        "(saturated: |f'(x)| < 5% of max f'); grad ratio is the first Linear's weight-gradient norm over the "
+        "output Linear's.\n\n";
+    md += summary_table_markdown(result);
+    md += "\n## Ranking\n\n" + ranking_text(result);
+    for (const RunRecord& r : result.runs)
+      if (!r.error.empty()) md += fmt::format("\n- {} seed {}: {}\n", r.activation, r.seed, r.error);
+    md += "\n## Charts\n\n![test accuracy](accuracy.svg)\n\n![train loss](loss.svg)\n\n";
+    if (linears > 0) md += "![gradient norms](grad_norms.svg)\n\n";
+    if (hidden > 0) md += "![dead and saturated](dead_saturated.svg)\n\n";
+    md += "Data: curves.csv (every epoch of every run), summary.json.\n";
+    write_file_atomically(dir / "report.md", md);
+    written.push_back(dir / "report.md");
+  }
+
+  // index.html
+  {
+    plot::HtmlReport page("bend compare: activations");
+    if (!options.command_line.empty()) page.preformatted(options.command_line);
+    page.paragraph(config_text(options) + fmt::format("; total {:.1f}s.", result.total_seconds));
+    page.heading("Summary");
+    page.table(table_header(hidden), table_rows(result));
+    page.paragraph(
+        "Dead units and saturation are per hidden layer after the last epoch (saturated: |f'(x)| < 5% of "
+        "max f'); grad ratio is the first Linear's weight-gradient norm over the output Linear's.");
+    page.heading("Ranking");
+    page.preformatted(ranking_text(result));
+    page.heading("Charts");
+    page.image("accuracy.svg", "test accuracy per epoch");
+    page.image("loss.svg", "training loss per epoch");
+    if (linears > 0) page.image("grad_norms.svg", "weight-gradient norms per layer");
+    if (hidden > 0) page.image("dead_saturated.svg", "dead and saturated fractions");
+    page.paragraph("Data: curves.csv (every epoch of every run), summary.json, report.md.");
+    page.save(dir / "index.html");
+    written.push_back(dir / "index.html");
+  }
+  return written;
+}
+
+}  // namespace bend::lab

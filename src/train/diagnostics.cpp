@@ -1,0 +1,185 @@
+// Per-layer diagnostics of a Sequential MLP on a probe batch (see bend/train/diagnostics.hpp).
+#include "bend/train/diagnostics.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+
+#include "bend/activations.hpp"
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+#include "bend/nn/activation.hpp"
+#include "bend/nn/linear.hpp"
+#include "bend/ops.hpp"
+
+namespace bend::train {
+namespace {
+
+struct MeanStd {
+  double mean = 0, std = 0;
+};
+
+MeanStd mean_std(std::span<const float> v) {
+  if (v.empty()) return {};
+  double sum = 0;
+  for (float x : v) sum += x;
+  const double mean = sum / static_cast<double>(v.size());
+  double sq = 0;
+  for (float x : v) sq += (x - mean) * (x - mean);
+  return {mean, std::sqrt(sq / static_cast<double>(v.size()))};
+}
+
+double l2_norm(const Tensor& t) {
+  if (!t.defined()) return 0.0;
+  double sq = 0;
+  for (float x : t.span()) sq += static_cast<double>(x) * x;
+  return std::sqrt(sq);
+}
+
+// Dead units and saturation from the derivative values d [samples, units] (row-major).
+void derivative_stats(std::span<const float> d, std::int64_t samples, std::int64_t units,
+                      double max_derivative, double threshold, LayerDiagnostics& out) {
+  std::vector<char> alive(static_cast<std::size_t>(units), 0);
+  std::int64_t saturated = 0;
+  const double limit = threshold * max_derivative;
+  for (std::int64_t s = 0; s < samples; ++s) {
+    const float* row = d.data() + s * units;
+    for (std::int64_t u = 0; u < units; ++u) {
+      const float g = row[u];
+      if (g != 0.0f) alive[static_cast<std::size_t>(u)] = 1;
+      if (std::fabs(g) < limit) ++saturated;
+    }
+  }
+  out.dead_units = units - std::count(alive.begin(), alive.end(), char{1});
+  out.dead_fraction = units ? static_cast<double>(out.dead_units) / static_cast<double>(units) : 0.0;
+  const std::int64_t total = samples * units;
+  out.saturated_fraction = total ? static_cast<double>(saturated) / static_cast<double>(total) : 0.0;
+}
+
+// Restores a module's training mode when the scope ends (also on exceptions).
+class ModeRestorer {
+ public:
+  explicit ModeRestorer(nn::Module& m) : module_(m), was_training_(m.is_training()) {}
+  ~ModeRestorer() { module_.train(was_training_); }
+  ModeRestorer(const ModeRestorer&) = delete;
+  ModeRestorer& operator=(const ModeRestorer&) = delete;
+
+ private:
+  nn::Module& module_;
+  bool was_training_;
+};
+
+}  // namespace
+
+std::vector<const LayerDiagnostics*> Diagnostics::hidden() const {
+  std::vector<const LayerDiagnostics*> out;
+  for (const auto& l : layers)
+    if (l.has_activation()) out.push_back(&l);
+  return out;
+}
+
+Diagnostics diagnose(nn::Sequential& model, const Tensor& images, std::span<const std::int32_t> labels,
+                     const DiagnosticsOptions& options) {
+  if (images.ndim() != 2 || images.size(0) != static_cast<std::int64_t>(labels.size()))
+    throw ShapeError(
+        fmt::format("diagnose: images {} do not match {} labels", images.shape().str(), labels.size()));
+  const std::int64_t samples = images.size(0);
+  ModeRestorer restore(model);
+  model.eval();
+
+  Diagnostics result;
+  result.probe_samples = samples;
+  std::vector<nn::Linear*> linears;
+
+  // Pass 1, no recording: pre-activations and activations layer by layer.
+  {
+    NoGradGuard no_grad;
+    Tensor x = images;
+    for (std::size_t i = 0; i < model.size(); ++i) {
+      nn::Module& m = model[i];
+      if (auto* linear = dynamic_cast<nn::Linear*>(&m)) {
+        linears.push_back(linear);
+        x = linear->forward(x);
+        LayerDiagnostics layer;
+        layer.module_index = i;
+        layer.units = linear->out_features();
+        const MeanStd pre = mean_std(x.span());
+        layer.pre_mean = layer.act_mean = pre.mean;
+        layer.pre_std = layer.act_std = pre.std;
+        result.layers.push_back(layer);
+        continue;
+      }
+      const bool follows_linear = !result.layers.empty() && !result.layers.back().has_activation() &&
+                                  result.layers.back().module_index + 1 == i;
+      if (auto* act = dynamic_cast<nn::Activation*>(&m); act && follows_linear) {
+        const ActivationInfo& info = act->info();
+        Tensor y = act->forward(x);
+        std::vector<float> d(static_cast<std::size_t>(x.numel()));
+        info.kernel.derivative(x.data(), y.data(), d.data(), x.numel(), act->params());
+        LayerDiagnostics& layer = result.layers.back();
+        layer.activation = std::string(info.name);
+        derivative_stats(d, samples, layer.units, info.max_derivative, options.saturation_threshold, layer);
+        const MeanStd post = mean_std(y.span());
+        layer.act_mean = post.mean;
+        layer.act_std = post.std;
+        x = y;
+        continue;
+      }
+      if (auto* prelu = dynamic_cast<nn::PReLU*>(&m); prelu && follows_linear) {
+        // f'(x) = 1 for x > 0, else the (per-feature or shared) slope.
+        LayerDiagnostics& layer = result.layers.back();
+        const auto slopes = prelu->weight.span();
+        std::vector<float> d(static_cast<std::size_t>(x.numel()));
+        double max_derivative = 1.0;
+        for (float a : slopes) max_derivative = std::max(max_derivative, static_cast<double>(std::fabs(a)));
+        const float* xs = x.data();
+        for (std::int64_t s = 0; s < samples; ++s)
+          for (std::int64_t u = 0; u < layer.units; ++u) {
+            const std::size_t k = static_cast<std::size_t>(s * layer.units + u);
+            const float a = slopes.size() == 1 ? slopes[0] : slopes[static_cast<std::size_t>(u)];
+            d[k] = xs[k] > 0.0f ? 1.0f : a;
+          }
+        layer.activation = "prelu";
+        derivative_stats(d, samples, layer.units, max_derivative, options.saturation_threshold, layer);
+        Tensor y = prelu->forward(x);
+        const MeanStd post = mean_std(y.span());
+        layer.act_mean = post.mean;
+        layer.act_std = post.std;
+        x = y;
+        continue;
+      }
+      x = m.forward(x);  // dropout (identity in eval mode) or anything else: pass through
+    }
+  }
+
+  // Pass 2, recorded: the loss's gradient with respect to every weight.
+  model.zero_grad();
+  {
+    Tensor logits = model.forward(images);
+    Tensor loss = cross_entropy(logits, labels);
+    result.probe_loss = loss.item();
+    loss.backward();
+  }
+  for (std::size_t k = 0; k < linears.size(); ++k)
+    result.layers[k].weight_grad_norm = l2_norm(linears[k]->weight.grad());
+  model.zero_grad();
+
+  if (!result.layers.empty()) {
+    const double last = result.layers.back().weight_grad_norm;
+    result.grad_norm_ratio =
+        last > 0 ? result.layers.front().weight_grad_norm / last : std::numeric_limits<double>::quiet_NaN();
+  }
+  return result;
+}
+
+TensorDataset probe_batch(const TensorDataset& data, std::int64_t probe_size) {
+  return subset(data, 0, std::clamp<std::int64_t>(probe_size, 0, data.size()));
+}
+
+Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int64_t probe_size,
+                     const DiagnosticsOptions& options) {
+  const TensorDataset probe = probe_batch(data, probe_size);
+  return diagnose(model, probe.images, probe.labels, options);
+}
+
+}  // namespace bend::train
