@@ -1,0 +1,626 @@
+// bend_bench: bend's side of the "faster than PyTorch on a CPU" benchmark (bench/run.sh runs it against
+// bench/torch_mlp.py with the same settings).
+//
+// Trains an MLP (default 784-256-128-10) on MNIST with the library's Trainer loop written out here so
+// each phase can be timed (data / forward / backward / optimizer / other, steady_clock around each,
+// summed per epoch), and prints per epoch: time, steps/s, samples/s, the phase breakdown and test
+// accuracy; at the end: peak RSS, bend::memory_stats(), and the GEMM floor — the measured sgemm time of
+// one step's matrix products at this batch size times the steps in an epoch, the time an epoch would
+// take if everything but sgemm were free.
+//
+//   bend_bench [--act relu] [--opt adam|sgd] [--batch 64] [--epochs 3] [--threads 0] [--json]
+//   bend_bench --activations [--act-elements 16777216]   # activation kernel microbenchmark only
+//   bend_bench --trainer ...                              # time bend::train::Trainer itself instead
+//
+// --threads is OpenBLAS's thread count; 0 means bend::train::default_threads(batch), what `bend train`
+// uses. With --json every line is one JSON object (one per epoch, then a summary with "summary": true),
+// with the same keys as torch_mlp.py's where they mean the same thing.
+#include <cblas.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <cxxopts.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bend/activations.hpp"
+#include "bend/autograd.hpp"
+#include "bend/data/loader.hpp"
+#include "bend/detail/memory.hpp"
+#include "bend/error.hpp"
+#include "bend/nn/mlp.hpp"
+#include "bend/ops.hpp"
+#include "bend/optim/adam.hpp"
+#include "bend/optim/sgd.hpp"
+#include "bend/rng.hpp"
+#include "bend/train/metrics.hpp"
+#include "bend/train/trainer.hpp"
+
+namespace bend::bench {
+
+using Clock = std::chrono::steady_clock;
+
+inline double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+struct BenchOptions {
+  std::string arch = "784-256-128-10";
+  std::string act = "relu";
+  std::string opt = "adam";
+  std::optional<double> lr;  // default: 1e-3 for Adam, 0.01 for SGD (as torch_mlp.py)
+  double momentum = 0.0;
+  std::int64_t batch = 64;
+  std::int64_t epochs = 3;
+  int threads = 0;  // OpenBLAS threads; 0: train::default_threads(batch)
+  std::uint64_t seed = 0;
+  std::int64_t warmup_steps = 50;
+  int gemm_min_calls = 0;  // 0: time each GEMM shape for ~30 ms; >0: exactly this many calls (tests)
+  bool measure_gemm = true;
+};
+
+// Seconds spent in each part of a step, summed over an epoch.
+struct PhaseTimes {
+  double data = 0;       // loader.next(): shuffled gather into the batch buffer
+  double forward = 0;    // model(x) and the loss
+  double backward = 0;   // loss.backward()
+  double optimizer = 0;  // zero_grad() and step()
+  double other = 0;      // argmax and accuracy/loss bookkeeping
+  double sum() const { return data + forward + backward + optimizer + other; }
+};
+
+struct EpochReport {
+  std::int64_t epoch = 0;
+  std::int64_t steps = 0;  // steps in this epoch
+  double seconds = 0;      // wall time of the epoch's training loop (no evaluation)
+  PhaseTimes phases;
+  double train_loss = 0;
+  double train_accuracy = 0;
+  double test_accuracy = 0;
+};
+
+// One matrix product of a training step: C[M,N] = op(A)·op(B) as the library issues it.
+struct GemmShape {
+  std::string role;  // "fwd L1" (X·W1ᵀ), "dW L1" (dYᵀ·X), "dX L2" (dY·W2)
+  std::int64_t m = 0, n = 0, k = 0;
+  bool transpose_a = false, transpose_b = false;
+  double seconds_per_call = 0;
+  double flops() const {
+    return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  }
+  double gflops() const { return seconds_per_call > 0 ? flops() / seconds_per_call * 1e-9 : 0.0; }
+};
+
+struct GemmFloor {
+  std::vector<GemmShape> shapes;
+  double step_seconds = 0;   // all of one step's products
+  double epoch_seconds = 0;  // step_seconds * samples / batch
+  double gflops() const {
+    double f = 0;
+    for (const GemmShape& s : shapes) f += s.flops();
+    return step_seconds > 0 ? f / step_seconds * 1e-9 : 0.0;
+  }
+};
+
+// The products of one step of an MLP with these layer sizes at this batch size, as src/ops/linear.cpp
+// issues them: forward X·Wᵀ per layer, dW = dYᵀ·X per layer, dX = dY·W for layers 2.. only (the
+// input needs no gradient).
+std::vector<GemmShape> step_gemm_shapes(const std::vector<std::int64_t>& sizes, std::int64_t batch) {
+  std::vector<GemmShape> shapes;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const std::int64_t in = sizes[l], out = sizes[l + 1];
+    const std::string layer = std::to_string(l + 1);
+    shapes.push_back({"fwd L" + layer, batch, out, in, false, true, 0});
+    shapes.push_back({"dW L" + layer, out, in, batch, true, false, 0});
+    if (l > 0) shapes.push_back({"dX L" + layer, batch, in, out, false, false, 0});
+  }
+  return shapes;
+}
+
+// Times one shape with the current OpenBLAS thread setting: the best of three rounds, each long
+// enough (~30 ms, or exactly min_calls calls when given) to average out the clock. beta = 1 as in the
+// library (bias rows / gradient accumulation).
+void time_gemm(GemmShape& s, int min_calls) {
+  const std::int64_t a_elems = s.m * s.k, b_elems = s.k * s.n, c_elems = s.m * s.n;
+  std::vector<float> a(static_cast<std::size_t>(a_elems)), b(static_cast<std::size_t>(b_elems)),
+      c(static_cast<std::size_t>(c_elems), 0.0f);
+  Rng rng(1);
+  for (float& v : a) v = rng.uniform(-1.0f, 1.0f);
+  for (float& v : b) v = rng.uniform(-1.0f, 1.0f);
+  const auto lda = static_cast<blasint>(s.transpose_a ? s.m : s.k);
+  const auto ldb = static_cast<blasint>(s.transpose_b ? s.k : s.n);
+  const auto call = [&] {
+    cblas_sgemm(CblasRowMajor, s.transpose_a ? CblasTrans : CblasNoTrans,
+                s.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
+                static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a.data(), lda, b.data(), ldb,
+                1.0f, c.data(), static_cast<blasint>(s.n));
+  };
+  for (int i = 0; i < 3; ++i) call();  // warm caches and OpenBLAS's threads
+  std::int64_t calls = min_calls;
+  if (calls <= 0) {
+    const auto start = Clock::now();
+    call();
+    const double one = std::max(1e-7, seconds_between(start, Clock::now()));
+    calls = std::clamp<std::int64_t>(static_cast<std::int64_t>(0.03 / one), 3, 100000);
+  }
+  double best = 1e30;
+  for (int round = 0; round < 3; ++round) {
+    const auto start = Clock::now();
+    for (std::int64_t i = 0; i < calls; ++i) call();
+    best = std::min(best, seconds_between(start, Clock::now()) / static_cast<double>(calls));
+  }
+  s.seconds_per_call = best;
+}
+
+GemmFloor measure_gemm_floor(const std::vector<std::int64_t>& sizes, std::int64_t batch, std::int64_t samples,
+                             int min_calls = 0) {
+  GemmFloor floor;
+  floor.shapes = step_gemm_shapes(sizes, batch);
+  for (GemmShape& s : floor.shapes) {
+    time_gemm(s, min_calls);
+    floor.step_seconds += s.seconds_per_call;
+  }
+  floor.epoch_seconds = floor.step_seconds * static_cast<double>(samples) / static_cast<double>(batch);
+  return floor;
+}
+
+// Forward and backward throughput of one activation-table kernel.
+struct ActivationRate {
+  std::string name;
+  double forward_gbps = 0, backward_gbps = 0;            // over `elements` floats (streams from memory)
+  double forward_ns = 0, backward_ns = 0;                // per element, same
+  double cached_forward_ns = 0, cached_backward_ns = 0;  // per element over `cached_elements` (in cache)
+};
+
+namespace {
+// Best time of `rounds` runs of fn.
+template <class Fn>
+double best_seconds(int rounds, Fn&& fn) {
+  double best = 1e30;
+  for (int r = 0; r < rounds; ++r) {
+    const auto start = Clock::now();
+    fn();
+    best = std::min(best, seconds_between(start, Clock::now()));
+  }
+  return best;
+}
+}  // namespace
+
+// Runs every table kernel forward (reads x, writes y: 8 bytes/element) and backward (reads x, y, gy,
+// reads and writes gx: 20 bytes/element) over `elements` floats, and over `cached_elements` floats
+// (a hidden layer's activations at the benchmark's batch size, which stay in cache) many times.
+std::vector<ActivationRate> measure_activations(std::int64_t elements, std::int64_t cached_elements,
+                                                int rounds = 3) {
+  const auto n = static_cast<std::size_t>(elements);
+  std::vector<float> x(n), y(n), gy(n), gx(n, 0.0f);
+  Rng rng(2);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = rng.uniform(-6.0f, 6.0f);  // both tails and the middle: no branch-friendly data
+    gy[i] = rng.uniform(-1.0f, 1.0f);
+  }
+  const std::int64_t small = std::min(cached_elements, elements);
+  const std::int64_t repeats = std::max<std::int64_t>(1, elements / std::max<std::int64_t>(1, small));
+  std::vector<ActivationRate> rates;
+  for (const ActivationInfo& info : activation_table()) {
+    const PointwiseKernel& k = info.kernel;
+    const PointwiseParams p = info.defaults;
+    ActivationRate r;
+    r.name = std::string(info.name);
+    k.forward(x.data(), y.data(), elements, p);  // touch the pages once
+    const double fwd = best_seconds(rounds, [&] { k.forward(x.data(), y.data(), elements, p); });
+    const double bwd =
+        best_seconds(rounds, [&] { k.backward(x.data(), y.data(), gy.data(), gx.data(), elements, p); });
+    const double count = static_cast<double>(elements);
+    r.forward_gbps = 8.0 * count / fwd * 1e-9;
+    r.backward_gbps = 20.0 * count / bwd * 1e-9;
+    r.forward_ns = fwd / count * 1e9;
+    r.backward_ns = bwd / count * 1e9;
+    const double cached_count = static_cast<double>(small * repeats);
+    const double cfwd = best_seconds(rounds, [&] {
+      for (std::int64_t i = 0; i < repeats; ++i) k.forward(x.data(), y.data(), small, p);
+    });
+    const double cbwd = best_seconds(rounds, [&] {
+      for (std::int64_t i = 0; i < repeats; ++i)
+        k.backward(x.data(), y.data(), gy.data(), gx.data(), small, p);
+    });
+    r.cached_forward_ns = cfwd / cached_count * 1e9;
+    r.cached_backward_ns = cbwd / cached_count * 1e9;
+    rates.push_back(r);
+  }
+  return rates;
+}
+
+// Peak resident set size of this process so far, in MiB (Linux reports KiB).
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;
+}
+
+struct TrainRun {
+  std::vector<EpochReport> epochs;
+  int threads = 0;
+  std::int64_t train_samples = 0;
+  MemoryStats memory;
+};
+
+namespace {
+
+std::unique_ptr<Optimizer> make_optimizer(const BenchOptions& o, std::vector<Tensor> params) {
+  if (o.opt == "sgd") return std::make_unique<SGD>(std::move(params), o.lr.value_or(0.01), o.momentum);
+  if (o.opt == "adam") return std::make_unique<Adam>(std::move(params), o.lr.value_or(1e-3));
+  throw ValueError(fmt::format("--opt '{}': expected adam or sgd", o.opt));
+}
+
+// The step the Trainer takes (src/train/trainer.cpp), with a clock between the parts.
+struct StepTimer {
+  nn::Sequential& model;
+  Optimizer& optimizer;
+  std::vector<std::int32_t> predicted;
+
+  // Returns the loss; adds the phase times and the number of correct predictions.
+  float step(const Batch& batch, PhaseTimes& t, std::int64_t& correct, Clock::time_point start) {
+    const auto loaded = Clock::now();
+    optimizer.zero_grad();
+    const auto zeroed = Clock::now();
+    Tensor logits = model(batch.images);
+    Tensor loss = cross_entropy(logits, batch.labels);
+    const float loss_value = loss.item();
+    const auto forwarded = Clock::now();
+    if (!std::isfinite(loss_value)) {
+      tape().clear();
+      throw train::TrainingDiverged(fmt::format("bend_bench: the loss became {}", loss_value));
+    }
+    loss.backward();
+    const auto backwarded = Clock::now();
+    optimizer.step();
+    const auto stepped = Clock::now();
+    if (predicted.size() < static_cast<std::size_t>(batch.size))
+      predicted.resize(static_cast<std::size_t>(batch.size));
+    train::argmax_rows(logits, predicted.data());
+    for (std::int64_t i = 0; i < batch.size; ++i)
+      correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
+    const auto done = Clock::now();
+    t.data += seconds_between(start, loaded);
+    t.optimizer += seconds_between(loaded, zeroed) + seconds_between(backwarded, stepped);
+    t.forward += seconds_between(zeroed, forwarded);
+    t.backward += seconds_between(forwarded, backwarded);
+    t.other += seconds_between(stepped, done);
+    return loss_value;
+  }
+};
+
+}  // namespace
+
+// Trains with the Trainer's loop, timing phases; calls on_epoch after each epoch (evaluation is not
+// timed). Warm-up steps run first on a throwaway copy of the model (same init), as torch_mlp.py does.
+TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
+                      const std::function<void(const EpochReport&)>& on_epoch = {}) {
+  TrainRun run;
+  run.threads = o.threads > 0 ? o.threads : train::default_threads(o.batch);
+  train::set_threads(run.threads);
+  run.train_samples = train_data.size();
+  const nn::MlpSpec spec = nn::MlpSpec::parse(o.arch, o.act);
+  if (spec.sizes.front() != train_data.features())
+    throw ValueError(fmt::format("--arch {} takes {} inputs but the images have {} pixels", o.arch,
+                                 spec.sizes.front(), train_data.features()));
+
+  if (o.warmup_steps > 0) {
+    Rng init_rng(o.seed), order_rng(o.seed ^ 0x5DEECE66DULL);
+    nn::Sequential scratch = nn::build_mlp(spec, nn::init::Scheme::Auto, init_rng);
+    auto scratch_optimizer = make_optimizer(o, scratch.parameters());
+    scratch.train();
+    DataLoader loader(train_data, o.batch, true, order_rng);
+    StepTimer timer{scratch, *scratch_optimizer, {}};
+    PhaseTimes ignored;
+    std::int64_t ignored_correct = 0;
+    Batch batch;
+    for (std::int64_t s = 0; s < o.warmup_steps; ++s) {
+      if (!loader.next(batch)) {
+        loader.start_epoch();
+        loader.next(batch);
+      }
+      timer.step(batch, ignored, ignored_correct, Clock::now());
+    }
+  }
+
+  Rng init_rng(o.seed), loader_rng(o.seed ^ 0x5DEECE66DULL);  // the Trainer's two streams
+  nn::Sequential model = nn::build_mlp(spec, nn::init::Scheme::Auto, init_rng);
+  auto optimizer = make_optimizer(o, model.parameters());
+  DataLoader loader(train_data, o.batch, true, loader_rng);
+  StepTimer timer{model, *optimizer, std::vector<std::int32_t>(static_cast<std::size_t>(o.batch))};
+  model.train();
+  for (std::int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
+    EpochReport r;
+    r.epoch = epoch;
+    loader.start_epoch();
+    Batch batch;
+    double loss_sum = 0;
+    std::int64_t correct = 0, seen = 0;
+    const auto epoch_start = Clock::now();
+    auto step_start = epoch_start;
+    while (loader.next(batch)) {
+      const float loss = timer.step(batch, r.phases, correct, step_start);
+      loss_sum += static_cast<double>(loss) * static_cast<double>(batch.size);
+      seen += batch.size;
+      ++r.steps;
+      step_start = Clock::now();
+    }
+    const auto epoch_end = Clock::now();
+    r.phases.data += seconds_between(step_start, epoch_end);  // the final next() that ended the epoch
+    r.seconds = seconds_between(epoch_start, epoch_end);
+    r.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
+    r.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+    r.test_accuracy = train::evaluate(model, test_data).accuracy;
+    run.epochs.push_back(r);
+    if (on_epoch) on_epoch(r);
+  }
+  run.memory = memory_stats();
+  return run;
+}
+
+// The same measurement through bend::train::Trainer (what `bend train` runs): epoch times only.
+TrainRun run_trainer(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
+                     const std::function<void(const EpochReport&)>& on_epoch = {}) {
+  train::TrainConfig config;
+  config.arch = o.arch;
+  config.act = o.act;
+  config.optimizer = o.opt;
+  config.lr = o.lr;
+  config.momentum = o.momentum;
+  config.batch = o.batch;
+  config.epochs = o.epochs;
+  config.threads = o.threads;
+  config.seed = o.seed;
+  train::Trainer trainer(config, train_data, test_data);
+  struct Observer : train::TrainObserver {
+    TrainRun* run;
+    const std::function<void(const EpochReport&)>* callback;
+    std::int64_t last_steps = 0;
+    void on_epoch(const train::EpochMetrics& m) override {
+      EpochReport r;
+      r.epoch = m.epoch;
+      r.steps = m.steps - last_steps;
+      last_steps = m.steps;
+      r.seconds = m.seconds;
+      r.train_loss = m.train_loss;
+      r.train_accuracy = m.train_accuracy;
+      r.test_accuracy = m.test_accuracy;
+      run->epochs.push_back(r);
+      if (*callback) (*callback)(r);
+    }
+  };
+  TrainRun run;
+  run.threads = o.threads > 0 ? o.threads : train::default_threads(o.batch);
+  run.train_samples = train_data.size();
+  Observer observer;
+  observer.run = &run;
+  observer.callback = &on_epoch;
+  trainer.run(&observer);
+  run.memory = memory_stats();
+  return run;
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0.0;
+  std::sort(v.begin(), v.end());
+  const std::size_t mid = v.size() / 2;
+  return v.size() % 2 ? v[mid] : 0.5 * (v[mid - 1] + v[mid]);
+}
+
+nlohmann::json epoch_json(const EpochReport& r, std::int64_t samples) {
+  return {{"epoch", r.epoch},
+          {"seconds", r.seconds},
+          {"steps", r.steps},
+          {"steps_per_s", r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0},
+          {"samples_per_s", r.seconds > 0 ? static_cast<double>(samples) / r.seconds : 0.0},
+          {"train_loss", r.train_loss},
+          {"test_accuracy", r.test_accuracy},
+          {"phases",
+           {{"data", r.phases.data},
+            {"forward", r.phases.forward},
+            {"backward", r.phases.backward},
+            {"optimizer", r.phases.optimizer},
+            {"other", r.phases.other}}}};
+}
+
+nlohmann::json gemm_json(const GemmFloor& g) {
+  nlohmann::json shapes = nlohmann::json::array();
+  for (const GemmShape& s : g.shapes)
+    shapes.push_back({{"role", s.role},
+                      {"m", s.m},
+                      {"n", s.n},
+                      {"k", s.k},
+                      {"us", s.seconds_per_call * 1e6},
+                      {"gflops", s.gflops()}});
+  return {{"step_us", g.step_seconds * 1e6},
+          {"epoch_seconds", g.epoch_seconds},
+          {"gflops", g.gflops()},
+          {"shapes", shapes}};
+}
+
+std::string blas_description() {
+  const char* config = openblas_get_config();
+  const char* core = openblas_get_corename();
+  return fmt::format("{} (core {})", config ? config : "?", core ? core : "?");
+}
+
+int bench_main(int argc, char** argv) {
+  cxxopts::Options cli("bend_bench", "bend's side of the MLP speed benchmark (see bench/README.md)");
+  // clang-format off
+  cli.add_options()
+    ("data-dir", "directory with the MNIST IDX files", cxxopts::value<std::string>()->default_value(""))
+    ("arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))
+    ("act", "hidden activation (a table name)", cxxopts::value<std::string>()->default_value("relu"))
+    ("opt", "adam or sgd", cxxopts::value<std::string>()->default_value("adam"))
+    ("lr", "learning rate (default 1e-3 Adam, 0.01 SGD)", cxxopts::value<double>())
+    ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
+    ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))
+    ("epochs", "timed epochs", cxxopts::value<std::int64_t>()->default_value("3"))
+    ("threads", "OpenBLAS threads (0: default_threads(batch))", cxxopts::value<int>()->default_value("0"))
+    ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("0"))
+    ("warmup-steps", "untimed steps on a throwaway model copy", cxxopts::value<std::int64_t>()->default_value("50"))
+    ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("no-gemm", "skip the GEMM floor measurement")
+    ("trainer", "time bend::train::Trainer::run itself (epoch times only, no phases)")
+    ("activations", "run only the activation kernel microbenchmark")
+    ("act-elements", "elements for the activation microbenchmark", cxxopts::value<std::int64_t>()->default_value("16777216"))
+    ("json", "JSON lines output")
+    ("h,help", "this help");
+  // clang-format on
+  const auto args = cli.parse(argc, argv);
+  if (args.count("help")) {
+    fmt::print("{}", cli.help());
+    return 0;
+  }
+  const bool json = args.count("json") > 0;
+  const auto emit = [&](const nlohmann::json& record, const std::string& human) {
+    fmt::print("{}\n", json ? record.dump() : human);
+    std::fflush(stdout);
+  };
+
+  BenchOptions o;
+  o.arch = args["arch"].as<std::string>();
+  o.act = args["act"].as<std::string>();
+  o.opt = args["opt"].as<std::string>();
+  if (args.count("lr")) o.lr = args["lr"].as<double>();
+  o.momentum = args["momentum"].as<double>();
+  o.batch = args["batch"].as<std::int64_t>();
+  o.epochs = args["epochs"].as<std::int64_t>();
+  o.threads = args["threads"].as<int>();
+  o.seed = args["seed"].as<std::uint64_t>();
+  o.warmup_steps = args["warmup-steps"].as<std::int64_t>();
+  o.measure_gemm = args.count("no-gemm") == 0;
+  if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
+
+  if (args.count("activations")) {
+    train::set_threads(1);
+    const std::int64_t elements = args["act-elements"].as<std::int64_t>();
+    const auto rates = measure_activations(elements, o.batch * 256);
+    const ActivationRate* relu = nullptr;
+    for (const ActivationRate& r : rates)
+      if (r.name == "relu") relu = &r;
+    if (!json)
+      fmt::print("{:<14} {:>9} {:>9} {:>9} {:>9}   {:>10} {:>10}  (x relu, in cache fwd+bwd)\n", "activation",
+                 "fwd GB/s", "bwd GB/s", "fwd ns/el", "bwd ns/el", "cache fwd", "cache bwd");
+    for (const ActivationRate& r : rates) {
+      const double vs_relu = relu ? (r.cached_forward_ns + r.cached_backward_ns) /
+                                        (relu->cached_forward_ns + relu->cached_backward_ns)
+                                  : 0.0;
+      emit({{"activation", r.name},
+            {"elements", elements},
+            {"forward_gbps", r.forward_gbps},
+            {"backward_gbps", r.backward_gbps},
+            {"forward_ns", r.forward_ns},
+            {"backward_ns", r.backward_ns},
+            {"cached_elements", o.batch * 256},
+            {"cached_forward_ns", r.cached_forward_ns},
+            {"cached_backward_ns", r.cached_backward_ns},
+            {"cached_vs_relu", vs_relu}},
+           fmt::format("{:<14} {:9.2f} {:9.2f} {:9.3f} {:9.3f}   {:10.3f} {:10.3f}  {:5.2f}x", r.name,
+                       r.forward_gbps, r.backward_gbps, r.forward_ns, r.backward_ns, r.cached_forward_ns,
+                       r.cached_backward_ns, vs_relu));
+    }
+    return 0;
+  }
+
+  const std::string dir = args["data-dir"].as<std::string>();
+  TensorDataset train_data = load_tensor_dataset("mnist", dir, Split::Train);
+  const TensorDataset test_data = load_tensor_dataset("mnist", dir, Split::Test);
+  const std::int64_t limit = args["train-limit"].as<std::int64_t>();
+  if (limit > 0 && limit < train_data.size()) train_data = subset(train_data, 0, limit);
+  const std::int64_t samples = train_data.size();
+
+  const bool use_trainer = args.count("trainer") > 0;
+  const auto on_epoch = [&](const EpochReport& r) {
+    const PhaseTimes& p = r.phases;
+    std::string phases;
+    if (!use_trainer)
+      phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} opt {:.3f} other {:.3f}]", p.data, p.forward,
+                           p.backward, p.optimizer, p.other);
+    emit(epoch_json(r, samples),
+         fmt::format(
+             "epoch {:3d}  {:7.3f} s  {:7.0f} steps/s  {:8.0f} samples/s  loss {:.4f}  test acc {:.2f}%{}",
+             r.epoch, r.seconds, static_cast<double>(r.steps) / r.seconds,
+             static_cast<double>(samples) / r.seconds, r.train_loss, 100 * r.test_accuracy, phases));
+  };
+  const TrainRun run = use_trainer ? run_trainer(o, train_data, test_data, on_epoch)
+                                   : run_training(o, train_data, test_data, on_epoch);
+
+  std::optional<GemmFloor> floor;
+  if (o.measure_gemm) floor = measure_gemm_floor(nn::MlpSpec::parse(o.arch, o.act).sizes, o.batch, samples);
+
+  std::vector<double> seconds;
+  for (const EpochReport& r : run.epochs) seconds.push_back(r.seconds);
+  const double median_seconds = median(seconds);
+  const double final_accuracy = run.epochs.empty() ? 0.0 : run.epochs.back().test_accuracy;
+  const double rss = peak_rss_mib();
+  nlohmann::json summary = {
+      {"summary", true},
+      {"framework", "bend"},
+      {"mode", use_trainer ? "trainer" : "loop"},
+      {"arch", o.arch},
+      {"act", o.act},
+      {"opt", o.opt},
+      {"batch", o.batch},
+      {"epochs", o.epochs},
+      {"seed", o.seed},
+      {"train_samples", samples},
+      {"median_epoch_seconds", median_seconds},
+      {"samples_per_s", median_seconds > 0 ? static_cast<double>(samples) / median_seconds : 0.0},
+      {"epoch_seconds", seconds},
+      {"final_test_accuracy", final_accuracy},
+      {"openblas_threads", run.threads},
+      {"blas", blas_description()},
+      {"peak_rss_mib", rss},
+      {"memory",
+       {{"buffers_created", run.memory.buffers_created},
+        {"buffers_reused", run.memory.buffers_reused},
+        {"objects_created", run.memory.objects_created},
+        {"bytes_in_use", run.memory.bytes_in_use},
+        {"bytes_cached", run.memory.bytes_cached}}}};
+  if (floor) summary["gemm"] = gemm_json(*floor);
+
+  std::string human = fmt::format(
+      "median epoch {:.3f} s ({:.0f} samples/s), final test acc {:.2f}%, OpenBLAS threads {}, {}\n"
+      "peak RSS {:.0f} MiB; memory: {} buffers created, {} reused, {} tensor objects created, {} KiB in use, "
+      "{} KiB cached",
+      median_seconds, static_cast<double>(samples) / median_seconds, 100 * final_accuracy, run.threads,
+      blas_description(), rss, run.memory.buffers_created, run.memory.buffers_reused,
+      run.memory.objects_created, run.memory.bytes_in_use / 1024, run.memory.bytes_cached / 1024);
+  if (floor) {
+    human += fmt::format(
+        "\nGEMM floor at batch {}: {:.1f} us/step at {:.1f} GFLOP/s -> {:.3f} s/epoch; "
+        "median epoch is {:.2f}x the floor\n",
+        o.batch, floor->step_seconds * 1e6, floor->gflops(), floor->epoch_seconds,
+        median_seconds / floor->epoch_seconds);
+    for (const GemmShape& s : floor->shapes)
+      human += fmt::format("  {:<7} [{}x{}x{}] {:8.1f} us {:7.1f} GFLOP/s\n", s.role, s.m, s.n, s.k,
+                           s.seconds_per_call * 1e6, s.gflops());
+    human.pop_back();
+  }
+  emit(summary, human);
+  return 0;
+}
+
+}  // namespace bend::bench
+
+#ifndef BEND_BENCH_NO_MAIN
+int main(int argc, char** argv) {
+  try {
+    return bend::bench::bench_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bend_bench: %s\n", e.what());
+    return 1;
+  }
+}
+#endif
