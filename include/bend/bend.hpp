@@ -13,6 +13,7 @@
 #include "bend/io/atomic_file.hpp"
 #include "bend/io/safetensors.hpp"
 #include "bend/nn/activation.hpp"
+#include "bend/nn/adaptive_softmax.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/init.hpp"
 #include "bend/nn/linear.hpp"

@@ -253,6 +253,23 @@ TrainResult Trainer::run(TrainObserver* observer) {
         break;
       }
     }
+    if (stopped && !stop_requested()) {
+      // --steps ran out inside an epoch: report the partial epoch (evaluated), keep the position so a
+      // resume continues exactly here.
+      EpochMetrics m;
+      m.epoch = epoch_number;
+      m.seconds = partial_seconds_;
+      m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
+      m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+      const EvalResult test = evaluate(model_, test_);
+      m.test_loss = test.loss;
+      m.test_accuracy = test.accuracy;
+      m.lr = current_lr();
+      m.steps = step_;
+      result.history.push_back(m);
+      if (observer) observer->on_epoch(m);
+      break;
+    }
     if (stopped) {
       result.stopped = stop_requested();
       if (result.stopped) {
@@ -290,11 +307,12 @@ TrainResult Trainer::run(TrainObserver* observer) {
   }
 
   if (!result.stopped && !config_.save.empty()) save_model(config_.save);
-  result.history = history_;
+  result.history.insert(result.history.begin(), history_.begin(), history_.end());
   result.steps = step_;
   result.total_seconds = std::chrono::duration<double>(clock::now() - run_start).count();
-  for (const EpochMetrics& m : history_) result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
-  if (!history_.empty()) result.last_test_accuracy = history_.back().test_accuracy;
+  for (const EpochMetrics& m : result.history)
+    result.best_test_accuracy = std::max(result.best_test_accuracy, m.test_accuracy);
+  if (!result.history.empty()) result.last_test_accuracy = result.history.back().test_accuracy;
   return result;
 }
 
@@ -302,6 +320,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
 // Checkpoints: one .safetensors file with "model.*" and "optim.*" tensors and the rest as metadata.
 
 void Trainer::save_model(const std::filesystem::path& path) const {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   nn::Metadata extra{{"bend.epochs", std::to_string(epoch_)},
                      {"bend.steps", std::to_string(step_)},
                      {"bend.dataset", config_.dataset},
@@ -315,6 +334,7 @@ void Trainer::save_model(const std::filesystem::path& path) const {
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   nn::NamedTensors tensors;
   for (auto& [name, t] : model_.state_dict()) tensors.emplace_back("model." + name, t);
   for (auto& [name, t] : optimizer_->state_tensors()) tensors.emplace_back("optim." + name, t);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine and runs every test: installs the packages, fetches MNIST (for the
+# end-to-end tests), builds, runs ctest (unit tests, CLI tests, the install + find_package test).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+bash data/fetch-mnist.sh
+bash scripts/build.sh
+ctest --test-dir build --output-on-failure -j"$(nproc)"
