@@ -73,9 +73,10 @@ struct PhaseTimes {
   double data = 0;       // loader.next(): shuffled gather into the batch buffer
   double forward = 0;    // model(x) and the loss
   double backward = 0;   // loss.backward()
-  double optimizer = 0;  // zero_grad() and step()
+  double zero_grad = 0;  // optimizer.zero_grad(): clearing the parameters' gradients
+  double optimizer = 0;  // optimizer.step()
   double other = 0;      // argmax and accuracy/loss bookkeeping
-  double sum() const { return data + forward + backward + optimizer + other; }
+  double sum() const { return data + forward + backward + zero_grad + optimizer + other; }
 };
 
 struct EpochReport {
@@ -291,7 +292,8 @@ struct StepTimer {
       correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
     const auto done = Clock::now();
     t.data += seconds_between(start, loaded);
-    t.optimizer += seconds_between(loaded, zeroed) + seconds_between(backwarded, stepped);
+    t.zero_grad += seconds_between(loaded, zeroed);
+    t.optimizer += seconds_between(backwarded, stepped);
     t.forward += seconds_between(zeroed, forwarded);
     t.backward += seconds_between(forwarded, backwarded);
     t.other += seconds_between(stepped, done);
@@ -429,6 +431,7 @@ nlohmann::json epoch_json(const EpochReport& r, std::int64_t samples) {
            {{"data", r.phases.data},
             {"forward", r.phases.forward},
             {"backward", r.phases.backward},
+            {"zero_grad", r.phases.zero_grad},
             {"optimizer", r.phases.optimizer},
             {"other", r.phases.other}}}};
 }
@@ -545,8 +548,8 @@ int bench_main(int argc, char** argv) {
     const PhaseTimes& p = r.phases;
     std::string phases;
     if (!use_trainer)
-      phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} opt {:.3f} other {:.3f}]", p.data, p.forward,
-                           p.backward, p.optimizer, p.other);
+      phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} zero_grad {:.3f} step {:.3f} other {:.3f}]",
+                           p.data, p.forward, p.backward, p.zero_grad, p.optimizer, p.other);
     emit(epoch_json(r, samples),
          fmt::format(
              "epoch {:3d}  {:7.3f} s  {:7.0f} steps/s  {:8.0f} samples/s  loss {:.4f}  test acc {:.2f}%{}",

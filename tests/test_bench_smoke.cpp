@@ -43,6 +43,7 @@ TEST_CASE("bend_bench: the timed training loop runs and its phases add up", "[be
       CHECK(e.phases.forward > 0);
       CHECK(e.phases.backward > 0);
       CHECK(e.phases.optimizer > 0);
+      CHECK(e.phases.zero_grad >= 0);
       CHECK(e.phases.sum() <= e.seconds * 1.01 + 1e-4);
       CHECK(std::isfinite(e.train_loss));
       CHECK(e.test_accuracy >= 0.0);

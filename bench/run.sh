@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# bench/run.sh: the speed benchmark in one command. Builds bend_bench (Release), makes sure MNIST is
+# present, then trains the MLP 784-256-128-10 with bend and with PyTorch (bench/torch_mlp.py)
+# alternately, several times each, for every configuration below, and writes a table of medians and
+# bend/PyTorch ratios to bench/RESULTS.md (and prints it).
+#
+# Usage: bench/run.sh            full run (~10-15 minutes on a 2-core machine)
+#        QUICK=1 bench/run.sh    one repetition, fewer configurations (a few minutes)
+# Settings (environment):
+#   REPEATS=3        runs per framework and configuration (alternating bend, PyTorch, bend, ...)
+#   EPOCHS=2         epochs per run; the first is discarded as warm-up, the rest give the epoch time
+#   TORCH_THREADS=1  torch.set_num_threads for PyTorch (1 is PyTorch's fastest on the 2-core machine,
+#                    see bench/README.md)
+#   BUILD_DIR=build-bench   where to build (relative to the repository)
+#   RESULTS=bench/RESULTS.md   where the table goes
+#   OPENBLAS_CORETYPE          passed through to both frameworks and recorded
+#
+# Without /usr/bin/python3 + torch (Debian: apt-get install python3-torch) it runs the bend side only.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+repeats=${REPEATS:-3}
+epochs=${EPOCHS:-2}
+torch_threads=${TORCH_THREADS:-1}
+build_dir=${BUILD_DIR:-build-bench}
+results_file=${RESULTS:-bench/RESULTS.md}
+quick=${QUICK:-0}
+python=/usr/bin/python3
+[[ $quick == 1 ]] && repeats=1
+
+die() {
+  echo "run.sh: $*" >&2
+  exit 1
+}
+[[ $epochs -ge 2 ]] || die "EPOCHS must be at least 2 (the first epoch is discarded)"
+[[ -x $python ]] || die "$python not found (needed for the summary; Debian: apt-get install python3)"
+
+# label batch optimizer activation compare-with-PyTorch
+configs=(
+  "b64-adam-relu 64 adam relu 1"
+  "b256-adam-relu 256 adam relu 1"
+  "b64-sgd-relu 64 sgd relu 1"
+  "b256-sgd-relu 256 sgd relu 1"
+  "b64-adam-gelu 64 adam gelu 1"
+  "b64-adam-tanh 64 adam tanh 1"
+  "b64-adam-silu 64 adam silu 1"
+  "b64-adam-mish 64 adam mish 0"
+)
+if [[ $quick == 1 ]]; then
+  configs=("${configs[0]}" "${configs[1]}" "${configs[2]}" "${configs[4]}" "${configs[5]}")
+fi
+
+# SUMMARY_ONLY=<raw results dir>: rebuild the table from an earlier run's files without running anything.
+summary_only=${SUMMARY_ONLY:-}
+if [[ -z $summary_only ]]; then
+echo "== building bend_bench (Release) in $build_dir"
+if [[ -f $build_dir/CMakeCache.txt ]]; then
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+else  # a fresh directory: only what the benchmark needs
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_TESTS=OFF -DBEND_BUILD_APPS=OFF >/dev/null
+fi
+cmake --build "$build_dir" --target bend_bench -j"$(nproc)" >/dev/null || die "build failed (run: cmake --build $build_dir --target bend_bench)"
+bend_bench="$build_dir/bench/bend_bench"
+
+echo "== MNIST"
+data/fetch-mnist.sh
+
+have_torch=1
+if ! "$python" -c "import torch" 2>/dev/null; then
+  have_torch=0
+  echo "run.sh: PyTorch is not importable by $python; install it with" >&2
+  echo "          sudo apt-get install python3-torch" >&2
+  echo "        running the bend side only." >&2
+fi
+
+out="$build_dir/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+echo "== raw results in $out"
+
+
+run_bend() {  # label batch opt act rep [extra bend flags...]
+  local label=$1 batch=$2 opt=$3 act=$4 rep=$5
+  shift 5
+  "$bend_bench" --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" --json "$@" \
+    >"$out/bend.$label.$rep.jsonl" || die "bend_bench failed for $label (see $out/bend.$label.$rep.jsonl)"
+}
+run_torch() {  # label batch opt act rep
+  local label=$1 batch=$2 opt=$3 act=$4 rep=$5
+  "$python" bench/torch_mlp.py --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" \
+    --threads "$torch_threads" --json >"$out/torch.$label.$rep.jsonl" ||
+    die "torch_mlp.py failed for $label (see $out/torch.$label.$rep.jsonl)"
+}
+
+# Alternate: each repetition runs every configuration once per framework, bend then PyTorch, so a
+# change in machine load hits both sides alike.
+for ((rep = 1; rep <= repeats; rep++)); do
+  for config in "${configs[@]}"; do
+    read -r label batch opt act compare <<<"$config"
+    echo "-- repetition $rep/$repeats: $label"
+    run_bend "$label" "$batch" "$opt" "$act" "$rep"
+    if [[ $have_torch == 1 && $compare == 1 ]]; then run_torch "$label" "$batch" "$opt" "$act" "$rep"; fi
+  done
+done
+
+# OpenBLAS threads for bend: 1 vs 2 at batch 64 and 256 (for default_threads()).
+for ((rep = 1; rep <= repeats; rep++)); do
+  for batch in 64 256; do
+    for threads in 1 2; do
+      echo "-- repetition $rep/$repeats: bend batch $batch with $threads OpenBLAS thread(s)"
+      run_bend "threads$threads-b$batch" "$batch" adam relu "$rep" --threads "$threads" --no-gemm
+    done
+  done
+done
+
+echo "-- activation kernels"
+"$bend_bench" --activations --batch 64 --json >"$out/activations.jsonl"
+else
+  out=$summary_only
+  have_torch=0
+  "$python" -c "import torch" 2>/dev/null && have_torch=1
+fi
+
+echo "== summary"
+machine=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
+cores=$(nproc)
+bend_rev="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- src include 2>/dev/null || echo '+local changes')"
+torch_version=$([[ $have_torch == 1 ]] && "$python" -c "import torch; print(torch.__version__)" || echo "not installed")
+openblas_version=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo unknown)
+load=$(cut -d' ' -f1-3 /proc/loadavg)
+
+MACHINE="$machine" CORES="$cores" BEND_REV="$bend_rev" TORCH_VERSION="$torch_version" OPENBLAS_VERSION="$openblas_version" \
+  CORETYPE="${OPENBLAS_CORETYPE:-unset}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
+  CONFIGS="$(printf '%s\n' "${configs[@]}")" "$python" - "$out" "$results_file" <<'PY'
+import datetime, glob, json, os, statistics, sys
+
+out, results_file = sys.argv[1], sys.argv[2]
+env = os.environ
+
+def records(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip().startswith("{")]
+
+def runs(prefix):
+    """Per run: (epoch time = median of the epochs after the first, summary, epoch records)."""
+    found = []
+    for path in sorted(glob.glob(f"{out}/{prefix}.*.jsonl")):
+        recs = records(path)
+        summary = next((r for r in recs if r.get("summary")), None)
+        epochs = [r for r in recs if "epoch" in r and not r.get("summary")]
+        if summary is None or len(epochs) < 2:
+            continue
+        found.append((statistics.median(e["seconds"] for e in epochs[1:]), summary, epochs[1:]))
+    return found
+
+def med(values):
+    values = list(values)
+    return statistics.median(values) if values else float("nan")
+
+def fmt(x, digits=3):
+    return "—" if x != x else f"{x:.{digits}f}"
+
+lines = []
+add = lines.append
+add("# bend vs PyTorch: MLP 784-256-128-10 on MNIST, CPU")
+add("")
+add("Generated by `bench/run.sh`; do not edit by hand. Times are seconds per training epoch (60,000")
+add(f"samples, no evaluation), the median over {env['REPEATS']} runs per framework, run alternately; each run")
+add(f"trains {env['EPOCHS']} epochs after 50 untimed warm-up steps and discards its first epoch.")
+add("")
+add(f"- Machine: {env['MACHINE']}, {env['CORES']} cores; load average at the end {env['LOAD']}")
+add(f"- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+add(f"- bend: git {env['BEND_REV']}, Release build (no -march=native)")
+add(f"- PyTorch: {env['TORCH_VERSION']} with torch.set_num_threads({env['TORCH_THREADS']})")
+add(f"- OpenBLAS: {env['OPENBLAS_VERSION']} (Debian, pthread build), OPENBLAS_CORETYPE={env['CORETYPE']}")
+add("")
+add("| configuration | bend s/epoch | PyTorch s/epoch | bend/PyTorch | GEMM floor s | bend/floor | bend samples/s | bend test acc | PyTorch test acc |")
+add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+table = {}
+for config in env["CONFIGS"].splitlines():
+    label = config.split()[0]
+    b, t = runs(f"bend.{label}"), runs(f"torch.{label}")
+    bend_s, torch_s = med(r[0] for r in b), med(r[0] for r in t)
+    floor = med(r[1]["gemm"]["epoch_seconds"] for r in b if "gemm" in r[1])
+    phases = {k: med(e["phases"].get(k, float("nan")) for r in b for e in r[2]) for k in ("data", "forward", "backward", "zero_grad", "optimizer", "other")}
+    table[label] = dict(bend=bend_s, torch=torch_s, floor=floor, phases=phases, runs=b)
+    samples = b[0][1]["train_samples"] if b else 60000
+    add(f"| {label} | {fmt(bend_s)} | {fmt(torch_s)} | {fmt(bend_s / torch_s if t else float('nan'), 2)} | "
+        f"{fmt(floor)} | {fmt(bend_s / floor, 2)} | {fmt(samples / bend_s, 0)} | "
+        f"{fmt(med(r[1]['final_test_accuracy'] for r in b), 4)} | {fmt(med(r[1]['final_test_accuracy'] for r in t), 4)} |")
+add("")
+add("GEMM floor: the measured single-step sgemm time of the step's products (forward X·Wᵀ, dW for every")
+add("layer, dX for layers 2-3) at that batch size and OpenBLAS thread count, times the steps in an epoch —")
+add("the epoch time if everything except sgemm were free.")
+add("")
+
+add("## Targets")
+add("")
+add("| target | measured | met |")
+add("|---|---:|:---:|")
+def target(name, value, limit):
+    ok = value == value and value <= limit
+    add(f"| {name} (≤ {limit}) | {fmt(value, 2)} | {'yes' if ok else 'no'} |")
+def ratio(label, key="torch"):
+    row = table.get(label)
+    return row["bend"] / row[key] if row and row[key] == row[key] else float("nan")
+target("b64 Adam ReLU: bend/PyTorch", ratio("b64-adam-relu"), 0.5)
+target("b64 Adam ReLU: bend/GEMM floor", ratio("b64-adam-relu", "floor"), 1.25)
+target("b256 Adam ReLU: bend/PyTorch", ratio("b256-adam-relu"), 0.7)
+target("b64 SGD ReLU: bend/PyTorch", ratio("b64-sgd-relu"), 0.6)
+relu = table.get("b64-adam-relu", {}).get("bend", float("nan"))
+for act in ("gelu", "silu", "mish", "tanh"):
+    row = table.get(f"b64-adam-{act}")
+    if row:
+        target(f"b64 Adam {act} epoch / ReLU epoch (bend)", row["bend"] / relu, 1.1)
+add("")
+
+add("## Where bend's time goes (seconds per epoch, medians)")
+add("")
+add("| configuration | data | forward | backward | zero_grad | optimizer step | other | epoch |")
+add("|---|---:|---:|---:|---:|---:|---:|---:|")
+for label, row in table.items():
+    p = row["phases"]
+    add(f"| {label} | {fmt(p['data'])} | {fmt(p['forward'])} | {fmt(p['backward'])} | {fmt(p['zero_grad'])} | {fmt(p['optimizer'])} | "
+        f"{fmt(p['other'])} | {fmt(row['bend'])} |")
+add("")
+first = table.get("b64-adam-relu", {}).get("runs")
+if first and "gemm" in first[0][1]:
+    g = first[0][1]["gemm"]
+    add(f"sgemm at batch 64 (one run): {g['step_us']:.0f} µs per step at {g['gflops']:.1f} GFLOP/s overall")
+    add("")
+    add("| product | M×N×K | µs | GFLOP/s |")
+    add("|---|---|---:|---:|")
+    for s in g["shapes"]:
+        add(f"| {s['role']} | {s['m']}×{s['n']}×{s['k']} | {s['us']:.1f} | {s['gflops']:.1f} |")
+    add("")
+
+add("## bend with 1 vs 2 OpenBLAS threads (Adam, ReLU)")
+add("")
+add("| batch | 1 thread s/epoch | 2 threads s/epoch | 2/1 |")
+add("|---:|---:|---:|---:|")
+for batch in (64, 256):
+    one, two = med(r[0] for r in runs(f"bend.threads1-b{batch}")), med(r[0] for r in runs(f"bend.threads2-b{batch}"))
+    add(f"| {batch} | {fmt(one)} | {fmt(two)} | {fmt(two / one, 2)} |")
+add("")
+
+acts = records(f"{out}/activations.jsonl") if os.path.exists(f"{out}/activations.jsonl") else []
+if acts:
+    add("## Activation kernels (single thread)")
+    add("")
+    add(f"Forward reads x and writes y (8 bytes/element), backward reads x, y, dy and updates dx (20 bytes/element),")
+    add(f"over {acts[0]['elements']:,} floats; the in-cache columns run over {acts[0]['cached_elements']:,} floats")
+    add("(one batch-64 hidden layer) repeatedly. ×ReLU compares in-cache forward+backward time.")
+    add("")
+    add("| activation | fwd GB/s | bwd GB/s | fwd ns/elem | bwd ns/elem | in-cache fwd ns | in-cache bwd ns | ×ReLU |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for a in acts:
+        add(f"| {a['activation']} | {a['forward_gbps']:.1f} | {a['backward_gbps']:.1f} | {a['forward_ns']:.3f} | "
+            f"{a['backward_ns']:.3f} | {a['cached_forward_ns']:.3f} | {a['cached_backward_ns']:.3f} | {a['cached_vs_relu']:.2f} |")
+    add("")
+
+text = "\n".join(lines)
+with open(results_file, "w") as f:
+    f.write(text)
+print(text)
+PY
+echo "== wrote $results_file"
