@@ -172,7 +172,7 @@ int lab_collapse(int argc, char** argv) {
   nn::Sequential stack = lab::make_mlp(spec.sizes, "", nn::init::Scheme::Torch, rng);
   const TensorDataset probe = train::probe_batch(data.test, 512);
   const lab::CollapseCheck before = lab::collapse_linear_stack(stack, probe.images);
-  fmt::print("\n{} Linear layers without activations ({}): product matrix W = {} , bias {}\n",
+  fmt::print("\n{} Linear layers without activations ({}): product matrix W {}, bias {}\n",
              spec.sizes.size() - 1, spec.arch_string(), before.product_weight.shape().str(),
              before.product_bias.shape().str());
   fmt::print("max |stack(x) - (x Wt + b)| on {} test images: {:.3e} (outputs up to {:.3f})\n", probe.size(),
@@ -215,11 +215,11 @@ int lab_collapse(int argc, char** argv) {
                                      percent(models[i].outcome.test_accuracy), i));
   plot::save_svg(out / "collapse.svg", plot::render_svg(acc));
   plot::HtmlReport page("bend lab collapse");
-  page.paragraph(fmt::format(
-      "A stack of {} Linear layers ({}) multiplied out into one {} matrix: max |difference| "
-      "{:.3e} on {} test images before training, {:.3e} after.",
-      spec.sizes.size() - 1, spec.arch_string(), before.product_weight.shape().str(),
-      before.max_abs_difference, probe.size(), after.max_abs_difference, after.max_abs_difference));
+  page.paragraph(
+      fmt::format("A stack of {} Linear layers ({}) multiplied out into one {} matrix: max |difference| "
+                  "{:.3e} on {} test images before training, {:.3e} after.",
+                  spec.sizes.size() - 1, spec.arch_string(), before.product_weight.shape().str(),
+                  before.max_abs_difference, probe.size(), after.max_abs_difference));
   page.table(header, rows);
   page.image("collapse.svg", "test accuracy per epoch");
   page.save(out / "index.html");
@@ -296,7 +296,7 @@ int lab_vanishing(int argc, char** argv) {
   cxxopts::Options options("bend lab vanishing",
                            "Per-layer gradient norms of deep MLPs at init and after training: saturating "
                            "activations make them vanish towards the input.");
-  add_data_flags(options, "vanishing", "10000", "1");
+  add_data_flags(options, "vanishing", "0", "1");
   options.add_options("Model")("depth", "hidden layers", cxxopts::value<std::int64_t>()->default_value("20"))(
       "width", "units per hidden layer", cxxopts::value<std::int64_t>()->default_value("64"))(
       "acts", "activations to compare",
@@ -363,7 +363,7 @@ int lab_vanishing(int argc, char** argv) {
                     fmt::format("{:.2e}", r.init.grad_norm_ratio),
                     fmt::format("{:.2e}", r.trained.grad_norm_ratio), fmt::format("{:.1f}%", 100 * sat),
                     r.outcome.diverged ? "diverged" : fmt::format("{:.2f}%", 100 * acc),
-                    !r.outcome.diverged && acc > 0.5 ? "yes" : "no (chance is ~10%)"});
+                    !r.outcome.diverged && acc > 0.2 ? "yes" : "no (chance is ~10%)"});
   }
   print_table(header, rows);
 
