@@ -85,10 +85,10 @@ run_bend() {  # label batch opt act rep [extra bend flags...]
   "$bend_bench" --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" --json "$@" \
     >"$out/bend.$label.$rep.jsonl" || die "bend_bench failed for $label (see $out/bend.$label.$rep.jsonl)"
 }
-run_torch() {  # label batch opt act rep
-  local label=$1 batch=$2 opt=$3 act=$4 rep=$5
+run_torch() {  # label batch opt act rep [threads]
+  local label=$1 batch=$2 opt=$3 act=$4 rep=$5 threads=${6:-$torch_threads}
   "$python" bench/torch_mlp.py --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" \
-    --threads "$torch_threads" --json >"$out/torch.$label.$rep.jsonl" ||
+    --threads "$threads" --json >"$out/torch.$label.$rep.jsonl" ||
     die "torch_mlp.py failed for $label (see $out/torch.$label.$rep.jsonl)"
 }
 
@@ -113,6 +113,30 @@ for ((rep = 1; rep <= repeats; rep++)); do
   done
 done
 
+# PyTorch with 2 threads at batch 64 and 256 (1 thread is measured above), to confirm its best setting.
+if [[ $have_torch == 1 ]]; then
+  for ((rep = 1; rep <= repeats; rep++)); do
+    for batch in 64 256; do
+      echo "-- repetition $rep/$repeats: PyTorch batch $batch with 2 threads"
+      run_torch "threads2-b$batch" "$batch" adam relu "$rep" 2
+    done
+  done
+fi
+
+# Both frameworks again under another OpenBLAS kernel set (ALT_CORETYPE, default SkylakeX: the AVX-512
+# kernels), since the GEMM rate decides most of an epoch.
+alt_coretype=${ALT_CORETYPE:-SkylakeX}
+if [[ $alt_coretype != "${OPENBLAS_CORETYPE:-}" ]]; then
+  for ((rep = 1; rep <= repeats; rep++)); do
+    for config in "b64-adam-relu 64 adam relu" "b64-sgd-relu 64 sgd relu"; do
+      read -r label batch opt act <<<"$config"
+      echo "-- repetition $rep/$repeats: $label with OPENBLAS_CORETYPE=$alt_coretype"
+      OPENBLAS_CORETYPE=$alt_coretype run_bend "alt-$label" "$batch" "$opt" "$act" "$rep"
+      if [[ $have_torch == 1 ]]; then OPENBLAS_CORETYPE=$alt_coretype run_torch "alt-$label" "$batch" "$opt" "$act" "$rep"; fi
+    done
+  done
+fi
+
 echo "-- activation kernels"
 "$bend_bench" --activations --batch 64 --json >"$out/activations.jsonl"
 else
@@ -130,7 +154,7 @@ openblas_version=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/nul
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MACHINE="$machine" CORES="$cores" BEND_REV="$bend_rev" TORCH_VERSION="$torch_version" OPENBLAS_VERSION="$openblas_version" \
-  CORETYPE="${OPENBLAS_CORETYPE:-unset}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
+  CORETYPE="${OPENBLAS_CORETYPE:-unset}" ALT_CORETYPE="${ALT_CORETYPE:-SkylakeX}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
   CONFIGS="$(printf '%s\n' "${configs[@]}")" "$python" - "$out" "$results_file" <<'PY'
 import datetime, glob, json, os, statistics, sys
 
@@ -243,6 +267,30 @@ for batch in (64, 256):
     one, two = med(r[0] for r in runs(f"bend.threads1-b{batch}")), med(r[0] for r in runs(f"bend.threads2-b{batch}"))
     add(f"| {batch} | {fmt(one)} | {fmt(two)} | {fmt(two / one, 2)} |")
 add("")
+
+torch_one = {64: med(r[0] for r in runs("torch.b64-adam-relu")), 256: med(r[0] for r in runs("torch.b256-adam-relu"))}
+if runs("torch.threads2-b64"):
+    add("## PyTorch with 1 vs 2 threads (Adam, ReLU)")
+    add("")
+    add("| batch | 1 thread s/epoch | 2 threads s/epoch | 2/1 |")
+    add("|---:|---:|---:|---:|")
+    for batch in (64, 256):
+        two = med(r[0] for r in runs(f"torch.threads2-b{batch}"))
+        add(f"| {batch} | {fmt(torch_one[batch])} | {fmt(two)} | {fmt(two / torch_one[batch], 2)} |")
+    add("")
+
+if runs("bend.alt-b64-adam-relu"):
+    add(f"## Both frameworks with OPENBLAS_CORETYPE={env['ALT_CORETYPE']}")
+    add("")
+    add("| configuration | bend s/epoch | PyTorch s/epoch | bend/PyTorch | GEMM floor s | bend/floor |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for label in ("b64-adam-relu", "b64-sgd-relu"):
+        b, t = runs(f"bend.alt-{label}"), runs(f"torch.alt-{label}")
+        bend_s, torch_s = med(r[0] for r in b), med(r[0] for r in t)
+        floor = med(r[1]["gemm"]["epoch_seconds"] for r in b if "gemm" in r[1])
+        add(f"| {label} | {fmt(bend_s)} | {fmt(torch_s)} | {fmt(bend_s / torch_s if t else float('nan'), 2)} | "
+            f"{fmt(floor)} | {fmt(bend_s / floor, 2)} |")
+    add("")
 
 acts = records(f"{out}/activations.jsonl") if os.path.exists(f"{out}/activations.jsonl") else []
 if acts:
