@@ -500,7 +500,8 @@ int lab_dying_relu(int argc, char** argv) {
       for (const auto& r : runs)
         if (r.act == acts[i] && r.shift == s) {
           x.push_back(r.lr);
-          y.push_back(100 * r.dead_trained);
+          y.push_back(r.diverged ? std::nan("")
+                                 : 100 * r.dead_trained);  // a diverged net's NaNs are no finding
         }
       c.series.push_back(make_series(acts[i], x, y, i));
     }
@@ -508,11 +509,13 @@ int lab_dying_relu(int argc, char** argv) {
   }
   plot::save_svg(out / "dying_relu.svg", plot::render_svg_grid(panels, 2, "Dead units after training"));
   plot::HtmlReport page("bend lab dying-relu");
-  page.paragraph(
-      fmt::format("{} trained with plain SGD for {} epoch(s) on {} images. A unit is dead when its "
-                  "activation's derivative is zero for every one of {} probe test images; dead ReLUs get "
-                  "no gradient and never recover, leaky variants cannot die.",
-                  spec.arch_string(), settings.epochs, data.train.size(), probe.size()));
+  page.paragraph(fmt::format(
+      "{} trained with plain SGD for {} epoch(s) on {} images. A unit is dead when its "
+      "activation's derivative is zero for every one of {} probe test images; dead ReLUs get "
+      "no gradient and never recover, leaky variants cannot die. Diverged runs (NaN loss) are left out "
+      "of the chart. ELU or GELU units counted dead come from float underflow: their pre-activations "
+      "went below about -90 after a blow-up (test accuracy near chance).",
+      spec.arch_string(), settings.epochs, data.train.size(), probe.size()));
   page.table(header, rows);
   page.image("dying_relu.svg", "dead units against learning rate");
   page.save(out / "index.html");
@@ -537,10 +540,9 @@ int run_lab(int argc, char** argv) {
         "  dying-relu   dead ReLU units after large learning rates or a negative bias shift\n");
     return 0;
   }
-  throw UsageError(
-      what.empty()
-          ? "bend lab: name an experiment: collapse, xor, vanishing, dying-relu"
-          : fmt::format("bend lab: unknown experiment '{}' (collapse, xor, vanishing, dying-relu)", what));
+  throw UsageError(what.empty()
+                       ? "name an experiment: collapse, xor, vanishing, dying-relu"
+                       : fmt::format("unknown experiment '{}' (collapse, xor, vanishing, dying-relu)", what));
 }
 
 }  // namespace bend::cli

@@ -150,8 +150,8 @@ int run_plot(int argc, char** argv) {
     fmt::print("usage: bend plot activations [--acts LIST] [--range R] [--out DIR]\n");
     return 0;
   }
-  throw UsageError(what.empty() ? "bend plot: say what to plot: 'activations'"
-                                : fmt::format("bend plot: unknown plot '{}' (available: activations)", what));
+  throw UsageError(what.empty() ? "say what to plot: 'activations'"
+                                : fmt::format("unknown plot '{}' (available: activations)", what));
 }
 
 }  // namespace bend::cli

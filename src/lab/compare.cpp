@@ -577,7 +577,8 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     md +=
         "Test accuracy is the last epoch's; dead units and saturation are per hidden layer after the last "
         "epoch "
-        "(saturated: |f'(x)| < 5% of max f'); grad ratio is the first Linear's weight-gradient norm over the "
+        "(saturated: |f'(x)| < 5% of max f', which for the ReLU family is the inactive side); grad ratio is "
+        "the first Linear's weight-gradient norm over the "
         "output Linear's.\n\n";
     md += summary_table_markdown(result);
     md += "\n## Ranking\n\n" + ranking_text(result);
