@@ -15,6 +15,7 @@
 #include "bend/lab/experiments.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/rng.hpp"
+#include "bend/train/diagnostics.hpp"
 
 using namespace bend;
 
@@ -180,4 +181,31 @@ TEST_CASE("lab: XOR is solved only with a nonlinearity", "[lab]") {
     CHECK(r.final_mse < 0.02);
     CHECK(r.accuracy == 1.0);
   }
+}
+
+TEST_CASE("lab: train_model learns, and reports divergence instead of throwing", "[lab]") {
+  const TensorDataset train = synthetic(512, 5), test = synthetic(256, 6);
+  Rng rng(2);
+  nn::Sequential net = lab::make_mlp({16, 32, 3}, "relu", nn::init::Scheme::Auto, rng);
+  lab::TrainSettings s;
+  s.lr = 1e-2;
+  s.epochs = 3;
+  s.batch = 32;
+  const lab::TrainOutcome ok = lab::train_model(net, train, test, s);
+  CHECK_FALSE(ok.diverged);
+  REQUIRE(ok.test_accuracy.size() == 3);
+  CHECK(ok.final_test_accuracy() > 0.6);
+  CHECK(ok.train_loss.back() < ok.train_loss.front());
+
+  // (ReLUs would just die at a huge step: a linear model overflows instead.)
+  nn::Sequential wild = lab::make_mlp({16, 3}, "", nn::init::Scheme::Auto, rng);
+  s.optimizer = "sgd";
+  s.lr = 1e38;
+  const lab::TrainOutcome bad = lab::train_model(wild, train, test, s);
+  CHECK(bad.diverged);
+
+  // A shifted bias of -100 kills every hidden ReLU from the start.
+  nn::Sequential dead = lab::make_mlp({16, 32, 3}, "relu", nn::init::Scheme::Auto, rng, -100.0f);
+  const auto d = train::diagnose(dead, test, 64);
+  CHECK(d.hidden()[0]->dead_fraction == 1.0);
 }
