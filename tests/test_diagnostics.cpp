@@ -164,3 +164,37 @@ TEST_CASE("diagnostics: probe_batch and the dataset overload", "[diagnostics]") 
   CHECK(d.layers[0].activation == "tanh");
   CHECK(std::isfinite(d.probe_loss));
 }
+
+TEST_CASE("diagnostics: DiagnosticsObserver measures at init and after every epoch of a Trainer",
+          "[diagnostics]") {
+  Rng rng(8);
+  TensorDataset data;
+  data.images = Tensor::uniform({96, 16}, 0.0f, 1.0f, rng);
+  for (int i = 0; i < 96; ++i) data.labels.push_back(i % 3);
+  data.rows = data.cols = 4;
+  data.num_classes = 3;
+  train::TrainConfig config;
+  config.arch = "16-8-3";
+  config.act = "relu";
+  config.epochs = 2;
+  config.batch = 32;
+  config.threads = 1;
+  train::Trainer trainer(config, data, data);
+  struct Counter : train::TrainObserver {
+    int epochs = 0;
+    void on_epoch(const train::EpochMetrics&) override { ++epochs; }
+  } counter;
+  std::vector<std::int64_t> seen;
+  train::DiagnosticsObserver diag(&counter, 40, [&](std::int64_t epoch, const train::Diagnostics& d) {
+    seen.push_back(epoch);
+    CHECK(d.probe_samples == 40);
+  });
+  trainer.run(&diag);
+  CHECK(counter.epochs == 2);  // events forwarded
+  CHECK(seen == std::vector<std::int64_t>{0, 1, 2});
+  CHECK(diag.per_epoch().size() == 2);
+  CHECK(diag.initial().layers.size() == 2);
+  const std::string text = train::format_diagnostics(diag.per_epoch().back());
+  CHECK(text.find("relu") != std::string::npos);
+  CHECK(text.find("grad norm ratio") != std::string::npos);
+}

@@ -182,4 +182,50 @@ Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int6
   return diagnose(model, probe.images, probe.labels, options);
 }
 
+std::string format_diagnostics(const Diagnostics& d) {
+  std::string out = fmt::format("  {:<6} {:<11} {:>6} {:>11} {:>13} {:>10} {:>19}\n", "layer", "activation",
+                                "units", "grad norm", "dead", "saturated", "pre-act mean/std");
+  for (std::size_t k = 0; k < d.layers.size(); ++k) {
+    const LayerDiagnostics& l = d.layers[k];
+    const bool act = l.has_activation();
+    out +=
+        fmt::format("  {:<6} {:<11} {:>6} {:>11.3e} {:>13} {:>10} {:>19}\n", k + 1, act ? l.activation : "-",
+                    l.units, l.weight_grad_norm,
+                    act ? fmt::format("{} ({:.1f}%)", l.dead_units, 100 * l.dead_fraction) : std::string("-"),
+                    act ? fmt::format("{:.1f}%", 100 * l.saturated_fraction) : std::string("-"),
+                    fmt::format("{:.3f}/{:.3f}", l.pre_mean, l.pre_std));
+  }
+  out += fmt::format("  grad norm ratio first/last {:.3e}; probe loss {:.4f} on {} samples\n",
+                     d.grad_norm_ratio, d.probe_loss, d.probe_samples);
+  return out;
+}
+
+DiagnosticsObserver::DiagnosticsObserver(TrainObserver* next, std::int64_t probe_size, Callback callback)
+    : next_(next), probe_size_(probe_size), callback_(std::move(callback)) {
+  if (probe_size < 1)
+    throw ValueError(fmt::format("diagnostics: the probe batch needs >= 1 sample, got {}", probe_size));
+}
+
+void DiagnosticsObserver::on_start(const Trainer& trainer) {
+  if (next_) next_->on_start(trainer);
+  trainer_ = const_cast<Trainer*>(&trainer);  // a forward/backward pass needs the model
+  probe_ = probe_batch(trainer.test_data(), probe_size_);
+  initial_ = diagnose(trainer_->model(), probe_.images, probe_.labels);
+  if (callback_) callback_(trainer.epochs_done(), initial_);
+}
+
+void DiagnosticsObserver::on_step(const StepProgress& p) {
+  if (next_) next_->on_step(p);
+}
+
+void DiagnosticsObserver::on_epoch(const EpochMetrics& m) {
+  if (next_) next_->on_epoch(m);
+  per_epoch_.push_back(diagnose(trainer_->model(), probe_.images, probe_.labels));
+  if (callback_) callback_(m.epoch, per_epoch_.back());
+}
+
+void DiagnosticsObserver::on_checkpoint(const std::filesystem::path& path) {
+  if (next_) next_->on_checkpoint(path);
+}
+
 }  // namespace bend::train

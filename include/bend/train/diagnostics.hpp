@@ -8,6 +8,7 @@
 // every parameter gradient at zero (so call it between optimizer steps, e.g. from a TrainObserver's
 // on_epoch).
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "bend/data/loader.hpp"
 #include "bend/nn/sequential.hpp"
 #include "bend/tensor.hpp"
+#include "bend/train/trainer.hpp"
 
 namespace bend::train {
 
@@ -63,5 +65,40 @@ Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int6
 
 // The first min(probe_size, N) samples of `data` as a standalone probe (images copied).
 TensorDataset probe_batch(const TensorDataset& data, std::int64_t probe_size = 512);
+
+// A few lines for a terminal: one per Linear with its grad norm, dead units, saturation and
+// pre-activation statistics, then the ratio.
+std::string format_diagnostics(const Diagnostics& d);
+
+// A TrainObserver that measures diagnostics on a fixed probe batch (the first probe_size test samples
+// of the Trainer) before training and after every epoch, calls `callback` with each (epoch 0 is the
+// init), keeps them, and forwards every event to `next` (may be null). For `bend train --diagnostics`:
+//
+//   DiagnosticsObserver diag(&console, 512, [](std::int64_t epoch, const Diagnostics& d) {
+//     fmt::print("diagnostics after epoch {}:\n{}", epoch, format_diagnostics(d)); });
+//   trainer.run(&diag);
+class DiagnosticsObserver : public TrainObserver {
+ public:
+  using Callback = std::function<void(std::int64_t epoch, const Diagnostics&)>;
+  explicit DiagnosticsObserver(TrainObserver* next = nullptr, std::int64_t probe_size = 512,
+                               Callback callback = {});
+
+  void on_start(const Trainer& trainer) override;
+  void on_step(const StepProgress& p) override;
+  void on_epoch(const EpochMetrics& m) override;
+  void on_checkpoint(const std::filesystem::path& path) override;
+
+  const Diagnostics& initial() const { return initial_; }
+  const std::vector<Diagnostics>& per_epoch() const { return per_epoch_; }  // after epochs 1, 2, ...
+
+ private:
+  TrainObserver* next_;
+  std::int64_t probe_size_;
+  Callback callback_;
+  Trainer* trainer_ = nullptr;
+  TensorDataset probe_;
+  Diagnostics initial_;
+  std::vector<Diagnostics> per_epoch_;
+};
 
 }  // namespace bend::train
