@@ -366,6 +366,19 @@ int lab_vanishing(int argc, char** argv) {
                     !r.outcome.diverged && acc > 0.2 ? "yes" : "no (chance is ~10%)"});
   }
   print_table(header, rows);
+  // A tiny output-layer gradient at init means the forward signal itself died out with depth (an init
+  // whose gain is too small for the activation), not that gradients vanished on the way back.
+  std::vector<std::string> notes;
+  for (const auto& r : runs) {
+    const auto hidden = r.init.hidden();
+    if (!hidden.empty() && r.init.layers.back().weight_grad_norm < 1e-3)
+      notes.push_back(
+          fmt::format("note: {}: the output layer's gradient is {:.1e} already at init: the forward signal "
+                      "shrank through {} layers (last hidden activations' std {:.1e}); an init with a "
+                      "larger gain for {} would keep it alive",
+                      r.act, r.init.layers.back().weight_grad_norm, depth, hidden.back()->act_std, r.act));
+  }
+  for (const auto& n : notes) fmt::print("{}\n", n);
 
   // Per-layer gradient norms, at init and after training.
   std::vector<plot::LineChart> panels;
@@ -395,6 +408,7 @@ int lab_vanishing(int argc, char** argv) {
                   "product through {} layers is at most that (times the weights' gains).",
                   depth, width, opt, settings.lr, settings.epochs, data.train.size(), depth, bound, depth));
   page.table(header, rows);
+  for (const auto& n : notes) page.paragraph(n);
   page.image("vanishing.svg", "gradient norms per layer");
   page.save(out / "index.html");
   fmt::print("charts: {}\n", (out / "index.html").string());

@@ -601,7 +601,9 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     page.table(table_header(hidden), table_rows(result));
     page.paragraph(
         "Dead units and saturation are per hidden layer after the last epoch (saturated: |f'(x)| < 5% of "
-        "max f'); grad ratio is the first Linear's weight-gradient norm over the output Linear's.");
+        "max f', which for the ReLU family is the inactive side); grad ratio is the first Linear's "
+        "weight-gradient "
+        "norm over the output Linear's.");
     page.heading("Ranking");
     page.preformatted(ranking_text(result));
     page.heading("Charts");
