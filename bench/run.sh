@@ -198,8 +198,8 @@ add(f"- bend: git {env['BEND_REV']}, Release build (no -march=native)")
 add(f"- PyTorch: {env['TORCH_VERSION']} with torch.set_num_threads({env['TORCH_THREADS']})")
 add(f"- OpenBLAS: {env['OPENBLAS_VERSION']} (Debian, pthread build), OPENBLAS_CORETYPE={env['CORETYPE']}")
 add("")
-add("| configuration | bend s/epoch | PyTorch s/epoch | bend/PyTorch | GEMM floor s | bend/floor | bend samples/s | bend test acc | PyTorch test acc |")
-add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+add("| configuration | bend s/epoch | PyTorch s/epoch | bend/PyTorch | best: bend / PyTorch / ratio | GEMM floor s | bend/floor | bend samples/s | bend test acc | PyTorch test acc |")
+add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 table = {}
 for config in env["CONFIGS"].splitlines():
     label = config.split()[0]
@@ -209,10 +209,14 @@ for config in env["CONFIGS"].splitlines():
     phases = {k: med(e["phases"].get(k, float("nan")) for r in b for e in r[2]) for k in ("data", "forward", "backward", "zero_grad", "optimizer", "other")}
     table[label] = dict(bend=bend_s, torch=torch_s, floor=floor, phases=phases, runs=b)
     samples = b[0][1]["train_samples"] if b else 60000
+    bend_best = min((r[0] for r in b), default=float("nan"))
+    torch_best = min((r[0] for r in t), default=float("nan"))
     add(f"| {label} | {fmt(bend_s)} | {fmt(torch_s)} | {fmt(bend_s / torch_s if t else float('nan'), 2)} | "
+        f"{fmt(bend_best)} / {fmt(torch_best)} / {fmt(bend_best / torch_best if t else float('nan'), 2)} | "
         f"{fmt(floor)} | {fmt(bend_s / floor, 2)} | {fmt(samples / bend_s, 0)} | "
         f"{fmt(med(r[1]['final_test_accuracy'] for r in b), 4)} | {fmt(med(r[1]['final_test_accuracy'] for r in t), 4)} |")
 add("")
+add("Best: the fastest run of each side (less sensitive to other load on the machine than the median).")
 add("GEMM floor: the measured single-step sgemm time of the step's products (forward X·Wᵀ, dW for every")
 add("layer, dX for layers 2-3) at that batch size and OpenBLAS thread count, times the steps in an epoch —")
 add("the epoch time if everything except sgemm were free.")
