@@ -20,7 +20,7 @@ void add_training_flags(cxxopts::Options& options) {
     ("act", "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
             "layer a SwiGLU block. Names: " + activation_names(),
      cxxopts::value<std::string>()->default_value("relu"))
-    ("init", "auto | he | xavier | lecun | torch", cxxopts::value<std::string>()->default_value("auto"))
+    ("init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun", cxxopts::value<std::string>()->default_value("torch"))
     ("opt", "sgd | adam | adamw", cxxopts::value<std::string>()->default_value("adam"))
     ("lr", "learning rate (default 1e-3 for Adam/AdamW, 0.01 for SGD)", cxxopts::value<double>())
     ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))

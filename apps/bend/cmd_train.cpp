@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bend/io/atomic_file.hpp"
+#include "bend/train/diagnostics.hpp"
 #include "bend/train/trainer.hpp"
 #include "cli.hpp"
 
@@ -97,6 +98,8 @@ int run_train(int argc, char** argv) {
     ("init-from", "start from these weights (.safetensors; files without bend metadata use --arch/--act)",
      cxxopts::value<std::string>())
     ("metrics", "write per-epoch metrics to FILE.csv or FILE.json", cxxopts::value<std::string>())
+    ("diagnostics", "per hidden layer, at init and after every epoch: gradient norms, dead units, saturation, "
+                    "pre-activation statistics (on a probe batch of 512 test images)")
     ("json", "machine-readable output: one JSON object per epoch, then a summary")
     ("quiet", "print only the final line");
   cxxopts::ParseResult args;
@@ -123,9 +126,13 @@ int run_train(int argc, char** argv) {
   ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
   train::clear_stop_request();
   std::signal(SIGINT, on_sigint);
+  train::DiagnosticsObserver diagnostics(&observer, 512, [&](std::int64_t epoch, const train::Diagnostics& d) {
+    if (!json) fmt::print("diagnostics {} epoch {}:\n{}", epoch == 0 ? "before" : "after", epoch, train::format_diagnostics(d));
+  });
+  train::TrainObserver* watcher = args.count("diagnostics") ? static_cast<train::TrainObserver*>(&diagnostics) : &observer;
   train::TrainResult result;
   try {
-    result = trainer.run(&observer);
+    result = trainer.run(watcher);
   } catch (...) {
     std::signal(SIGINT, SIG_DFL);
     throw;

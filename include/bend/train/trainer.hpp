@@ -30,7 +30,7 @@ struct TrainConfig {
   std::string arch = "784-256-128-10";
   std::string act = "relu";             // one name, or one per hidden layer
   float dropout = 0.0f;
-  std::string init = "auto";            // auto | he | xavier | lecun | torch
+  std::string init = "torch";           // torch (nn.Linear default, as PyTorch) | auto | he | xavier | lecun
   std::string optimizer = "adam";       // sgd | adam | adamw
   std::optional<double> lr;             // default: 1e-3 for Adam/AdamW, 0.01 for SGD
   double momentum = 0.0;
