@@ -1,6 +1,7 @@
 // Adam and AdamW: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter.
 // Weight-decay kind and AMSGrad are template parameters, picked once per parameter; the scalar
 // coefficients (bias corrections, step size) are computed in double per parameter, as PyTorch does.
+#include "bend/detail/multiversion.hpp"
 #include "bend/optim/adam.hpp"
 
 #include <algorithm>
@@ -26,7 +27,7 @@ struct AdamCoefficients {
 };
 
 template <bool kL2, bool kDecoupled, bool kAmsgrad>
-void adam_update(float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
+BEND_MULTIVERSION void adam_update(float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
                  float* __restrict exp_avg_sq, float* __restrict max_exp_avg_sq, std::int64_t n,
                  const AdamCoefficients& c) {
   const AdamCoefficients k = c;  // locals, so the compiler keeps them in registers
