@@ -29,7 +29,8 @@ float* grad_for_accumulation(const Tensor& t) {
   return impl->grad->data;
 }
 
-TapeEntry* Tape::record(Tensor& out, BackwardFn backward, const char* op, std::initializer_list<Tensor> inputs) {
+TapeEntry* Tape::record(Tensor& out, BackwardFn backward, const char* op,
+                        std::initializer_list<Tensor> inputs) {
   if (!grad_enabled_) return nullptr;
   bool any = false;
   for (const Tensor& t : inputs) {
@@ -67,9 +68,9 @@ void Tape::run_backward(const Tensor& root, const Tensor* seed) {
         "requires grad, or it was computed under NoGradGuard)",
         r->shape.str()));
   if (r->tape_index < 0)
-    throw AutogradError(
-        fmt::format("backward: the tensor of shape {} is a leaf; call backward() on a result computed from it",
-                    r->shape.str()));
+    throw AutogradError(fmt::format(
+        "backward: the tensor of shape {} is a leaf; call backward() on a result computed from it",
+        r->shape.str()));
   if (r->tape_generation != generation_)
     throw AutogradError(fmt::format(
         "backward: the tape that recorded this tensor (shape {}) was already released by an earlier "

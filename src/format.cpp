@@ -44,8 +44,8 @@ struct Printer {
         if (dim + 1 == shape.ndim())
           out += ' ';
         else
-          out += fmt::format("{}{:{}}", std::string(static_cast<std::size_t>(shape.ndim() - dim - 1), '\n'), "",
-                             indent + 1);
+          out += fmt::format("{}{:{}}", std::string(static_cast<std::size_t>(shape.ndim() - dim - 1), '\n'),
+                             "", indent + 1);
       }
     }
     out += ']';

@@ -75,11 +75,13 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       for (double& c : v) c /= vn;
 
       double analytic_dot = 0.0;
-      for (std::int64_t j = 0; j < n; ++j) analytic_dot += g[static_cast<std::size_t>(j)] * v[static_cast<std::size_t>(j)];
+      for (std::int64_t j = 0; j < n; ++j)
+        analytic_dot += g[static_cast<std::size_t>(j)] * v[static_cast<std::size_t>(j)];
 
       auto evaluate_at = [&](double step) {
         for (std::int64_t j = 0; j < n; ++j)
-          xm.data()[j] = static_cast<float>(original[static_cast<std::size_t>(j)] + step * v[static_cast<std::size_t>(j)]);
+          xm.data()[j] = static_cast<float>(original[static_cast<std::size_t>(j)] +
+                                            step * v[static_cast<std::size_t>(j)]);
         NoGradGuard no_grad;
         return weighted_sum(f(inputs), u);
       };
@@ -88,11 +90,13 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
       const double numerical = (plus - minus) / (2.0 * eps);
       const double err = std::abs(analytic_dot - numerical);
       result.max_abs_error = std::max(result.max_abs_error, err);
-      const double allowed = options.atol + options.rtol * std::max(std::abs(analytic_dot), std::abs(numerical));
+      const double allowed =
+          options.atol + options.rtol * std::max(std::abs(analytic_dot), std::abs(numerical));
       if (!(err <= allowed) && result.ok) {
         result.ok = false;
         result.message = fmt::format(
-            "gradcheck: input {} (shape {}), direction {}: analytic {:.6g} vs numerical {:.6g} (error {:.3g} > "
+            "gradcheck: input {} (shape {}), direction {}: analytic {:.6g} vs numerical {:.6g} (error {:.3g} "
+            "> "
             "allowed {:.3g})",
             k, x.shape().str(), d, analytic_dot, numerical, err, allowed);
       }

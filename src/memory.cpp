@@ -9,7 +9,7 @@
 namespace bend::detail {
 namespace {
 
-constexpr std::size_t kAlignment = 64;        // a cache line; also what AVX-512 loads like
+constexpr std::size_t kAlignment = 64;  // a cache line; also what AVX-512 loads like
 constexpr std::size_t kFloatsPerLine = kAlignment / sizeof(float);
 
 struct Caches {
@@ -45,7 +45,7 @@ float* acquire_floats(std::size_t count, std::size_t& capacity) {
     }
     ++c.stats.buffers_created;
   }
-  return static_cast<float*>(::operator new(capacity * sizeof(float), std::align_val_t{kAlignment}));
+  return static_cast<float*>(::operator new (capacity * sizeof(float), std::align_val_t{kAlignment}));
 }
 
 void release_floats(float* data, std::size_t capacity) noexcept {
@@ -57,7 +57,7 @@ void release_floats(float* data, std::size_t capacity) noexcept {
     c.floats[capacity].push_back(data);
     c.stats.bytes_cached += capacity * sizeof(float);
   } catch (...) {
-    ::operator delete(data, std::align_val_t{kAlignment});
+    ::operator delete (data, std::align_val_t{kAlignment});
   }
 }
 
@@ -101,7 +101,7 @@ void release_cached_memory() {
   auto& c = detail::caches();
   std::lock_guard lock(c.mutex);
   for (auto& [capacity, list] : c.floats) {
-    for (float* p : list) ::operator delete(p, std::align_val_t{detail::kAlignment});
+    for (float* p : list) ::operator delete (p, std::align_val_t{detail::kAlignment});
     c.stats.bytes_cached -= capacity * sizeof(float) * list.size();
     list.clear();
   }

@@ -7,11 +7,13 @@
 
 namespace bend {
 
-Shape::Shape(std::initializer_list<std::int64_t> dims) : Shape(std::span<const std::int64_t>(dims.begin(), dims.size())) {}
+Shape::Shape(std::initializer_list<std::int64_t> dims)
+    : Shape(std::span<const std::int64_t>(dims.begin(), dims.size())) {}
 
 Shape::Shape(std::span<const std::int64_t> dims) {
   if (dims.size() > kMaxDims)
-    throw ShapeError(fmt::format("Shape: {} dimensions given, at most {} are supported", dims.size(), kMaxDims));
+    throw ShapeError(
+        fmt::format("Shape: {} dimensions given, at most {} are supported", dims.size(), kMaxDims));
   for (std::size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] < 0) throw ShapeError(fmt::format("Shape: dimension {} is negative ({})", i, dims[i]));
     dims_[i] = dims[i];

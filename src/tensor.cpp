@@ -51,7 +51,8 @@ Tensor Tensor::arange(float start, float end, float step) {
   const double count = std::ceil((static_cast<double>(end) - start) / step);
   const std::int64_t n = count > 0 ? static_cast<std::int64_t>(count) : 0;
   Tensor t = empty(Shape{n});
-  for (std::int64_t k = 0; k < n; ++k) t.data()[k] = static_cast<float>(start + static_cast<double>(step) * k);
+  for (std::int64_t k = 0; k < n; ++k)
+    t.data()[k] = static_cast<float>(start + static_cast<double>(step) * k);
   return t;
 }
 
@@ -111,7 +112,8 @@ std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> 
   int d = 0;
   for (std::int64_t i : index) {
     if (i < 0 || i >= shape[d])
-      throw ShapeError(fmt::format("at: index {} is out of range for dimension {} of shape {}", i, d, shape.str()));
+      throw ShapeError(
+          fmt::format("at: index {} is out of range for dimension {} of shape {}", i, d, shape.str()));
     flat = flat * shape[d] + i;
     ++d;
   }
@@ -120,7 +122,9 @@ std::int64_t flat_index(const Shape& shape, std::initializer_list<std::int64_t> 
 }  // namespace
 
 float& Tensor::at(std::initializer_list<std::int64_t> index) { return data()[flat_index(shape(), index)]; }
-float Tensor::at(std::initializer_list<std::int64_t> index) const { return data()[flat_index(shape(), index)]; }
+float Tensor::at(std::initializer_list<std::int64_t> index) const {
+  return data()[flat_index(shape(), index)];
+}
 
 void Tensor::fill_(float value) { std::fill_n(data(), numel(), value); }
 

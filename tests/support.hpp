@@ -10,7 +10,8 @@
 
 namespace bend::testing {
 
-inline Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -2.0f, float hi = 2.0f, bool grad = true) {
+inline Tensor random_tensor(const Shape& shape, Rng& rng, float lo = -2.0f, float hi = 2.0f,
+                            bool grad = true) {
   Tensor t = Tensor::uniform(shape, lo, hi, rng);
   if (grad) t.requires_grad_();
   return t;
@@ -30,11 +31,13 @@ inline void check_close(const Tensor& actual, const std::function<double(std::in
 inline void check_close(const Tensor& actual, const std::vector<double>& expected, double rtol = 1e-5,
                         double atol = 1e-6) {
   REQUIRE(actual.numel() == static_cast<std::int64_t>(expected.size()));
-  check_close(actual, [&](std::int64_t i) { return expected[static_cast<std::size_t>(i)]; }, rtol, atol);
+  check_close(
+      actual, [&](std::int64_t i) { return expected[static_cast<std::size_t>(i)]; }, rtol, atol);
 }
 
 // gradcheck that also insists the gradient is not identically zero.
-inline void require_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, GradcheckOptions o = {}) {
+inline void require_gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                              GradcheckOptions o = {}) {
   const GradcheckResult r = gradcheck(f, inputs, o);
   INFO(r.message);
   REQUIRE(r.ok);

@@ -27,7 +27,7 @@ TEST_CASE("graphs that branch and join", "[autograd]") {
   Tensor x = Tensor::from({0.5f, -1.0f}).requires_grad_();
   Tensor a = exp(x);
   Tensor b = a * 2.0f;
-  Tensor c = a * a;       // branch from a
+  Tensor c = a * a;        // branch from a
   Tensor d = (b + c) * x;  // join, and x used again
   d.sum().backward();
   for (int i = 0; i < 2; ++i) {

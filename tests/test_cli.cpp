@@ -87,8 +87,8 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   std::filesystem::create_directories(dir);
   const std::string data = " --data-dir " + kMnist.string();
   const std::string model = (dir / "m.safetensors").string();
-  const Run t = run("train" + data + " --epochs 1 --train-limit 3000 --test-limit 500 --quiet --save " + model +
-                    " --checkpoint-dir " + dir.string() + " --metrics " + (dir / "m.csv").string());
+  const Run t = run("train" + data + " --epochs 1 --train-limit 3000 --test-limit 500 --quiet --save " +
+                    model + " --checkpoint-dir " + dir.string() + " --metrics " + (dir / "m.csv").string());
   INFO(t.out);
   REQUIRE(t.code == 0);
   CHECK_THAT(t.out, Catch::Contains("best test accuracy"));

@@ -10,7 +10,8 @@ TEST_CASE("linear regression fits with hand-written SGD on the tape", "[e2e]") {
   // y = x·[2, -3]ᵀ + 0.5 + noise
   Tensor x = Tensor::uniform({128, 2}, -1, 1, rng);
   Tensor y = Tensor::empty({128, 1});
-  for (int i = 0; i < 128; ++i) y.data()[i] = 2 * x.at({i, 0}) - 3 * x.at({i, 1}) + 0.5f + 0.01f * rng.normal();
+  for (int i = 0; i < 128; ++i)
+    y.data()[i] = 2 * x.at({i, 0}) - 3 * x.at({i, 1}) + 0.5f + 0.01f * rng.normal();
   Tensor w = Tensor::zeros({1, 2}).requires_grad_();
   Tensor b = Tensor::zeros({1}).requires_grad_();
   float loss_value = 0;

@@ -40,7 +40,8 @@ TEST_CASE("gradcheck catches a wrong gradient for one of several inputs", "[grad
   Tensor a = bend::testing::random_tensor({3}, rng, 0.5f, 1.5f);
   Tensor b = bend::testing::random_tensor({3}, rng, 0.5f, 1.5f);
   const auto r = gradcheck(
-      [](const std::vector<Tensor>& v) { return v[0] * 2.0f + apply_pointwise(v[1], kBrokenCube, {0.3f}); }, {a, b});
+      [](const std::vector<Tensor>& v) { return v[0] * 2.0f + apply_pointwise(v[1], kBrokenCube, {0.3f}); },
+      {a, b});
   CHECK_FALSE(r.ok);
   CHECK_THAT(r.message, Catch::Contains("input 1"));
 }

@@ -66,7 +66,8 @@ TEST_CASE("state dicts load strictly with clear errors", "[nn]") {
   Sequential b{Linear(4, 3, true, rng), Tanh(), Linear(3, 2, true, rng)};
   b.load_state_dict(a.state_dict());
   CHECK(b.named_parameters()[0].second.to_vector() == a.named_parameters()[0].second.to_vector());
-  CHECK(b.named_parameters()[0].second.data() != a.named_parameters()[0].second.data());  // copied, not shared
+  CHECK(b.named_parameters()[0].second.data() !=
+        a.named_parameters()[0].second.data());  // copied, not shared
   auto sd = a.state_dict();
   sd.pop_back();
   CHECK_THROWS_WITH(b.load_state_dict(sd), Catch::Contains("Missing key(s): 2.bias"));
@@ -76,7 +77,8 @@ TEST_CASE("state dicts load strictly with clear errors", "[nn]") {
   CHECK_THROWS_WITH(b.load_state_dict(extra), Catch::Contains("Unexpected key(s): 9.weight"));
   auto wrong = a.state_dict();
   wrong[0].second = Tensor::zeros({3, 5});
-  CHECK_THROWS_WITH(b.load_state_dict(wrong), Catch::Contains("size mismatch for 0.weight") && Catch::Contains("[3, 5]"));
+  CHECK_THROWS_WITH(b.load_state_dict(wrong),
+                    Catch::Contains("size mismatch for 0.weight") && Catch::Contains("[3, 5]"));
 }
 
 TEST_CASE("gradcheck through every layer", "[nn][gradcheck]") {
@@ -175,8 +177,9 @@ TEST_CASE("MLP specs parse, build and validate", "[nn][mlp]") {
   Sequential net = build_mlp(MlpSpec::parse("6-5-4-3", "prelu,swiglu", 0.1f), init::Scheme::Auto, rng);
   std::vector<std::string> names;
   for (auto& [n, t] : net.named_parameters()) names.push_back(n);
-  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "3.gate_proj.weight", "3.gate_proj.bias",
-                                          "3.up_proj.weight", "3.up_proj.bias", "5.weight", "5.bias"});
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "3.gate_proj.weight",
+                                          "3.gate_proj.bias", "3.up_proj.weight", "3.up_proj.bias",
+                                          "5.weight", "5.bias"});
   const MlpSpec round = MlpSpec::from_metadata(MlpSpec::parse("6-5-4-3", "prelu,swiglu", 0.1f).to_metadata());
   CHECK(round.act_string() == "prelu,swiglu");
   CHECK(round.dropout == Approx(0.1f));
@@ -243,8 +246,9 @@ TEST_CASE("XOR: solved with a nonlinearity, not without (the linear collapse)", 
   Tensor x = Tensor::uniform({6, 3}, -1, 1, rng);
   NoGradGuard g;
   Tensor deep = l3(l2(l1(x)));
-  Tensor w = matmul(l3.weight, matmul(l2.weight, l1.weight));                       // [2, 3]
+  Tensor w = matmul(l3.weight, matmul(l2.weight, l1.weight));                                  // [2, 3]
   Tensor b = linear(linear(l1.bias.reshape({1, 5}), l2.weight, l2.bias), l3.weight, l3.bias);  // [1, 2]
   Tensor flat = linear(x, w, b.reshape({2}));
-  for (std::int64_t k = 0; k < deep.numel(); ++k) CHECK(deep.data()[k] == Approx(flat.data()[k]).margin(1e-5));
+  for (std::int64_t k = 0; k < deep.numel(); ++k)
+    CHECK(deep.data()[k] == Approx(flat.data()[k]).margin(1e-5));
 }

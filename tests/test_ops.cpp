@@ -26,7 +26,8 @@ TEST_CASE("matmul with every transpose combination", "[ops][matmul]") {
       check_close(c, [&](std::int64_t idx) {
         const std::int64_t i = idx / n, j = idx % n;
         double s = 0;
-        for (std::int64_t p = 0; p < k; ++p) s += at(a, ta ? p * m + i : i * k + p) * at(b, tb ? j * k + p : p * n + j);
+        for (std::int64_t p = 0; p < k; ++p)
+          s += at(a, ta ? p * m + i : i * k + p) * at(b, tb ? j * k + p : p * n + j);
         return s;
       });
       tape().clear();
@@ -67,8 +68,8 @@ TEST_CASE("binary arithmetic with broadcasting", "[ops][arithmetic]") {
     Shape a, b;
   };
   const std::vector<Case> cases = {
-      {{3, 4}, {3, 4}}, {{3, 4}, {4}},    {{3, 4}, {3, 1}}, {{4}, {3, 4}},
-      {{2, 3, 4}, {4}}, {{2, 1, 4}, {3, 1}}, {{3, 4}, {}},  {{1}, {2, 3}},
+      {{3, 4}, {3, 4}}, {{3, 4}, {4}},       {{3, 4}, {3, 1}}, {{4}, {3, 4}},
+      {{2, 3, 4}, {4}}, {{2, 1, 4}, {3, 1}}, {{3, 4}, {}},     {{1}, {2, 3}},
   };
   for (const auto& c : cases) {
     INFO("shapes " << c.a.str() << " and " << c.b.str());
@@ -88,7 +89,8 @@ TEST_CASE("binary arithmetic with broadcasting", "[ops][arithmetic]") {
       return idx;
     };
     auto ref = [&](auto op) {
-      return [&, op](std::int64_t i) { return op(at(a, operand_index(c.a, i)), at(b, operand_index(c.b, i))); };
+      return
+          [&, op](std::int64_t i) { return op(at(a, operand_index(c.a, i)), at(b, operand_index(c.b, i))); };
     };
     {
       NoGradGuard g;
@@ -141,7 +143,8 @@ TEST_CASE("scalar arithmetic and elementwise math", "[ops][math]") {
     Tensor in = u.positive_only ? x : s;
     {
       NoGradGuard g;
-      check_close(u.op(in), [&](std::int64_t i) { return u.ref(at(in, i)); }, 3e-6, 1e-6);
+      check_close(
+          u.op(in), [&](std::int64_t i) { return u.ref(at(in, i)); }, 3e-6, 1e-6);
     }
     require_gradcheck([&](const std::vector<Tensor>& v) { return u.op(v[0]); }, {in});
   }
@@ -195,7 +198,11 @@ TEST_CASE("sum and mean, over everything and along a dimension", "[ops][reduce]"
 TEST_CASE("reshape, transpose, clone, concat, split", "[ops][shape]") {
   Rng rng(7);
   Tensor x = random_tensor({2, 6}, rng);
-  require_gradcheck([](const std::vector<Tensor>& v) { return v[0].reshape({3, 4}) * v[0].reshape({3, 4}); }, {x});
+  require_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        return v[0].reshape({3, 4}) * v[0].reshape({3, 4});
+      },
+      {x});
   {
     NoGradGuard g;
     Tensor t = transpose(x);
@@ -223,7 +230,11 @@ TEST_CASE("reshape, transpose, clone, concat, split", "[ops][shape]") {
     auto halves = chunk(x, 2);
     CHECK(halves[1].at({1, 0}) == x.at({1, 3}));
   }
-  require_gradcheck([](const std::vector<Tensor>& v) { return concat({v[0], v[1] * v[1], v[2]}); }, {a, b, c});
+  require_gradcheck(
+      [](const std::vector<Tensor>& v) {
+        return concat({v[0], v[1] * v[1], v[2]});
+      },
+      {a, b, c});
   require_gradcheck(
       [](const std::vector<Tensor>& v) {
         auto p = split(v[0], {2, 4});
@@ -246,7 +257,8 @@ TEST_CASE("softmax and log_softmax, stable for large logits", "[ops][softmax]") 
       for (int j = 0; j < 5; ++j) z += std::exp(at(x, r * 5 + j));
       return std::exp(at(x, i)) / z;
     });
-    check_close(lp, [&](std::int64_t i) { return std::log(at(p, i)); }, 1e-5, 1e-6);
+    check_close(
+        lp, [&](std::int64_t i) { return std::log(at(p, i)); }, 1e-5, 1e-6);
     Tensor col = softmax(x, 0);
     double s = 0;
     for (int r = 0; r < 3; ++r) s += col.at({r, 2});
@@ -277,7 +289,8 @@ TEST_CASE("losses match PyTorch's definitions", "[ops][losses]") {
     for (int r = 0; r < 4; ++r) {
       double smooth = 0;
       for (int j = 0; j < 5; ++j) smooth += lse(r) - at(logits, r * 5 + j);
-      expected += (1 - eps) * (lse(r) - at(logits, r * 5 + targets[static_cast<std::size_t>(r)])) + eps * smooth / 5;
+      expected +=
+          (1 - eps) * (lse(r) - at(logits, r * 5 + targets[static_cast<std::size_t>(r)])) + eps * smooth / 5;
     }
     NoGradGuard g;
     CHECK(cross_entropy(logits, targets, Reduction::Mean, eps).item() == Approx(expected / 4).epsilon(1e-6));
@@ -291,8 +304,10 @@ TEST_CASE("losses match PyTorch's definitions", "[ops][losses]") {
           Approx(cross_entropy(logits, targets).item()).epsilon(1e-6));
   }
   for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
-    require_gradcheck([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], targets, r); }, {logits});
-    require_gradcheck([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], targets, r, 0.2f); }, {logits});
+    require_gradcheck([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], targets, r); },
+                      {logits});
+    require_gradcheck([&](const std::vector<Tensor>& v) { return cross_entropy(v[0], targets, r, 0.2f); },
+                      {logits});
     require_gradcheck([&](const std::vector<Tensor>& v) { return nll_loss(v[0], targets, r); }, {logits});
   }
 
@@ -317,7 +332,8 @@ TEST_CASE("losses match PyTorch's definitions", "[ops][losses]") {
           Approx(2000.0f));
   }
   require_gradcheck([](const std::vector<Tensor>& v) { return mse_loss(v[0], v[1]); }, {a, b});
-  require_gradcheck([&](const std::vector<Tensor>& v) { return binary_cross_entropy_with_logits(v[0], y01); }, {a});
+  require_gradcheck([&](const std::vector<Tensor>& v) { return binary_cross_entropy_with_logits(v[0], y01); },
+                    {a});
   CHECK_THROWS_WITH(cross_entropy(logits, std::vector<std::int32_t>{0, 1, 7, 0}),
                     Catch::Contains("target 7") && Catch::Contains("index 2"));
   CHECK_THROWS_WITH(cross_entropy(logits, std::vector<std::int32_t>{0}), Catch::Contains("4 rows"));

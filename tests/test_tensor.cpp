@@ -89,7 +89,8 @@ TEST_CASE("copies share data, clone copies, detach shares without grad", "[tenso
 
 TEST_CASE("errors name the op and the shapes", "[tensor][errors]") {
   CHECK_THROWS_AS(Tensor::from({1, 2, 3}, {2, 2}), ShapeError);
-  CHECK_THROWS_WITH(Tensor::from({1, 2, 3}, {2, 2}), Catch::Contains("3 values") && Catch::Contains("[2, 2]"));
+  CHECK_THROWS_WITH(Tensor::from({1, 2, 3}, {2, 2}),
+                    Catch::Contains("3 values") && Catch::Contains("[2, 2]"));
   CHECK_THROWS_WITH(Tensor::zeros({2, 3}).item(), Catch::Contains("[2, 3]"));
   CHECK_THROWS_WITH(Tensor::zeros({2, 3}).at({2, 0}), Catch::Contains("out of range"));
   CHECK_THROWS_WITH(matmul(Tensor::zeros({2, 3}), Tensor::zeros({4, 5})),

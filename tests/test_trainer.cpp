@@ -62,7 +62,8 @@ TEST_CASE("a small fixed-seed run learns and is deterministic", "[trainer]") {
   CHECK(ra.history.back().test_accuracy > 0.8);
   Trainer b(small_config(), train, test);
   const TrainResult rb = b.run();
-  for (std::size_t k = 0; k < ra.history.size(); ++k) CHECK(ra.history[k].train_loss == rb.history[k].train_loss);
+  for (std::size_t k = 0; k < ra.history.size(); ++k)
+    CHECK(ra.history[k].train_loss == rb.history[k].train_loss);
   CHECK(weights_of(a) == weights_of(b));
 }
 

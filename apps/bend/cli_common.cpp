@@ -12,33 +12,43 @@ bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 
 void add_training_flags(cxxopts::Options& options) {
-  options.add_options("Training")
-    ("dataset", "mnist or fashion", cxxopts::value<std::string>()->default_value("mnist"))
-    ("data-dir", "where the IDX files are (default: data/mnist, or $BEND_DATA_DIR; fashion: /usr/share/datasets/fashion-mnist)",
-     cxxopts::value<std::string>())
-    ("arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))
-    ("act", "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
-            "layer a SwiGLU block. Names: " + activation_names(),
-     cxxopts::value<std::string>()->default_value("relu"))
-    ("init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun", cxxopts::value<std::string>()->default_value("torch"))
-    ("opt", "sgd | adam | adamw", cxxopts::value<std::string>()->default_value("adam"))
-    ("lr", "learning rate (default 1e-3 for Adam/AdamW, 0.01 for SGD)", cxxopts::value<double>())
-    ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
-    ("nesterov", "Nesterov momentum (SGD)")
-    ("weight-decay", "weight decay (default 0; AdamW 1e-2)", cxxopts::value<double>())
-    ("schedule", "none | step | cosine | plateau", cxxopts::value<std::string>()->default_value("none"))
-    ("warmup", "linear learning-rate warm-up over this many steps", cxxopts::value<std::int64_t>()->default_value("0"))
-    ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))
-    ("epochs", "total epochs (a resumed run counts the epochs already done)", cxxopts::value<std::int64_t>()->default_value("10"))
-    ("steps", "stop after this many optimizer steps (0: no limit)", cxxopts::value<std::int64_t>()->default_value("0"))
-    ("dropout", "dropout after each hidden activation", cxxopts::value<float>()->default_value("0"))
-    ("seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))
-    ("threads", "BLAS threads (0: choose for this machine and batch size)", cxxopts::value<int>()->default_value("0"))
-    ("no-shuffle", "keep the training set in file order")
-    ("standardize", "standardise inputs with the training set's mean and std")
-    ("label-smoothing", "cross-entropy label smoothing", cxxopts::value<float>()->default_value("0"))
-    ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
-    ("test-limit", "use only the first N test images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"));
+  options.add_options("Training")("dataset", "mnist or fashion",
+                                  cxxopts::value<std::string>()->default_value("mnist"))(
+      "data-dir",
+      "where the IDX files are (default: data/mnist, or $BEND_DATA_DIR; fashion: "
+      "/usr/share/datasets/fashion-mnist)",
+      cxxopts::value<std::string>())("arch", "layer sizes",
+                                     cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+      "act",
+      "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
+      "layer a SwiGLU block. Names: " +
+          activation_names(),
+      cxxopts::value<std::string>()->default_value("relu"))(
+      "init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun",
+      cxxopts::value<std::string>()->default_value("torch"))(
+      "opt", "sgd | adam | adamw", cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "learning rate (default 1e-3 for Adam/AdamW, 0.01 for SGD)", cxxopts::value<double>())(
+      "momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))(
+      "nesterov", "Nesterov momentum (SGD)")("weight-decay", "weight decay (default 0; AdamW 1e-2)",
+                                             cxxopts::value<double>())(
+      "schedule", "none | step | cosine | plateau", cxxopts::value<std::string>()->default_value("none"))(
+      "warmup", "linear learning-rate warm-up over this many steps",
+      cxxopts::value<std::int64_t>()->default_value("0"))(
+      "batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))(
+      "epochs", "total epochs (a resumed run counts the epochs already done)",
+      cxxopts::value<std::int64_t>()->default_value("10"))(
+      "steps", "stop after this many optimizer steps (0: no limit)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("dropout", "dropout after each hidden activation",
+                                                          cxxopts::value<float>()->default_value("0"))(
+      "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))(
+      "threads", "BLAS threads (0: choose for this machine and batch size)",
+      cxxopts::value<int>()->default_value("0"))("no-shuffle", "keep the training set in file order")(
+      "standardize", "standardise inputs with the training set's mean and std")(
+      "label-smoothing", "cross-entropy label smoothing", cxxopts::value<float>()->default_value("0"))(
+      "train-limit", "use only the first N training images (0: all)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("test-limit",
+                                                          "use only the first N test images (0: all)",
+                                                          cxxopts::value<std::int64_t>()->default_value("0"));
 }
 
 train::TrainConfig training_config(const cxxopts::ParseResult& a) {

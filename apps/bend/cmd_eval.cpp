@@ -17,7 +17,8 @@ void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
 nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
   if (!args.count("model")) throw UsageError("--model FILE is required");
   const std::filesystem::path path = args["model"].as<std::string>();
-  if (!std::filesystem::exists(path)) throw UsageError(fmt::format("--model {}: no such file", path.string()));
+  if (!std::filesystem::exists(path))
+    throw UsageError(fmt::format("--model {}: no such file", path.string()));
   std::optional<nn::MlpSpec> fallback;
   if (args.count("arch")) {
     try {
@@ -31,12 +32,13 @@ nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
 }
 
 void add_model_flags(cxxopts::Options& options) {
-  options.add_options("Model")
-    ("model", "the model or checkpoint (.safetensors)", cxxopts::value<std::string>())
-    ("arch", "architecture, for files without bend metadata (e.g. from PyTorch)", cxxopts::value<std::string>())
-    ("act", "hidden activation(s), with --arch", cxxopts::value<std::string>())
-    ("dataset", "mnist or fashion (default: the one the model was trained on)", cxxopts::value<std::string>())
-    ("data-dir", "where the IDX files are", cxxopts::value<std::string>());
+  options.add_options("Model")("model", "the model or checkpoint (.safetensors)",
+                               cxxopts::value<std::string>())(
+      "arch", "architecture, for files without bend metadata (e.g. from PyTorch)",
+      cxxopts::value<std::string>())("act", "hidden activation(s), with --arch",
+                                     cxxopts::value<std::string>())(
+      "dataset", "mnist or fashion (default: the one the model was trained on)",
+      cxxopts::value<std::string>())("data-dir", "where the IDX files are", cxxopts::value<std::string>());
 }
 
 TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata) {
@@ -45,25 +47,26 @@ TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Met
   if (args.count("dataset")) dataset = args["dataset"].as<std::string>();
   if (dataset != "mnist" && dataset != "fashion")
     throw UsageError(fmt::format("--dataset '{}': expected mnist or fashion", dataset));
-  const std::filesystem::path dir =
-      args.count("data-dir") ? std::filesystem::path(args["data-dir"].as<std::string>()) : default_data_dir(dataset);
+  const std::filesystem::path dir = args.count("data-dir")
+                                        ? std::filesystem::path(args["data-dir"].as<std::string>())
+                                        : default_data_dir(dataset);
   return load_tensor_dataset(dataset, dir, Split::Test);
 }
 
 int run_eval(int argc, char** argv) {
   cxxopts::Options options("bend eval", "Evaluate a saved model on the test set.");
   add_model_flags(options);
-  options.add_options("Output")
-    ("predictions", "write index,label,predicted,p0..p9 per test sample to FILE.csv", cxxopts::value<std::string>())
-    ("json", "machine-readable output");
+  options.add_options("Output")("predictions",
+                                "write index,label,predicted,p0..p9 per test sample to FILE.csv",
+                                cxxopts::value<std::string>())("json", "machine-readable output");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   nn::LoadedMlp loaded = load_model_from_args(args);
   TensorDataset test = test_set_from_args(args, loaded.metadata);
   apply_saved_normalization(test.images, loaded.metadata);
   if (test.features() != loaded.spec.sizes.front())
-    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels", loaded.spec.sizes.front(),
-                                 test.features()));
+    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
+                                 loaded.spec.sizes.front(), test.features()));
   const bool want_probs = args.count("predictions") > 0;
   const train::EvalResult r = train::evaluate(loaded.model, test, 1000, want_probs);
   const int c = r.num_classes;
@@ -72,8 +75,10 @@ int run_eval(int argc, char** argv) {
     for (int k = 0; k < c; ++k) csv += fmt::format(",p{}", k);
     csv += '\n';
     for (std::int64_t i = 0; i < r.samples; ++i) {
-      csv += fmt::format("{},{},{}", i, test.labels[static_cast<std::size_t>(i)], r.predictions[static_cast<std::size_t>(i)]);
-      for (int k = 0; k < c; ++k) csv += fmt::format(",{:.9g}", r.probabilities[static_cast<std::size_t>(i * c + k)]);
+      csv += fmt::format("{},{},{}", i, test.labels[static_cast<std::size_t>(i)],
+                         r.predictions[static_cast<std::size_t>(i)]);
+      for (int k = 0; k < c; ++k)
+        csv += fmt::format(",{:.9g}", r.probabilities[static_cast<std::size_t>(i * c + k)]);
       csv += '\n';
     }
     write_file_atomically(args["predictions"].as<std::string>(), csv);
@@ -91,7 +96,8 @@ int run_eval(int argc, char** argv) {
     fmt::print("{}\n", j.dump());
     return 0;
   }
-  fmt::print("model {} ({}, {})\n", args["model"].as<std::string>(), loaded.spec.arch_string(), loaded.spec.act_string());
+  fmt::print("model {} ({}, {})\n", args["model"].as<std::string>(), loaded.spec.arch_string(),
+             loaded.spec.act_string());
   fmt::print("test: {} images  loss {:.4f}  accuracy {:.2f}%\n\n", r.samples, r.loss, 100 * r.accuracy);
   fmt::print("per-class accuracy:\n");
   for (int t = 0; t < c; ++t) fmt::print("  {}: {:6.2f}%\n", t, 100 * r.class_accuracy(t));

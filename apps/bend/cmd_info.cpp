@@ -7,7 +7,8 @@
 namespace bend::cli {
 
 int run_info(int argc, char** argv) {
-  cxxopts::Options options("bend info", "Show the architecture, parameters and training state of a model file.");
+  cxxopts::Options options("bend info",
+                           "Show the architecture, parameters and training state of a model file.");
   options.add_options()("file", "model or checkpoint (.safetensors)", cxxopts::value<std::string>());
   options.parse_positional({"file"});
   options.positional_help("FILE");
@@ -24,15 +25,16 @@ int run_info(int argc, char** argv) {
   for (const auto& [name, t] : tensors) (name.starts_with("optim.") ? other : model_params) += t.numel();
   if (nn::MlpSpec::has_metadata(metadata)) {
     nn::LoadedMlp loaded = nn::load_mlp(path);
-    fmt::print("architecture: {}  activations: {}  dropout: {}\n", loaded.spec.arch_string(), loaded.spec.act_string(),
-               loaded.spec.dropout);
+    fmt::print("architecture: {}  activations: {}  dropout: {}\n", loaded.spec.arch_string(),
+               loaded.spec.act_string(), loaded.spec.dropout);
     fmt::print("{}", loaded.model.summary({1, loaded.spec.sizes.front()}));
   } else {
     fmt::print("no bend metadata (give --arch/--act to eval/predict with it)\n");
   }
   fmt::print("tensors:\n");
   for (const auto& [name, t] : tensors) fmt::print("  {:<28} {}\n", name, t.shape().str());
-  fmt::print("model parameters: {}{}\n", model_params, other ? fmt::format(", optimizer state values: {}", other) : "");
+  fmt::print("model parameters: {}{}\n", model_params,
+             other ? fmt::format(", optimizer state values: {}", other) : "");
   auto show = [&](const char* key, const char* label) {
     if (auto it = metadata.find(key); it != metadata.end()) fmt::print("{}: {}\n", label, it->second);
   };

@@ -20,15 +20,16 @@ void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
 int run_predict(int argc, char** argv) {
   cxxopts::Options options("bend predict", "Classify one image with a saved model.");
   add_model_flags(options);
-  options.add_options("Input")
-    ("index", "a test-set image by index", cxxopts::value<std::int64_t>())
-    ("image", "a PGM file (P5 or P2; resized to 28x28; dark-on-light drawings are inverted)", cxxopts::value<std::string>());
+  options.add_options("Input")("index", "a test-set image by index", cxxopts::value<std::int64_t>())(
+      "image", "a PGM file (P5 or P2; resized to 28x28; dark-on-light drawings are inverted)",
+      cxxopts::value<std::string>());
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   if (args.count("index") == args.count("image"))
     throw UsageError("give exactly one of --index N or --image FILE.pgm");
   nn::LoadedMlp loaded = load_model_from_args(args);
-  const std::int64_t side = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(loaded.spec.sizes.front()))));
+  const std::int64_t side =
+      static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(loaded.spec.sizes.front()))));
   Tensor image;
   std::optional<std::int32_t> label;
   if (args.count("index")) {
@@ -42,7 +43,8 @@ int run_predict(int argc, char** argv) {
     label = test.labels[static_cast<std::size_t>(index)];
   } else {
     if (side * side != loaded.spec.sizes.front())
-      throw UsageError(fmt::format("the model takes {} inputs, not a square image", loaded.spec.sizes.front()));
+      throw UsageError(
+          fmt::format("the model takes {} inputs, not a square image", loaded.spec.sizes.front()));
     image = read_pgm(args["image"].as<std::string>(), side, side);
   }
   fmt::print("{}", render_image_for_stdout(image.data(), side, side));

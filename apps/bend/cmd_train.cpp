@@ -30,7 +30,8 @@ class ConsoleObserver : public train::TrainObserver {
     if (quiet_ || json_) return;
     fmt::print("{}", const_cast<train::Trainer&>(t).model().summary({1, t.spec().sizes.front()}));
     fmt::print("data: {} train / {} test images ({}); {}, batch {}, {} epochs\n\n", t.train_data().size(),
-               t.test_data().size(), t.config().dataset, t.optimizer().name(), t.config().batch, t.config().epochs);
+               t.test_data().size(), t.config().dataset, t.optimizer().name(), t.config().batch,
+               t.config().epochs);
     std::fflush(stdout);
   }
 
@@ -41,22 +42,29 @@ class ConsoleObserver : public train::TrainObserver {
     last_draw_ = now;
     constexpr int width = 30;
     const int filled = static_cast<int>(width * p.batch / std::max<std::int64_t>(1, p.batches));
-    fmt::print(stderr, "\r\033[Kepoch {}/{} [{}{}] {}/{} loss {:.4f} {:.0f} samples/s ETA {}", p.epoch, p.epochs,
-               std::string(static_cast<std::size_t>(filled), '='), std::string(static_cast<std::size_t>(width - filled), ' '),
-               p.batch, p.batches, p.loss, p.samples_per_second, format_duration(p.eta_seconds));
+    fmt::print(stderr, "\r\033[Kepoch {}/{} [{}{}] {}/{} loss {:.4f} {:.0f} samples/s ETA {}", p.epoch,
+               p.epochs, std::string(static_cast<std::size_t>(filled), '='),
+               std::string(static_cast<std::size_t>(width - filled), ' '), p.batch, p.batches, p.loss,
+               p.samples_per_second, format_duration(p.eta_seconds));
     std::fflush(stderr);
   }
 
   void on_epoch(const train::EpochMetrics& m) override {
     if (progress_ && !quiet_) fmt::print(stderr, "\r\033[K");
     if (json_) {
-      nlohmann::json j = {{"epoch", m.epoch},          {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
-                          {"test_loss", m.test_loss},  {"test_accuracy", m.test_accuracy},
-                          {"seconds", m.seconds},      {"lr", m.lr},                 {"steps", m.steps}};
+      nlohmann::json j = {{"epoch", m.epoch},
+                          {"train_loss", m.train_loss},
+                          {"train_accuracy", m.train_accuracy},
+                          {"test_loss", m.test_loss},
+                          {"test_accuracy", m.test_accuracy},
+                          {"seconds", m.seconds},
+                          {"lr", m.lr},
+                          {"steps", m.steps}};
       fmt::print("{}\n", j.dump());
     } else if (!quiet_) {
-      fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.2f}s\n", m.epoch,
-                 m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy, m.seconds);
+      fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.2f}s\n",
+                 m.epoch, m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy,
+                 m.seconds);
     }
     std::fflush(stdout);
   }
@@ -72,15 +80,20 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
   if (json) {
     nlohmann::json rows = nlohmann::json::array();
     for (const auto& m : history)
-      rows.push_back({{"epoch", m.epoch},          {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
-                      {"test_loss", m.test_loss},  {"test_accuracy", m.test_accuracy},
-                      {"seconds", m.seconds},      {"lr", m.lr},                 {"steps", m.steps}});
+      rows.push_back({{"epoch", m.epoch},
+                      {"train_loss", m.train_loss},
+                      {"train_accuracy", m.train_accuracy},
+                      {"test_loss", m.test_loss},
+                      {"test_accuracy", m.test_accuracy},
+                      {"seconds", m.seconds},
+                      {"lr", m.lr},
+                      {"steps", m.steps}});
     text = rows.dump(2) + "\n";
   } else {
     text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,lr,steps\n";
     for (const auto& m : history)
-      text += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f},{:.9g},{}\n", m.epoch, m.train_loss, m.train_accuracy,
-                          m.test_loss, m.test_accuracy, m.seconds, m.lr, m.steps);
+      text += fmt::format("{},{:.9g},{:.9g},{:.9g},{:.9g},{:.6f},{:.9g},{}\n", m.epoch, m.train_loss,
+                          m.train_accuracy, m.test_loss, m.test_accuracy, m.seconds, m.lr, m.steps);
   }
   write_file_atomically(path, text);
 }
@@ -90,18 +103,19 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
 int run_train(int argc, char** argv) {
   cxxopts::Options options("bend train", "Train an MLP classifier on MNIST or Fashion-MNIST.");
   add_training_flags(options);
-  options.add_options("Output")
-    ("save", "write the final model here (.safetensors)", cxxopts::value<std::string>())
-    ("checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
-     cxxopts::value<std::string>()->default_value("checkpoints"))
-    ("resume", "continue from a checkpoint", cxxopts::value<std::string>())
-    ("init-from", "start from these weights (.safetensors; files without bend metadata use --arch/--act)",
-     cxxopts::value<std::string>())
-    ("metrics", "write per-epoch metrics to FILE.csv or FILE.json", cxxopts::value<std::string>())
-    ("diagnostics", "per hidden layer, at init and after every epoch: gradient norms, dead units, saturation, "
-                    "pre-activation statistics (on a probe batch of 512 test images)")
-    ("json", "machine-readable output: one JSON object per epoch, then a summary")
-    ("quiet", "print only the final line");
+  options.add_options("Output")("save", "write the final model here (.safetensors)",
+                                cxxopts::value<std::string>())(
+      "checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
+      cxxopts::value<std::string>()->default_value("checkpoints"))("resume", "continue from a checkpoint",
+                                                                   cxxopts::value<std::string>())(
+      "init-from", "start from these weights (.safetensors; files without bend metadata use --arch/--act)",
+      cxxopts::value<std::string>())("metrics", "write per-epoch metrics to FILE.csv or FILE.json",
+                                     cxxopts::value<std::string>())(
+      "diagnostics",
+      "per hidden layer, at init and after every epoch: gradient norms, dead units, saturation, "
+      "pre-activation statistics (on a probe batch of 512 test images)")(
+      "json", "machine-readable output: one JSON object per epoch, then a summary")(
+      "quiet", "print only the final line");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   train::TrainConfig config = training_config(args);
@@ -126,10 +140,14 @@ int run_train(int argc, char** argv) {
   ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
   train::clear_stop_request();
   std::signal(SIGINT, on_sigint);
-  train::DiagnosticsObserver diagnostics(&observer, 512, [&](std::int64_t epoch, const train::Diagnostics& d) {
-    if (!json) fmt::print("diagnostics {} epoch {}:\n{}", epoch == 0 ? "before" : "after", epoch, train::format_diagnostics(d));
-  });
-  train::TrainObserver* watcher = args.count("diagnostics") ? static_cast<train::TrainObserver*>(&diagnostics) : &observer;
+  train::DiagnosticsObserver diagnostics(
+      &observer, 512, [&](std::int64_t epoch, const train::Diagnostics& d) {
+        if (!json)
+          fmt::print("diagnostics {} epoch {}:\n{}", epoch == 0 ? "before" : "after", epoch,
+                     train::format_diagnostics(d));
+      });
+  train::TrainObserver* watcher =
+      args.count("diagnostics") ? static_cast<train::TrainObserver*>(&diagnostics) : &observer;
   train::TrainResult result;
   try {
     result = trainer.run(watcher);
@@ -140,8 +158,10 @@ int run_train(int argc, char** argv) {
   std::signal(SIGINT, SIG_DFL);
   if (!metrics.empty()) write_metrics(metrics, result.history);
   if (result.stopped) {
-    fmt::print(stderr, "\ninterrupted after step {}: checkpoint written to {}\nresume with: bend train --resume {} ...\n",
-               result.steps, result.stop_checkpoint.string(), result.stop_checkpoint.string());
+    fmt::print(
+        stderr,
+        "\ninterrupted after step {}: checkpoint written to {}\nresume with: bend train --resume {} ...\n",
+        result.steps, result.stop_checkpoint.string(), result.stop_checkpoint.string());
     return 130;
   }
   if (json) {
@@ -152,8 +172,8 @@ int run_train(int argc, char** argv) {
     if (!config.save.empty()) summary["model"] = config.save.string();
     fmt::print("{}\n", nlohmann::json{{"summary", summary}}.dump());
   } else {
-    fmt::print("best test accuracy {:.2f}%, last {:.2f}%, total time {:.1f}s{}\n", 100 * result.best_test_accuracy,
-               100 * result.last_test_accuracy, result.total_seconds,
+    fmt::print("best test accuracy {:.2f}%, last {:.2f}%, total time {:.1f}s{}\n",
+               100 * result.best_test_accuracy, 100 * result.last_test_accuracy, result.total_seconds,
                config.save.empty() ? "" : fmt::format("; model saved to {}", config.save.string()));
   }
   return 0;

@@ -23,17 +23,17 @@ struct ActivationProperties {
   bool bounded_below = false;
   bool bounded_above = false;
   bool monotone = true;
-  bool smooth = true;        // continuously differentiable everywhere
+  bool smooth = true;         // continuously differentiable everywhere
   bool zero_centred = false;  // f(0) = 0 and takes both signs
   bool saturating = false;    // derivative -> 0 in at least one tail
 };
 
 struct ActivationInfo {
-  std::string_view name;         // functional / CLI name in lower case: "relu", "leaky_relu", "gelu_tanh"
-  std::string_view module_name;  // the torch.nn class: "ReLU", "LeakyReLU", "GELU"
-  std::string_view formula;      // for reports: "max(0, x)"
-  PointwiseKernel kernel;        // value and derivative
-  PointwiseParams defaults;      // PyTorch's default parameters
+  std::string_view name;            // functional / CLI name in lower case: "relu", "leaky_relu", "gelu_tanh"
+  std::string_view module_name;     // the torch.nn class: "ReLU", "LeakyReLU", "GELU"
+  std::string_view formula;         // for reports: "max(0, x)"
+  PointwiseKernel kernel;           // value and derivative
+  PointwiseParams defaults;         // PyTorch's default parameters
   std::string_view param_names[3];  // names of defaults.a/b/c ("negative_slope", ...); empty if unused
   InitFamily init_family;
   // torch.nn.init.calculate_gain for this nonlinearity (1 where PyTorch has no entry, as it does).
@@ -42,7 +42,8 @@ struct ActivationInfo {
   float max_derivative;
   ActivationProperties properties;
   bool learnable = false;  // PReLU: the slope is a parameter (its kernel here uses the fixed default)
-  bool in_docs_table = false;  // one of the docs' comparison set (sigmoid, tanh, relu, leaky_relu, gelu, silu)
+  bool in_docs_table =
+      false;  // one of the docs' comparison set (sigmoid, tanh, relu, leaky_relu, gelu, silu)
 };
 
 // Every entry, in a stable order (the docs' table first).

@@ -17,13 +17,13 @@ using BackwardFn = void (*)(TapeEntry& entry);
 
 struct TapeEntry {
   BackwardFn backward = nullptr;
-  const char* op = "";                // for error messages
-  Tensor out;                         // the op's output; out.grad() holds d(loss)/d(out) at replay
-  std::array<Tensor, 3> in;           // the op's tensor inputs (undefined where unused)
-  std::array<Tensor, 2> saved;        // extra buffers computed in forward for backward
-  std::array<float, 4> f{};           // scalar arguments
-  std::array<std::int64_t, 4> i{};    // integer arguments
-  const void* ctx = nullptr;          // op-specific static data (e.g. a pointwise kernel)
+  const char* op = "";              // for error messages
+  Tensor out;                       // the op's output; out.grad() holds d(loss)/d(out) at replay
+  std::array<Tensor, 3> in;         // the op's tensor inputs (undefined where unused)
+  std::array<Tensor, 2> saved;      // extra buffers computed in forward for backward
+  std::array<float, 4> f{};         // scalar arguments
+  std::array<std::int64_t, 4> i{};  // integer arguments
+  const void* ctx = nullptr;        // op-specific static data (e.g. a pointwise kernel)
 };
 
 class Tape {

@@ -11,7 +11,8 @@
 namespace bend {
 // Torch-style text of a tensor. Tensors over `threshold` elements show `edge_items` at each end of
 // every dimension, as torch.set_printoptions does.
-std::string to_string(const Tensor& t, int precision = 4, std::int64_t threshold = 1000, std::int64_t edge_items = 3);
+std::string to_string(const Tensor& t, int precision = 4, std::int64_t threshold = 1000,
+                      std::int64_t edge_items = 3);
 }  // namespace bend
 
 template <>

@@ -31,7 +31,7 @@ struct GradcheckOptions {
 
 struct GradcheckResult {
   bool ok = true;
-  std::string message;          // the first failure, with input index, direction and both values
+  std::string message;  // the first failure, with input index, direction and both values
   double max_abs_error = 0.0;
   double min_analytic_norm = 0.0;  // smallest |dL/dx_k| over the checked inputs: 0 means "proved nothing"
   explicit operator bool() const { return ok; }
@@ -41,6 +41,7 @@ using GradcheckFn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 // The inputs are used as given (their values are restored afterwards); those with requires_grad are
 // checked. Their .grad is left as it was.
-GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs, GradcheckOptions options = {});
+GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
+                          GradcheckOptions options = {});
 
 }  // namespace bend

@@ -55,7 +55,7 @@ class Tensor {
   static Tensor from(std::span<const float> values, const Shape& shape);
   static Tensor from(std::initializer_list<float> values, const Shape& shape);
   static Tensor from(std::initializer_list<float> values);  // 1-d
-  static Tensor scalar(float value);                         // 0-d
+  static Tensor scalar(float value);                        // 0-d
   static Tensor uniform(const Shape& shape, float lo, float hi, Rng& rng);
   static Tensor normal(const Shape& shape, float mean, float stddev, Rng& rng);
 

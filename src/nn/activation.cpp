@@ -15,7 +15,8 @@ std::string Activation::describe() const {
   std::vector<std::string> args;
   const float values[3] = {params_.a, params_.b, params_.c};
   for (int k = 0; k < 3; ++k)
-    if (!info_->param_names[k].empty()) args.push_back(fmt::format("{}={}", info_->param_names[k], values[k]));
+    if (!info_->param_names[k].empty())
+      args.push_back(fmt::format("{}={}", info_->param_names[k], values[k]));
   if (info_->name == "gelu_tanh") args.push_back("approximate='tanh'");
   return fmt::format("{}({})", info_->module_name, fmt::join(args, ", "));
 }

@@ -23,7 +23,9 @@ float calculate_gain(std::string_view nonlinearity, float param) {
 }
 
 std::int64_t fan_in(const Tensor& w) { return w.ndim() >= 2 ? w.numel() / w.size(0) : w.numel(); }
-std::int64_t fan_out(const Tensor& w) { return w.ndim() >= 2 ? w.size(0) * (w.numel() / (w.size(0) * w.size(1))) : w.numel(); }
+std::int64_t fan_out(const Tensor& w) {
+  return w.ndim() >= 2 ? w.size(0) * (w.numel() / (w.size(0) * w.size(1))) : w.numel();
+}
 
 void uniform_(Tensor& t, float lo, float hi, Rng& rng) {
   for (float& v : t.span()) v = rng.uniform(lo, hi);
@@ -37,7 +39,8 @@ void zeros_(Tensor& t) { t.fill_(0.0f); }
 namespace {
 float fan(const Tensor& t, FanMode mode) {
   const auto f = static_cast<float>(mode == FanMode::FanIn ? fan_in(t) : fan_out(t));
-  if (f <= 0) throw ValueError(fmt::format("init: cannot compute the fan of a tensor of shape {}", t.shape().str()));
+  if (f <= 0)
+    throw ValueError(fmt::format("init: cannot compute the fan of a tensor of shape {}", t.shape().str()));
   return f;
 }
 }  // namespace
@@ -80,11 +83,16 @@ Scheme parse_scheme(std::string_view name) {
 
 std::string_view scheme_name(Scheme s) {
   switch (s) {
-    case Scheme::Auto: return "auto";
-    case Scheme::He: return "he";
-    case Scheme::Xavier: return "xavier";
-    case Scheme::LeCun: return "lecun";
-    case Scheme::Torch: return "torch";
+    case Scheme::Auto:
+      return "auto";
+    case Scheme::He:
+      return "he";
+    case Scheme::Xavier:
+      return "xavier";
+    case Scheme::LeCun:
+      return "lecun";
+    case Scheme::Torch:
+      return "torch";
   }
   return "?";
 }
@@ -106,10 +114,17 @@ void init_linear(Linear& layer, Scheme scheme, const ActivationInfo* next, Rng& 
   }
   const float gain = next ? next->gain(next->defaults) : 1.0f;
   switch (scheme) {
-    case Scheme::He: kaiming_uniform_with_gain_(layer.weight, rng, gain); break;
-    case Scheme::Xavier: xavier_uniform_(layer.weight, rng, gain); break;
-    case Scheme::LeCun: lecun_normal_(layer.weight, rng); break;
-    default: break;
+    case Scheme::He:
+      kaiming_uniform_with_gain_(layer.weight, rng, gain);
+      break;
+    case Scheme::Xavier:
+      xavier_uniform_(layer.weight, rng, gain);
+      break;
+    case Scheme::LeCun:
+      lecun_normal_(layer.weight, rng);
+      break;
+    default:
+      break;
   }
   if (layer.bias.defined()) zeros_(layer.bias);
 }

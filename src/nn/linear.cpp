@@ -17,8 +17,8 @@ Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool with_bi
 Linear::Linear(std::int64_t in_features, std::int64_t out_features, bool with_bias, Rng& rng)
     : in_features_(in_features), out_features_(out_features) {
   if (in_features <= 0 || out_features <= 0)
-    throw ValueError(fmt::format("Linear: sizes must be positive, got in_features={} out_features={}", in_features,
-                                 out_features));
+    throw ValueError(fmt::format("Linear: sizes must be positive, got in_features={} out_features={}",
+                                 in_features, out_features));
   weight = register_parameter("weight", Tensor::empty({out_features, in_features}));
   if (with_bias) bias = register_parameter("bias", Tensor::empty({out_features}));
   init::torch_linear_default(*this, rng);

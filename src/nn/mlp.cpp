@@ -40,8 +40,8 @@ MlpSpec MlpSpec::parse(std::string_view arch, std::string_view acts, float dropo
     std::int64_t v = 0;
     const auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), v);
     if (part.empty() || ec != std::errc() || ptr != part.data() + part.size() || v <= 0)
-      throw ValueError(fmt::format("--arch '{}': '{}' is not a positive layer size (expected e.g. 784-256-128-10)",
-                                   arch, part));
+      throw ValueError(fmt::format(
+          "--arch '{}': '{}' is not a positive layer size (expected e.g. 784-256-128-10)", arch, part));
     spec.sizes.push_back(v);
   }
   if (spec.sizes.size() < 2)
@@ -54,10 +54,12 @@ MlpSpec MlpSpec::parse(std::string_view arch, std::string_view acts, float dropo
     else if (names.size() == hidden)
       for (std::string_view n : names) spec.activations.push_back(canonical_activation(n));
     else
-      throw ValueError(fmt::format("--act '{}': {} names for {} hidden layers (give one, or one per hidden layer)", acts,
-                                   names.size(), hidden));
+      throw ValueError(
+          fmt::format("--act '{}': {} names for {} hidden layers (give one, or one per hidden layer)", acts,
+                      names.size(), hidden));
   }
-  if (!(dropout >= 0.0f && dropout < 1.0f)) throw ValueError(fmt::format("--dropout must be in [0, 1), got {}", dropout));
+  if (!(dropout >= 0.0f && dropout < 1.0f))
+    throw ValueError(fmt::format("--dropout must be in [0, 1), got {}", dropout));
   spec.dropout = dropout;
   return spec;
 }
@@ -66,7 +68,8 @@ std::string MlpSpec::arch_string() const { return fmt::format("{}", fmt::join(si
 std::string MlpSpec::act_string() const { return fmt::format("{}", fmt::join(activations, ",")); }
 
 std::map<std::string, std::string> MlpSpec::to_metadata() const {
-  return {{"bend.arch", arch_string()}, {"bend.act", act_string()}, {"bend.dropout", fmt::format("{}", dropout)}};
+  return {
+      {"bend.arch", arch_string()}, {"bend.act", act_string()}, {"bend.dropout", fmt::format("{}", dropout)}};
 }
 
 bool MlpSpec::has_metadata(const std::map<std::string, std::string>& m) { return m.contains("bend.arch"); }

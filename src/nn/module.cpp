@@ -67,7 +67,8 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
       continue;
     }
     if (!(it->second->shape() == t.shape()))
-      mismatched.push_back(fmt::format("{}: file has {}, model has {}", name, it->second->shape().str(), t.shape().str()));
+      mismatched.push_back(
+          fmt::format("{}: file has {}, model has {}", name, it->second->shape().str(), t.shape().str()));
   }
   std::vector<std::string> unexpected;
   for (const auto& [name, t] : state)
@@ -76,9 +77,11 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
   std::string problems;
   if (!mismatched.empty()) problems += fmt::format("size mismatch for {}. ", fmt::join(mismatched, "; "));
   if (strict && !missing.empty()) problems += fmt::format("Missing key(s): {}. ", fmt::join(missing, ", "));
-  if (strict && !unexpected.empty()) problems += fmt::format("Unexpected key(s): {}. ", fmt::join(unexpected, ", "));
+  if (strict && !unexpected.empty())
+    problems += fmt::format("Unexpected key(s): {}. ", fmt::join(unexpected, ", "));
   if (!problems.empty())
-    throw ValueError(fmt::format("load_state_dict into {}: {}", type_name(), problems.substr(0, problems.size() - 1)));
+    throw ValueError(
+        fmt::format("load_state_dict into {}: {}", type_name(), problems.substr(0, problems.size() - 1)));
   for (auto [name, t] : mine)
     if (auto it = given.find(name); it != given.end()) t.copy_from(*it->second);
 }

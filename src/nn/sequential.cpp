@@ -62,12 +62,12 @@ std::string Sequential::summary(const Shape& input) {
   }
   std::string out;
   const std::string rule(w_index + w_layer + w_shape + w_params + 9, '-');
-  out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", "#", w_index, "Layer", w_layer, "Output shape", w_shape,
-                     "Parameters", w_params);
+  out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", "#", w_index, "Layer", w_layer, "Output shape",
+                     w_shape, "Parameters", w_params);
   out += rule + "\n";
   for (const Row& r : rows)
-    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", r.index, w_index, r.layer, w_layer, r.shape, w_shape,
-                       r.params, w_params);
+    out += fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>{}}\n", r.index, w_index, r.layer, w_layer, r.shape,
+                       w_shape, r.params, w_params);
   out += rule + "\n";
   out += fmt::format("Total parameters: {} (input {})\n", with_commas(total), input.str());
   return out;

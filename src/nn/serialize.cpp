@@ -28,7 +28,8 @@ NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata)
   return out;
 }
 
-void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec, Metadata extra) {
+void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec,
+              Metadata extra) {
   Metadata metadata = spec.to_metadata();
   metadata["format"] = "pt";
   metadata.merge(extra);
@@ -44,9 +45,10 @@ LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpe
   else if (fallback)
     spec = *fallback;
   else
-    throw ValueError(fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
-                                 "and --act",
-                                 path.string()));
+    throw ValueError(
+        fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
+                    "and --act",
+                    path.string()));
   // A checkpoint keeps the model under "model."; a model file has the bare names.
   NamedTensors model_tensors;
   for (auto& [name, t] : tensors)
@@ -57,8 +59,8 @@ LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpe
   try {
     model.load_state_dict(model_tensors);
   } catch (const ValueError& e) {
-    throw ValueError(fmt::format("{}: does not fit the architecture {} ({}): {}", path.string(), spec.arch_string(),
-                                 spec.act_string(), e.what()));
+    throw ValueError(fmt::format("{}: does not fit the architecture {} ({}): {}", path.string(),
+                                 spec.arch_string(), spec.act_string(), e.what()));
   }
   return {std::move(model), std::move(spec), std::move(metadata)};
 }

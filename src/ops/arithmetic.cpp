@@ -75,7 +75,8 @@ void for_each_broadcast(const Shape& out, const Shape& a, const Shape& b, Fn&& f
   }
   std::array<std::int64_t, Shape::kMaxDims> counter{};
   const std::int64_t inner = out[nd - 1];
-  const std::int64_t ia_step = sa[static_cast<std::size_t>(nd - 1)], ib_step = sb[static_cast<std::size_t>(nd - 1)];
+  const std::int64_t ia_step = sa[static_cast<std::size_t>(nd - 1)],
+                     ib_step = sb[static_cast<std::size_t>(nd - 1)];
   const std::int64_t total = out.numel();
   std::int64_t ia = 0, ib = 0;
   for (std::int64_t o = 0; o < total; o += inner) {
@@ -109,10 +110,11 @@ void binary_backward(TapeEntry& e) {
       for (std::int64_t k = 0; k < n; ++k) gb[k] += gy[k] * Op::db(pa[k], pb[k]);
     return;
   }
-  for_each_broadcast(e.out.shape(), a.shape(), b.shape(), [&](std::int64_t o, std::int64_t ia, std::int64_t ib) {
-    if (ga) ga[ia] += gy[o] * Op::da(pa[ia], pb[ib]);
-    if (gb) gb[ib] += gy[o] * Op::db(pa[ia], pb[ib]);
-  });
+  for_each_broadcast(e.out.shape(), a.shape(), b.shape(),
+                     [&](std::int64_t o, std::int64_t ia, std::int64_t ib) {
+                       if (ga) ga[ia] += gy[o] * Op::da(pa[ia], pb[ib]);
+                       if (gb) gb[ib] += gy[o] * Op::db(pa[ia], pb[ib]);
+                     });
 }
 
 template <class Op>
@@ -127,8 +129,9 @@ Tensor binary(const Tensor& a, const Tensor& b) {
   } else {
     y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), Op::name));
     float* py = y.data();
-    for_each_broadcast(y.shape(), a.shape(), b.shape(),
-                       [&](std::int64_t o, std::int64_t ia, std::int64_t ib) { py[o] = Op::value(pa[ia], pb[ib]); });
+    for_each_broadcast(
+        y.shape(), a.shape(), b.shape(),
+        [&](std::int64_t o, std::int64_t ia, std::int64_t ib) { py[o] = Op::value(pa[ia], pb[ib]); });
   }
   tape().record(y, &binary_backward<Op>, Op::name, {a, b});
   return y;

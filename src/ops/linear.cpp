@@ -20,8 +20,10 @@ void linear_backward(TapeEntry& e) {
   const Tensor &x = e.in[0], &w = e.in[1], &b = e.in[2];
   const std::int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
   const float* gy = output_grad(e);
-  if (float* gx = grad_for_accumulation(x)) detail::gemm(false, false, batch, in, out, 1.0f, gy, w.data(), 1.0f, gx);
-  if (float* gw = grad_for_accumulation(w)) detail::gemm(true, false, out, in, batch, 1.0f, gy, x.data(), 1.0f, gw);
+  if (float* gx = grad_for_accumulation(x))
+    detail::gemm(false, false, batch, in, out, 1.0f, gy, w.data(), 1.0f, gx);
+  if (float* gw = grad_for_accumulation(w))
+    detail::gemm(true, false, out, in, batch, 1.0f, gy, x.data(), 1.0f, gw);
   if (float* gb = grad_for_accumulation(b))
     for (std::int64_t r = 0; r < batch; ++r) {
       const float* row = gy + r * out;
@@ -33,8 +35,9 @@ void linear_backward(TapeEntry& e) {
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (x.ndim() != 2 || weight.ndim() != 2 || x.size(1) != weight.size(1))
-    throw ShapeError(fmt::format("linear: input {} does not fit weight {} (expected input [N, {}])", x.shape().str(),
-                                 weight.shape().str(), weight.ndim() == 2 ? weight.size(1) : -1));
+    throw ShapeError(fmt::format("linear: input {} does not fit weight {} (expected input [N, {}])",
+                                 x.shape().str(), weight.shape().str(),
+                                 weight.ndim() == 2 ? weight.size(1) : -1));
   const std::int64_t batch = x.size(0), in = x.size(1), out = weight.size(0);
   if (bias.defined() && !(bias.shape() == Shape{out}))
     throw ShapeError(fmt::format("linear: bias {} does not fit weight {} (expected [{}])", bias.shape().str(),

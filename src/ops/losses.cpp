@@ -23,12 +23,12 @@ void check_class_targets(const char* op, const Tensor& scores, std::span<const s
     throw ShapeError(fmt::format("{}: input must be [N, C], got {}", op, scores.shape().str()));
   const std::int64_t n = scores.size(0), classes = scores.size(1);
   if (static_cast<std::int64_t>(targets.size()) != n)
-    throw ShapeError(fmt::format("{}: input {} has {} rows but {} targets were given", op, scores.shape().str(), n,
-                                 targets.size()));
+    throw ShapeError(fmt::format("{}: input {} has {} rows but {} targets were given", op,
+                                 scores.shape().str(), n, targets.size()));
   for (std::size_t i = 0; i < targets.size(); ++i)
     if (targets[i] < 0 || targets[i] >= classes)
-      throw ValueError(fmt::format("{}: target {} at index {} is out of range for {} classes", op, targets[i], i,
-                                   classes));
+      throw ValueError(fmt::format("{}: target {} at index {} is out of range for {} classes", op, targets[i],
+                                   i, classes));
 }
 
 // A scalar for 'mean'/'sum', one value per sample for 'none'.
@@ -137,7 +137,8 @@ Tensor cross_entropy(const Tensor& logits, std::span<const std::int32_t> targets
                      float label_smoothing) {
   check_class_targets("cross_entropy", logits, targets);
   if (!(label_smoothing >= 0.0f && label_smoothing <= 1.0f))
-    throw ValueError(fmt::format("cross_entropy: label_smoothing must be in [0, 1], got {}", label_smoothing));
+    throw ValueError(
+        fmt::format("cross_entropy: label_smoothing must be in [0, 1], got {}", label_smoothing));
   const std::int64_t n = logits.size(0), classes = logits.size(1);
   Tensor probs = Tensor::empty(logits.shape());
   SampleLosses losses(n);
@@ -177,7 +178,8 @@ Tensor nll_loss(const Tensor& log_probs, std::span<const std::int32_t> targets, 
   const std::int64_t n = log_probs.size(0), classes = log_probs.size(1);
   SampleLosses losses(n);
   for (std::int64_t i = 0; i < n; ++i)
-    losses.values[i] = -static_cast<double>(log_probs.data()[i * classes + targets[static_cast<std::size_t>(i)]]);
+    losses.values[i] =
+        -static_cast<double>(log_probs.data()[i * classes + targets[static_cast<std::size_t>(i)]]);
   Tensor out = make_loss_output(reduction, Shape{n});
   reduce_into(out, reduction, losses.values, n);
   if (TapeEntry* e = tape().record(out, &nll_backward, "nll_loss", {log_probs})) {
@@ -216,7 +218,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   }
   Tensor out = make_loss_output(reduction, logits.shape());
   reduce_into(out, reduction, losses.values, n);
-  if (TapeEntry* e = tape().record(out, &bce_logits_backward, "binary_cross_entropy_with_logits", {logits, target}))
+  if (TapeEntry* e =
+          tape().record(out, &bce_logits_backward, "binary_cross_entropy_with_logits", {logits, target}))
     e->i[0] = static_cast<std::int64_t>(reduction);
   return out;
 }

@@ -34,7 +34,8 @@ void matmul_backward(TapeEntry& e) {
 
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b) {
   if (a.ndim() != 2 || b.ndim() != 2)
-    throw ShapeError(fmt::format("matmul: needs 2-d tensors, got {} and {}", a.shape().str(), b.shape().str()));
+    throw ShapeError(
+        fmt::format("matmul: needs 2-d tensors, got {} and {}", a.shape().str(), b.shape().str()));
   const std::int64_t m = transpose_a ? a.size(1) : a.size(0);
   const std::int64_t k = transpose_a ? a.size(0) : a.size(1);
   const std::int64_t kb = transpose_b ? b.size(1) : b.size(0);

@@ -49,7 +49,8 @@ void concat_part_backward(TapeEntry& e) {
   const std::int64_t part = e.in[0].numel() / (outer * inner);
   const float* gy = output_grad(e);
   for (std::int64_t o = 0; o < outer; ++o)
-    for (std::int64_t k = 0; k < part * inner; ++k) gp[o * part * inner + k] += gy[(o * whole + offset) * inner + k];
+    for (std::int64_t k = 0; k < part * inner; ++k)
+      gp[o * part * inner + k] += gy[(o * whole + offset) * inner + k];
 }
 void split_part_backward(TapeEntry& e) {
   float* gw = grad_for_accumulation(e.in[0]);
@@ -58,7 +59,8 @@ void split_part_backward(TapeEntry& e) {
   const std::int64_t part = e.out.numel() / (outer * inner);
   const float* gy = output_grad(e);
   for (std::int64_t o = 0; o < outer; ++o)
-    for (std::int64_t k = 0; k < part * inner; ++k) gw[(o * whole + offset) * inner + k] += gy[o * part * inner + k];
+    for (std::int64_t k = 0; k < part * inner; ++k)
+      gw[(o * whole + offset) * inner + k] += gy[o * part * inner + k];
 }
 
 }  // namespace
@@ -103,7 +105,8 @@ Tensor concat(std::span<const Tensor> parts, int dim) {
     bool fits = s.ndim() == first.ndim();
     for (int k = 0; fits && k < s.ndim(); ++k) fits = k == d || s[k] == first[k];
     if (!fits)
-      throw ShapeError(fmt::format("concat: shapes {} and {} differ outside dimension {}", first.str(), s.str(), d));
+      throw ShapeError(
+          fmt::format("concat: shapes {} and {} differ outside dimension {}", first.str(), s.str(), d));
     whole += s[d];
   }
   const Around ar = around(first, d);
@@ -140,7 +143,8 @@ std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, 
     total += n;
   }
   if (total != s[d])
-    throw ShapeError(fmt::format("split: sizes add up to {} but dimension {} of {} has {}", total, d, s.str(), s[d]));
+    throw ShapeError(
+        fmt::format("split: sizes add up to {} but dimension {} of {} has {}", total, d, s.str(), s[d]));
   const Around ar = around(s, d);
   std::vector<Tensor> out;
   out.reserve(sizes.size());
@@ -149,7 +153,8 @@ std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, 
     Tensor y = Tensor::empty(s.with_dim(d, part));
     for (std::int64_t o = 0; o < ar.outer; ++o)
       std::copy_n(a.data() + (o * s[d] + offset) * ar.inner, part * ar.inner, y.data() + o * part * ar.inner);
-    if (TapeEntry* e = tape().record(y, &split_part_backward, "split", {a})) e->i = {ar.outer, ar.inner, offset, s[d]};
+    if (TapeEntry* e = tape().record(y, &split_part_backward, "split", {a}))
+      e->i = {ar.outer, ar.inner, offset, s[d]};
     out.push_back(std::move(y));
     offset += part;
   }

@@ -1,8 +1,8 @@
 // Adam and AdamW: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter.
 // Weight-decay kind and AMSGrad are template parameters, picked once per parameter; the scalar
 // coefficients (bias corrections, step size) are computed in double per parameter, as PyTorch does.
-#include "bend/detail/multiversion.hpp"
 #include "bend/optim/adam.hpp"
+#include "bend/detail/multiversion.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -27,9 +27,10 @@ struct AdamCoefficients {
 };
 
 template <bool kL2, bool kDecoupled, bool kAmsgrad>
-BEND_MULTIVERSION void adam_update(float* __restrict param, const float* __restrict grad, float* __restrict exp_avg,
-                 float* __restrict exp_avg_sq, float* __restrict max_exp_avg_sq, std::int64_t n,
-                 const AdamCoefficients& c) {
+BEND_MULTIVERSION void adam_update(float* __restrict param, const float* __restrict grad,
+                                   float* __restrict exp_avg, float* __restrict exp_avg_sq,
+                                   float* __restrict max_exp_avg_sq, std::int64_t n,
+                                   const AdamCoefficients& c) {
   const AdamCoefficients k = c;  // locals, so the compiler keeps them in registers
   for (std::int64_t i = 0; i < n; ++i) {
     float p = param[i];

@@ -1,7 +1,7 @@
 // SGD: PyTorch's update rule as one fused, vectorisable float loop per parameter. The option branches
 // (weight decay, momentum phase, Nesterov) are template parameters, picked once per parameter.
-#include "bend/detail/multiversion.hpp"
 #include "bend/optim/sgd.hpp"
+#include "bend/detail/multiversion.hpp"
 
 #include <fmt/format.h>
 
@@ -21,8 +21,8 @@ struct SgdCoefficients {
 };
 
 template <bool kWeightDecay, MomentumPhase kPhase, bool kNesterov>
-BEND_MULTIVERSION void sgd_update(float* __restrict param, const float* __restrict grad, float* __restrict buffer,
-                std::int64_t n, const SgdCoefficients& c) {
+BEND_MULTIVERSION void sgd_update(float* __restrict param, const float* __restrict grad,
+                                  float* __restrict buffer, std::int64_t n, const SgdCoefficients& c) {
   const float weight_decay = c.weight_decay, momentum = c.momentum;
   const float one_minus_dampening = c.one_minus_dampening, negative_lr = c.negative_lr;
   for (std::int64_t i = 0; i < n; ++i) {

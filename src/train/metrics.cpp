@@ -4,8 +4,8 @@
 #include <algorithm>
 
 #include "bend/autograd.hpp"
-#include "bend/rng.hpp"
 #include "bend/ops.hpp"
+#include "bend/rng.hpp"
 
 namespace bend::train {
 
@@ -27,7 +27,8 @@ void argmax_rows(const Tensor& logits, std::int32_t* out) {
   }
 }
 
-EvalResult evaluate(nn::Module& model, const TensorDataset& data, std::int64_t batch_size, bool keep_probabilities) {
+EvalResult evaluate(nn::Module& model, const TensorDataset& data, std::int64_t batch_size,
+                    bool keep_probabilities) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();

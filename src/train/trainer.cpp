@@ -51,8 +51,10 @@ void TrainConfig::validate() const {
   nn::init::parse_scheme(init);
   if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
     throw ValueError(fmt::format("--opt '{}': expected sgd, adam or adamw", optimizer));
-  if (lr && !(*lr > 0 && std::isfinite(*lr))) throw ValueError(fmt::format("--lr must be positive, got {}", *lr));
-  if (!(momentum >= 0 && momentum < 1)) throw ValueError(fmt::format("--momentum must be in [0, 1), got {}", momentum));
+  if (lr && !(*lr > 0 && std::isfinite(*lr)))
+    throw ValueError(fmt::format("--lr must be positive, got {}", *lr));
+  if (!(momentum >= 0 && momentum < 1))
+    throw ValueError(fmt::format("--momentum must be in [0, 1), got {}", momentum));
   if (nesterov && (optimizer != "sgd" || momentum <= 0))
     throw ValueError("--nesterov needs --opt sgd and a --momentum above 0");
   if (weight_decay && !(*weight_decay >= 0)) throw ValueError("--weight-decay must be >= 0");
@@ -79,15 +81,16 @@ double parse_double(const nn::Metadata& m, const std::string& key, const std::fi
   char* end = nullptr;
   const double v = std::strtod(it->second.c_str(), &end);
   if (end == it->second.c_str() || *end != '\0')
-    throw IoError(fmt::format("{}: checkpoint metadata '{}' = '{}' is not a number", file.string(), key, it->second));
+    throw IoError(
+        fmt::format("{}: checkpoint metadata '{}' = '{}' is not a number", file.string(), key, it->second));
   return v;
 }
 std::int64_t parse_int(const nn::Metadata& m, const std::string& key, const std::filesystem::path& file) {
   return static_cast<std::int64_t>(parse_double(m, key, file));
 }
 std::string encode_rng(const Rng::State& s) {
-  return fmt::format("{:016x} {:016x} {:016x} {:016x} {} {}", s.s[0], s.s[1], s.s[2], s.s[3], s.has_spare ? 1 : 0,
-                     exact(s.spare));
+  return fmt::format("{:016x} {:016x} {:016x} {:016x} {} {}", s.s[0], s.s[1], s.s[2], s.s[3],
+                     s.has_spare ? 1 : 0, exact(s.spare));
 }
 Rng::State decode_rng(const nn::Metadata& m, const std::string& key, const std::filesystem::path& file) {
   auto it = m.find(key);
@@ -96,7 +99,8 @@ Rng::State decode_rng(const nn::Metadata& m, const std::string& key, const std::
   char spare[64] = {};
   int has_spare = 0;
   unsigned long long w[4];
-  if (std::sscanf(it->second.c_str(), "%llx %llx %llx %llx %d %63s", &w[0], &w[1], &w[2], &w[3], &has_spare, spare) != 6)
+  if (std::sscanf(it->second.c_str(), "%llx %llx %llx %llx %d %63s", &w[0], &w[1], &w[2], &w[3], &has_spare,
+                  spare) != 6)
     throw IoError(fmt::format("{}: checkpoint metadata '{}' is not an RNG state", file.string(), key));
   for (int k = 0; k < 4; ++k) s.s[static_cast<std::size_t>(k)] = w[k];
   s.has_spare = has_spare != 0;
@@ -120,7 +124,6 @@ struct Trainer::Schedule {
   std::unique_ptr<LrSchedule> schedule;
 };
 
-
 Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
   config_.validate();
   const auto dir = config_.data_dir.empty() ? default_data_dir(config_.dataset) : config_.data_dir;
@@ -138,8 +141,10 @@ Trainer::Trainer(TrainConfig config, TensorDataset train, TensorDataset test)
 Trainer::~Trainer() = default;
 
 void Trainer::setup() {
-  if (config_.train_limit > 0 && config_.train_limit < train_.size()) train_ = subset(train_, 0, config_.train_limit);
-  if (config_.test_limit > 0 && config_.test_limit < test_.size()) test_ = subset(test_, 0, config_.test_limit);
+  if (config_.train_limit > 0 && config_.train_limit < train_.size())
+    train_ = subset(train_, 0, config_.train_limit);
+  if (config_.test_limit > 0 && config_.test_limit < test_.size())
+    test_ = subset(test_, 0, config_.test_limit);
   if (config_.standardize) {
     const Normalization n = compute_normalization(train_);
     normalize(train_, n);
@@ -148,8 +153,9 @@ void Trainer::setup() {
   }
   spec_ = nn::MlpSpec::parse(config_.arch, config_.act, config_.dropout);
   if (spec_.sizes.front() != train_.features())
-    throw ValueError(fmt::format("--arch {} takes {} inputs but {} images have {} pixels", spec_.arch_string(),
-                                 spec_.sizes.front(), config_.dataset, train_.features()));
+    throw ValueError(fmt::format("--arch {} takes {} inputs but {} images have {} pixels",
+                                 spec_.arch_string(), spec_.sizes.front(), config_.dataset,
+                                 train_.features()));
   if (spec_.sizes.back() != train_.num_classes)
     throw ValueError(fmt::format("--arch {} has {} outputs but {} has {} classes", spec_.arch_string(),
                                  spec_.sizes.back(), config_.dataset, train_.num_classes));
@@ -163,8 +169,8 @@ void Trainer::setup() {
     nn::LoadedMlp loaded = nn::load_mlp(config_.init_from, spec_);
     if (loaded.spec.arch_string() != spec_.arch_string() || loaded.spec.act_string() != spec_.act_string())
       throw ValueError(fmt::format("--init-from {}: the file holds {} ({}) but the run asks for {} ({})",
-                                   config_.init_from.string(), loaded.spec.arch_string(), loaded.spec.act_string(),
-                                   spec_.arch_string(), spec_.act_string()));
+                                   config_.init_from.string(), loaded.spec.arch_string(),
+                                   loaded.spec.act_string(), spec_.arch_string(), spec_.act_string()));
     model_.load_state_dict(loaded.model.state_dict());
   }
 
@@ -200,8 +206,10 @@ TrainResult Trainer::run(TrainObserver* observer) {
   while (epoch_ < config_.epochs && !(config_.max_steps > 0 && step_ >= config_.max_steps)) {
     const std::int64_t epoch_number = epoch_ + 1;
     // The loader's stream at the epoch start is saved so that a mid-epoch checkpoint can replay the order.
-    if (batch_in_epoch_ == 0) epoch_start_rng_ = loader_rng_.state();
-    else loader_rng_.set_state(epoch_start_rng_);
+    if (batch_in_epoch_ == 0)
+      epoch_start_rng_ = loader_rng_.state();
+    else
+      loader_rng_.set_state(epoch_start_rng_);
     loader.start_epoch();
     Batch batch;
     for (std::int64_t skip = 0; skip < batch_in_epoch_; ++skip) loader.next(batch);
@@ -219,10 +227,11 @@ TrainResult Trainer::run(TrainObserver* observer) {
       const float loss_value = loss.item();
       if (!std::isfinite(loss_value)) {
         tape().clear();
-        throw TrainingDiverged(fmt::format(
-            "the loss became {} at step {} (epoch {}, batch {}); training stopped before saving anything over the "
-            "last good checkpoint or model. Try a lower --lr",
-            loss_value, step_ + 1, epoch_number, batch.index + 1));
+        throw TrainingDiverged(
+            fmt::format("the loss became {} at step {} (epoch {}, batch {}); training stopped before saving "
+                        "anything over the "
+                        "last good checkpoint or model. Try a lower --lr",
+                        loss_value, step_ + 1, epoch_number, batch.index + 1));
       }
       loss.backward();
       optimizer_->step();
@@ -230,13 +239,15 @@ TrainResult Trainer::run(TrainObserver* observer) {
       ++batch_in_epoch_;
 
       argmax_rows(logits, predicted.data());
-      for (std::int64_t i = 0; i < batch.size; ++i) correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
+      for (std::int64_t i = 0; i < batch.size; ++i)
+        correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
       loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
       seen += batch.size;
 
       if (observer) {
         const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
-        const double done = static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
+        const double done =
+            static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
         const double rate = elapsed > 0 ? static_cast<double>(seen - partial_seen_) / elapsed : 0.0;
         observer->on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
                            loss_sum / static_cast<double>(seen), rate,
@@ -355,13 +366,15 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   m["bend.rng.loader"] = encode_rng(loader_rng_.state());
   m["bend.rng.epoch_start"] = encode_rng(epoch_start_rng_);
   auto drops = dropouts_of(const_cast<nn::Sequential&>(model_));
-  for (std::size_t k = 0; k < drops.size(); ++k) m[fmt::format("bend.rng.dropout.{}", k)] = encode_rng(drops[k]->rng().state());
+  for (std::size_t k = 0; k < drops.size(); ++k)
+    m[fmt::format("bend.rng.dropout.{}", k)] = encode_rng(drops[k]->rng().state());
   for (auto& [key, value] : optimizer_->hyperparameters()) m["optim." + key] = exact(value);
   for (auto& [key, value] : schedule_->schedule->state()) m["schedule." + key] = exact(value);
   std::string history;
   for (const EpochMetrics& e : history_)
-    history += fmt::format("{} {} {} {} {} {} {} {};", e.epoch, exact(e.train_loss), exact(e.train_accuracy),
-                           exact(e.test_loss), exact(e.test_accuracy), exact(e.seconds), exact(e.lr), e.steps);
+    history +=
+        fmt::format("{} {} {} {} {} {} {} {};", e.epoch, exact(e.train_loss), exact(e.train_accuracy),
+                    exact(e.test_loss), exact(e.test_accuracy), exact(e.seconds), exact(e.lr), e.steps);
   m["bend.history"] = history;
   if (normalization_) {
     m["bend.input_mean"] = fmt::format("{:.9g}", normalization_->mean);
@@ -374,19 +387,22 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   nn::Metadata m;
   nn::NamedTensors tensors = nn::load_tensors(path, &m);
   if (!m.contains("bend.checkpoint"))
-    throw IoError(fmt::format("{}: not a bend checkpoint (it has no training state; use --init-from for weights)",
-                              path.string()));
+    throw IoError(fmt::format(
+        "{}: not a bend checkpoint (it has no training state; use --init-from for weights)", path.string()));
   const nn::MlpSpec saved = nn::MlpSpec::from_metadata(m);
   if (saved.arch_string() != spec_.arch_string() || saved.act_string() != spec_.act_string())
-    throw ValueError(fmt::format("--resume {}: the checkpoint is {} ({}) but the run asks for {} ({})", path.string(),
-                                 saved.arch_string(), saved.act_string(), spec_.arch_string(), spec_.act_string()));
+    throw ValueError(fmt::format("--resume {}: the checkpoint is {} ({}) but the run asks for {} ({})",
+                                 path.string(), saved.arch_string(), saved.act_string(), spec_.arch_string(),
+                                 spec_.act_string()));
   if (m["bend.optimizer"] != optimizer_->name())
     throw ValueError(fmt::format("--resume {}: the checkpoint was trained with {} but the run asks for {}",
                                  path.string(), m["bend.optimizer"], optimizer_->name()));
   nn::NamedTensors model_state, optim_state;
   for (auto& [name, t] : tensors) {
-    if (name.starts_with("model.")) model_state.emplace_back(name.substr(6), t);
-    else if (name.starts_with("optim.")) optim_state.emplace_back(name.substr(6), t);
+    if (name.starts_with("model."))
+      model_state.emplace_back(name.substr(6), t);
+    else if (name.starts_with("optim."))
+      optim_state.emplace_back(name.substr(6), t);
   }
   model_.load_state_dict(model_state);
   optimizer_->load_state(optim_state);
@@ -418,8 +434,8 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     EpochMetrics e;
     char f[7][64];
     long long epoch = 0, steps = 0;
-    if (std::sscanf(item.c_str(), "%lld %63s %63s %63s %63s %63s %63s %lld", &epoch, f[0], f[1], f[2], f[3], f[4], f[5],
-                    &steps) != 8)
+    if (std::sscanf(item.c_str(), "%lld %63s %63s %63s %63s %63s %63s %lld", &epoch, f[0], f[1], f[2], f[3],
+                    f[4], f[5], &steps) != 8)
       throw IoError(fmt::format("{}: checkpoint history entry '{}' is malformed", path.string(), item));
     e.epoch = epoch;
     e.steps = steps;

@@ -48,7 +48,8 @@ void lecun_normal_(Tensor& t, Rng& rng);
 void torch_linear_default(Linear& layer, Rng& rng);
 
 enum class Scheme { Auto, He, Xavier, LeCun, Torch };
-Scheme parse_scheme(std::string_view name);  // "auto" | "he" | "kaiming" | "xavier" | "glorot" | "lecun" | "torch"
+Scheme parse_scheme(
+    std::string_view name);  // "auto" | "he" | "kaiming" | "xavier" | "glorot" | "lecun" | "torch"
 std::string_view scheme_name(Scheme s);
 
 // Initialises one Linear for the activation that follows it (null: none, e.g. the output layer).

@@ -26,7 +26,8 @@ class Module {
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
 
-  // The class name ("Linear") and a one-line description ("Linear(in_features=784, out_features=256, bias=True)").
+  // The class name ("Linear") and a one-line description ("Linear(in_features=784, out_features=256,
+  // bias=True)").
   virtual std::string type_name() const = 0;
   virtual std::string describe() const { return type_name() + "()"; }
 

@@ -19,7 +19,8 @@ void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors
 NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata = nullptr);
 
 // An MLP's state dict plus its spec and `extra` metadata.
-void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec, Metadata extra = {});
+void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec,
+              Metadata extra = {});
 
 struct LoadedMlp {
   Sequential model;

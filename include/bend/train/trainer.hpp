@@ -25,33 +25,33 @@
 namespace bend::train {
 
 struct TrainConfig {
-  std::string dataset = "mnist";        // "mnist" | "fashion"
-  std::filesystem::path data_dir;       // empty: default_data_dir(dataset)
+  std::string dataset = "mnist";   // "mnist" | "fashion"
+  std::filesystem::path data_dir;  // empty: default_data_dir(dataset)
   std::string arch = "784-256-128-10";
-  std::string act = "relu";             // one name, or one per hidden layer
+  std::string act = "relu";  // one name, or one per hidden layer
   float dropout = 0.0f;
-  std::string init = "torch";           // torch (nn.Linear default, as PyTorch) | auto | he | xavier | lecun
-  std::string optimizer = "adam";       // sgd | adam | adamw
-  std::optional<double> lr;             // default: 1e-3 for Adam/AdamW, 0.01 for SGD
+  std::string init = "torch";      // torch (nn.Linear default, as PyTorch) | auto | he | xavier | lecun
+  std::string optimizer = "adam";  // sgd | adam | adamw
+  std::optional<double> lr;        // default: 1e-3 for Adam/AdamW, 0.01 for SGD
   double momentum = 0.0;
   bool nesterov = false;
-  std::optional<double> weight_decay;   // default: 0 (AdamW: 1e-2)
-  std::string schedule = "none";        // none | step | cosine | plateau
+  std::optional<double> weight_decay;  // default: 0 (AdamW: 1e-2)
+  std::string schedule = "none";       // none | step | cosine | plateau
   std::int64_t warmup_steps = 0;
   std::int64_t batch = 64;
-  std::int64_t epochs = 10;             // total, counting epochs done before a resume
-  std::int64_t max_steps = 0;           // stop after this many optimizer steps (0: no limit)
+  std::int64_t epochs = 10;    // total, counting epochs done before a resume
+  std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
   std::uint64_t seed = 0;
-  int threads = 0;                      // 0: choose (see default_threads)
+  int threads = 0;  // 0: choose (see default_threads)
   bool shuffle = true;
-  bool standardize = false;             // standardise inputs with the training set's mean/std
+  bool standardize = false;  // standardise inputs with the training set's mean/std
   float label_smoothing = 0.0f;
-  std::int64_t train_limit = 0;         // use only the first N training samples (0: all)
-  std::int64_t test_limit = 0;          // use only the first N test samples (0: all)
-  std::filesystem::path save;           // final model (.safetensors)
-  std::filesystem::path checkpoint_dir; // a checkpoint after every epoch
-  std::filesystem::path resume;         // continue from this checkpoint
-  std::filesystem::path init_from;      // start from these weights
+  std::int64_t train_limit = 0;          // use only the first N training samples (0: all)
+  std::int64_t test_limit = 0;           // use only the first N test samples (0: all)
+  std::filesystem::path save;            // final model (.safetensors)
+  std::filesystem::path checkpoint_dir;  // a checkpoint after every epoch
+  std::filesystem::path resume;          // continue from this checkpoint
+  std::filesystem::path init_from;       // start from these weights
 
   // Validates the values (ValueError naming the flag) without touching files.
   void validate() const;
@@ -60,16 +60,16 @@ struct TrainConfig {
 struct EpochMetrics {
   std::int64_t epoch = 0;  // 1-based
   double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
-  double seconds = 0;      // training time of the epoch (without evaluation)
+  double seconds = 0;  // training time of the epoch (without evaluation)
   double lr = 0;
   std::int64_t steps = 0;  // optimizer steps so far
 };
 
 struct StepProgress {
   std::int64_t epoch, epochs, batch, batches, step;
-  double loss;            // running mean of this epoch's loss
+  double loss;  // running mean of this epoch's loss
   double samples_per_second;
-  double eta_seconds;     // for this epoch
+  double eta_seconds;  // for this epoch
 };
 
 struct TrainObserver {
@@ -85,8 +85,8 @@ struct TrainResult {
   double best_test_accuracy = 0, last_test_accuracy = 0;
   double total_seconds = 0;
   std::int64_t steps = 0;
-  bool stopped = false;                       // a stop was requested
-  std::filesystem::path stop_checkpoint;      // where the stop's checkpoint went
+  bool stopped = false;                   // a stop was requested
+  std::filesystem::path stop_checkpoint;  // where the stop's checkpoint went
 };
 
 // A NaN or infinite loss.
