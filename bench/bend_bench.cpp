@@ -303,8 +303,9 @@ struct StepTimer {
 
 }  // namespace
 
-// Trains with the Trainer's loop, timing phases; calls on_epoch after each epoch (evaluation is not
-// timed). Warm-up steps run first on a throwaway copy of the model (same init), as torch_mlp.py does.
+// Trains with the Trainer's loop (PyTorch's default init, as the Trainer and torch_mlp.py), timing phases;
+// calls on_epoch after each epoch (evaluation is not timed). Warm-up steps run first on a throwaway copy of
+// the model (same init), as torch_mlp.py does.
 TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
                       const std::function<void(const EpochReport&)>& on_epoch = {}) {
   TrainRun run;
@@ -318,7 +319,7 @@ TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, co
 
   if (o.warmup_steps > 0) {
     Rng init_rng(o.seed), order_rng(o.seed ^ 0x5DEECE66DULL);
-    nn::Sequential scratch = nn::build_mlp(spec, nn::init::Scheme::Auto, init_rng);
+    nn::Sequential scratch = nn::build_mlp(spec, nn::init::Scheme::Torch, init_rng);
     auto scratch_optimizer = make_optimizer(o, scratch.parameters());
     scratch.train();
     DataLoader loader(train_data, o.batch, true, order_rng);
@@ -336,7 +337,7 @@ TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, co
   }
 
   Rng init_rng(o.seed), loader_rng(o.seed ^ 0x5DEECE66DULL);  // the Trainer's two streams
-  nn::Sequential model = nn::build_mlp(spec, nn::init::Scheme::Auto, init_rng);
+  nn::Sequential model = nn::build_mlp(spec, nn::init::Scheme::Torch, init_rng);
   auto optimizer = make_optimizer(o, model.parameters());
   DataLoader loader(train_data, o.batch, true, loader_rng);
   StepTimer timer{model, *optimizer, std::vector<std::int32_t>(static_cast<std::size_t>(o.batch))};
