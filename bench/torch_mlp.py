@@ -108,12 +108,15 @@ def build_mlp(sizes, activation: str) -> nn.Sequential:
 
 
 def build_optimizer(args, parameters):
+    # foreach=None is PyTorch's default (the per-tensor loop on CPU in torch 1.13).
+    foreach = True if args.foreach else None
     if args.opt == "adam":
-        return torch.optim.Adam(parameters, lr=args.lr if args.lr is not None else 1e-3)
+        return torch.optim.Adam(parameters, lr=args.lr if args.lr is not None else 1e-3, foreach=foreach)
     return torch.optim.SGD(
         parameters,
         lr=args.lr if args.lr is not None else 0.01,
         momentum=args.momentum,
+        foreach=foreach,
     )
 
 
@@ -169,6 +172,7 @@ def main() -> int:
     parser.add_argument("--opt", choices=["adam", "sgd"], default="adam")
     parser.add_argument("--lr", type=float, default=None, help="default: 1e-3 for Adam, 0.01 for SGD")
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
+    parser.add_argument("--foreach", action="store_true", help="multi-tensor (foreach) optimizer step")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument(
@@ -242,6 +246,7 @@ def main() -> int:
         "act": args.act,
         "opt": args.opt,
         "lr": optimizer.param_groups[0]["lr"],
+        "foreach": args.foreach,
         "batch": args.batch,
         "epochs": args.epochs,
         "seed": args.seed,
