@@ -12,9 +12,10 @@
 //   bend_bench --activations [--act-elements 16777216]   # activation kernel microbenchmark only
 //   bend_bench --trainer ...                              # time bend::train::Trainer itself instead
 //
-// --threads is OpenBLAS's thread count; 0 means bend::train::default_threads(batch), what `bend train`
-// uses. With --json every line is one JSON object (one per epoch, then a summary with "summary": true),
-// with the same keys as torch_mlp.py's where they mean the same thing.
+// --threads is bend's thread count (bend/parallel.hpp; OpenBLAS itself runs single-threaded inside
+// bend's parts); 0 means bend::default_num_threads(), what `bend train` uses. With --json every line is one
+// JSON object (one per epoch, then a summary with "summary": true), with the same keys as torch_mlp.py's
+// where they mean the same thing.
 #include <cblas.h>
 #include <sys/resource.h>
 
@@ -32,6 +33,7 @@
 #include <cxxopts.hpp>
 #include <nlohmann/json.hpp>
 
+#include "../src/ops/gemm.hpp"  // detail::gemm, to time bend's split products for the floor
 #include "bend/activations.hpp"
 #include "bend/autograd.hpp"
 #include "bend/data/loader.hpp"
@@ -41,6 +43,7 @@
 #include "bend/ops.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/sgd.hpp"
+#include "bend/parallel.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/metrics.hpp"
 #include "bend/train/trainer.hpp"
@@ -61,7 +64,7 @@ struct BenchOptions {
   double momentum = 0.0;
   std::int64_t batch = 64;
   std::int64_t epochs = 3;
-  int threads = 0;  // OpenBLAS threads; 0: train::default_threads(batch)
+  int threads = 0;  // bend's threads; 0: bend::default_num_threads()
   std::uint64_t seed = 0;
   std::int64_t warmup_steps = 50;
   int gemm_min_calls = 0;  // 0: time each GEMM shape for ~30 ms; >0: exactly this many calls (tests)
@@ -89,12 +92,16 @@ struct EpochReport {
   double test_accuracy = 0;
 };
 
-// One matrix product of a training step: C[M,N] = op(A)·op(B) as the library issues it.
+// One matrix product of a training step: C[M,N] = op(A)·op(B) as the library issues it, timed three
+// ways at the run's thread count T: one cblas_sgemm on one thread, one cblas_sgemm with OpenBLAS's own
+// T threads, and bend's split (src/ops/gemm.cpp: one single-threaded sgemm per block, on bend's pool).
+// The floor takes the fastest of the three for each shape.
 struct GemmShape {
   std::string role;  // "fwd L1" (X·W1ᵀ), "dW L1" (dYᵀ·X), "dX L2" (dY·W2)
   std::int64_t m = 0, n = 0, k = 0;
   bool transpose_a = false, transpose_b = false;
-  double seconds_per_call = 0;
+  double seconds_per_call = 0;  // the fastest of the three below
+  double blas_one_thread_seconds = 0, blas_threads_seconds = 0, bend_split_seconds = 0;
   double flops() const {
     return 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   }
@@ -127,10 +134,12 @@ std::vector<GemmShape> step_gemm_shapes(const std::vector<std::int64_t>& sizes, 
   return shapes;
 }
 
-// Times one shape with the current OpenBLAS thread setting: the best of three rounds, each long
-// enough (~30 ms, or exactly min_calls calls when given) to average out the clock. beta = 1 as in the
-// library (bias rows / gradient accumulation).
-void time_gemm(GemmShape& s, int min_calls) {
+enum class GemmMethod { BlasOneThread, BlasThreads, BendSplit };
+
+// Times one shape by one method at `threads` threads: the best of three rounds, each long enough
+// (~30 ms, or exactly min_calls calls when given) to average out the clock. beta = 1 as in the library
+// (bias rows / gradient accumulation).
+double time_gemm(const GemmShape& s, GemmMethod method, int threads, int min_calls) {
   const std::int64_t a_elems = s.m * s.k, b_elems = s.k * s.n, c_elems = s.m * s.n;
   std::vector<float> a(static_cast<std::size_t>(a_elems)), b(static_cast<std::size_t>(b_elems)),
       c(static_cast<std::size_t>(c_elems), 0.0f);
@@ -140,12 +149,17 @@ void time_gemm(GemmShape& s, int min_calls) {
   const auto lda = static_cast<blasint>(s.transpose_a ? s.m : s.k);
   const auto ldb = static_cast<blasint>(s.transpose_b ? s.k : s.n);
   const auto call = [&] {
-    cblas_sgemm(CblasRowMajor, s.transpose_a ? CblasTrans : CblasNoTrans,
-                s.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
-                static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a.data(), lda, b.data(), ldb,
-                1.0f, c.data(), static_cast<blasint>(s.n));
+    if (method == GemmMethod::BendSplit)
+      detail::gemm(s.transpose_a, s.transpose_b, s.m, s.n, s.k, 1.0f, a.data(), b.data(), 1.0f, c.data());
+    else
+      cblas_sgemm(CblasRowMajor, s.transpose_a ? CblasTrans : CblasNoTrans,
+                  s.transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(s.m),
+                  static_cast<blasint>(s.n), static_cast<blasint>(s.k), 1.0f, a.data(), lda, b.data(), ldb,
+                  1.0f, c.data(), static_cast<blasint>(s.n));
   };
-  for (int i = 0; i < 3; ++i) call();  // warm caches and OpenBLAS's threads
+  set_num_threads(threads);  // bend's pool; this also sets OpenBLAS to one thread
+  if (method == GemmMethod::BlasThreads) openblas_set_num_threads(threads);
+  for (int i = 0; i < 3; ++i) call();  // warm caches and the threads
   std::int64_t calls = min_calls;
   if (calls <= 0) {
     const auto start = Clock::now();
@@ -159,17 +173,22 @@ void time_gemm(GemmShape& s, int min_calls) {
     for (std::int64_t i = 0; i < calls; ++i) call();
     best = std::min(best, seconds_between(start, Clock::now()) / static_cast<double>(calls));
   }
-  s.seconds_per_call = best;
+  openblas_set_num_threads(1);
+  return best;
 }
 
 GemmFloor measure_gemm_floor(const std::vector<std::int64_t>& sizes, std::int64_t batch, std::int64_t samples,
-                             int min_calls = 0) {
+                             int threads, int min_calls = 0) {
   GemmFloor floor;
   floor.shapes = step_gemm_shapes(sizes, batch);
   for (GemmShape& s : floor.shapes) {
-    time_gemm(s, min_calls);
+    s.blas_one_thread_seconds = time_gemm(s, GemmMethod::BlasOneThread, threads, min_calls);
+    s.blas_threads_seconds = time_gemm(s, GemmMethod::BlasThreads, threads, min_calls);
+    s.bend_split_seconds = time_gemm(s, GemmMethod::BendSplit, threads, min_calls);
+    s.seconds_per_call = std::min({s.blas_one_thread_seconds, s.blas_threads_seconds, s.bend_split_seconds});
     floor.step_seconds += s.seconds_per_call;
   }
+  set_num_threads(threads);
   floor.epoch_seconds = floor.step_seconds * static_cast<double>(samples) / static_cast<double>(batch);
   return floor;
 }
@@ -309,8 +328,8 @@ struct StepTimer {
 TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
                       const std::function<void(const EpochReport&)>& on_epoch = {}) {
   TrainRun run;
-  run.threads = o.threads > 0 ? o.threads : train::default_threads(o.batch);
-  train::set_threads(run.threads);
+  set_num_threads(o.threads);
+  run.threads = num_threads();
   run.train_samples = train_data.size();
   const nn::MlpSpec spec = nn::MlpSpec::parse(o.arch, o.act);
   if (spec.sizes.front() != train_data.features())
@@ -403,12 +422,12 @@ TrainRun run_trainer(const BenchOptions& o, const TensorDataset& train_data, con
     }
   };
   TrainRun run;
-  run.threads = o.threads > 0 ? o.threads : train::default_threads(o.batch);
   run.train_samples = train_data.size();
   Observer observer;
   observer.run = &run;
   observer.callback = &on_epoch;
   trainer.run(&observer);
+  run.threads = num_threads();
   run.memory = memory_stats();
   return run;
 }
@@ -445,6 +464,9 @@ nlohmann::json gemm_json(const GemmFloor& g) {
                       {"n", s.n},
                       {"k", s.k},
                       {"us", s.seconds_per_call * 1e6},
+                      {"blas_one_thread_us", s.blas_one_thread_seconds * 1e6},
+                      {"blas_threads_us", s.blas_threads_seconds * 1e6},
+                      {"bend_split_us", s.bend_split_seconds * 1e6},
                       {"gflops", s.gflops()}});
   return {{"step_us", g.step_seconds * 1e6},
           {"epoch_seconds", g.epoch_seconds},
@@ -470,7 +492,7 @@ int bench_main(int argc, char** argv) {
     ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
     ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))
     ("epochs", "timed epochs", cxxopts::value<std::int64_t>()->default_value("3"))
-    ("threads", "OpenBLAS threads (0: default_threads(batch))", cxxopts::value<int>()->default_value("0"))
+    ("threads", "bend's threads (0: bend::default_num_threads())", cxxopts::value<int>()->default_value("0"))
     ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("0"))
     ("warmup-steps", "untimed steps on a throwaway model copy", cxxopts::value<std::int64_t>()->default_value("50"))
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
@@ -507,7 +529,7 @@ int bench_main(int argc, char** argv) {
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
   if (args.count("activations")) {
-    train::set_threads(1);
+    set_num_threads(1);  // per-kernel speed on one core
     const std::int64_t elements = args["act-elements"].as<std::int64_t>();
     const auto rates = measure_activations(elements, o.batch * 256);
     const ActivationRate* relu = nullptr;
@@ -561,7 +583,8 @@ int bench_main(int argc, char** argv) {
                                    : run_training(o, train_data, test_data, on_epoch);
 
   std::optional<GemmFloor> floor;
-  if (o.measure_gemm) floor = measure_gemm_floor(nn::MlpSpec::parse(o.arch, o.act).sizes, o.batch, samples);
+  if (o.measure_gemm)
+    floor = measure_gemm_floor(nn::MlpSpec::parse(o.arch, o.act).sizes, o.batch, samples, run.threads);
 
   std::vector<double> seconds;
   for (const EpochReport& r : run.epochs) seconds.push_back(r.seconds);
@@ -583,7 +606,7 @@ int bench_main(int argc, char** argv) {
       {"samples_per_s", median_seconds > 0 ? static_cast<double>(samples) / median_seconds : 0.0},
       {"epoch_seconds", seconds},
       {"final_test_accuracy", final_accuracy},
-      {"openblas_threads", run.threads},
+      {"threads", run.threads},
       {"blas", blas_description()},
       {"peak_rss_mib", rss},
       {"memory",
@@ -595,7 +618,7 @@ int bench_main(int argc, char** argv) {
   if (floor) summary["gemm"] = gemm_json(*floor);
 
   std::string human = fmt::format(
-      "median epoch {:.3f} s ({:.0f} samples/s), final test acc {:.2f}%, OpenBLAS threads {}, {}\n"
+      "median epoch {:.3f} s ({:.0f} samples/s), final test acc {:.2f}%, threads {}, {}\n"
       "peak RSS {:.0f} MiB; memory: {} buffers created, {} reused, {} tensor objects created, {} KiB in use, "
       "{} KiB cached",
       median_seconds, static_cast<double>(samples) / median_seconds, 100 * final_accuracy, run.threads,
@@ -603,13 +626,17 @@ int bench_main(int argc, char** argv) {
       run.memory.objects_created, run.memory.bytes_in_use / 1024, run.memory.bytes_cached / 1024);
   if (floor) {
     human += fmt::format(
-        "\nGEMM floor at batch {}: {:.1f} us/step at {:.1f} GFLOP/s -> {:.3f} s/epoch; "
-        "median epoch is {:.2f}x the floor\n",
-        o.batch, floor->step_seconds * 1e6, floor->gflops(), floor->epoch_seconds,
-        median_seconds / floor->epoch_seconds);
+        "\nGEMM floor at batch {}, {} threads: {:.1f} us/step at {:.1f} GFLOP/s -> {:.3f} s/epoch; "
+        "median epoch is {:.2f}x the floor\n"
+        "  {:<7} {:<14} {:>8} {:>9}   {:>10} {:>10} {:>10}  (us per call)\n",
+        o.batch, run.threads, floor->step_seconds * 1e6, floor->gflops(), floor->epoch_seconds,
+        median_seconds / floor->epoch_seconds, "product", "[MxNxK]", "best us", "GFLOP/s", "blas 1 thr",
+        fmt::format("blas {} thr", run.threads), "bend split");
     for (const GemmShape& s : floor->shapes)
-      human += fmt::format("  {:<7} [{}x{}x{}] {:8.1f} us {:7.1f} GFLOP/s\n", s.role, s.m, s.n, s.k,
-                           s.seconds_per_call * 1e6, s.gflops());
+      human += fmt::format("  {:<7} {:<14} {:8.1f} {:9.1f}   {:10.1f} {:10.1f} {:10.1f}\n", s.role,
+                           fmt::format("[{}x{}x{}]", s.m, s.n, s.k), s.seconds_per_call * 1e6, s.gflops(),
+                           s.blas_one_thread_seconds * 1e6, s.blas_threads_seconds * 1e6,
+                           s.bend_split_seconds * 1e6);
     human.pop_back();
   }
   emit(summary, human);

@@ -76,8 +76,8 @@ TEST_CASE("bend_bench: GEMM floor shapes follow the library's products", "[bench
   CHECK((shapes[1].m == 256 && shapes[1].n == 784 && shapes[1].k == 64 && shapes[1].transpose_a));
   CHECK((shapes[4].role == "dX L2" && shapes[4].m == 64 && shapes[4].n == 256 && shapes[4].k == 128));
 
-  bend::train::set_threads(1);
-  const auto floor = bend::bench::measure_gemm_floor({784, 32, 10}, 16, 160, /*min_calls=*/2);
+  bend::set_num_threads(1);
+  const auto floor = bend::bench::measure_gemm_floor({784, 32, 10}, 16, 160, /*threads=*/2, /*min_calls=*/2);
   REQUIRE(floor.shapes.size() == 5);
   CHECK(floor.step_seconds > 0);
   CHECK(floor.epoch_seconds == Approx(floor.step_seconds * 10));

@@ -41,7 +41,7 @@ void add_training_flags(cxxopts::Options& options) {
       cxxopts::value<std::int64_t>()->default_value("0"))("dropout", "dropout after each hidden activation",
                                                           cxxopts::value<float>()->default_value("0"))(
       "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))(
-      "threads", "BLAS threads (0: choose for this machine and batch size)",
+      "threads", "threads (0: the cores this process may use, at most 8, or $BEND_NUM_THREADS)",
       cxxopts::value<int>()->default_value("0"))("no-shuffle", "keep the training set in file order")(
       "standardize", "standardise inputs with the training set's mean and std")(
       "label-smoothing", "cross-entropy label smoothing", cxxopts::value<float>()->default_value("0"))(

@@ -11,6 +11,7 @@
 #include "bend/lab/compare.hpp"
 #include "bend/lab/experiments.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/parallel.hpp"
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -64,7 +65,7 @@ lab::TrainSettings settings_from(const cxxopts::ParseResult& args, std::string o
   s.epochs = args["epochs"].as<std::int64_t>();
   s.seed = args["seed"].as<std::uint64_t>();
   if (s.batch < 1 || s.epochs < 1) throw UsageError("--batch and --epochs must be >= 1");
-  train::set_threads(train::default_threads(s.batch));
+  set_num_threads(0);  // the default for this machine (reports a bad BEND_NUM_THREADS)
   return s;
 }
 

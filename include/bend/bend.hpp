@@ -25,6 +25,7 @@
 #include "bend/nn/serialize.hpp"
 #include "bend/nn/swiglu.hpp"
 #include "bend/ops.hpp"
+#include "bend/parallel.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/lr_scheduler.hpp"
 #include "bend/optim/sgd.hpp"

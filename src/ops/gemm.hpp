@@ -1,20 +1,21 @@
 #pragma once
-// A thin row-major wrapper over cblas_sgemm: C[m,n] = alpha * op(A)[m,k] · op(B)[k,n] + beta * C.
-// Transposes are flags to BLAS, never copies.
-#include <cblas.h>
-
+// Row-major matrix products for the ops: C[m,n] = alpha * op(A)[m,k] · op(B)[k,n] + beta * C, where
+// op(X) is X or Xᵀ. Transposes are flags to BLAS, never copies.
+//
+// Large products are split into one block of C per thread of bend's pool (bend/parallel.hpp), each
+// block one single-threaded cblas_sgemm: blocks of rows or of columns, whichever repeats less packing
+// (see gemm.cpp), on boundaries that keep OpenBLAS's micro-kernel tiles whole. Small products run as one call
+// on the calling thread.
 #include <cstdint>
 
 namespace bend::detail {
 
-inline void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
-                 float alpha, const float* a, const float* b, float beta, float* c) {
-  if (m == 0 || n == 0) return;
-  const auto lda = static_cast<blasint>(transpose_a ? m : k);
-  const auto ldb = static_cast<blasint>(transpose_b ? k : n);
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, lda, b,
-              ldb, beta, c, static_cast<blasint>(n));
-}
+// With `bias_row` (n floats), C's rows start as bias_row instead of beta * C:
+// C = alpha * op(A)·op(B) + bias broadcast over the rows (PyTorch's addmm with a broadcast bias).
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, const float* b, float beta, float* c, const float* bias_row = nullptr);
+
+// The number of parts gemm() splits a product of this shape into (1: not split).
+int gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k);
 
 }  // namespace bend::detail

@@ -1,5 +1,5 @@
 // linear: Y = X · Wᵀ + b, PyTorch's F.linear, as one sgemm with the bias fused (rows of Y start as b,
-// sgemm accumulates with beta = 1).
+// sgemm accumulates with beta = 1; each thread's block of Y is filled and multiplied by that thread).
 //   X: [N, in]   W: [out, in]   b: [out]   Y: [N, out]
 // Backward: dX += dY · W, dW += dYᵀ · X (straight into W's grad), db += column sums of dY. dX is not
 // computed when X does not require grad (a network's first layer).
@@ -43,10 +43,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw ShapeError(fmt::format("linear: bias {} does not fit weight {} (expected [{}])", bias.shape().str(),
                                  weight.shape().str(), out));
   Tensor y = Tensor::empty(Shape{batch, out});
-  float* py = y.data();
-  if (bias.defined())
-    for (std::int64_t r = 0; r < batch; ++r) std::copy_n(bias.data(), out, py + r * out);
-  detail::gemm(false, true, batch, out, in, 1.0f, x.data(), weight.data(), bias.defined() ? 1.0f : 0.0f, py);
+  detail::gemm(false, true, batch, out, in, 1.0f, x.data(), weight.data(), 0.0f, y.data(),
+               bias.defined() ? bias.data() : nullptr);
   tape().record(y, &linear_backward, "linear", {x, weight, bias});
   return y;
 }

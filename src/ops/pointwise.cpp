@@ -2,6 +2,7 @@
 #include "bend/pointwise.hpp"
 
 #include "bend/autograd.hpp"
+#include "bend/parallel.hpp"
 
 namespace bend {
 
@@ -12,13 +13,24 @@ void pointwise_backward(TapeEntry& e) {
   float* gx = grad_for_accumulation(e.in[0]);
   if (!gx) return;
   const PointwiseParams p{e.f[0], e.f[1], e.f[2]};
-  kernel.backward(e.in[0].data(), e.out.data(), output_grad(e), gx, e.out.numel(), p);
+  const float *x = e.in[0].data(), *y = e.out.data(), *gy = output_grad(e);
+  const std::int64_t n = e.out.numel();
+  parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
+    const auto [begin, end] = split_range(n, part, parts);
+    kernel.backward(x + begin, y + begin, gy + begin, gx + begin, end - begin, p);
+  });
 }
 }  // namespace
 
 Tensor apply_pointwise(const Tensor& x, const PointwiseKernel& kernel, PointwiseParams params) {
   Tensor y = Tensor::empty(x.shape());
-  kernel.forward(x.data(), y.data(), x.numel(), params);
+  const float* px = x.data();
+  float* py = y.data();
+  const std::int64_t n = x.numel();
+  parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
+    const auto [begin, end] = split_range(n, part, parts);
+    kernel.forward(px + begin, py + begin, end - begin, params);
+  });
   if (TapeEntry* e = tape().record(y, &pointwise_backward, kernel.name, {x})) {
     e->ctx = &kernel;
     e->f = {params.a, params.b, params.c, 0.0f};

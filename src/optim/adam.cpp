@@ -11,6 +11,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/parallel.hpp"
 
 namespace bend {
 namespace {
@@ -141,8 +142,14 @@ void Adam::step() {
                              static_cast<float>(std::sqrt(bias_correction2)),
                              static_cast<float>(eps_),
                              static_cast<float>(-step_size)};
-    kernel(p.data, p.grad->data, s.exp_avg.data(), s.exp_avg_sq.data(),
-           amsgrad_ ? s.max_exp_avg_sq.data() : nullptr, p.numel, c);
+    float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
+    float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
+    const float* grad = p.grad->data;
+    parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
+      const auto [begin, end] = split_range(p.numel, part, parts);
+      kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,
+             max_exp_avg_sq ? max_exp_avg_sq + begin : nullptr, end - begin, c);
+    });
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/parallel.hpp"
 
 namespace bend {
 namespace {
@@ -118,7 +119,12 @@ void SGD::step() {
       if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
       buffer = buf.data();
     }
-    pick_kernel(weight_decay_ != 0.0, phase, nesterov_)(p.data, p.grad->data, buffer, p.numel, c);
+    const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
+    float *param = p.data, *grad = p.grad->data;
+    parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
+      const auto [begin, end] = split_range(p.numel, part, parts);
+      kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
+    });
   }
 }
 

@@ -1,11 +1,8 @@
 // The training loop, checkpoints and resume.
 #include "bend/train/trainer.hpp"
 
-#include <cblas.h>
-
 #include <chrono>
 #include <cmath>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -16,6 +13,7 @@
 #include "bend/ops.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/sgd.hpp"
+#include "bend/parallel.hpp"
 #include "bend/train/schedule.hpp"
 
 namespace bend::train {
@@ -31,15 +29,6 @@ static_assert(std::atomic<bool>::is_always_lock_free, "request_stop must be asyn
 void request_stop() { g_stop.store(true, std::memory_order_relaxed); }
 bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
 void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
-
-int default_threads(std::int64_t batch) {
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  // An MLP step at small batch sizes is many small GEMMs; OpenBLAS's thread hand-off costs more than
-  // the second core gains below a few hundred rows (measured in bench/, see bench/RESULTS.md).
-  return batch >= 256 ? cores : 1;
-}
-
-void set_threads(int threads) { openblas_set_num_threads(std::max(1, threads)); }
 
 // ---------------------------------------------------------------------------------------------------
 // Configuration
@@ -159,7 +148,8 @@ void Trainer::setup() {
   if (spec_.sizes.back() != train_.num_classes)
     throw ValueError(fmt::format("--arch {} has {} outputs but {} has {} classes", spec_.arch_string(),
                                  spec_.sizes.back(), config_.dataset, train_.num_classes));
-  set_threads(config_.threads > 0 ? config_.threads : default_threads(config_.batch));
+  // bend's pool splits each product and loop that is large enough to pay (bend/parallel.hpp).
+  set_num_threads(config_.threads);
 
   // Separate streams: weights, then data order; each seeded from the one seed.
   init_rng_.seed_with(config_.seed);

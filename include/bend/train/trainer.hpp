@@ -42,7 +42,7 @@ struct TrainConfig {
   std::int64_t epochs = 10;    // total, counting epochs done before a resume
   std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
   std::uint64_t seed = 0;
-  int threads = 0;  // 0: choose (see default_threads)
+  int threads = 0;  // threads for bend's kernels; 0: bend::default_num_threads() (bend/parallel.hpp)
   bool shuffle = true;
   bool standardize = false;  // standardise inputs with the training set's mean/std
   float label_smoothing = 0.0f;
@@ -99,10 +99,6 @@ class TrainingDiverged : public Error {
 void request_stop();
 bool stop_requested();
 void clear_stop_request();
-
-// Threads for OpenBLAS given the machine and batch size (small GEMMs run faster on one thread).
-int default_threads(std::int64_t batch);
-void set_threads(int threads);
 
 class Trainer {
  public:
