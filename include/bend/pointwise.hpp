@@ -8,11 +8,14 @@
 //   };
 //
 // make_pointwise_kernel<Exp>() turns it into a pair of tight loops (forward, backward) that the
-// compiler inlines and vectorises; apply_pointwise() runs the forward loop and records the backward
-// one on the tape. One indirect call per op, none per element. Activations (bend/activations.hpp)
+// compiler inlines and vectorises (built for SSE2, AVX2 and AVX-512, picked at load time; see
+// bend/detail/multiversion.hpp); apply_pointwise() runs the forward loop, split across bend's threads
+// when the tensor is large, and records the backward one on the tape. One indirect call per op and
+// thread, none per element. Activations (bend/activations.hpp)
 // are pointwise functions with more metadata.
 #include <cstdint>
 
+#include "bend/detail/multiversion.hpp"
 #include "bend/tensor.hpp"
 
 namespace bend {
@@ -34,22 +37,24 @@ struct PointwiseKernel {
 };
 
 template <class F>
-void pointwise_forward_loop(const float* __restrict x, float* __restrict y, std::int64_t n,
-                            const PointwiseParams& p) {
+BEND_MULTIVERSION void pointwise_forward_loop(const float* __restrict x, float* __restrict y, std::int64_t n,
+                                              const PointwiseParams& p) {
   const PointwiseParams q = p;  // a local copy: no aliasing with y
   for (std::int64_t i = 0; i < n; ++i) y[i] = F::value(x[i], q);
 }
 
 template <class F>
-void pointwise_backward_loop(const float* __restrict x, const float* __restrict y, const float* __restrict gy,
-                             float* __restrict gx, std::int64_t n, const PointwiseParams& p) {
+BEND_MULTIVERSION void pointwise_backward_loop(const float* __restrict x, const float* __restrict y,
+                                               const float* __restrict gy, float* __restrict gx,
+                                               std::int64_t n, const PointwiseParams& p) {
   const PointwiseParams q = p;
   for (std::int64_t i = 0; i < n; ++i) gx[i] += gy[i] * F::derivative(x[i], y[i], q);
 }
 
 template <class F>
-void pointwise_derivative_loop(const float* __restrict x, const float* __restrict y, float* __restrict d,
-                               std::int64_t n, const PointwiseParams& p) {
+BEND_MULTIVERSION void pointwise_derivative_loop(const float* __restrict x, const float* __restrict y,
+                                                 float* __restrict d, std::int64_t n,
+                                                 const PointwiseParams& p) {
   const PointwiseParams q = p;
   for (std::int64_t i = 0; i < n; ++i) d[i] = F::derivative(x[i], y[i], q);
 }
