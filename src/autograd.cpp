@@ -26,7 +26,19 @@ float* grad_for_accumulation(const Tensor& t) {
   detail::TensorImpl* impl = t.impl();
   if (!impl || !impl->requires_grad) return nullptr;
   if (!impl->grad) impl->grad = zeros_impl(impl->shape);
-  return impl->grad->data;
+  return detail::materialized_grad(*impl)->data;
+}
+
+GradTarget grad_target(const Tensor& t) {
+  detail::TensorImpl* impl = t.impl();
+  if (!impl || !impl->requires_grad) return {};
+  if (!impl->grad) {
+    impl->grad = Tensor::empty(impl->shape).impl_ptr();
+    return {impl->grad->data, true};
+  }
+  const bool is_zero = impl->grad_is_zero;
+  impl->grad_is_zero = false;  // the caller writes every element now
+  return {impl->grad->data, is_zero};
 }
 
 TapeEntry* Tape::record(Tensor& out, BackwardFn backward, const char* op,
@@ -95,7 +107,10 @@ void Tape::run_backward(const Tensor& root, const Tensor* seed) {
   // not on a path to the root.
   for (std::int64_t k = r->tape_index; k >= 0; --k) {
     TapeEntry& e = entries_[static_cast<std::size_t>(k)];
-    if (e.out.impl()->grad) e.backward(e);
+    if (e.out.impl()->grad) {
+      detail::materialized_grad(*e.out.impl());  // (only if someone zero_grad()ed an intermediate)
+      e.backward(e);
+    }
   }
   clear();
 }

@@ -147,14 +147,25 @@ Tensor& Tensor::requires_grad_(bool on) {
 
 bool Tensor::is_leaf() const { return checked(impl_, "is_leaf").tape_index < 0; }
 
+namespace detail {
+const std::shared_ptr<TensorImpl>& materialized_grad(TensorImpl& impl) {
+  if (impl.grad && impl.grad_is_zero) {
+    std::fill_n(impl.grad->data, impl.grad->numel, 0.0f);
+    impl.grad_is_zero = false;
+  }
+  return impl.grad;
+}
+}  // namespace detail
+
 Tensor Tensor::grad() const {
   auto& impl = checked(impl_, "grad");
-  return impl.grad ? Tensor(impl.grad) : Tensor();
+  if (!impl.grad) return Tensor();
+  return Tensor(detail::materialized_grad(impl));
 }
 
 void Tensor::zero_grad() {
   auto& impl = checked(impl_, "zero_grad");
-  if (impl.grad) std::fill_n(impl.grad->data, impl.grad->numel, 0.0f);
+  if (impl.grad) impl.grad_is_zero = true;  // filled by the next reader, or overwritten by backward
 }
 
 void Tensor::set_grad(const Tensor& g) {
@@ -163,6 +174,7 @@ void Tensor::set_grad(const Tensor& g) {
     throw ShapeError(fmt::format("set_grad: gradient of shape {} for a tensor of shape {}", g.shape().str(),
                                  impl.shape.str()));
   impl.grad = g.impl_;
+  impl.grad_is_zero = false;
 }
 
 Tensor Tensor::detach() const {

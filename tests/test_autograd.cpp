@@ -16,6 +16,34 @@ TEST_CASE("backward adds into grad and zero_grad is explicit", "[autograd]") {
   CHECK(x.grad().to_vector() == std::vector<float>{0, 0, 0});
 }
 
+TEST_CASE("zero_grad defers its fill: backward then writes instead of adding", "[autograd]") {
+  // linear and pointwise backward write into a gradient that holds zeros (sgemm beta = 0, `=`); the
+  // result must equal a fresh gradient, and a second backward must still add.
+  Rng rng(5);
+  Tensor x = Tensor::uniform({4, 3}, -1, 1, rng).requires_grad_();
+  Tensor w = Tensor::uniform({2, 3}, -1, 1, rng).requires_grad_();
+  Tensor b = Tensor::uniform({2}, -1, 1, rng).requires_grad_();
+  const auto loss = [&] { return sigmoid(linear(x, w, b)).sum(); };
+  loss().backward();
+  const auto gx = x.grad().to_vector(), gw = w.grad().to_vector(), gb = b.grad().to_vector();
+  const float* memory = w.grad().data();
+  for (Tensor t : {x, w, b}) t.zero_grad();
+  loss().backward();  // writes into the stale buffers
+  CHECK(w.grad().data() == memory);
+  CHECK(x.grad().to_vector() == gx);
+  CHECK(w.grad().to_vector() == gw);
+  CHECK(b.grad().to_vector() == gb);
+  loss().backward();  // adds
+  for (std::size_t i = 0; i < gw.size(); ++i) CHECK(w.grad().to_vector()[i] == 2 * gw[i]);
+  for (Tensor t : {x, w, b}) t.zero_grad();
+  // A parameter whose grad was cleared and not recomputed is updated with a zero gradient (plain SGD:
+  // unchanged), not with the stale values.
+  const auto before = w.to_vector();
+  SGD({w}, 0.5).step();
+  CHECK(w.to_vector() == before);
+  CHECK(w.grad().to_vector() == std::vector<float>(6, 0.0f));
+}
+
 TEST_CASE("a tensor used twice gets the sum of both gradients", "[autograd]") {
   Tensor x = Tensor::from({3}).requires_grad_();
   Tensor y = x * x + x;  // dy/dx = 2x + 1

@@ -68,6 +68,16 @@ class NoGradGuard {
 // For backward functions: the gradient buffer of `t` to add into, created as zeros on first use;
 // null when `t` is undefined or does not require grad.
 float* grad_for_accumulation(const Tensor& t);
+// For backward functions that can write their result instead of adding it: the gradient buffer of
+// `t` and whether it holds zeros now (just created, or cleared by zero_grad()). When is_zero, the
+// memory is stale and the caller must write every element (sgemm with beta = 0, `=` not `+=`). Null
+// data when `t` is undefined or does not require grad.
+struct GradTarget {
+  float* data = nullptr;
+  bool is_zero = false;
+  explicit operator bool() const { return data != nullptr; }
+};
+GradTarget grad_target(const Tensor& t);
 // The gradient arriving at an entry's output during replay.
 inline const float* output_grad(const TapeEntry& e) { return e.out.impl()->grad->data; }
 

@@ -32,6 +32,9 @@ struct PointwiseKernel {
   // gx[i] += gy[i] * f'(x[i]) (y = f(x) is given so derivatives can reuse it)
   void (*backward)(const float* x, const float* y, const float* gy, float* gx, std::int64_t n,
                    const PointwiseParams& p);
+  // gx[i] = gy[i] * f'(x[i]): backward into a gradient that holds zeros (see grad_target)
+  void (*backward_write)(const float* x, const float* y, const float* gy, float* gx, std::int64_t n,
+                         const PointwiseParams& p);
   // d[i] = f'(x[i]) (for diagnostics and tests)
   void (*derivative)(const float* x, const float* y, float* d, std::int64_t n, const PointwiseParams& p);
 };
@@ -43,12 +46,18 @@ BEND_MULTIVERSION void pointwise_forward_loop(const float* __restrict x, float* 
   for (std::int64_t i = 0; i < n; ++i) y[i] = F::value(x[i], q);
 }
 
-template <class F>
+template <class F, bool kAccumulate>
 BEND_MULTIVERSION void pointwise_backward_loop(const float* __restrict x, const float* __restrict y,
                                                const float* __restrict gy, float* __restrict gx,
                                                std::int64_t n, const PointwiseParams& p) {
   const PointwiseParams q = p;
-  for (std::int64_t i = 0; i < n; ++i) gx[i] += gy[i] * F::derivative(x[i], y[i], q);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const float g = gy[i] * F::derivative(x[i], y[i], q);
+    if constexpr (kAccumulate)
+      gx[i] += g;
+    else
+      gx[i] = g;
+  }
 }
 
 template <class F>
@@ -61,7 +70,8 @@ BEND_MULTIVERSION void pointwise_derivative_loop(const float* __restrict x, cons
 
 template <class F>
 constexpr PointwiseKernel make_pointwise_kernel(const char* name) {
-  return {name, &pointwise_forward_loop<F>, &pointwise_backward_loop<F>, &pointwise_derivative_loop<F>};
+  return {name, &pointwise_forward_loop<F>, &pointwise_backward_loop<F, true>,
+          &pointwise_backward_loop<F, false>, &pointwise_derivative_loop<F>};
 }
 
 // y = f(x), recorded for backward when x requires grad. `kernel` must outlive the tape entry (kernels

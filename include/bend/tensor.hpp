@@ -34,10 +34,16 @@ struct TensorImpl {
   std::int64_t numel = 0;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // same shape; null until a gradient arrives
+  // The grad exists but reads as zeros: zero_grad() leaves the fill to whoever touches it next, and a
+  // backward that writes its result (instead of adding) skips the fill altogether.
+  bool grad_is_zero = false;
   // Where on the tape this tensor was produced: -1 for a leaf (user-created or a parameter).
   std::int32_t tape_index = -1;
   std::uint64_t tape_generation = 0;
 };
+
+// impl.grad with its deferred zero fill done (see grad_is_zero); null when there is no grad.
+const std::shared_ptr<TensorImpl>& materialized_grad(TensorImpl& impl);
 
 }  // namespace detail
 
@@ -83,7 +89,10 @@ class Tensor {
   Tensor& requires_grad_(bool on = true);  // only for leaves
   bool is_leaf() const;
   Tensor grad() const;  // undefined until backward() has reached this tensor
-  void zero_grad();     // fills an existing grad with zeros (keeps its memory)
+  // Makes an existing grad read as zeros, keeping its memory. The fill is deferred: the next backward
+  // overwrites the buffer where it can instead of adding to zeros. A grad Tensor taken with grad()
+  // before zero_grad() may keep its old values (as after PyTorch's zero_grad(set_to_none=True)).
+  void zero_grad();
   void set_grad(const Tensor& g);
   Tensor detach() const;  // shares data, no grad
   Tensor clone() const;   // copies data; recorded on the tape when this requires grad

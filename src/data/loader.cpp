@@ -10,6 +10,7 @@
 
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
+#include "bend/parallel.hpp"
 #include "bend/rng.hpp"
 
 namespace bend {
@@ -167,11 +168,16 @@ bool DataLoader::next(Batch& batch) {
   const float* src = images_.data();
   float* dst = buffer.data();
   const auto row_bytes = static_cast<std::size_t>(features_) * sizeof(float);
-  for (std::int64_t k = 0; k < size; ++k) {
-    const std::int64_t sample = order_[static_cast<std::size_t>(first + k)];
-    std::memcpy(dst + k * features_, src + sample * features_, row_bytes);
-    batch_labels_[static_cast<std::size_t>(k)] = labels_[static_cast<std::size_t>(sample)];
-  }
+  // Gathered by all of bend's threads: the rows come from anywhere in a dataset far larger than the
+  // caches, so the copy waits on memory, and each thread then holds a share of the batch in its cache.
+  parallel_for(parts_for_elementwise(size * features_), [&](int part, int parts) {
+    const auto [begin, end] = split_range(size, part, parts, 1);
+    for (std::int64_t k = begin; k < end; ++k) {
+      const std::int64_t sample = order_[static_cast<std::size_t>(first + k)];
+      std::memcpy(dst + k * features_, src + sample * features_, row_bytes);
+      batch_labels_[static_cast<std::size_t>(k)] = labels_[static_cast<std::size_t>(sample)];
+    }
+  });
   batch.images = buffer;
   batch.labels = std::span<const std::int32_t>(batch_labels_.data(), static_cast<std::size_t>(size));
   return true;

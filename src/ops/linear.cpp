@@ -1,7 +1,8 @@
 // linear: Y = X · Wᵀ + b, PyTorch's F.linear, as one sgemm with the bias fused (rows of Y start as b,
 // sgemm accumulates with beta = 1; each thread's block of Y is filled and multiplied by that thread).
 //   X: [N, in]   W: [out, in]   b: [out]   Y: [N, out]
-// Backward: dX += dY · W, dW += dYᵀ · X (straight into W's grad), db += column sums of dY. dX is not
+// Backward: dX += dY · W, dW += dYᵀ · X (straight into W's grad), db += column sums of dY; a gradient
+// that holds zeros is written instead (sgemm beta = 0), so zero_grad() costs nothing. dX is not
 // computed when X does not require grad (a network's first layer).
 #include <algorithm>
 
@@ -20,15 +21,18 @@ void linear_backward(TapeEntry& e) {
   const Tensor &x = e.in[0], &w = e.in[1], &b = e.in[2];
   const std::int64_t batch = x.size(0), in = x.size(1), out = w.size(0);
   const float* gy = output_grad(e);
-  if (float* gx = grad_for_accumulation(x))
-    detail::gemm(false, false, batch, in, out, 1.0f, gy, w.data(), 1.0f, gx);
-  if (float* gw = grad_for_accumulation(w))
-    detail::gemm(true, false, out, in, batch, 1.0f, gy, x.data(), 1.0f, gw);
-  if (float* gb = grad_for_accumulation(b))
+  // A gradient that holds zeros (new, or after zero_grad) is written, not added to (beta = 0).
+  if (const GradTarget gx = grad_target(x))
+    detail::gemm(false, false, batch, in, out, 1.0f, gy, w.data(), gx.is_zero ? 0.0f : 1.0f, gx.data);
+  if (const GradTarget gw = grad_target(w))
+    detail::gemm(true, false, out, in, batch, 1.0f, gy, x.data(), gw.is_zero ? 0.0f : 1.0f, gw.data);
+  if (const GradTarget gb = grad_target(b)) {
+    if (gb.is_zero) std::fill_n(gb.data, out, 0.0f);
     for (std::int64_t r = 0; r < batch; ++r) {
       const float* row = gy + r * out;
-      for (std::int64_t j = 0; j < out; ++j) gb[j] += row[j];
+      for (std::int64_t j = 0; j < out; ++j) gb.data[j] += row[j];
     }
+  }
 }
 
 }  // namespace

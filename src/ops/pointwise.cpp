@@ -10,14 +10,16 @@ namespace {
 // Entry: in[0] = x, out = y; ctx = the kernel; f = its parameters.
 void pointwise_backward(TapeEntry& e) {
   const auto& kernel = *static_cast<const PointwiseKernel*>(e.ctx);
-  float* gx = grad_for_accumulation(e.in[0]);
-  if (!gx) return;
+  const GradTarget target = grad_target(e.in[0]);
+  if (!target) return;
+  float* gx = target.data;
+  const auto backward = target.is_zero ? kernel.backward_write : kernel.backward;
   const PointwiseParams p{e.f[0], e.f[1], e.f[2]};
   const float *x = e.in[0].data(), *y = e.out.data(), *gy = output_grad(e);
   const std::int64_t n = e.out.numel();
   parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
     const auto [begin, end] = split_range(n, part, parts);
-    kernel.backward(x + begin, y + begin, gy + begin, gx + begin, end - begin, p);
+    backward(x + begin, y + begin, gy + begin, gx + begin, end - begin, p);
   });
 }
 }  // namespace

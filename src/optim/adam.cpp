@@ -144,7 +144,7 @@ void Adam::step() {
                              static_cast<float>(-step_size)};
     float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
     float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
-    const float* grad = p.grad->data;
+    const float* grad = detail::materialized_grad(p)->data;
     parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
       const auto [begin, end] = split_range(p.numel, part, parts);
       kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,

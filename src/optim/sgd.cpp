@@ -120,7 +120,7 @@ void SGD::step() {
       buffer = buf.data();
     }
     const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
-    float *param = p.data, *grad = p.grad->data;
+    float *param = p.data, *grad = detail::materialized_grad(p)->data;
     parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
       const auto [begin, end] = split_range(p.numel, part, parts);
       kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
