@@ -259,6 +259,49 @@ std::vector<ActivationRate> measure_activations(std::int64_t elements, std::int6
   return rates;
 }
 
+// How well this machine runs its threads at once: the time of a single-threaded sgemm (the batch-64
+// first-layer product, 64x256x784) on one thread alone, and on every one of `threads` threads at the
+// same time, each with its own data. On a machine whose cores are shared with other guests (or slow
+// down together), the concurrent time is higher and every multi-threaded figure suffers with it.
+struct CoreCheck {
+  int threads = 1;
+  double solo_us = 0;
+  double concurrent_us = 0;  // the slowest thread's time per call
+  double efficiency() const { return concurrent_us > 0 ? solo_us / concurrent_us : 0.0; }
+};
+
+CoreCheck measure_core_check(int threads, int calls = 400) {
+  constexpr std::int64_t m = 64, n = 256, k = 784;
+  struct Operands {
+    std::vector<float> a = std::vector<float>(m * k, 0.5f), b = std::vector<float>(n * k, 0.25f),
+                       c = std::vector<float>(m * n, 0.0f);
+    void multiply() {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k, b.data(), k, 1.0f,
+                  c.data(), n);
+    }
+  };
+  set_num_threads(threads);  // 0: the default
+  const auto count = static_cast<std::size_t>(num_threads());
+  std::vector<Operands> operands(count);
+  std::vector<double> seconds(count, 0.0);
+  const auto run = [&](int parts) {
+    parallel_for(parts, [&](int part, int) {
+      Operands& o = operands[static_cast<std::size_t>(part)];
+      for (int i = 0; i < 10; ++i) o.multiply();  // warm up
+      const auto start = Clock::now();
+      for (int i = 0; i < calls; ++i) o.multiply();
+      seconds[static_cast<std::size_t>(part)] = seconds_between(start, Clock::now()) / calls;
+    });
+  };
+  CoreCheck check;
+  check.threads = num_threads();
+  run(1);
+  check.solo_us = seconds[0] * 1e6;
+  run(check.threads);
+  check.concurrent_us = *std::max_element(seconds.begin(), seconds.end()) * 1e6;
+  return check;
+}
+
 // Peak resident set size of this process so far, in MiB (Linux reports KiB).
 double peak_rss_mib() {
   rusage usage{};
@@ -499,6 +542,7 @@ int bench_main(int argc, char** argv) {
     ("no-gemm", "skip the GEMM floor measurement")
     ("trainer", "time bend::train::Trainer::run itself (epoch times only, no phases)")
     ("activations", "run only the activation kernel microbenchmark")
+    ("core-check", "run only the check of how the machine's cores run together (sgemm alone vs on all threads)")
     ("act-elements", "elements for the activation microbenchmark", cxxopts::value<std::int64_t>()->default_value("16777216"))
     ("json", "JSON lines output")
     ("h,help", "this help");
@@ -528,6 +572,18 @@ int bench_main(int argc, char** argv) {
   o.measure_gemm = args.count("no-gemm") == 0;
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
+  if (args.count("core-check")) {
+    const CoreCheck check = measure_core_check(o.threads);
+    emit({{"core_check", true},
+          {"threads", check.threads},
+          {"solo_us", check.solo_us},
+          {"concurrent_us", check.concurrent_us},
+          {"efficiency", check.efficiency()}},
+         fmt::format("sgemm 64x256x784 on one thread alone: {:.1f} us; on all {} threads at once: {:.1f} us "
+                     "(the slowest); each thread runs at {:.0f}% of its solo speed",
+                     check.solo_us, check.threads, check.concurrent_us, 100 * check.efficiency()));
+    return 0;
+  }
   if (args.count("activations")) {
     set_num_threads(1);  // per-kernel speed on one core
     const std::int64_t elements = args["act-elements"].as<std::int64_t>();

@@ -98,3 +98,12 @@ TEST_CASE("bend_bench: the activation microbenchmark covers the table", "[bench]
   CHECK(bend::bench::median({3.0, 1.0, 2.0}) == 2.0);
   CHECK(bend::bench::median({4.0, 1.0, 2.0, 3.0}) == 2.5);
 }
+
+TEST_CASE("bend_bench: the core check times one sgemm alone and on every thread", "[bench]") {
+  const auto check = bend::bench::measure_core_check(/*threads=*/2, /*calls=*/3);
+  CHECK(check.threads == 2);
+  CHECK(check.solo_us > 0);
+  CHECK(check.concurrent_us > 0);
+  CHECK(check.efficiency() > 0);
+  bend::set_num_threads(0);
+}
