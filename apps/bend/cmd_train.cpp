@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bend/io/atomic_file.hpp"
+#include "bend/parallel.hpp"
 #include "bend/train/diagnostics.hpp"
 #include "bend/train/trainer.hpp"
 #include "cli.hpp"
@@ -29,9 +30,9 @@ class ConsoleObserver : public train::TrainObserver {
   void on_start(const train::Trainer& t) override {
     if (quiet_ || json_) return;
     fmt::print("{}", const_cast<train::Trainer&>(t).model().summary({1, t.spec().sizes.front()}));
-    fmt::print("data: {} train / {} test images ({}); {}, batch {}, {} epochs\n\n", t.train_data().size(),
-               t.test_data().size(), t.config().dataset, t.optimizer().name(), t.config().batch,
-               t.config().epochs);
+    fmt::print("data: {} train / {} test images ({}); {}, batch {}, {} epochs, {} thread{}\n\n",
+               t.train_data().size(), t.test_data().size(), t.config().dataset, t.optimizer().name(),
+               t.config().batch, t.config().epochs, num_threads(), num_threads() == 1 ? "" : "s");
     std::fflush(stdout);
   }
 
