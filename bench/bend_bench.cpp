@@ -37,6 +37,7 @@
 #include "bend/activations.hpp"
 #include "bend/autograd.hpp"
 #include "bend/data/loader.hpp"
+#include "bend/denormal.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/mlp.hpp"
@@ -69,6 +70,7 @@ struct BenchOptions {
   std::int64_t warmup_steps = 50;
   int gemm_min_calls = 0;  // 0: time each GEMM shape for ~30 ms; >0: exactly this many calls (tests)
   bool measure_gemm = true;
+  bool flush_denormal = false;  // bend::set_flush_denormal for the run
 };
 
 // Seconds spent in each part of a step, summed over an epoch.
@@ -372,6 +374,7 @@ TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, co
                       const std::function<void(const EpochReport&)>& on_epoch = {}) {
   TrainRun run;
   set_num_threads(o.threads);
+  set_flush_denormal(o.flush_denormal);
   run.threads = num_threads();
   run.train_samples = train_data.size();
   const nn::MlpSpec spec = nn::MlpSpec::parse(o.arch, o.act);
@@ -445,6 +448,7 @@ TrainRun run_trainer(const BenchOptions& o, const TensorDataset& train_data, con
   config.batch = o.batch;
   config.epochs = o.epochs;
   config.threads = o.threads;
+  config.flush_denormal = o.flush_denormal;
   config.seed = o.seed;
   train::Trainer trainer(config, train_data, test_data);
   struct Observer : train::TrainObserver {
@@ -540,6 +544,7 @@ int bench_main(int argc, char** argv) {
     ("warmup-steps", "untimed steps on a throwaway model copy", cxxopts::value<std::int64_t>()->default_value("50"))
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
     ("no-gemm", "skip the GEMM floor measurement")
+    ("flush-denormal", "treat floats below 1.2e-38 as zero (bend::set_flush_denormal)")
     ("trainer", "time bend::train::Trainer::run itself (epoch times only, no phases)")
     ("activations", "run only the activation kernel microbenchmark")
     ("core-check", "run only the check of how the machine's cores run together (sgemm alone vs on all threads)")
@@ -570,6 +575,7 @@ int bench_main(int argc, char** argv) {
   o.seed = args["seed"].as<std::uint64_t>();
   o.warmup_steps = args["warmup-steps"].as<std::int64_t>();
   o.measure_gemm = args.count("no-gemm") == 0;
+  o.flush_denormal = args.count("flush-denormal") > 0;
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
   if (args.count("core-check")) {
@@ -663,6 +669,7 @@ int bench_main(int argc, char** argv) {
       {"epoch_seconds", seconds},
       {"final_test_accuracy", final_accuracy},
       {"threads", run.threads},
+      {"flush_denormal", o.flush_denormal},
       {"blas", blas_description()},
       {"peak_rss_mib", rss},
       {"memory",

@@ -17,6 +17,7 @@
 
 #include <cblas.h>
 
+#include "bend/denormal.hpp"
 #include "bend/error.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -141,7 +142,10 @@ class Pool {
     for (;;) {
       seen = wait_for_next(seen);
       if (stopping_.load(std::memory_order_relaxed)) return;
-      if (index < parts_) task_(context_, index, parts_);
+      if (index < parts_) {
+        detail::sync_float_mode();  // set_flush_denormal reaches the workers here
+        task_(context_, index, parts_);
+      }
       pending_.fetch_sub(1, std::memory_order_release);
     }
   }

@@ -185,3 +185,20 @@ TEST_CASE("optimizer updates split across threads equal the one-thread update", 
     CHECK(run(3, adam) == one);
   }
 }
+
+TEST_CASE("set_flush_denormal reaches the calling thread and bend's workers", "[parallel]") {
+  ThreadsGuard guard(2);
+  volatile float tiny = 1e-38f;  // volatile: computed at run time, under the thread's mode
+  const auto halve_on_every_part = [&] {
+    std::vector<float> out(2, -1.0f);
+    parallel_for(2, [&](int part, int) { out[static_cast<std::size_t>(part)] = tiny * 0.5f; });
+    return out;
+  };
+  REQUIRE(!flush_denormal());
+  CHECK(halve_on_every_part() == std::vector<float>{5e-39f, 5e-39f});  // IEEE: a subnormal result
+  if (!set_flush_denormal(true)) return;                               // no such mode on this CPU
+  CHECK(flush_denormal());
+  CHECK(halve_on_every_part() == std::vector<float>{0.0f, 0.0f});
+  set_flush_denormal(false);
+  CHECK(halve_on_every_part() == std::vector<float>{5e-39f, 5e-39f});
+}

@@ -6,6 +6,7 @@
 #include "bend/data/loader.hpp"
 #include "bend/data/mnist.hpp"
 #include "bend/data/pgm.hpp"
+#include "bend/denormal.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
 #include "bend/format.hpp"

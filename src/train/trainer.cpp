@@ -8,6 +8,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/data/mnist.hpp"
+#include "bend/denormal.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
@@ -150,6 +151,7 @@ void Trainer::setup() {
                                  spec_.sizes.back(), config_.dataset, train_.num_classes));
   // bend's pool splits each product and loop that is large enough to pay (bend/parallel.hpp).
   set_num_threads(config_.threads);
+  set_flush_denormal(config_.flush_denormal);
 
   // Separate streams: weights, then data order; each seeded from the one seed.
   init_rng_.seed_with(config_.seed);

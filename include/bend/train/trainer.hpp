@@ -43,6 +43,7 @@ struct TrainConfig {
   std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
   std::uint64_t seed = 0;
   int threads = 0;  // threads for bend's kernels; 0: bend::default_num_threads() (bend/parallel.hpp)
+  bool flush_denormal = false;  // bend::set_flush_denormal (bend/denormal.hpp) for the run
   bool shuffle = true;
   bool standardize = false;  // standardise inputs with the training set's mean/std
   float label_smoothing = 0.0f;
