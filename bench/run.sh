@@ -117,6 +117,12 @@ for ((rep = 1; rep <= repeats; rep++)); do
   done
 done
 
+# bend with --flush-denormal (bend::set_flush_denormal; off by default, as in PyTorch).
+for ((rep = 1; rep <= repeats; rep++)); do
+  echo "-- repetition $rep/$repeats: bend b64-adam-relu with --flush-denormal"
+  run_bend "ftz-b64-adam-relu" 64 adam relu "$rep" --flush-denormal --no-gemm
+done
+
 # PyTorch with 2 threads at batch 64 and 256 (1 thread is measured above), to confirm its best setting.
 if [[ $have_torch == 1 ]]; then
   for ((rep = 1; rep <= repeats; rep++)); do
@@ -295,6 +301,22 @@ for batch in (64, 256):
     one, two = med(r[0] for r in runs(f"bend.threads1-b{batch}")), med(r[0] for r in runs(f"bend.threads2-b{batch}"))
     add(f"| {batch} | {fmt(one)} | {fmt(two)} | {fmt(two / one, 2)} |")
 add("")
+
+ftz = runs("bend.ftz-b64-adam-relu")
+if ftz and table.get("b64-adam-relu"):
+    ieee_row = table["b64-adam-relu"]
+    ftz_s = med(r[0] for r in ftz)
+    ftz_step = med(e["phases"]["optimizer"] for r in ftz for e in r[2])
+    add("## bend with --flush-denormal (b64 Adam ReLU)")
+    add("")
+    add("Subnormal floats (below 1.2e-38) count as zero, as with `torch.set_flush_denormal(True)`; off by default.")
+    add("")
+    add("| mode | s/epoch | optimizer step s/epoch | test acc |")
+    add("|---|---:|---:|---:|")
+    add(f"| IEEE (default) | {fmt(ieee_row['bend'])} | {fmt(ieee_row['phases']['optimizer'])} | "
+        f"{fmt(med(r[1]['final_test_accuracy'] for r in ieee_row['runs']), 4)} |")
+    add(f"| --flush-denormal | {fmt(ftz_s)} | {fmt(ftz_step)} | {fmt(med(r[1]['final_test_accuracy'] for r in ftz), 4)} |")
+    add("")
 
 torch_one = {64: med(r[0] for r in runs("torch.b64-adam-relu")), 256: med(r[0] for r in runs("torch.b256-adam-relu"))}
 if runs("torch.threads2-b64"):
