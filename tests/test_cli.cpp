@@ -8,7 +8,18 @@
 #include <fstream>
 #include <string>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+extern char** environ;
 
 #ifdef BEND_CLI_PATH
 namespace {
@@ -119,6 +130,78 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   CHECK(resume.code == 0);
   CHECK_THAT(resume.out, Catch::Contains("\"epoch\":2"));
   CHECK_THAT(resume.out, !Catch::Contains("\"epoch\":1"));
+  std::filesystem::remove_all(dir);
+}
+// Ctrl-C for real: SIGINT in the middle of an epoch finishes the step, writes a checkpoint, says where,
+// and exits 130; --resume then continues from it to the end.
+TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][mnist]") {
+  if (!std::filesystem::exists(kMnist / "train-labels-idx1-ubyte")) {
+    WARN("MNIST not found; run data/fetch-mnist.sh (CI does)");
+    return;
+  }
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_cli_sigint";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path log = dir / "train.log", checkpoint = dir / "checkpoint.safetensors";
+  const auto slurp = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+
+  // Enough epochs that the run cannot end by itself before the signal (each epoch over 12,800 images).
+  std::vector<std::string> args = {BEND_CLI_PATH,  "train", "--data-dir",       kMnist.string(),
+                                   "--epochs",     "1000",  "--train-limit",    "12800",
+                                   "--test-limit", "500",   "--checkpoint-dir", dir.string()};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t default_signals;  // whatever this test inherited, the child starts with SIGINT's default
+  sigemptyset(&default_signals);
+  sigaddset(&default_signals, SIGINT);
+  posix_spawnattr_setsigdefault(&attributes, &default_signals);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, argv[0], &files, &attributes, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&files);
+  posix_spawnattr_destroy(&attributes);
+
+  // Wait for the first epoch to be reported, then interrupt the second one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (slurp(log).find("epoch   1") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(::kill(pid, SIGINT) == 0);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (std::chrono::steady_clock::now() >= deadline) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL("bend train did not stop within 120 s of starting: " << slurp(log));
+  }
+  const std::string out = slurp(log);
+  INFO(out);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK_THAT(out, Catch::Contains("interrupted after step") && Catch::Contains(checkpoint.string()));
+  REQUIRE(std::filesystem::exists(checkpoint));
+  CHECK(run("info " + checkpoint.string()).code == 0);
+
+  const Run resume = run("train --data-dir " + kMnist.string() +
+                         " --epochs 3 --train-limit 12800 --test-limit 500 "
+                         "--json --resume " +
+                         checkpoint.string() + " --checkpoint-dir " + dir.string());
+  INFO(resume.out);
+  CHECK(resume.code == 0);
+  CHECK_THAT(resume.out, Catch::Contains("\"epoch\":3") && Catch::Contains("summary"));
   std::filesystem::remove_all(dir);
 }
 #endif
