@@ -10,8 +10,16 @@
 // It also flattens the loop: every call inside is inlined, so each clone computes the element with its
 // own instructions (a call left out of line would be compiled for the baseline alone, and one scalar
 // call per element undoes the vectorisation).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__)
-#define BEND_MULTIVERSION __attribute__((flatten, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+//
+// ThreadSanitizer builds get one version: an ifunc resolver runs while the program is still being
+// relocated, before TSan's runtime is up, and TSan's instrumented resolver crashes there.
+#if defined(__SANITIZE_THREAD__)
+#define BEND_NO_MULTIVERSION 1
+#endif
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
+    !defined(BEND_NO_MULTIVERSION)
+#define BEND_MULTIVERSION \
+  __attribute__((flatten, target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #elif defined(__GNUC__)
 #define BEND_MULTIVERSION __attribute__((flatten))
 #else
