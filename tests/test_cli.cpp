@@ -43,6 +43,17 @@ Run run(const std::string& args) {
 
 const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
 
+// An empty scratch directory for a test that needs MNIST; false (with a warning) when MNIST is absent.
+bool fresh_mnist_test_dir(const std::filesystem::path& dir) {
+  if (!std::filesystem::exists(kMnist / "train-labels-idx1-ubyte")) {
+    WARN("MNIST not found; run data/fetch-mnist.sh (CI does)");
+    return false;
+  }
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("every subcommand has --help", "[cli]") {
@@ -89,13 +100,8 @@ TEST_CASE("runtime errors exit 1 with one clear line", "[cli]") {
 }
 
 TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]") {
-  if (!std::filesystem::exists(kMnist / "train-labels-idx1-ubyte")) {
-    WARN("MNIST not found; run data/fetch-mnist.sh (CI does)");
-    return;
-  }
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_cli_mnist";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  if (!fresh_mnist_test_dir(dir)) return;
   const std::string data = " --data-dir " + kMnist.string();
   const std::string model = (dir / "m.safetensors").string();
   const Run t = run("train" + data + " --epochs 1 --train-limit 3000 --test-limit 500 --quiet --save " +
@@ -132,16 +138,12 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   CHECK_THAT(resume.out, !Catch::Contains("\"epoch\":1"));
   std::filesystem::remove_all(dir);
 }
+
 // Ctrl-C for real: SIGINT in the middle of an epoch finishes the step, writes a checkpoint, says where,
 // and exits 130; --resume then continues from it to the end.
 TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][mnist]") {
-  if (!std::filesystem::exists(kMnist / "train-labels-idx1-ubyte")) {
-    WARN("MNIST not found; run data/fetch-mnist.sh (CI does)");
-    return;
-  }
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_cli_sigint";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  if (!fresh_mnist_test_dir(dir)) return;
   const std::filesystem::path log = dir / "train.log", checkpoint = dir / "checkpoint.safetensors";
   const auto slurp = [](const std::filesystem::path& path) {
     std::ifstream in(path);
