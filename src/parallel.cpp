@@ -111,11 +111,12 @@ class Pool {
 
  private:
   Pool() {
-    int threads = std::min(cores_available(), kMaxDefaultThreads);
+    int threads = 0;
     try {
       threads = default_num_threads();
     } catch (const Error&) {
       // A bad BEND_NUM_THREADS is reported by set_num_threads(0), which the CLI calls first.
+      threads = std::min(cores_available(), kMaxDefaultThreads);
     }
     size_.store(threads);
     // bend splits the products itself; OpenBLAS threads inside each part would oversubscribe the cores.

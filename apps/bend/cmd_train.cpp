@@ -22,6 +22,18 @@ std::string format_duration(double seconds) {
   return fmt::format("{:.0f}m{:02.0f}s", std::floor(seconds / 60), std::fmod(seconds, 60.0));
 }
 
+// One epoch's metrics as the JSON object --json prints and --metrics *.json stores.
+nlohmann::json epoch_json(const train::EpochMetrics& m) {
+  return {{"epoch", m.epoch},
+          {"train_loss", m.train_loss},
+          {"train_accuracy", m.train_accuracy},
+          {"test_loss", m.test_loss},
+          {"test_accuracy", m.test_accuracy},
+          {"seconds", m.seconds},
+          {"lr", m.lr},
+          {"steps", m.steps}};
+}
+
 // Prints the run: a redrawn progress line on a terminal, one line per epoch, and JSON lines with --json.
 class ConsoleObserver : public train::TrainObserver {
  public:
@@ -53,15 +65,7 @@ class ConsoleObserver : public train::TrainObserver {
   void on_epoch(const train::EpochMetrics& m) override {
     if (progress_ && !quiet_) fmt::print(stderr, "\r\033[K");
     if (json_) {
-      nlohmann::json j = {{"epoch", m.epoch},
-                          {"train_loss", m.train_loss},
-                          {"train_accuracy", m.train_accuracy},
-                          {"test_loss", m.test_loss},
-                          {"test_accuracy", m.test_accuracy},
-                          {"seconds", m.seconds},
-                          {"lr", m.lr},
-                          {"steps", m.steps}};
-      fmt::print("{}\n", j.dump());
+      fmt::print("{}\n", epoch_json(m).dump());
     } else if (!quiet_) {
       fmt::print("epoch {:>3}  train loss {:.4f} acc {:6.2f}%  test loss {:.4f} acc {:6.2f}%  {:.2f}s\n",
                  m.epoch, m.train_loss, 100 * m.train_accuracy, m.test_loss, 100 * m.test_accuracy,
@@ -80,15 +84,7 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
   std::string text;
   if (json) {
     nlohmann::json rows = nlohmann::json::array();
-    for (const auto& m : history)
-      rows.push_back({{"epoch", m.epoch},
-                      {"train_loss", m.train_loss},
-                      {"train_accuracy", m.train_accuracy},
-                      {"test_loss", m.test_loss},
-                      {"test_accuracy", m.test_accuracy},
-                      {"seconds", m.seconds},
-                      {"lr", m.lr},
-                      {"steps", m.steps}});
+    for (const auto& m : history) rows.push_back(epoch_json(m));
     text = rows.dump(2) + "\n";
   } else {
     text = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,lr,steps\n";

@@ -57,4 +57,14 @@ inline std::pair<std::int64_t, std::int64_t> split_range(std::int64_t total, int
 // hand-off (a few hundred nanoseconds) is repaid, else one.
 int parts_for_elementwise(std::int64_t n);
 
+// An elementwise loop over [0, n): body(begin, end) once per part, the ranges split as split_range
+// does and only when n is large enough to pay (parts_for_elementwise).
+template <class Body>
+void parallel_for_elements(std::int64_t n, Body&& body) {
+  parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
+    const auto [begin, end] = split_range(n, part, parts);
+    body(begin, end);
+  });
+}
+
 }  // namespace bend

@@ -17,8 +17,7 @@ void pointwise_backward(TapeEntry& e) {
   const PointwiseParams p{e.f[0], e.f[1], e.f[2]};
   const float *x = e.in[0].data(), *y = e.out.data(), *gy = output_grad(e);
   const std::int64_t n = e.out.numel();
-  parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
-    const auto [begin, end] = split_range(n, part, parts);
+  parallel_for_elements(n, [&](std::int64_t begin, std::int64_t end) {
     backward(x + begin, y + begin, gy + begin, gx + begin, end - begin, p);
   });
 }
@@ -29,8 +28,7 @@ Tensor apply_pointwise(const Tensor& x, const PointwiseKernel& kernel, Pointwise
   const float* px = x.data();
   float* py = y.data();
   const std::int64_t n = x.numel();
-  parallel_for(parts_for_elementwise(n), [&](int part, int parts) {
-    const auto [begin, end] = split_range(n, part, parts);
+  parallel_for_elements(n, [&](std::int64_t begin, std::int64_t end) {
     kernel.forward(px + begin, py + begin, end - begin, params);
   });
   if (TapeEntry* e = tape().record(y, &pointwise_backward, kernel.name, {x})) {

@@ -145,8 +145,7 @@ void Adam::step() {
     float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
     float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
     const float* grad = detail::materialized_grad(p)->data;
-    parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
-      const auto [begin, end] = split_range(p.numel, part, parts);
+    parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
       kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,
              max_exp_avg_sq ? max_exp_avg_sq + begin : nullptr, end - begin, c);
     });

@@ -121,8 +121,7 @@ void SGD::step() {
     }
     const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
     float *param = p.data, *grad = detail::materialized_grad(p)->data;
-    parallel_for(parts_for_elementwise(p.numel), [&](int part, int parts) {
-      const auto [begin, end] = split_range(p.numel, part, parts);
+    parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
       kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
     });
   }
