@@ -252,3 +252,42 @@ TEST_CASE("XOR: solved with a nonlinearity, not without (the linear collapse)", 
   for (std::int64_t k = 0; k < deep.numel(); ++k)
     CHECK(deep.data()[k] == Approx(flat.data()[k]).margin(1e-5));
 }
+
+namespace {
+// A module with a parameter, a buffer and a child, to check PyTorch's state_dict order and naming.
+class WithBuffer : public Module {
+ public:
+  WithBuffer() {
+    scale = register_parameter("scale", Tensor::full(Shape{2}, 1.0f));
+    count = register_buffer("num_batches_tracked", Tensor::zeros(Shape{}));
+    register_module("fc", std::make_shared<Linear>(2, 2));
+  }
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string type_name() const override { return "WithBuffer"; }
+  void add_buffer(const std::string& name) { register_buffer(name, Tensor::zeros(Shape{1})); }
+  Tensor scale, count;
+};
+}  // namespace
+
+TEST_CASE("Buffers are saved in state_dict under PyTorch's names, not trained", "[nn]") {
+  WithBuffer m;
+  const auto state = m.state_dict();
+  REQUIRE(state.size() == 4);
+  CHECK(state[0].first == "scale");
+  CHECK(state[1].first == "num_batches_tracked");
+  CHECK(state[2].first == "fc.weight");
+  CHECK(state[3].first == "fc.bias");
+  CHECK(m.named_parameters().size() == 3);
+  REQUIRE(m.named_buffers().size() == 1);
+  CHECK(m.named_buffers()[0].first == "num_batches_tracked");
+  CHECK_FALSE(m.count.requires_grad());
+  // load_state_dict fills buffers too, and insists on them when strict.
+  WithBuffer other;
+  auto changed = m.state_dict();
+  changed[1].second = Tensor::full(Shape{}, 7.0f);
+  other.load_state_dict(changed);
+  CHECK(other.count.item() == 7.0f);
+  changed.erase(changed.begin() + 1);
+  CHECK_THROWS_WITH(other.load_state_dict(changed), Catch::Contains("num_batches_tracked"));
+  CHECK_THROWS_AS(m.add_buffer("scale"), ValueError);
+}

@@ -1,4 +1,4 @@
-// Module: parameter registration, naming, state dicts, modes.
+// Module: parameter and buffer registration, naming, state dicts, modes.
 #include "bend/nn/module.hpp"
 
 #include <algorithm>
@@ -10,11 +10,25 @@
 
 namespace bend::nn {
 
+namespace {
+bool has_name(const NamedTensors& list, const std::string& name) {
+  return std::any_of(list.begin(), list.end(), [&](const auto& entry) { return entry.first == name; });
+}
+}  // namespace
+
 Tensor Module::register_parameter(std::string name, Tensor value) {
-  for (const auto& [n, p] : params_)
-    if (n == name) throw ValueError(fmt::format("{}: parameter '{}' registered twice", type_name(), name));
+  if (has_name(params_, name) || has_name(buffers_, name))
+    throw ValueError(fmt::format("{}: '{}' registered twice", type_name(), name));
   value.requires_grad_(true);
   params_.emplace_back(std::move(name), value);
+  return value;
+}
+
+Tensor Module::register_buffer(std::string name, Tensor value) {
+  if (has_name(params_, name) || has_name(buffers_, name))
+    throw ValueError(fmt::format("{}: '{}' registered twice", type_name(), name));
+  if (!value.defined()) throw ValueError(fmt::format("{}: buffer '{}' is undefined", type_name(), name));
+  buffers_.emplace_back(std::move(name), value);
   return value;
 }
 
@@ -22,14 +36,29 @@ void Module::register_module(std::string name, std::shared_ptr<Module> child) {
   children_.emplace_back(std::move(name), std::move(child));
 }
 
-void Module::collect(const std::string& prefix, NamedTensors& out) const {
-  for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+void Module::collect(const std::string& prefix, Collect what, NamedTensors& out) const {
+  if (what != Collect::Buffers)
+    for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
+  if (what != Collect::Parameters)
+    for (const auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", what, out);
 }
 
 NamedTensors Module::named_parameters() const {
   NamedTensors out;
-  collect("", out);
+  collect("", Collect::Parameters, out);
+  return out;
+}
+
+NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  collect("", Collect::Buffers, out);
+  return out;
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  collect("", Collect::State, out);
   return out;
 }
 
@@ -56,7 +85,7 @@ void Module::train(bool on) {
 }
 
 void Module::load_state_dict(const NamedTensors& state, bool strict) {
-  const NamedTensors mine = named_parameters();
+  const NamedTensors mine = state_dict();
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : state) given[name] = &t;
   std::vector<std::string> missing, mismatched;

@@ -1,7 +1,7 @@
 #pragma once
-// Module: the base of every layer, as torch.nn.Module. A module registers its parameters and child
-// modules once, by name; named_parameters() walks the tree and joins names with dots ("0.weight"), so
-// state dicts line up with PyTorch's.
+// Module: the base of every layer, as torch.nn.Module. A module registers its parameters, buffers and
+// child modules once, by name; named_parameters() and named_buffers() walk the tree and join names with
+// dots ("0.weight", "1.running_mean"), so state dicts line up with PyTorch's.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,9 +33,12 @@ class Module {
 
   std::vector<Tensor> parameters() const;
   NamedTensors named_parameters() const;
-  // Parameters plus buffers; what save/load writes.
-  NamedTensors state_dict() const { return named_parameters(); }
-  // Copies values into this module's parameters. strict: every name must match both ways. Shapes must
+  // Non-trained state (running statistics, step counters), as torch.nn.Module.named_buffers().
+  NamedTensors named_buffers() const;
+  // What save/load writes, in PyTorch's order: each module's parameters, then its buffers, then its
+  // children's.
+  NamedTensors state_dict() const;
+  // Copies values into this module's parameters and buffers. strict: every name must match both ways. Shapes must
   // match. Errors list the missing, unexpected or mismatched names.
   void load_state_dict(const NamedTensors& state, bool strict = true);
   std::int64_t num_parameters() const;
@@ -50,13 +53,18 @@ class Module {
   // Registers a leaf parameter (requires_grad is turned on) and returns its handle, which shares the
   // parameter's data (a module keeps it as a member for its forward).
   Tensor register_parameter(std::string name, Tensor value);
+  // Registers non-trained state saved in state_dict() (requires_grad stays off); returns a handle that
+  // shares its data, as register_parameter does.
+  Tensor register_buffer(std::string name, Tensor value);
   void register_module(std::string name, std::shared_ptr<Module> child);
   // Called by train()/eval() for modules whose behaviour depends on the mode.
   virtual void on_mode_change(bool /*training*/) {}
 
  private:
-  void collect(const std::string& prefix, NamedTensors& out) const;
+  enum class Collect { Parameters, Buffers, State };
+  void collect(const std::string& prefix, Collect what, NamedTensors& out) const;
   NamedTensors params_;
+  NamedTensors buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
