@@ -16,11 +16,25 @@ class UsageError : public Error {
   using Error::Error;
 };
 
-// --dataset --data-dir --arch --act --init --opt --lr --momentum --nesterov --weight-decay --schedule
-// --warmup --batch --epochs --steps --dropout --seed --threads --no-shuffle --standardize
-// --label-smoothing --train-limit --test-limit
+// The MLP a command builds: --arch --act --init --dropout.
+void add_model_flags(cxxopts::Options& options);
+struct ModelFlags {
+  std::string arch, act, init;
+  float dropout = 0.0f;
+  bool given = false;  // --arch, --act or --dropout was on the command line
+  nn::MlpSpec spec;
+  nn::init::Scheme scheme{};
+  train::ModelSource source() const;
+};
+ModelFlags model_flags(const cxxopts::ParseResult& args);  // UsageError on bad values
+// A Sequential's layer table for one sample of `features` inputs; any other module's describe() and size.
+std::string model_summary(nn::Module& model, std::int64_t features);
+
+// The model flags plus --dataset --data-dir --opt --lr --momentum --nesterov --weight-decay --opt-arg
+// --schedule --warmup --batch --epochs --steps --seed --threads --no-shuffle --standardize
+// --label-smoothing --train-limit --test-limit. Help texts list the optimizer and dataset registries.
 void add_training_flags(cxxopts::Options& options);
-// Reads them into a config, validated (UsageError on bad values).
+// Reads the training flags into a config, validated (UsageError on bad values).
 train::TrainConfig training_config(const cxxopts::ParseResult& args);
 
 // Parses argv, printing --help and returning false when asked; throws UsageError on bad flags.

@@ -57,6 +57,13 @@ class Module {
   // shares its data, as register_parameter does.
   Tensor register_buffer(std::string name, Tensor value);
   void register_module(std::string name, std::shared_ptr<Module> child);
+  // The same, handing back the child with its own type, for members: fc1 = register_module("fc1",
+  // std::make_shared<Linear>(784, 256)).
+  template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M>>>
+  std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> child) {
+    register_module(std::move(name), std::shared_ptr<Module>(child));
+    return child;
+  }
   // Called by train()/eval() for modules whose behaviour depends on the mode.
   virtual void on_mode_change(bool /*training*/) {}
 
