@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "bend/activations.hpp"
+#include "bend/data/registry.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -11,14 +12,19 @@ namespace bend::cli {
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 
+std::string dataset_flag_help() { return "dataset: " + dataset_names() + " (bend help datasets)"; }
+
+std::string data_dir_flag_help() {
+  return fmt::format(
+      "where the dataset's IDX files are (default: the dataset's own directory, e.g. {} for mnist)",
+      find_dataset("mnist").default_dir().string());
+}
+
 void add_training_flags(cxxopts::Options& options) {
-  options.add_options("Training")("dataset", "mnist or fashion",
+  options.add_options("Training")("dataset", dataset_flag_help(),
                                   cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir",
-      "where the IDX files are (default: data/mnist, or $BEND_DATA_DIR; fashion: "
-      "/usr/share/datasets/fashion-mnist)",
-      cxxopts::value<std::string>())("arch", "layer sizes",
-                                     cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
+      "arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))(
       "act",
       "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
       "layer a SwiGLU block. Names: " +
