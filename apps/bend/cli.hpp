@@ -1,9 +1,11 @@
 #pragma once
-// Shared pieces of the bend CLI: the usage-error type, the training flags (shared by `train` and
-// `compare`), and terminal helpers.
+// Shared pieces of the bend CLI: the command registry, the usage-error type, the training flags
+// (shared by `train` and `compare`), and terminal helpers.
 #include <cxxopts.hpp>
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "bend/error.hpp"
 #include "bend/train/trainer.hpp"
@@ -15,6 +17,29 @@ class UsageError : public Error {
  public:
   using Error::Error;
 };
+
+// One `bend <name>` command. The table in commands.cpp is the only list of commands: the usage text,
+// the dispatch in main(), `bend help <command>` and the tests all read it.
+struct Command {
+  std::string_view name;
+  std::string_view summary;           // one line for `bend help`
+  int (*run)(int argc, char** argv);  // argv[0] is the command name; returns the exit code
+};
+
+// Every command, in the order `bend help` lists them.
+std::span<const Command> commands();
+// The command called `name`, or nullptr.
+const Command* find_command(std::string_view name);
+// "train, eval, ..." for messages.
+std::string command_names();
+// `bend help`'s text: the commands with their one-line summaries.
+std::string usage_text();
+// "bend <version>", the version being CMake's project version.
+std::string version_text();
+
+// Help texts of the --dataset and --data-dir flags, from the dataset registry.
+std::string dataset_flag_help();
+std::string data_dir_flag_help();
 
 // The MLP a command builds: --arch --act --init --dropout.
 void add_model_flags(cxxopts::Options& options);
@@ -50,5 +75,7 @@ int run_info(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_lab(int argc, char** argv);
 int run_plot(int argc, char** argv);
+// bend help [<command> | datasets]
+int run_help(int argc, char** argv);
 
 }  // namespace bend::cli

@@ -13,6 +13,14 @@ namespace bend::cli {
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 
+std::string dataset_flag_help() { return "dataset: " + dataset_names() + " (bend help datasets)"; }
+
+std::string data_dir_flag_help() {
+  return fmt::format(
+      "where the dataset's IDX files are (default: the dataset's own directory, e.g. {} for mnist)",
+      find_dataset("mnist").default_dir().string());
+}
+
 namespace {
 
 std::string optimizer_help() {
@@ -24,13 +32,6 @@ std::string optimizer_help() {
     out += fmt::format("{} ({}: {}); ", e.name, e.summary, opts);
   }
   return out.substr(0, out.size() - 2);
-}
-
-std::string dataset_help() {
-  std::string out;
-  for (const DatasetEntry& e : dataset_registry())
-    out += fmt::format("{}{} ({} classes)", out.empty() ? "" : ", ", e.name, e.num_classes);
-  return out;
 }
 
 }  // namespace
@@ -50,9 +51,8 @@ void add_model_flags(cxxopts::Options& options) {
 
 void add_training_flags(cxxopts::Options& options) {
   add_model_flags(options);
-  options.add_options("Training")("dataset", dataset_help(), cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir", "where the dataset's files are (default: the dataset's own location; see bend help datasets)",
-      cxxopts::value<std::string>())("opt", optimizer_help(), cxxopts::value<std::string>()->default_value("adam"))(
+  options.add_options("Training")("dataset", dataset_flag_help(), cxxopts::value<std::string>()->default_value("mnist"))(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help(), cxxopts::value<std::string>()->default_value("adam"))(
       "lr", "learning rate (default: the optimizer's)", cxxopts::value<double>())(
       "momentum", "momentum (sgd, rmsprop)", cxxopts::value<double>())("nesterov", "Nesterov momentum (sgd)")(
       "weight-decay", "weight decay (default: the optimizer's; adamw 1e-2, others 0)", cxxopts::value<double>())(

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "bend/lab/collapse.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/lab/compare.hpp"
 #include "bend/lab/dying_relu.hpp"
 #include "bend/lab/vanishing.hpp"
@@ -26,12 +27,12 @@
 namespace bend::cli {
 namespace {
 
-// Flags every MNIST experiment shares.
+// Flags every experiment on a registered dataset shares.
 void add_data_flags(cxxopts::Options& options, const std::string& experiment, const std::string& train_limit,
                     const std::string& epochs) {
-  options.add_options("Data")("dataset", "mnist or fashion",
+  options.add_options("Data")("dataset", dataset_flag_help(),
                               cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir", "where the IDX files are", cxxopts::value<std::string>())(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
       "train-limit", "use only the first N training images (0: all)",
       cxxopts::value<std::int64_t>()->default_value(train_limit))(
       "test-limit", "use only the first N test images (0: all)",
@@ -51,8 +52,8 @@ Data load_data(const cxxopts::ParseResult& args) {
   const std::string dataset = args["dataset"].as<std::string>();
   const std::filesystem::path dir = args.count("data-dir")
                                         ? std::filesystem::path(args["data-dir"].as<std::string>())
-                                        : default_data_dir(dataset);
-  Data d{load_tensor_dataset(dataset, dir, Split::Train), load_tensor_dataset(dataset, dir, Split::Test)};
+                                        : std::filesystem::path();
+  Data d{load_dataset(dataset, dir, Split::Train), load_dataset(dataset, dir, Split::Test)};
   const auto train_limit = args["train-limit"].as<std::int64_t>(),
              test_limit = args["test-limit"].as<std::int64_t>();
   if (train_limit < 0 || test_limit < 0) throw UsageError("--train-limit/--test-limit must be >= 0");
@@ -338,7 +339,7 @@ int lab_vanishing(int argc, char** argv) {
          fmt::format("{:.2e}", r.init.grad_norm_ratio), fmt::format("{:.2e}", r.trained.grad_norm_ratio),
          fmt::format("{:.1f}%", 100 * r.mean_saturated),
          r.outcome.diverged ? "diverged" : fmt::format("{:.2f}%", 100 * r.outcome.final_test_accuracy()),
-         r.learns ? "yes" : "no (chance is ~10%)"});
+         r.learns ? "yes" : fmt::format("no (chance is ~{:.0f}%)", 100.0 / data.train.num_classes)});
   print_table(header, rows);
   std::vector<std::string> notes;
   for (const auto& r : runs)

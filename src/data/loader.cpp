@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "bend/data/registry.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
 #include "bend/parallel.hpp"
@@ -57,11 +58,7 @@ TensorDataset to_tensor_dataset(const ImageDataset& dataset) {
 }
 
 TensorDataset load_tensor_dataset(std::string_view dataset, const std::filesystem::path& dir, Split split) {
-  // default_data_dir validates the name (ValueError listing the valid ones) even when dir is given.
-  const std::filesystem::path default_dir = default_data_dir(dataset);
-  TensorDataset out = to_tensor_dataset(load_image_dataset(dir.empty() ? default_dir : dir, split));
-  out.name = fmt::format("{}/{}", dataset, to_string(split));
-  return out;
+  return load_dataset(dataset, dir, split);
 }
 
 TensorDataset subset(const TensorDataset& dataset, std::int64_t first, std::int64_t count) {

@@ -29,7 +29,7 @@ std::vector<VanishingRun> run_vanishing(std::int64_t depth, std::int64_t width,
     const auto hidden = r.trained.hidden();
     for (const auto* h : hidden) sat += h->saturated_fraction;
     r.mean_saturated = sat / static_cast<double>(std::max<std::size_t>(1, hidden.size()));
-    r.learns = !r.outcome.diverged && r.outcome.final_test_accuracy() > kLearnsAccuracy;
+    r.learns = !r.outcome.diverged && r.outcome.final_test_accuracy() > kLearnsOverChance / train.num_classes;
     r.forward_signal_died =
         !r.init.hidden().empty() && r.init.layers.back().weight_grad_norm < kDeadSignalGradNorm;
     if (on_run) on_run(r);

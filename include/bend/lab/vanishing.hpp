@@ -17,9 +17,9 @@ namespace bend::lab {
 // 0.25^depth times the weights' gains: the docs' bound.
 inline constexpr double kSigmoidMaxDerivative = 0.25;
 
-// A run "learns" when its test accuracy is clearly above chance: the datasets have ten classes
-// (chance 10%), and twice chance is out of reach of a net whose early layers get no gradient.
-inline constexpr double kLearnsAccuracy = 0.2;
+// A run "learns" when its test accuracy is clearly above chance (1 / classes): twice chance is out of
+// reach of a net whose early layers get no gradient.
+inline constexpr double kLearnsOverChance = 2.0;
 
 // An output-layer weight-gradient norm below this at init means the forward signal itself died out
 // with depth (an init gain too small for the activation), not that gradients vanished on the way back:
@@ -34,7 +34,7 @@ struct VanishingRun {
   train::Diagnostics init, trained;  // on the probe batch, before and after training
   TrainOutcome outcome;
   double mean_saturated = 0;  // the trained hidden layers' saturated fractions, averaged
-  bool learns = false;        // not diverged and test accuracy > kLearnsAccuracy
+  bool learns = false;        // not diverged and test accuracy > kLearnsOverChance / classes
   // The output layer's gradient at init is below kDeadSignalGradNorm (and there are hidden layers).
   bool forward_signal_died = false;
 };
