@@ -57,14 +57,21 @@ nlohmann::json diagnostics_json(const train::Diagnostics& d) {
           {"layers", layers}};
 }
 
+// "lr=0.001, beta1=0.9, ..." : every option of the run's optimizer, defaults filled in.
+std::string optimizer_options_text(const train::TrainConfig& c) {
+  std::string out;
+  for (const auto& [key, value] : complete_options(find_optimizer(c.optimizer), c.optimizer_options))
+    out += fmt::format("{}{}={:g}", out.empty() ? "" : ", ", key, value);
+  return out;
+}
+
 std::string config_text(const CompareOptions& o) {
   const train::TrainConfig& c = o.base;
   return fmt::format(
-      "dataset {}, arch {}, optimizer {}, lr {}, batch {}, epochs {}, init {}, seeds {} (from {}), train "
+      "dataset {}, arch {}, optimizer {} ({}), batch {}, epochs {}, init {}, seeds {} (from {}), train "
       "limit {}, "
       "test limit {}, probe {} test samples",
-      c.dataset, c.arch, c.optimizer, c.lr ? fmt::format("{:g}", *c.lr) : std::string("default"), c.batch,
-      c.epochs, c.init, o.seeds, c.seed,
+      c.dataset, o.arch, c.optimizer, optimizer_options_text(c), c.batch, c.epochs, o.init, o.seeds, c.seed,
       c.train_limit > 0 ? std::to_string(c.train_limit) : std::string("none"),
       c.test_limit > 0 ? std::to_string(c.test_limit) : std::string("none"), o.probe_size);
 }
@@ -138,12 +145,13 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     const train::TrainConfig& c = options.base;
     nlohmann::json j;
     j["config"] = {{"dataset", c.dataset},
-                   {"arch", c.arch},
+                   {"arch", options.arch},
                    {"optimizer", c.optimizer},
-                   {"lr", c.lr ? nlohmann::json(*c.lr) : nlohmann::json(nullptr)},
+                   {"optimizer_options", complete_options(find_optimizer(c.optimizer), c.optimizer_options)},
+                   {"lr", complete_options(find_optimizer(c.optimizer), c.optimizer_options).at("lr")},
                    {"batch", c.batch},
                    {"epochs", c.epochs},
-                   {"init", c.init},
+                   {"init", options.init},
                    {"seed", c.seed},
                    {"seeds", options.seeds},
                    {"train_limit", c.train_limit},

@@ -20,7 +20,10 @@ namespace bend::lab {
 std::vector<std::string> parse_activation_list(std::string_view list);
 
 struct CompareOptions {
-  train::TrainConfig base;               // everything but act and seed; checkpoints are never written
+  train::TrainConfig base;               // everything but the model and seed; checkpoints are never written
+  std::string arch = "784-256-128-10";   // the MLP every run trains, with one activation each
+  float dropout = 0.0f;
+  std::string init = "torch";            // nn::init::parse_scheme
   std::vector<std::string> activations;  // table names
   int seeds = 1;                         // runs per activation, seeds base.seed, base.seed + 1, ...
   std::int64_t probe_size = 512;         // first N test samples for the diagnostics
