@@ -29,6 +29,8 @@
 #include "bend/parallel.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/lr_scheduler.hpp"
+#include "bend/optim/registry.hpp"
+#include "bend/optim/rmsprop.hpp"
 #include "bend/optim/sgd.hpp"
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
