@@ -27,6 +27,8 @@
 #include "bend/ops.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/lr_scheduler.hpp"
+#include "bend/optim/registry.hpp"
+#include "bend/optim/rmsprop.hpp"
 #include "bend/optim/sgd.hpp"
 #include "bend/parallel.hpp"
 #include "bend/pointwise.hpp"
