@@ -290,7 +290,8 @@ TEST_CASE("non-finite points break the line instead of corrupting the path", "[p
   CHECK(svg2.find("nan") == std::string::npos);
 }
 
-TEST_CASE("bands shade mean ± std under the lines, break at non-finite bounds and widen the y range", "[plot]") {
+TEST_CASE("bands shade mean ± std under the lines, break at non-finite bounds and widen the y range",
+          "[plot]") {
   LineChart chart;
   chart.series.push_back({"relu", {1, 2, 3, 4}, {0.90, 0.95, 0.96, 0.97}, "#123456", false, false});
   chart.series.push_back({"gelu", {1, 2, 3, 4}, {0.91, 0.95, 0.97, 0.98}, "", false, false});
@@ -302,7 +303,8 @@ TEST_CASE("bands shade mean ± std under the lines, break at non-finite bounds a
   CHECK(svg.find("nan") == std::string::npos);
   CHECK(svg.find(">0.80</text>") != std::string::npos);
   CHECK(svg.find(">1.00</text>") != std::string::npos);
-  // relu: the NaN at epoch 3 splits its band into 1-2 (drawn) and 4 alone (too short to fill); gelu: one band.
+  // relu: the NaN at epoch 3 splits its band into 1-2 (drawn) and 4 alone (too short to fill); gelu: one
+  // band.
   CHECK(count(svg, "fill-opacity=\"0.15\"") == 2);
   CHECK(count(svg, "fill=\"#123456\" fill-opacity") == 1);
   // Bands come before every line so the lines stay on top.

@@ -670,8 +670,8 @@ std::string line_chart_body(const LineChart& chart) {
   }
   for (const Band& band : chart.bands) {
     if (band.series >= chart.series.size())
-      throw ValueError("chart '" + chart.title + "': a band belongs to series " + std::to_string(band.series) +
-                       " of " + std::to_string(chart.series.size()));
+      throw ValueError("chart '" + chart.title + "': a band belongs to series " +
+                       std::to_string(band.series) + " of " + std::to_string(chart.series.size()));
     const Series& s = chart.series[band.series];
     if (band.low.size() != s.y.size() || band.high.size() != s.y.size())
       throw ValueError("chart '" + chart.title + "': the band of series '" + s.label + "' has " +
@@ -769,8 +769,8 @@ std::string line_chart_body(const LineChart& chart) {
     };
     for (std::size_t i = 0; i < s.y.size(); ++i) {
       const double x = x_of(s, i);
-      const bool valid = x_axis.accepts(x) && x >= x_axis.lo && x <= x_axis.hi && y_axis.accepts(band.low[i]) &&
-                         y_axis.accepts(band.high[i]);
+      const bool valid = x_axis.accepts(x) && x >= x_axis.lo && x <= x_axis.hi &&
+                         y_axis.accepts(band.low[i]) && y_axis.accepts(band.high[i]);
       if (!valid) {
         flush();
         continue;
