@@ -13,6 +13,7 @@
 
 #include "bend/lab/compare.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/lab/xor.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -70,7 +71,7 @@ TEST_CASE("lab: activation lists", "[lab]") {
 TEST_CASE("lab: the compare runner writes a report that agrees with its runs", "[lab]") {
   const TensorDataset train = synthetic(256, 1), test = synthetic(128, 2);
   lab::CompareOptions options;
-  options.base.arch = "16-12-8-3";
+  options.arch = "16-12-8-3";
   options.base.epochs = 2;
   options.base.batch = 32;
   options.base.threads = 1;
