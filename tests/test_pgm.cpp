@@ -11,6 +11,7 @@
 #include <catch2/catch.hpp>
 
 #include "bend/data/pgm.hpp"
+#include "bend/plot/terminal_image.hpp"
 #include "bend/error.hpp"
 
 namespace fs = std::filesystem;

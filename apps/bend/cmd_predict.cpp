@@ -6,6 +6,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/data/pgm.hpp"
+#include "bend/plot/terminal_image.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
 #include "cli.hpp"

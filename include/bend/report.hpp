@@ -9,3 +9,4 @@
 #include "bend/lab/xor.hpp"
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
+#include "bend/plot/terminal_image.hpp"

@@ -1,5 +1,5 @@
-// PGM reading (P5 binary and P2 ASCII, with validation), resizing to the model's input size,
-// atomic P5 writing, and terminal / ASCII rendering of grayscale images.
+// PGM reading (P5 binary and P2 ASCII, with validation), resizing to the model's input size, and
+// atomic P5 writing. (Drawing images in a terminal is bend::report's: src/plot/terminal_image.cpp.)
 #include "bend/data/pgm.hpp"
 
 #include <unistd.h>
@@ -269,23 +269,6 @@ int gray_level(float v) {
   return static_cast<int>(std::lround(v * 255.0f));
 }
 
-// The xterm 256-colour index closest to gray level g: black (16), the ramp 232..255 (8, 18, .., 238)
-// or white (231).
-int gray_palette_index(int g) {
-  int best_index = 16, best_distance = g;
-  for (int k = 0; k < 24; ++k) {
-    const int d = std::abs(g - (8 + 10 * k));
-    if (d < best_distance) best_distance = d, best_index = 232 + k;
-  }
-  if (255 - g < best_distance) best_index = 231;
-  return best_index;
-}
-
-std::string colour_code(int g, bool background, bool true_color) {
-  if (true_color) return fmt::format("\x1b[{};2;{};{};{}m", background ? 48 : 38, g, g, g);
-  return fmt::format("\x1b[{};5;{}m", background ? 48 : 38, gray_palette_index(g));
-}
-
 }  // namespace
 
 PgmImage parse_pgm(std::span<const std::uint8_t> bytes, std::string_view name_for_errors) {
@@ -353,57 +336,6 @@ void write_pgm(const std::filesystem::path& path, const float* pixels, std::int6
   for (std::int64_t i = 0; i < rows * cols; ++i)
     content[header + static_cast<std::size_t>(i)] = static_cast<char>(gray_level(pixels[i]));
   write_file_atomically(path, content);
-}
-
-std::string render_terminal_image(const float* pixels, std::int64_t rows, std::int64_t cols,
-                                  bool true_color) {
-  check_image_arguments("render_terminal_image", pixels, rows, cols, true);
-  std::string out;
-  for (std::int64_t y = 0; y < rows; y += 2) {
-    int last_top = -1, last_bottom = -1;  // skip repeating the colours of the previous cell
-    for (std::int64_t x = 0; x < cols; ++x) {
-      const int top = gray_level(pixels[y * cols + x]);
-      if (top != last_top) out += colour_code(top, false, true_color);
-      if (y + 1 < rows) {
-        const int bottom = gray_level(pixels[(y + 1) * cols + x]);
-        if (bottom != last_bottom) out += colour_code(bottom, true, true_color);
-        last_bottom = bottom;
-      }
-      last_top = top;
-      out += "\u2580";  // upper half block
-    }
-    out += "\x1b[0m\n";
-  }
-  return out;
-}
-
-std::string render_ascii_image(const float* pixels, std::int64_t rows, std::int64_t cols) {
-  check_image_arguments("render_ascii_image", pixels, rows, cols, true);
-  static constexpr std::string_view kRamp = " .:-=+*#%@";
-  std::string out;
-  out.reserve(static_cast<std::size_t>(rows * (2 * cols + 1)));
-  for (std::int64_t y = 0; y < rows; ++y) {
-    for (std::int64_t x = 0; x < cols; ++x) {
-      const int level = gray_level(pixels[y * cols + x]);
-      const char c = kRamp[static_cast<std::size_t>((level * 9 + 127) / 255)];
-      out += c;
-      out += c;
-    }
-    out += '\n';
-  }
-  return out;
-}
-
-std::string render_image_for_stdout(const float* pixels, std::int64_t rows, std::int64_t cols) {
-  const char* term = std::getenv("TERM");
-  const char* no_color = std::getenv("NO_COLOR");
-  const bool colour = isatty(STDOUT_FILENO) == 1 && term != nullptr && std::string_view(term) != "dumb" &&
-                      std::string_view(term) != "" && (no_color == nullptr || *no_color == '\0');
-  if (!colour) return render_ascii_image(pixels, rows, cols);
-  const char* colorterm = std::getenv("COLORTERM");
-  const bool true_color = colorterm != nullptr && (std::string_view(colorterm) == "truecolor" ||
-                                                   std::string_view(colorterm) == "24bit");
-  return render_terminal_image(pixels, rows, cols, true_color);
 }
 
 }  // namespace bend
