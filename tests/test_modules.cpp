@@ -11,6 +11,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -65,6 +66,7 @@ std::function<std::shared_ptr<Module>(Rng&)> with_rng(Args... args) {
 // allocation, the adapter's included.)
 void reseed_dropouts(Module& m) {
   if (auto* d = dynamic_cast<Dropout*>(&m)) d->rng().seed_with(11);
+  if (auto* d = dynamic_cast<Dropout2d*>(&m)) d->rng().seed_with(11);
   for (const auto& [name, child] : m.children()) reseed_dropouts(*child);
 }
 
@@ -72,6 +74,23 @@ Tensor forward_with_fixed_mask(Module& m, const std::vector<Tensor>& xs) {
   reseed_dropouts(m);
   return m.forward(xs.at(0));
 }
+
+// Distinct values `spacing` apart, centred on 0, in a random order: no two elements of a max-pooling
+// window are within a finite-difference step of each other, so no tie (a kink) is crossed.
+Tensor distinct_values(const Shape& shape, std::uint64_t seed, float spacing) {
+  Tensor t = Tensor::zeros(shape);
+  const std::int64_t n = t.numel();
+  float* v = t.data();
+  for (std::int64_t i = 0; i < n; ++i)
+    v[i] = (static_cast<float>(i) - 0.5f * static_cast<float>(n - 1)) * spacing;
+  Rng rng(seed);
+  for (std::int64_t i = n - 1; i > 0; --i)
+    std::swap(v[i], v[static_cast<std::int64_t>(rng.next_u64() % static_cast<std::uint64_t>(i + 1))]);
+  return t.requires_grad_();
+}
+
+const std::vector<std::string> kBatchNormState = {"weight", "bias", "running_mean", "running_var",
+                                                  "num_batches_tracked"};
 
 // Targets that reach the shortlist and every cluster of AdaptiveLogSoftmaxWithLoss(8, 12, {4, 8}).
 const std::vector<std::int32_t> kTargets = {0, 5, 9, 3, 11, 6};
@@ -223,6 +242,144 @@ std::vector<Entry> conformance_list() {
         .forward = asm_output,
         .state_names = {"head.weight", "head.bias", "tail.0.0.weight", "tail.0.1.weight", "tail.1.0.weight",
                         "tail.1.1.weight"}}});
+
+  // Convolution and pooling (NCHW).
+  list.push_back({{"Conv2d"},
+                  {.name = "Conv2d(3, 4, kernel_size=3)",
+                   .make = with_rng<Conv2d>(std::int64_t{3}, std::int64_t{4}, Size2d(3), Size2d(1), Size2d(0),
+                                            Size2d(1), true),
+                   .inputs = {example({2, 3, 5, 5}, ++seed)},
+                   .state_names = {"weight", "bias"}}});
+  list.push_back(
+      {{"Conv2d"},
+       {.name =
+            "Conv2d(2, 3, kernel_size=(3, 2), stride=(2, 1), padding=(1, 2), dilation=(2, 1), bias=False)",
+        .make = with_rng<Conv2d>(std::int64_t{2}, std::int64_t{3}, Size2d(3, 2), Size2d(2, 1), Size2d(1, 2),
+                                 Size2d(2, 1), false),
+        .inputs = {example({2, 2, 7, 6}, ++seed)},
+        .state_names = {"weight"}}});
+  list.push_back({{"MaxPool2d"},
+                  {.name = "MaxPool2d(2)",
+                   .make = [](Rng&) { return std::make_shared<MaxPool2d>(2); },
+                   .inputs = {distinct_values({2, 2, 4, 4}, ++seed, 0.1f)}}});
+  // Overlapping windows (an element can be the maximum of two) and -inf padding.
+  list.push_back({{"MaxPool2d"},
+                  {.name = "MaxPool2d(3, stride=2, padding=1)",
+                   .make = [](Rng&) { return std::make_shared<MaxPool2d>(3, Size2d(2), Size2d(1)); },
+                   .inputs = {distinct_values({1, 2, 5, 6}, ++seed, 0.1f)}}});
+  list.push_back({{"MaxPool2d"},
+                  {.name = "MaxPool2d((2, 3), stride=(1, 2)) on [C, H, W]",
+                   .make = [](Rng&) { return std::make_shared<MaxPool2d>(Size2d(2, 3), Size2d(1, 2)); },
+                   .inputs = {distinct_values({2, 4, 7}, ++seed, 0.1f)}}});
+  list.push_back({{"AvgPool2d"},
+                  {.name = "AvgPool2d(2)",
+                   .make = [](Rng&) { return std::make_shared<AvgPool2d>(2); },
+                   .inputs = {example({2, 3, 4, 4}, ++seed)}}});
+  list.push_back({{"AvgPool2d"},
+                  {.name = "AvgPool2d(3, stride=2, padding=1)",
+                   .make = [](Rng&) { return std::make_shared<AvgPool2d>(3, Size2d(2), Size2d(1)); },
+                   .inputs = {example({2, 2, 5, 6}, ++seed)}}});
+  list.push_back({{"AvgPool2d"},
+                  {.name = "AvgPool2d(3, stride=2, padding=1, count_include_pad=False) on [C, H, W]",
+                   .make = [](Rng&) { return std::make_shared<AvgPool2d>(3, Size2d(2), Size2d(1), false); },
+                   .inputs = {example({2, 5, 6}, ++seed)}}});
+  list.push_back({{"Flatten"},
+                  {.name = "Flatten()",
+                   .make = [](Rng&) { return std::make_shared<Flatten>(); },
+                   .inputs = {example({2, 3, 2, 2}, ++seed)}}});
+  list.push_back({{"Flatten"},
+                  {.name = "Flatten(start_dim=0, end_dim=-2)",
+                   .make = [](Rng&) { return std::make_shared<Flatten>(0, -2); },
+                   .inputs = {example({2, 3, 4}, ++seed)}}});
+
+  // Normalisation. BatchNorm with running statistics normalises with batch statistics in training mode
+  // and with the running ones in eval mode; without them it uses batch statistics in both.
+  list.push_back({{"BatchNorm", "BatchNorm1d"},
+                  {.name = "BatchNorm1d(3) on [N, C]",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm1d>(3); },
+                   .inputs = {example({6, 3}, ++seed)},
+                   .state_names = kBatchNormState,
+                   .mode_dependent = true}});
+  list.push_back({{"BatchNorm", "BatchNorm1d"},
+                  {.name = "BatchNorm1d(4, momentum=None, affine=False) on [N, C, L]",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm1d>(4, 1e-5f, std::nullopt, false); },
+                   .inputs = {example({5, 4, 3}, ++seed)},
+                   .state_names = {"running_mean", "running_var", "num_batches_tracked"},
+                   .mode_dependent = true}});
+  list.push_back({{"BatchNorm", "BatchNorm1d"},
+                  {.name = "BatchNorm1d(3, track_running_stats=False)",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm1d>(3, 1e-5f, 0.1f, true, false); },
+                   .inputs = {example({6, 3}, ++seed)},
+                   .state_names = {"weight", "bias"}}});
+  list.push_back({{"BatchNorm", "BatchNorm2d"},
+                  {.name = "BatchNorm2d(3)",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm2d>(3); },
+                   .inputs = {example({4, 3, 3, 3}, ++seed)},
+                   .state_names = kBatchNormState,
+                   .mode_dependent = true}});
+  list.push_back({{"BatchNorm", "BatchNorm2d"},
+                  {.name = "BatchNorm2d(2, eps=1e-3, momentum=0.3, affine=False, track_running_stats=False)",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm2d>(2, 1e-3f, 0.3f, false, false); },
+                   .inputs = {example({3, 2, 3, 4}, ++seed)}}});
+  list.push_back({{"BatchNorm", "BatchNorm2d"},
+                  {.name = "BatchNorm2d(3, track_running_stats=False)",
+                   .make = [](Rng&) { return std::make_shared<BatchNorm2d>(3, 1e-5f, 0.1f, true, false); },
+                   .inputs = {example({2, 3, 3, 2}, ++seed)},
+                   .state_names = {"weight", "bias"}}});
+  list.push_back({{"LayerNorm"},
+                  {.name = "LayerNorm(5)",
+                   .make = [](Rng&) { return std::make_shared<LayerNorm>(5); },
+                   .inputs = {example({4, 5}, ++seed)},
+                   .state_names = {"weight", "bias"}}});
+  list.push_back({{"LayerNorm"},
+                  {.name = "LayerNorm((3, 4), elementwise_affine=False)",
+                   .make =
+                       [](Rng&) {
+                         return std::make_shared<LayerNorm>(std::vector<std::int64_t>{3, 4}, 1e-5f, false);
+                       },
+                   .inputs = {example({2, 3, 4}, ++seed)}}});
+  list.push_back({{"LayerNorm"},
+                  {.name = "LayerNorm((2, 3), eps=1e-3) on [N, L, 2, 3]",
+                   .make =
+                       [](Rng&) {
+                         return std::make_shared<LayerNorm>(std::vector<std::int64_t>{2, 3}, 1e-3f);
+                       },
+                   .inputs = {example({2, 2, 2, 3}, ++seed)},
+                   .state_names = {"weight", "bias"}}});
+
+  list.push_back({{"Dropout2d"},
+                  {.name = "Dropout2d(0.5)",
+                   .make = [](Rng& rng) { return std::make_shared<Dropout2d>(0.5f, rng.next_u64()); },
+                   .inputs = {example({2, 4, 3, 3}, ++seed)},
+                   .forward = forward_with_fixed_mask,
+                   .mode_dependent = true}});
+  list.push_back({{"Dropout2d"},
+                  {.name = "Dropout2d(0.3) on [N, C, L]",
+                   .make = [](Rng& rng) { return std::make_shared<Dropout2d>(0.3f, rng.next_u64()); },
+                   .inputs = {example({3, 4, 5}, ++seed)},
+                   .forward = forward_with_fixed_mask,
+                   .mode_dependent = true}});
+
+  // A small CNN: nested parameter and buffer names, modes reaching BatchNorm2d and Dropout2d.
+  list.push_back({{"Sequential"},
+                  {.name = "Sequential(Conv2d, BatchNorm2d, Tanh, Dropout2d, AvgPool2d, Flatten, Linear)",
+                   .make =
+                       [](Rng& rng) {
+                         auto net = std::make_shared<Sequential>();
+                         net->push_back(Conv2d(1, 2, 3, 1, 1, 1, false, rng));  // BatchNorm cancels a bias
+                         net->push_back(BatchNorm2d(2));
+                         net->push_back(Tanh());
+                         net->push_back(Dropout2d(0.25f, rng.next_u64()));
+                         net->push_back(AvgPool2d(2));
+                         net->push_back(Flatten());
+                         net->push_back(Linear(8, 3, true, rng));
+                         return net;
+                       },
+                   .inputs = {example({3, 1, 4, 4}, ++seed)},
+                   .forward = forward_with_fixed_mask,
+                   .state_names = {"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                                   "1.num_batches_tracked", "6.weight", "6.bias"},
+                   .mode_dependent = true}});
   return list;
 }
 

@@ -32,12 +32,7 @@ nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view
     if (hidden && hidden_bias_shift != 0.0f)
       for (float& b : layer.bias.span()) b += hidden_bias_shift;
     net.push_back(std::move(layer));
-    if (hidden && info) {
-      if (info->learnable)
-        net.push_back(nn::PReLU());
-      else
-        net.push_back(nn::Activation(info->name));
-    }
+    if (hidden && info) net.push_back(nn::activation_module(*info));
   }
   return net;
 }
