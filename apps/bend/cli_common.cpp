@@ -20,11 +20,18 @@ std::string data_dir_flag_help() {
       find_dataset("mnist").default_dir().string());
 }
 
+std::string default_arch(const DatasetEntry& dataset) {
+  return fmt::format("{}-256-128-{}", dataset.input_features(), dataset.num_classes);
+}
+
 void add_training_flags(cxxopts::Options& options) {
   options.add_options("Training")("dataset", dataset_flag_help(),
                                   cxxopts::value<std::string>()->default_value("mnist"))(
       "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
-      "arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+      "arch",
+      "layer sizes, input-hidden...-output (default: <inputs>-256-128-<classes> of the dataset, "
+      "784-256-128-10 for mnist)",
+      cxxopts::value<std::string>())(
       "act",
       "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
       "layer a SwiGLU block. Names: " +
@@ -63,7 +70,12 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   train::TrainConfig c;
   c.dataset = a["dataset"].as<std::string>();
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
-  c.arch = a["arch"].as<std::string>();
+  try {
+    const DatasetEntry& dataset = find_dataset(c.dataset);
+    c.arch = a.count("arch") ? a["arch"].as<std::string>() : default_arch(dataset);
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--dataset: {}", e.what()));
+  }
   c.act = a["act"].as<std::string>();
   c.init = a["init"].as<std::string>();
   c.optimizer = a["opt"].as<std::string>();
