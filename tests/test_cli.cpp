@@ -128,7 +128,9 @@ TEST_CASE("bend help datasets shows the dataset registry", "[cli]") {
                           Catch::Contains(e.summary));
   }
   CHECK_THAT(run("help").out, Catch::Contains(bend::dataset_names()));
-  CHECK_THAT(run("train --help").out, Catch::Contains(bend::dataset_names()));
+  const Run train_help = run("train --help");
+  for (const bend::DatasetEntry& e : bend::dataset_registry())
+    CHECK_THAT(train_help.out, Catch::Contains(e.name));
 }
 
 TEST_CASE("usage errors exit 2 with one clear line", "[cli]") {

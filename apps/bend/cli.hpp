@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "bend/data/registry.hpp"
 #include "bend/error.hpp"
 #include "bend/train/trainer.hpp"
 
@@ -40,6 +41,8 @@ std::string version_text();
 // Help texts of the --dataset and --data-dir flags, from the dataset registry.
 std::string dataset_flag_help();
 std::string data_dir_flag_help();
+// The MLP trained when --arch is not given: <inputs>-256-128-<classes> ("784-256-128-10" for mnist).
+std::string default_arch(const DatasetEntry& dataset);
 
 // The MLP a command builds: --arch --act --init --dropout.
 void add_mlp_flags(cxxopts::Options& options);

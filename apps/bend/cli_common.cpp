@@ -36,9 +36,16 @@ std::string optimizer_help() {
 
 }  // namespace
 
+std::string default_arch(const DatasetEntry& dataset) {
+  return fmt::format("{}-256-128-{}", dataset.input_features(), dataset.num_classes);
+}
+
 void add_mlp_flags(cxxopts::Options& options) {
-  options.add_options("Model")("arch", "layer sizes, input to output",
-                               cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+  options.add_options("Model")(
+      "arch",
+      "layer sizes, input-hidden...-output (default: <inputs>-256-128-<classes> of the dataset, "
+      "784-256-128-10 for mnist)",
+      cxxopts::value<std::string>())(
       "act",
       "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
       "layer a SwiGLU block. Names: " +
@@ -81,7 +88,11 @@ void add_training_flags(cxxopts::Options& options) {
 
 ModelFlags model_flags(const cxxopts::ParseResult& a) {
   ModelFlags m;
-  m.arch = a["arch"].as<std::string>();
+  try {
+    m.arch = a.count("arch") ? a["arch"].as<std::string>() : default_arch(find_dataset(a["dataset"].as<std::string>()));
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--dataset: {}", e.what()));
+  }
   m.act = a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
   m.dropout = a["dropout"].as<float>();

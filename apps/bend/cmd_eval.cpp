@@ -13,9 +13,24 @@ namespace bend::cli {
 
 void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
 
+namespace {
+
+// A usage error listing the registered datasets when `name` is not one of them.
+void check_dataset_name(const std::string& name) {
+  try {
+    find_dataset(name);
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--dataset: {}", e.what()));
+  }
+}
+
+}  // namespace
+
 // Shared by eval/predict/info: the model from a file, with --arch/--act for files without metadata.
 nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
   if (!args.count("model")) throw UsageError("--model FILE is required");
+  // Flags are checked before any file is read.
+  if (args.count("dataset")) check_dataset_name(args["dataset"].as<std::string>());
   const std::filesystem::path path = args["model"].as<std::string>();
   if (!std::filesystem::exists(path))
     throw UsageError(fmt::format("--model {}: no such file", path.string()));
@@ -46,11 +61,7 @@ TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Met
   std::string dataset = "mnist";
   if (auto it = metadata.find("bend.dataset"); it != metadata.end()) dataset = it->second;
   if (args.count("dataset")) dataset = args["dataset"].as<std::string>();
-  try {
-    find_dataset(dataset);
-  } catch (const ValueError& e) {
-    throw UsageError(fmt::format("--dataset: {}", e.what()));
-  }
+  check_dataset_name(dataset);
   const std::filesystem::path dir = args.count("data-dir")
                                         ? std::filesystem::path(args["data-dir"].as<std::string>())
                                         : std::filesystem::path();

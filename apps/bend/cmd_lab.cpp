@@ -44,6 +44,16 @@ void add_data_flags(cxxopts::Options& options, const std::string& experiment, co
       cxxopts::value<std::string>()->default_value("lab-out/" + experiment));
 }
 
+// --arch, or the default MLP for --dataset (<inputs>-256-128-<classes>).
+std::string arch_from(const cxxopts::ParseResult& args) {
+  if (args.count("arch")) return args["arch"].as<std::string>();
+  try {
+    return default_arch(find_dataset(args["dataset"].as<std::string>()));
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--dataset: {}", e.what()));
+  }
+}
+
 struct Data {
   TensorDataset train, test;
 };
@@ -163,13 +173,14 @@ int lab_collapse(int argc, char** argv) {
       "A stack of Linear layers equals one Linear: multiply the weights out, then train the "
       "stack, logistic regression and a net with one nonlinearity on MNIST.");
   add_data_flags(options, "collapse", "0", "3");
-  options.add_options("Model")("arch", "the linear stack",
-                               cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+  options.add_options("Model")("arch",
+                               "the linear stack (default: <inputs>-256-128-<classes> of the dataset)",
+                               cxxopts::value<std::string>())(
       "act", "the nonlinearity of the comparison net", cxxopts::value<std::string>()->default_value("relu"))(
       "lr", "Adam learning rate", cxxopts::value<double>()->default_value("0.001"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
-  const auto spec = nn::MlpSpec::parse(args["arch"].as<std::string>(), "relu");
+  const auto spec = nn::MlpSpec::parse(arch_from(args), "relu");
   const std::string act(activation(args["act"].as<std::string>()).name);
   const lab::TrainSettings settings = settings_from(args, "adam", args["lr"].as<double>());
   const std::filesystem::path out = args["out"].as<std::string>();
@@ -397,8 +408,8 @@ int lab_dying_relu(int argc, char** argv) {
       "Dead units after plain SGD with growing learning rates, and with hidden biases shifted "
       "negative at init: ReLU against leaky_relu, elu and gelu.");
   add_data_flags(options, "dying-relu", "10000", "1");
-  options.add_options("Model")("arch", "layer sizes",
-                               cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+  options.add_options("Model")("arch", "layer sizes (default: <inputs>-256-128-<classes> of the dataset)",
+                               cxxopts::value<std::string>())(
       "acts", "activations to compare",
       cxxopts::value<std::string>()->default_value("relu,leaky_relu,elu,gelu"))(
       "lrs", "SGD learning rates", cxxopts::value<std::string>()->default_value("0.01,0.1,0.5,1.0"))(
@@ -406,7 +417,7 @@ int lab_dying_relu(int argc, char** argv) {
       cxxopts::value<float>()->default_value("-1"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
-  const auto spec = nn::MlpSpec::parse(args["arch"].as<std::string>(), "relu");
+  const auto spec = nn::MlpSpec::parse(arch_from(args), "relu");
   const auto acts = parse_acts(args["acts"].as<std::string>());
   const auto lrs = parse_numbers("lrs", args["lrs"].as<std::string>());
   for (double lr : lrs)
