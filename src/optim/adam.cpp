@@ -76,14 +76,13 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(std::move(params), options, false) {}
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay)
-    : Optimizer(std::move(params), options.lr),
+    : OptimizerWithState(std::move(params), options.lr),
       beta1_(options.betas.first),
       beta2_(options.betas.second),
       eps_(options.eps),
       weight_decay_(options.weight_decay),
       amsgrad_(options.amsgrad),
-      decoupled_weight_decay_(decoupled_weight_decay),
-      state_(params_.size()) {
+      decoupled_weight_decay_(decoupled_weight_decay) {
   validate(options);
 }
 
@@ -120,7 +119,7 @@ void Adam::step() {
     if (p.grad->numel != p.numel)
       throw ShapeError(fmt::format("{}: parameter {} has shape {} but its gradient has shape {}", name(), i,
                                    p.shape.str(), p.grad->shape.str()));
-    ParamState& s = state_[i];
+    AdamState& s = state_[i];
     if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step
       s.exp_avg = Tensor::zeros(p.shape);
       s.exp_avg_sq = Tensor::zeros(p.shape);
@@ -152,90 +151,10 @@ void Adam::step() {
   }
 }
 
-OptimizerState Adam::state_tensors() const {
-  OptimizerState state;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const ParamState& s = state_[i];
-    if (!s.exp_avg.defined()) continue;
-    state.emplace_back(fmt::format("state.{}.step", i), step_tensor(s.step));
-    state.emplace_back(fmt::format("state.{}.exp_avg", i), copy_of(s.exp_avg));
-    state.emplace_back(fmt::format("state.{}.exp_avg_sq", i), copy_of(s.exp_avg_sq));
-    if (amsgrad_ && s.max_exp_avg_sq.defined())
-      state.emplace_back(fmt::format("state.{}.max_exp_avg_sq", i), copy_of(s.max_exp_avg_sq));
-  }
-  return state;
-}
-
-void Adam::load_state(const OptimizerState& state) {
-  // Check everything first, so a bad checkpoint leaves the optimizer as it was.
-  struct Incoming {
-    const Tensor *exp_avg = nullptr, *exp_avg_sq = nullptr, *max_exp_avg_sq = nullptr;
-    std::int64_t step = -1;
-    bool any() const { return exp_avg || exp_avg_sq || max_exp_avg_sq || step >= 0; }
-  };
-  std::vector<Incoming> incoming(params_.size());
-  for (const auto& [name, tensor] : state) {
-    const auto [index, key] = parse_state_name(name);
-    Incoming& in = incoming[index];
-    const auto duplicate = [&] {
-      return ValueError(fmt::format("{}: state entry '{}' appears twice", this->name(), name));
-    };
-    if (key == "step") {
-      if (in.step >= 0) throw duplicate();
-      in.step = step_from_tensor(name, tensor);
-      continue;
-    }
-    const Tensor** slot = nullptr;
-    if (key == "exp_avg")
-      slot = &in.exp_avg;
-    else if (key == "exp_avg_sq")
-      slot = &in.exp_avg_sq;
-    else if (key == "max_exp_avg_sq") {
-      if (!amsgrad_)
-        throw ValueError(
-            fmt::format("{}: state entry '{}' is AMSGrad state, but amsgrad is off", this->name(), name));
-      slot = &in.max_exp_avg_sq;
-    } else {
-      throw ValueError(
-          fmt::format("{}: unknown state entry '{}' (known keys: step, exp_avg, exp_avg_sq, "
-                      "max_exp_avg_sq)",
-                      this->name(), name));
-    }
-    if (*slot) throw duplicate();
-    check_state_shape(name, tensor, index);
-    *slot = &tensor;
-  }
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Incoming& in = incoming[i];
-    if (!in.any()) continue;
-    const auto missing = [&](std::string_view key) {
-      return ValueError(fmt::format("{}: state for parameter {} has no 'state.{}.{}'", name(), i, i, key));
-    };
-    if (in.step < 0) throw missing("step");
-    if (!in.exp_avg) throw missing("exp_avg");
-    if (!in.exp_avg_sq) throw missing("exp_avg_sq");
-    if (amsgrad_ && !in.max_exp_avg_sq) throw missing("max_exp_avg_sq");
-  }
-
-  const auto restore = [](Tensor& into, const Tensor& from) {
-    if (!into.defined()) into = Tensor::empty(from.shape());
-    into.copy_from(from);
-  };
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Incoming& in = incoming[i];
-    ParamState& s = state_[i];
-    if (!in.any()) {
-      s = ParamState{};
-      continue;
-    }
-    s.step = in.step;
-    restore(s.exp_avg, *in.exp_avg);
-    restore(s.exp_avg_sq, *in.exp_avg_sq);
-    if (in.max_exp_avg_sq)
-      restore(s.max_exp_avg_sq, *in.max_exp_avg_sq);
-    else
-      s.max_exp_avg_sq = Tensor();
-  }
+std::vector<StateBuffer<AdamState>> Adam::state_buffers() const {
+  return {{"exp_avg", &AdamState::exp_avg},
+          {"exp_avg_sq", &AdamState::exp_avg_sq},
+          {"max_exp_avg_sq", &AdamState::max_exp_avg_sq, amsgrad_, "AMSGrad state, but amsgrad is off"}};
 }
 
 std::map<std::string, double> Adam::hyperparameters() const {

@@ -1,6 +1,7 @@
 // Optimizer base: parameter checks, zero_grad, learning rate, and helpers for state checkpoints.
 #include "bend/optim/optimizer.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <unordered_set>
@@ -100,6 +101,64 @@ Tensor Optimizer::copy_of(const Tensor& t) {
   Tensor copy = Tensor::empty(t.shape());
   copy.copy_from(t);
   return copy;
+}
+
+std::string Optimizer::state_name(std::size_t index, std::string_view key) {
+  return fmt::format("state.{}.{}", index, key);
+}
+
+void Optimizer::restore_buffer(Tensor& into, const Tensor* from) {
+  if (!from) {
+    into = Tensor();
+    return;
+  }
+  if (!into.defined()) into = Tensor::empty(from->shape());
+  into.copy_from(*from);
+}
+
+Optimizer::IncomingState Optimizer::check_state(const OptimizerState& state,
+                                                const std::vector<StateKey>& keys, bool keeps_step) const {
+  IncomingState in;
+  in.keys_per_param_ = keys.size();
+  in.buffers_.assign(params_.size() * keys.size(), nullptr);
+  in.steps_.assign(params_.size(), -1);
+  in.has_state_.assign(params_.size(), false);
+  const auto duplicate = [&](const std::string& name) {
+    return ValueError(fmt::format("{}: state entry '{}' appears twice", this->name(), name));
+  };
+  for (const auto& [name, tensor] : state) {
+    const auto [index, key] = parse_state_name(name);
+    in.has_state_[index] = true;
+    if (keeps_step && key == "step") {
+      if (in.steps_[index] >= 0) throw duplicate(name);
+      in.steps_[index] = step_from_tensor(name, tensor);
+      continue;
+    }
+    const auto known =
+        std::find_if(keys.begin(), keys.end(), [&](const StateKey& k) { return k.key == key; });
+    if (known == keys.end()) {
+      std::string known_keys = keeps_step ? "step" : "";
+      for (const StateKey& k : keys) known_keys += fmt::format("{}{}", known_keys.empty() ? "" : ", ", k.key);
+      throw ValueError(
+          fmt::format("{}: unknown state entry '{}' (known keys: {})", this->name(), name, known_keys));
+    }
+    if (!known->in_use)
+      throw ValueError(fmt::format("{}: state entry '{}' is {}", this->name(), name, known->unused_because));
+    const Tensor*& slot = in.buffers_[index * keys.size() + static_cast<std::size_t>(known - keys.begin())];
+    if (slot) throw duplicate(name);
+    check_state_shape(name, tensor, index);
+    slot = &tensor;
+  }
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!in.has_state_[i]) continue;
+    const auto missing = [&](std::string_view key) {
+      return ValueError(fmt::format("{}: state for parameter {} has no '{}'", name(), i, state_name(i, key)));
+    };
+    if (keeps_step && in.steps_[i] < 0) throw missing("step");
+    for (std::size_t k = 0; k < keys.size(); ++k)
+      if (keys[k].in_use && !in.buffer(i, k)) throw missing(keys[k].key);
+  }
+  return in;
 }
 
 }  // namespace bend

@@ -81,13 +81,12 @@ RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps
     : RMSprop(std::move(params), RmspropOptions{lr, alpha, eps, weight_decay, momentum, centered}) {}
 
 RMSprop::RMSprop(std::vector<Tensor> params, const RmspropOptions& options)
-    : Optimizer(std::move(params), options.lr),
+    : OptimizerWithState(std::move(params), options.lr),
       alpha_(options.alpha),
       eps_(options.eps),
       weight_decay_(options.weight_decay),
       momentum_(options.momentum),
-      centered_(options.centered),
-      state_(params_.size()) {
+      centered_(options.centered) {
   validate(options);
 }
 
@@ -114,7 +113,7 @@ void RMSprop::step() {
     if (p.grad->numel != p.numel)
       throw ShapeError(fmt::format("RMSprop: parameter {} has shape {} but its gradient has shape {}", i,
                                    p.shape.str(), p.grad->shape.str()));
-    ParamState& s = state_[i];
+    RmspropState& s = state_[i];
     // Allocated once, on first use. A buffer switched on later by set_hyperparameters also starts at
     // zero (PyTorch would fail there; zero is what its first step would have used).
     if (!s.square_avg.defined()) {
@@ -136,93 +135,11 @@ void RMSprop::step() {
   }
 }
 
-OptimizerState RMSprop::state_tensors() const {
-  OptimizerState state;
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const ParamState& s = state_[i];
-    if (!s.square_avg.defined()) continue;
-    state.emplace_back(fmt::format("state.{}.step", i), step_tensor(s.step));
-    state.emplace_back(fmt::format("state.{}.square_avg", i), copy_of(s.square_avg));
-    if (momentum_ > 0.0 && s.momentum_buffer.defined())
-      state.emplace_back(fmt::format("state.{}.momentum_buffer", i), copy_of(s.momentum_buffer));
-    if (centered_ && s.grad_avg.defined())
-      state.emplace_back(fmt::format("state.{}.grad_avg", i), copy_of(s.grad_avg));
-  }
-  return state;
-}
-
-void RMSprop::load_state(const OptimizerState& state) {
-  // Check everything first, so a bad checkpoint leaves the optimizer as it was.
-  struct Incoming {
-    const Tensor *square_avg = nullptr, *momentum_buffer = nullptr, *grad_avg = nullptr;
-    std::int64_t step = -1;
-    bool any() const { return square_avg || momentum_buffer || grad_avg || step >= 0; }
-  };
-  std::vector<Incoming> incoming(params_.size());
-  for (const auto& [name, tensor] : state) {
-    const auto [index, key] = parse_state_name(name);
-    Incoming& in = incoming[index];
-    const auto duplicate = [&] {
-      return ValueError(fmt::format("RMSprop: state entry '{}' appears twice", name));
-    };
-    if (key == "step") {
-      if (in.step >= 0) throw duplicate();
-      in.step = step_from_tensor(name, tensor);
-      continue;
-    }
-    const Tensor** slot = nullptr;
-    if (key == "square_avg") {
-      slot = &in.square_avg;
-    } else if (key == "momentum_buffer") {
-      if (!(momentum_ > 0.0))
-        throw ValueError(fmt::format("RMSprop: state entry '{}' is momentum state, but momentum is 0", name));
-      slot = &in.momentum_buffer;
-    } else if (key == "grad_avg") {
-      if (!centered_)
-        throw ValueError(
-            fmt::format("RMSprop: state entry '{}' is centered-RMSprop state, but centered is off", name));
-      slot = &in.grad_avg;
-    } else {
-      throw ValueError(fmt::format(
-          "RMSprop: unknown state entry '{}' (known keys: step, square_avg, momentum_buffer, grad_avg)",
-          name));
-    }
-    if (*slot) throw duplicate();
-    check_state_shape(name, tensor, index);
-    *slot = &tensor;
-  }
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Incoming& in = incoming[i];
-    if (!in.any()) continue;
-    const auto missing = [&](std::string_view key) {
-      return ValueError(fmt::format("RMSprop: state for parameter {} has no 'state.{}.{}'", i, i, key));
-    };
-    if (in.step < 0) throw missing("step");
-    if (!in.square_avg) throw missing("square_avg");
-    if (momentum_ > 0.0 && !in.momentum_buffer) throw missing("momentum_buffer");
-    if (centered_ && !in.grad_avg) throw missing("grad_avg");
-  }
-
-  const auto restore = [](Tensor& into, const Tensor* from) {
-    if (!from) {
-      into = Tensor();
-      return;
-    }
-    if (!into.defined()) into = Tensor::empty(from->shape());
-    into.copy_from(*from);
-  };
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    const Incoming& in = incoming[i];
-    ParamState& s = state_[i];
-    if (!in.any()) {
-      s = ParamState{};
-      continue;
-    }
-    s.step = in.step;
-    restore(s.square_avg, in.square_avg);
-    restore(s.momentum_buffer, in.momentum_buffer);
-    restore(s.grad_avg, in.grad_avg);
-  }
+std::vector<StateBuffer<RmspropState>> RMSprop::state_buffers() const {
+  return {{"square_avg", &RmspropState::square_avg},
+          {"momentum_buffer", &RmspropState::momentum_buffer, momentum_ > 0.0,
+           "momentum state, but momentum is 0"},
+          {"grad_avg", &RmspropState::grad_avg, centered_, "centered-RMSprop state, but centered is off"}};
 }
 
 std::map<std::string, double> RMSprop::hyperparameters() const {

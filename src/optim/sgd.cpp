@@ -78,12 +78,11 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampenin
     : SGD(std::move(params), SgdOptions{lr, momentum, dampening, nesterov, weight_decay}) {}
 
 SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
-    : Optimizer(std::move(params), options.lr),
+    : OptimizerWithState(std::move(params), options.lr),
       momentum_(options.momentum),
       dampening_(options.dampening),
       weight_decay_(options.weight_decay),
-      nesterov_(options.nesterov),
-      momentum_buffers_(params_.size()) {
+      nesterov_(options.nesterov) {
   validate(options);
 }
 
@@ -114,7 +113,7 @@ void SGD::step() {
     MomentumPhase phase = MomentumPhase::kNone;
     float* buffer = nullptr;
     if (momentum_ != 0.0) {
-      Tensor& buf = momentum_buffers_[i];
+      Tensor& buf = state_[i].momentum_buffer;
       phase = buf.defined() ? MomentumPhase::kRunning : MomentumPhase::kFirstStep;
       if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
       buffer = buf.data();
@@ -127,33 +126,9 @@ void SGD::step() {
   }
 }
 
-OptimizerState SGD::state_tensors() const {
-  OptimizerState state;
-  for (std::size_t i = 0; i < params_.size(); ++i)
-    if (momentum_buffers_[i].defined())
-      state.emplace_back(fmt::format("state.{}.momentum_buffer", i), copy_of(momentum_buffers_[i]));
-  return state;
-}
-
-void SGD::load_state(const OptimizerState& state) {
-  // Check everything first, so a bad checkpoint leaves the optimizer as it was.
-  std::vector<const Tensor*> incoming(params_.size(), nullptr);
-  for (const auto& [name, tensor] : state) {
-    const auto [index, key] = parse_state_name(name);
-    if (key != "momentum_buffer")
-      throw ValueError(fmt::format("SGD: unknown state entry '{}' (SGD keeps only 'momentum_buffer')", name));
-    if (incoming[index]) throw ValueError(fmt::format("SGD: state entry '{}' appears twice", name));
-    check_state_shape(name, tensor, index);
-    incoming[index] = &tensor;
-  }
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    if (!incoming[i]) {
-      momentum_buffers_[i] = Tensor();
-    } else {
-      if (!momentum_buffers_[i].defined()) momentum_buffers_[i] = Tensor::empty(params_[i].shape());
-      momentum_buffers_[i].copy_from(*incoming[i]);
-    }
-  }
+std::vector<StateBuffer<SgdState>> SGD::state_buffers() const {
+  // Accepted on load even with momentum 0 (it is then kept but unused).
+  return {{"momentum_buffer", &SgdState::momentum_buffer}};
 }
 
 std::map<std::string, double> SGD::hyperparameters() const {

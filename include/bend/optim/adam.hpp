@@ -11,6 +11,7 @@
 // (PyTorch 1.13's order: m.mul_(beta1).add_(g, alpha=1-beta1); newer releases use lerp_, equal to
 // float rounding.) The scalar coefficients are computed in double (as PyTorch does in Python), the
 // element-wise work in float, one fused pass per parameter.
+#include <cstdint>
 #include <utility>
 
 #include "bend/optim/optimizer.hpp"
@@ -25,7 +26,12 @@ struct AdamOptions {
   bool amsgrad = false;
 };
 
-class Adam : public Optimizer {
+struct AdamState {
+  Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // undefined until the parameter's first step
+  std::int64_t step = 0;
+};
+
+class Adam : public OptimizerWithState<AdamState> {
  public:
   // ValueError for lr, eps or weight_decay < 0, or a beta outside [0, 1).
   explicit Adam(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
@@ -36,28 +42,22 @@ class Adam : public Optimizer {
   std::string_view name() const override { return decoupled_weight_decay_ ? "AdamW" : "Adam"; }
   AdamOptions options() const;
 
-  // Keys per parameter that has taken a step: exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad only),
-  // step (0-d).
-  OptimizerState state_tensors() const override;
-  void load_state(const OptimizerState& state) override;
   // Keys: lr, beta1, beta2, eps, weight_decay, amsgrad.
   std::map<std::string, double> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
 
  protected:
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay);
+  // State keys per parameter that has taken a step: step (0-d), exp_avg, exp_avg_sq, max_exp_avg_sq
+  // (amsgrad only).
+  std::vector<StateBuffer<AdamState>> state_buffers() const override;
 
  private:
-  struct ParamState {
-    Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // undefined until the parameter's first step
-    std::int64_t step = 0;
-  };
   void validate(const AdamOptions& o) const;
 
   double beta1_, beta2_, eps_, weight_decay_;
   bool amsgrad_;
   bool decoupled_weight_decay_;
-  std::vector<ParamState> state_;  // by parameter index
 };
 
 // Adam with decoupled weight decay (Loshchilov & Hutter), torch.optim.AdamW; weight_decay defaults

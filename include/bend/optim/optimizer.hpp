@@ -1,5 +1,5 @@
 #pragma once
-// Optimizer: the base of bend's gradient-descent optimizers (SGD, Adam, AdamW). It holds the
+// Optimizer: the base of bend's gradient-descent optimizers (SGD, Adam, AdamW, RMSprop). It holds the
 // parameters (leaf tensors; their grad() is filled by backward) and one learning rate, like a
 // torch.optim optimizer with a single parameter group. step() updates every parameter that has a
 // gradient in place, under NoGradGuard; a parameter whose grad is undefined is skipped (PyTorch skips
@@ -10,6 +10,11 @@
 // "state.<param index>.<key>" ("state.0.exp_avg", "state.3.momentum_buffer", "state.0.step", ...);
 // hyperparameters() gives lr, momentum, betas, ... by name. load_state() and set_hyperparameters()
 // put them back, so that the steps after a restore are bit-identical to an uninterrupted run.
+//
+// Adding an optimizer: derive from OptimizerWithState<State> (below), where State holds one
+// parameter's buffers (and `std::int64_t step` if it counts steps), list the buffers in
+// state_buffers(), write step(); saving and loading the state is done here, the same for all.
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,6 +26,16 @@
 namespace bend {
 
 using OptimizerState = std::vector<std::pair<std::string, Tensor>>;
+
+// One per-parameter state buffer, as checkpoints name it and as the current options use it.
+struct StateKey {
+  std::string_view key;  // saved as "state.<parameter index>.<key>"
+  // Whether the current options use the buffer. One in use is required for every parameter that has
+  // state; one not in use is neither saved nor accepted on load (amsgrad off: no max_exp_avg_sq).
+  bool in_use = true;
+  // Why it is refused when not in use, completing "state entry '<name>' is ...".
+  std::string_view unused_because = {};
+};
 
 class Optimizer {
  public:
@@ -57,17 +72,106 @@ class Optimizer {
   virtual void set_hyperparameters(const std::map<std::string, double>& values) = 0;
 
  protected:
-  // Splits "state.<index>.<key>" into index and key; ValueError when malformed or out of range.
-  std::pair<std::size_t, std::string> parse_state_name(const std::string& name) const;
-  // A 0-d float tensor holding a step count, and back (ValueError unless a non-negative integer).
+  // A checkpoint's per-parameter state, checked against `keys` (plus "step" when `keeps_step`) and
+  // not yet applied: every name well-formed, known, in use, given once, of its parameter's shape, and
+  // every parameter mentioned complete. The errors are load_state()'s.
+  class IncomingState {
+   public:
+    bool has_state(std::size_t param) const { return has_state_[param]; }
+    std::int64_t step(std::size_t param) const { return steps_[param]; }
+    const Tensor* buffer(std::size_t param, std::size_t key) const {  // nullptr: not given
+      return buffers_[param * keys_per_param_ + key];
+    }
+
+   private:
+    friend class Optimizer;
+    std::size_t keys_per_param_ = 0;
+    std::vector<const Tensor*> buffers_;  // [param][key]
+    std::vector<std::int64_t> steps_;     // -1 when not given
+    std::vector<bool> has_state_;
+  };
+  IncomingState check_state(const OptimizerState& state, const std::vector<StateKey>& keys,
+                            bool keeps_step) const;
+
+  // "state.<index>.<key>".
+  static std::string state_name(std::size_t index, std::string_view key);
+  // A 0-d float tensor holding a step count.
   static Tensor step_tensor(std::int64_t step);
-  std::int64_t step_from_tensor(const std::string& name, const Tensor& t) const;
-  // ShapeError unless `t` has the shape of params()[index].
-  void check_state_shape(const std::string& name, const Tensor& t, std::size_t index) const;
   static Tensor copy_of(const Tensor& t);
+  // Copies `from` into `into` (allocating it if undefined); from == nullptr leaves `into` undefined.
+  static void restore_buffer(Tensor& into, const Tensor* from);
 
   std::vector<Tensor> params_;
   double lr_;
+
+ private:
+  // Splits "state.<index>.<key>" into index and key; ValueError when malformed or out of range.
+  std::pair<std::size_t, std::string> parse_state_name(const std::string& name) const;
+  // The step count a 0-d tensor holds (ValueError unless a non-negative integer).
+  std::int64_t step_from_tensor(const std::string& name, const Tensor& t) const;
+  // ShapeError unless `t` has the shape of params()[index].
+  void check_state_shape(const std::string& name, const Tensor& t, std::size_t index) const;
+};
+
+// One buffer of an optimizer's per-parameter `State`: its checkpoint key and where it is kept.
+template <class State>
+struct StateBuffer {
+  std::string_view key;
+  Tensor State::*member;
+  bool in_use = true;                    // see StateKey
+  std::string_view unused_because = {};  // see StateKey
+};
+
+// An optimizer whose per-parameter state is a `State` of Tensor buffers (undefined until the
+// parameter's first step), plus a step count if State has a `std::int64_t step` (saved as
+// "state.<i>.step"). It lists its buffers in state_buffers(); saving and loading them is done here.
+template <class State>
+class OptimizerWithState : public Optimizer {
+ public:
+  // Per parameter that has state: "step" (if counted), then each buffer in use, in list order.
+  OptimizerState state_tensors() const final {
+    const std::vector<StateBuffer<State>> buffers = state_buffers();
+    OptimizerState out;
+    for (std::size_t i = 0; i < state_.size(); ++i) {
+      const State& s = state_[i];
+      if (!(s.*buffers.front().member).defined()) continue;  // the parameter has not stepped yet
+      if constexpr (kKeepsStep) out.emplace_back(state_name(i, "step"), step_tensor(s.step));
+      for (const StateBuffer<State>& b : buffers)
+        if (b.in_use && (s.*b.member).defined()) out.emplace_back(state_name(i, b.key), copy_of(s.*b.member));
+    }
+    return out;
+  }
+
+  void load_state(const OptimizerState& state) final {
+    const std::vector<StateBuffer<State>> buffers = state_buffers();
+    std::vector<StateKey> keys;
+    for (const StateBuffer<State>& b : buffers) keys.push_back({b.key, b.in_use, b.unused_because});
+    // Everything is checked before anything changes, so a bad checkpoint leaves the optimizer as it was.
+    const IncomingState incoming = check_state(state, keys, kKeepsStep);
+    for (std::size_t i = 0; i < state_.size(); ++i) {
+      State& s = state_[i];
+      if (!incoming.has_state(i)) {
+        s = State{};  // not mentioned: starts fresh
+        continue;
+      }
+      if constexpr (kKeepsStep) s.step = incoming.step(i);
+      for (std::size_t k = 0; k < buffers.size(); ++k)
+        restore_buffer(s.*buffers[k].member, incoming.buffer(i, k));
+    }
+  }
+
+ protected:
+  OptimizerWithState(std::vector<Tensor> params, double lr)
+      : Optimizer(std::move(params), lr), state_(params_.size()) {}
+
+  // The buffers in checkpoint order, each marked with whether the current options use it. The first
+  // is always in use, and is defined exactly when the parameter has state.
+  virtual std::vector<StateBuffer<State>> state_buffers() const = 0;
+
+  std::vector<State> state_;  // by parameter index
+
+ private:
+  static constexpr bool kKeepsStep = requires(State s) { s.step; };
 };
 
 // Validation shared by the optimizers and schedulers: ValueError naming `what` and the value.

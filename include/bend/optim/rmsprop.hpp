@@ -25,7 +25,12 @@ struct RmspropOptions {
   bool centered = false;
 };
 
-class RMSprop : public Optimizer {
+struct RmspropState {
+  Tensor square_avg, momentum_buffer, grad_avg;  // undefined until first needed
+  std::int64_t step = 0;
+};
+
+class RMSprop : public OptimizerWithState<RmspropState> {
  public:
   // ValueError for lr, alpha, eps, weight_decay or momentum < 0 (PyTorch's checks).
   explicit RMSprop(std::vector<Tensor> params, double lr = 0.01, double alpha = 0.99, double eps = 1e-8,
@@ -36,24 +41,20 @@ class RMSprop : public Optimizer {
   std::string_view name() const override { return "RMSprop"; }
   RmspropOptions options() const;
 
-  // Keys per parameter that has taken a step: step (0-d), square_avg, momentum_buffer (momentum > 0
-  // only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
-  OptimizerState state_tensors() const override;
-  void load_state(const OptimizerState& state) override;
   // Keys: lr, alpha, eps, weight_decay, momentum, centered.
   std::map<std::string, double> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
 
+ protected:
+  // State keys per parameter that has taken a step: step (0-d), square_avg, momentum_buffer (momentum
+  // > 0 only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
+  std::vector<StateBuffer<RmspropState>> state_buffers() const override;
+
  private:
-  struct ParamState {
-    Tensor square_avg, momentum_buffer, grad_avg;  // undefined until first needed
-    std::int64_t step = 0;
-  };
   static void validate(const RmspropOptions& o);
 
   double alpha_, eps_, weight_decay_, momentum_;
   bool centered_;
-  std::vector<ParamState> state_;  // by parameter index
 };
 
 }  // namespace bend

@@ -18,7 +18,11 @@ struct SgdOptions {
   double weight_decay = 0.0;
 };
 
-class SGD : public Optimizer {
+struct SgdState {
+  Tensor momentum_buffer;  // undefined until the parameter's first step with momentum
+};
+
+class SGD : public OptimizerWithState<SgdState> {
  public:
   // ValueError for lr, momentum or weight_decay < 0, a non-finite dampening, or nesterov without
   // momentum > 0 and dampening == 0 (as PyTorch).
@@ -30,19 +34,19 @@ class SGD : public Optimizer {
   std::string_view name() const override { return "SGD"; }
   SgdOptions options() const;
 
-  // Keys: "state.<i>.momentum_buffer" (only once a parameter has taken a step with momentum).
-  OptimizerState state_tensors() const override;
-  void load_state(const OptimizerState& state) override;
   // Keys: lr, momentum, dampening, nesterov, weight_decay.
   std::map<std::string, double> hyperparameters() const override;
   void set_hyperparameters(const std::map<std::string, double>& values) override;
+
+ protected:
+  // State keys: "state.<i>.momentum_buffer" (only once a parameter has taken a step with momentum).
+  std::vector<StateBuffer<SgdState>> state_buffers() const override;
 
  private:
   static void validate(const SgdOptions& o);
 
   double momentum_, dampening_, weight_decay_;
   bool nesterov_;
-  std::vector<Tensor> momentum_buffers_;  // by parameter index; undefined until first used
 };
 
 }  // namespace bend
