@@ -3,35 +3,20 @@
 // weights as an uninterrupted run, and its saved file loads into the same PyTorch nn.Module.
 #include <catch2/catch.hpp>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 
-#include <sys/wait.h>
-
 #include "bend/bend.hpp"
+#include "run_command.hpp"
 
 #ifdef BEND_MNIST_NET_PATH
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& cmd) {
-  Run r{0, {}};
-  FILE* pipe = ::popen((cmd + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Run = bend::testing::CommandResult;
+Run run(const std::string& command) { return bend::testing::run_command(command); }
 
 const fs::path kMnist = fs::path(BEND_SOURCE_DIR) / "data" / "mnist";
 
