@@ -46,6 +46,7 @@
 #include "bend/parallel.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/metrics.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/train/trainer.hpp"
 
 namespace bend::bench {
@@ -466,7 +467,7 @@ int bench_main(int argc, char** argv) {
     ("data-dir", "directory with the MNIST IDX files", cxxopts::value<std::string>()->default_value(""))
     ("arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))
     ("act", "hidden activation (a table name)", cxxopts::value<std::string>()->default_value("relu"))
-    ("opt", "adam or sgd", cxxopts::value<std::string>()->default_value("adam"))
+    ("opt", "optimizer: " + optimizer_names(), cxxopts::value<std::string>()->default_value("adam"))
     ("lr", "learning rate (default 1e-3 Adam, 0.01 SGD)", cxxopts::value<double>())
     ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
     ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))
@@ -553,8 +554,8 @@ int bench_main(int argc, char** argv) {
   }
 
   const std::string dir = args["data-dir"].as<std::string>();
-  TensorDataset train_data = load_tensor_dataset("mnist", dir, Split::Train);
-  const TensorDataset test_data = load_tensor_dataset("mnist", dir, Split::Test);
+  TensorDataset train_data = load_dataset("mnist", dir, Split::Train);
+  const TensorDataset test_data = load_dataset("mnist", dir, Split::Test);
   const std::int64_t limit = args["train-limit"].as<std::int64_t>();
   if (limit > 0 && limit < train_data.size()) train_data = subset(train_data, 0, limit);
   const std::int64_t samples = train_data.size();
