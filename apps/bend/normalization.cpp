@@ -2,6 +2,7 @@
 // from the statistics stored in the model's metadata.
 #include <string>
 
+#include "bend/data/loader.hpp"
 #include "bend/nn/serialize.hpp"
 #include "cli.hpp"
 
@@ -10,8 +11,8 @@ namespace bend::cli {
 void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata) {
   auto mean = metadata.find("bend.input_mean"), std = metadata.find("bend.input_std");
   if (mean == metadata.end() || std == metadata.end()) return;
-  const float m = std::stof(mean->second), s = std::stof(std->second);
-  for (float& v : images.span()) v = (v - m) / s;
+  const Normalization n = parse_normalization(mean->second, std->second);
+  for (float& v : images.span()) v = (v - n.mean) / n.std;
 }
 
 }  // namespace bend::cli

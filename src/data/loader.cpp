@@ -2,6 +2,7 @@
 #include "bend/data/loader.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -94,6 +95,20 @@ Normalization compute_normalization(const TensorDataset& train) {
   for (float v : pixels) squares += (v - mean) * (v - mean);
   const double variance = squares / static_cast<double>(pixels.size());
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(variance))};
+}
+
+Normalization parse_normalization(std::string_view mean_text, std::string_view std_text) {
+  const auto number = [](std::string_view key, std::string_view text) {
+    float value = 0.0f;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value))
+      throw ValueError(fmt::format("model metadata: {} \"{}\" is not a finite number", key, text));
+    return value;
+  };
+  Normalization n{number("bend.input_mean", mean_text), number("bend.input_std", std_text)};
+  if (!(n.std > 0.0f))
+    throw ValueError(fmt::format("model metadata: bend.input_std \"{}\" must be greater than 0", std_text));
+  return n;
 }
 
 void normalize(TensorDataset& dataset, Normalization normalization) {

@@ -49,6 +49,10 @@ struct Normalization {
   float std = 1.0f;
 };
 
+// The statistics a model file stores as text (metadata "bend.input_mean" and "bend.input_std").
+// Throws bend::ValueError naming the key when a value is not a finite number or std is not > 0.
+Normalization parse_normalization(std::string_view mean_text, std::string_view std_text);
+
 // Mean and (population) standard deviation of every pixel of the training split, accumulated in
 // double. Use the same statistics for the test split. Throws bend::ValueError on an empty dataset.
 Normalization compute_normalization(const TensorDataset& train);
