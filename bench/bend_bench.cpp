@@ -1,8 +1,8 @@
 // bend_bench: bend's side of the "faster than PyTorch on a CPU" benchmark (bench/run.sh runs it against
 // bench/torch_mlp.py with the same settings).
 //
-// Trains an MLP (default 784-256-128-10) on MNIST with the library's Trainer loop written out here so
-// each phase can be timed (data / forward / backward / optimizer / other, steady_clock around each,
+// Trains an MLP (default 784-256-128-10) on MNIST with bend::train::Trainer, timing each phase of every
+// step through the Trainer's observer hooks (data / zero_grad / forward / backward / optimizer / other,
 // summed per epoch), and prints per epoch: time, steps/s, samples/s, the phase breakdown and test
 // accuracy; at the end: peak RSS, bend::memory_stats(), and the GEMM floor — the measured sgemm time of
 // one step's matrix products at this batch size times the steps in an epoch, the time an epoch would
@@ -10,7 +10,6 @@
 //
 //   bend_bench [--act relu] [--opt adam|sgd] [--batch 64] [--epochs 3] [--threads 0] [--json]
 //   bend_bench --activations [--act-elements 16777216]   # activation kernel microbenchmark only
-//   bend_bench --trainer ...                              # time bend::train::Trainer itself instead
 //
 // --threads is bend's thread count (bend/parallel.hpp; OpenBLAS itself runs single-threaded inside
 // bend's parts); 0 means bend::default_num_threads(), what `bend train` uses. With --json every line is one
@@ -320,160 +319,93 @@ struct TrainRun {
 
 namespace {
 
-std::unique_ptr<Optimizer> make_optimizer(const BenchOptions& o, std::vector<Tensor> params) {
-  if (o.opt == "sgd") return std::make_unique<SGD>(std::move(params), o.lr.value_or(0.01), o.momentum);
-  if (o.opt == "adam") return std::make_unique<Adam>(std::move(params), o.lr.value_or(1e-3));
-  throw ValueError(fmt::format("--opt '{}': expected adam or sgd", o.opt));
-}
+// Times the parts of every step through the Trainer's phase marks (TrainObserver::on_phase). Each
+// mark ends the previous part; the data part is what remains of the epoch's training time, so the
+// evaluation after an epoch is never counted.
+class PhaseTimer : public train::TrainObserver {
+ public:
+  PhaseTimer(TrainRun& run, const std::function<void(const EpochReport&)>& callback)
+      : run_(run), callback_(callback) {}
 
-// The step the Trainer takes (src/train/trainer.cpp), with a clock between the parts.
-struct StepTimer {
-  nn::Sequential& model;
-  Optimizer& optimizer;
-  std::vector<std::int32_t> predicted;
-
-  // Returns the loss; adds the phase times and the number of correct predictions.
-  float step(const Batch& batch, PhaseTimes& t, std::int64_t& correct, Clock::time_point start) {
-    const auto loaded = Clock::now();
-    optimizer.zero_grad();
-    const auto zeroed = Clock::now();
-    Tensor logits = model(batch.images);
-    Tensor loss = cross_entropy(logits, batch.labels);
-    const float loss_value = loss.item();
-    const auto forwarded = Clock::now();
-    if (!std::isfinite(loss_value)) {
-      tape().clear();
-      throw train::TrainingDiverged(fmt::format("bend_bench: the loss became {}", loss_value));
+  void on_phase(train::StepPhase phase) override {
+    const auto now = Clock::now();
+    if (timing_) {
+      const double elapsed = seconds_between(last_, now);
+      switch (current_) {
+        case train::StepPhase::ZeroGrad: times_.zero_grad += elapsed; break;
+        case train::StepPhase::Forward: times_.forward += elapsed; break;
+        case train::StepPhase::Backward: times_.backward += elapsed; break;
+        case train::StepPhase::Update: times_.optimizer += elapsed; break;
+        case train::StepPhase::Bookkeeping: times_.other += elapsed; break;
+        case train::StepPhase::Data: break;  // the remainder, below
+      }
     }
-    loss.backward();
-    const auto backwarded = Clock::now();
-    optimizer.step();
-    const auto stepped = Clock::now();
-    if (predicted.size() < static_cast<std::size_t>(batch.size))
-      predicted.resize(static_cast<std::size_t>(batch.size));
-    train::argmax_rows(logits, predicted.data());
-    for (std::int64_t i = 0; i < batch.size; ++i)
-      correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
-    const auto done = Clock::now();
-    t.data += seconds_between(start, loaded);
-    t.zero_grad += seconds_between(loaded, zeroed);
-    t.optimizer += seconds_between(backwarded, stepped);
-    t.forward += seconds_between(zeroed, forwarded);
-    t.backward += seconds_between(forwarded, backwarded);
-    t.other += seconds_between(stepped, done);
-    return loss_value;
+    timing_ = true;
+    current_ = phase;
+    last_ = now;
   }
+
+  void on_epoch(const train::EpochMetrics& m) override {
+    EpochReport r;
+    r.epoch = m.epoch;
+    r.steps = m.steps - last_steps_;
+    last_steps_ = m.steps;
+    r.seconds = m.seconds;
+    r.train_loss = m.train_loss;
+    r.train_accuracy = m.train_accuracy;
+    r.test_accuracy = m.test_accuracy;
+    r.phases = times_;
+    r.phases.data = std::max(0.0, m.seconds - (times_.sum() - times_.data));
+    run_.epochs.push_back(r);
+    if (callback_) callback_(r);
+    times_ = {};
+    timing_ = false;  // the next epoch's first mark starts afresh
+  }
+
+ private:
+  TrainRun& run_;
+  const std::function<void(const EpochReport&)>& callback_;
+  PhaseTimes times_;
+  train::StepPhase current_ = train::StepPhase::Data;
+  Clock::time_point last_{};
+  bool timing_ = false;
+  std::int64_t last_steps_ = 0;
 };
 
-}  // namespace
-
-// Trains with the Trainer's loop (PyTorch's default init, as the Trainer and torch_mlp.py), timing phases;
-// calls on_epoch after each epoch (evaluation is not timed). Warm-up steps run first on a throwaway copy of
-// the model (same init), as torch_mlp.py does.
-TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
-                      const std::function<void(const EpochReport&)>& on_epoch = {}) {
-  TrainRun run;
-  set_num_threads(o.threads);
-  set_flush_denormal(o.flush_denormal);
-  run.threads = num_threads();
-  run.train_samples = train_data.size();
-  const nn::MlpSpec spec = nn::MlpSpec::parse(o.arch, o.act);
-  if (spec.sizes.front() != train_data.features())
-    throw ValueError(fmt::format("--arch {} takes {} inputs but the images have {} pixels", o.arch,
-                                 spec.sizes.front(), train_data.features()));
-
-  if (o.warmup_steps > 0) {
-    Rng init_rng(o.seed), order_rng(o.seed ^ 0x5DEECE66DULL);
-    nn::Sequential scratch = nn::build_mlp(spec, nn::init::Scheme::Torch, init_rng);
-    auto scratch_optimizer = make_optimizer(o, scratch.parameters());
-    scratch.train();
-    DataLoader loader(train_data, o.batch, true, order_rng);
-    StepTimer timer{scratch, *scratch_optimizer, {}};
-    PhaseTimes ignored;
-    std::int64_t ignored_correct = 0;
-    Batch batch;
-    for (std::int64_t s = 0; s < o.warmup_steps; ++s) {
-      if (!loader.next(batch)) {
-        loader.start_epoch();
-        loader.next(batch);
-      }
-      timer.step(batch, ignored, ignored_correct, Clock::now());
-    }
-  }
-
-  Rng init_rng(o.seed), loader_rng(o.seed ^ 0x5DEECE66DULL);  // the Trainer's two streams
-  nn::Sequential model = nn::build_mlp(spec, nn::init::Scheme::Torch, init_rng);
-  auto optimizer = make_optimizer(o, model.parameters());
-  DataLoader loader(train_data, o.batch, true, loader_rng);
-  StepTimer timer{model, *optimizer, std::vector<std::int32_t>(static_cast<std::size_t>(o.batch))};
-  model.train();
-  for (std::int64_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    EpochReport r;
-    r.epoch = epoch;
-    loader.start_epoch();
-    Batch batch;
-    double loss_sum = 0;
-    std::int64_t correct = 0, seen = 0;
-    const auto epoch_start = Clock::now();
-    auto step_start = epoch_start;
-    while (loader.next(batch)) {
-      const float loss = timer.step(batch, r.phases, correct, step_start);
-      loss_sum += static_cast<double>(loss) * static_cast<double>(batch.size);
-      seen += batch.size;
-      ++r.steps;
-      step_start = Clock::now();
-    }
-    const auto epoch_end = Clock::now();
-    r.phases.data += seconds_between(step_start, epoch_end);  // the final next() that ended the epoch
-    r.seconds = seconds_between(epoch_start, epoch_end);
-    r.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
-    r.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-    r.test_accuracy = train::evaluate(model, test_data).accuracy;
-    run.epochs.push_back(r);
-    if (on_epoch) on_epoch(r);
-  }
-  run.memory = memory_stats();
-  return run;
-}
-
-// The same measurement through bend::train::Trainer (what `bend train` runs): epoch times only.
-TrainRun run_trainer(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
-                     const std::function<void(const EpochReport&)>& on_epoch = {}) {
+train::TrainConfig bench_config(const BenchOptions& o) {
   train::TrainConfig config;
-  config.arch = o.arch;
-  config.act = o.act;
   config.optimizer = o.opt;
-  config.lr = o.lr;
-  config.momentum = o.momentum;
+  if (o.lr) config.optimizer_options["lr"] = *o.lr;
+  if (o.momentum != 0.0) config.optimizer_options["momentum"] = o.momentum;
   config.batch = o.batch;
   config.epochs = o.epochs;
   config.threads = o.threads;
   config.flush_denormal = o.flush_denormal;
   config.seed = o.seed;
-  train::Trainer trainer(config, train_data, test_data);
-  struct Observer : train::TrainObserver {
-    TrainRun* run;
-    const std::function<void(const EpochReport&)>* callback;
-    std::int64_t last_steps = 0;
-    void on_epoch(const train::EpochMetrics& m) override {
-      EpochReport r;
-      r.epoch = m.epoch;
-      r.steps = m.steps - last_steps;
-      last_steps = m.steps;
-      r.seconds = m.seconds;
-      r.train_loss = m.train_loss;
-      r.train_accuracy = m.train_accuracy;
-      r.test_accuracy = m.test_accuracy;
-      run->epochs.push_back(r);
-      if (*callback) (*callback)(r);
-    }
-  };
+  return config;
+}
+
+}  // namespace
+
+// Trains with bend::train::Trainer (what `bend train` runs: PyTorch's default init, as torch_mlp.py),
+// timing each part of every step through the observer's phase marks; calls on_epoch after each epoch
+// (evaluation is not timed). Warm-up steps run first on a throwaway model (same init), as torch_mlp.py
+// does.
+TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
+                      const std::function<void(const EpochReport&)>& on_epoch = {}) {
+  const train::ModelSource source =
+      train::mlp_source(nn::MlpSpec::parse(o.arch, o.act), nn::init::Scheme::Torch);
+  if (o.warmup_steps > 0) {
+    train::TrainConfig warmup = bench_config(o);
+    warmup.max_steps = o.warmup_steps;
+    warmup.test_limit = 1;  // the partial epoch's evaluation is not what is measured
+    train::Trainer(warmup, source, train_data, test_data).run();
+  }
   TrainRun run;
   run.train_samples = train_data.size();
-  Observer observer;
-  observer.run = &run;
-  observer.callback = &on_epoch;
-  trainer.run(&observer);
+  train::Trainer trainer(bench_config(o), source, train_data, test_data);
+  PhaseTimer timer(run, on_epoch);
+  trainer.run(&timer);
   run.threads = num_threads();
   run.memory = memory_stats();
   return run;
@@ -545,7 +477,6 @@ int bench_main(int argc, char** argv) {
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
     ("no-gemm", "skip the GEMM floor measurement")
     ("flush-denormal", "treat floats below 1.2e-38 as zero (bend::set_flush_denormal)")
-    ("trainer", "time bend::train::Trainer::run itself (epoch times only, no phases)")
     ("activations", "run only the activation kernel microbenchmark")
     ("core-check", "run only the check of how the machine's cores run together (sgemm alone vs on all threads)")
     ("act-elements", "elements for the activation microbenchmark", cxxopts::value<std::int64_t>()->default_value("16777216"))
@@ -628,12 +559,9 @@ int bench_main(int argc, char** argv) {
   if (limit > 0 && limit < train_data.size()) train_data = subset(train_data, 0, limit);
   const std::int64_t samples = train_data.size();
 
-  const bool use_trainer = args.count("trainer") > 0;
   const auto on_epoch = [&](const EpochReport& r) {
     const PhaseTimes& p = r.phases;
-    std::string phases;
-    if (!use_trainer)
-      phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} zero_grad {:.3f} step {:.3f} other {:.3f}]",
+    const std::string phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} zero_grad {:.3f} step {:.3f} other {:.3f}]",
                            p.data, p.forward, p.backward, p.zero_grad, p.optimizer, p.other);
     emit(epoch_json(r, samples),
          fmt::format(
@@ -641,8 +569,7 @@ int bench_main(int argc, char** argv) {
              r.epoch, r.seconds, static_cast<double>(r.steps) / r.seconds,
              static_cast<double>(samples) / r.seconds, r.train_loss, 100 * r.test_accuracy, phases));
   };
-  const TrainRun run = use_trainer ? run_trainer(o, train_data, test_data, on_epoch)
-                                   : run_training(o, train_data, test_data, on_epoch);
+  const TrainRun run = run_training(o, train_data, test_data, on_epoch);
 
   std::optional<GemmFloor> floor;
   if (o.measure_gemm)
@@ -656,7 +583,7 @@ int bench_main(int argc, char** argv) {
   nlohmann::json summary = {
       {"summary", true},
       {"framework", "bend"},
-      {"mode", use_trainer ? "trainer" : "loop"},
+      {"mode", "trainer"},
       {"arch", o.arch},
       {"act", o.act},
       {"opt", o.opt},

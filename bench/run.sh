@@ -14,6 +14,9 @@
 #   BUILD_DIR=build-bench   where to build (relative to the repository)
 #   RESULTS=bench/RESULTS.md   where the table goes
 #   OPENBLAS_CORETYPE          passed through to both frameworks and recorded
+#   BASELINE=<git rev>         also build bend_bench at that revision and run it alternately with this
+#                              tree's on every configuration: a table of current/baseline epoch times
+#                              shows a speed-up or slow-down measured in the same run
 #
 # Without /usr/bin/python3 + torch (Debian: apt-get install python3-torch) it runs the bend side only.
 set -euo pipefail
@@ -63,6 +66,22 @@ fi
 cmake --build "$build_dir" --target bend_bench -j"$(nproc)" >/dev/null || die "build failed (run: cmake --build $build_dir --target bend_bench)"
 bend_bench="$build_dir/bench/bend_bench"
 
+baseline=${BASELINE:-}
+baseline_bench=""
+if [[ -n $baseline ]]; then
+  baseline_rev=$(git rev-parse --short "$baseline") || die "BASELINE=$baseline is not a revision"
+  baseline_src="$root/$build_dir-baseline/src"
+  echo "== building bend_bench at $baseline_rev (baseline) in $build_dir-baseline"
+  rm -rf "$baseline_src"
+  mkdir -p "$baseline_src"
+  git archive "$baseline_rev" | tar -x -C "$baseline_src"
+  cmake -S "$baseline_src" -B "$build_dir-baseline/build" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_TESTS=OFF \
+    -DBEND_BUILD_APPS=OFF >/dev/null
+  cmake --build "$build_dir-baseline/build" --target bend_bench -j"$(nproc)" >/dev/null ||
+    die "baseline build failed (in $build_dir-baseline)"
+  baseline_bench="$build_dir-baseline/build/bench/bend_bench"
+fi
+
 echo "== MNIST"
 data/fetch-mnist.sh
 
@@ -89,6 +108,11 @@ run_bend() {  # label batch opt act rep [extra bend flags...]
   "$bend_bench" --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" --json "$@" \
     >"$out/bend.$label.$rep.jsonl" || die "bend_bench failed for $label (see $out/bend.$label.$rep.jsonl)"
 }
+run_baseline() {  # label batch opt act rep
+  local label=$1 batch=$2 opt=$3 act=$4 rep=$5
+  "$baseline_bench" --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" --json \
+    --no-gemm >"$out/baseline.$label.$rep.jsonl" || die "baseline bend_bench failed for $label"
+}
 run_torch() {  # label batch opt act rep [threads]
   local label=$1 batch=$2 opt=$3 act=$4 rep=$5 threads=${6:-$torch_threads}
   "$python" bench/torch_mlp.py --data-dir data/mnist --batch "$batch" --opt "$opt" --act "$act" --epochs "$epochs" \
@@ -103,6 +127,7 @@ for ((rep = 1; rep <= repeats; rep++)); do
     read -r label batch opt act compare <<<"$config"
     echo "-- repetition $rep/$repeats: $label"
     run_bend "$label" "$batch" "$opt" "$act" "$rep"
+    if [[ -n $baseline_bench ]]; then run_baseline "$label" "$batch" "$opt" "$act" "$rep"; fi
     if [[ $have_torch == 1 && $compare == 1 ]]; then run_torch "$label" "$batch" "$opt" "$act" "$rep"; fi
   done
 done
@@ -165,7 +190,7 @@ openblas_version=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/nul
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MACHINE="$machine" CORES="$cores" BEND_REV="$bend_rev" TORCH_VERSION="$torch_version" OPENBLAS_VERSION="$openblas_version" \
-  CORETYPE="${OPENBLAS_CORETYPE:-unset}" ALT_CORETYPE="${ALT_CORETYPE:-SkylakeX}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
+  BASELINE_REV="${baseline_rev:-}" CORETYPE="${OPENBLAS_CORETYPE:-unset}" ALT_CORETYPE="${ALT_CORETYPE:-SkylakeX}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
   CONFIGS="$(printf '%s\n' "${configs[@]}")" "$python" - "$out" "$results_file" <<'PY'
 import datetime, glob, json, os, statistics, sys
 
@@ -249,6 +274,18 @@ add("per product, times the steps in an epoch: the epoch time if everything exce
 add("OpenBLAS-threads floor uses OpenBLAS's multi-threaded rate for every product instead (how the issue")
 add("defines the floor).")
 add("")
+
+if env.get("BASELINE_REV") and runs(f"baseline.{next(iter(table))}"):
+    add(f"## This tree against bend at {env['BASELINE_REV']} (same run, alternating)")
+    add("")
+    add("| configuration | this tree s/epoch | baseline s/epoch | this/baseline | this tree test acc | baseline test acc |")
+    add("|---|---:|---:|---:|---:|---:|")
+    for label, row in table.items():
+        base = runs(f"baseline.{label}")
+        base_s = med(r[0] for r in base)
+        add(f"| {label} | {fmt(row['bend'])} | {fmt(base_s)} | {fmt(row['bend'] / base_s, 3)} | "
+            f"{fmt(med(r[1]['final_test_accuracy'] for r in row['runs']), 4)} | {fmt(med(r[1]['final_test_accuracy'] for r in base), 4)} |")
+    add("")
 
 add("## Targets")
 add("")

@@ -7,9 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1" \
   -DBEND_BUILD_BENCH=OFF >/dev/null
-cmake --build build-sanitize -j"$(nproc)"
-# BEND_SANITIZED=1: the slow end-to-end tests take their shorter path (tests/test_cli.cpp).
-export BEND_SANITIZED=1
+# Only what ctest runs: the tests, the CLI they drive and the fuzz replays (no examples, no benchmarks).
+cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \
+  fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"

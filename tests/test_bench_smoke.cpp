@@ -55,16 +55,22 @@ TEST_CASE("bend_bench: the timed training loop runs and its phases add up", "[be
   }
 }
 
-TEST_CASE("bend_bench: the Trainer mode reports epochs", "[bench]") {
+TEST_CASE("bend_bench: the Trainer's phase marks add up to the epoch", "[bench]") {
   bend::bench::BenchOptions o;
   o.arch = "784-16-10";
   o.batch = 100;
   o.epochs = 1;
   o.threads = 1;
-  const auto run = bend::bench::run_trainer(o, synthetic(200, 3), synthetic(50, 4));
+  o.warmup_steps = 1;
+  const auto run = bend::bench::run_training(o, synthetic(200, 3), synthetic(50, 4));
   REQUIRE(run.epochs.size() == 1);
   CHECK(run.epochs[0].steps == 2);
   CHECK(run.epochs[0].seconds > 0);
+  const auto& p = run.epochs[0].phases;
+  CHECK(p.forward > 0);
+  CHECK(p.backward > 0);
+  CHECK(p.optimizer > 0);
+  CHECK(p.sum() == Approx(run.epochs[0].seconds).epsilon(1e-6));
 }
 
 TEST_CASE("bend_bench: GEMM floor shapes follow the library's products", "[bench]") {

@@ -14,11 +14,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "bend/data/registry.hpp"
+#include "bend/nn/serialize.hpp"
+#include "bend/rng.hpp"
+#include "idx_files.hpp"
 #include "requirements.hpp"
 
 extern char** environ;
@@ -58,14 +63,73 @@ bool fresh_mnist_test_dir(const std::filesystem::path& dir) {
 
 }  // namespace
 
-TEST_CASE("every subcommand has --help", "[cli]") {
-  for (const char* cmd : {"train", "eval", "predict", "info", "compare", "lab", "plot"}) {
+// The command names `bend help` lists (the CLI's command registry, read through the binary).
+std::vector<std::string> listed_commands() {
+  const Run help = run("help");
+  REQUIRE(help.code == 0);
+  std::istringstream lines(help.out);
+  std::string line;
+  while (std::getline(lines, line) && line != "Commands:") {
+  }
+  std::vector<std::string> names;
+  while (std::getline(lines, line) && line.rfind("  ", 0) == 0) {
+    std::istringstream words(line);
+    std::string name;
+    words >> name;
+    names.push_back(name);
+  }
+  return names;
+}
+
+TEST_CASE("every subcommand has --help, and bend help <command> prints it", "[cli]") {
+  const std::vector<std::string> commands = listed_commands();
+  for (const char* known : {"train", "eval", "predict", "info", "compare", "lab", "plot", "help"})
+    CHECK(std::find(commands.begin(), commands.end(), known) != commands.end());
+  for (const std::string& cmd : commands) {
     INFO(cmd);
-    const Run r = run(std::string(cmd) + " --help");
+    const Run r = run(cmd + " --help");
     CHECK(r.code == 0);
     CHECK_THAT(r.out, Catch::Contains("Usage") || Catch::Contains("usage"));
+    const Run via_help = run("help " + cmd);
+    CHECK(via_help.code == 0);
+    CHECK(via_help.out == r.out);
   }
   CHECK(run("--help").code == 0);
+  CHECK(run("--help").out == run("help").out);
+  const Run nothing = run("");
+  CHECK(nothing.code == 2);
+  CHECK(nothing.out == run("help").out);
+}
+
+TEST_CASE("bend --version prints CMake's project version", "[cli]") {
+  const Run r = run("--version");
+  CHECK(r.code == 0);
+  CHECK(r.out == std::string("bend ") + BEND_VERSION + "\n");
+  CHECK(std::string(BEND_VERSION).find('.') != std::string::npos);
+}
+
+TEST_CASE("unknown commands and help topics list the commands", "[cli]") {
+  for (const char* args : {"frobnicate", "help frobnicate"}) {
+    INFO(args);
+    const Run r = run(args);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.out, Catch::Contains("frobnicate") && Catch::Contains("train, eval, predict"));
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+  }
+  CHECK(run("help train eval").code == 2);
+}
+
+TEST_CASE("bend help datasets shows the dataset registry", "[cli]") {
+  const Run r = run("help datasets");
+  CHECK(r.code == 0);
+  for (const bend::DatasetEntry& e : bend::dataset_registry()) {
+    INFO(e.name);
+    CHECK_THAT(r.out, Catch::Contains("  " + e.name + " ") &&
+                          Catch::Contains(std::to_string(e.num_classes) + " classes") &&
+                          Catch::Contains(e.summary));
+  }
+  CHECK_THAT(run("help").out, Catch::Contains(bend::dataset_names()));
+  CHECK_THAT(run("train --help").out, Catch::Contains(bend::dataset_names()));
 }
 
 TEST_CASE("usage errors exit 2 with one clear line", "[cli]") {
@@ -82,6 +146,10 @@ TEST_CASE("usage errors exit 2 with one clear line", "[cli]") {
   CHECK(run("train --no-such-flag").code == 2);
   CHECK(run("train --metrics out.txt").code == 2);
   CHECK(run("eval").code == 2);
+  const Run bad_dataset =
+      run("eval --model " + std::string(BEND_SOURCE_DIR) + "/CMakeLists.txt --dataset cifar");
+  CHECK(bad_dataset.code == 2);
+  CHECK_THAT(bad_dataset.out, Catch::Contains("cifar") && Catch::Contains(bend::dataset_names()));
   CHECK(run("eval --model /nonexistent.safetensors").code == 2);
   CHECK(run("predict --model x").code == 2);
 }
@@ -208,4 +276,54 @@ TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][m
   CHECK_THAT(resume.out, Catch::Contains("\"epoch\":3") && Catch::Contains("summary"));
   std::filesystem::remove_all(dir);
 }
+namespace {
+
+// A 10-image EMNIST "mnist" test split (emnist-mnist-test-*) in `dir`, labels 0..9, images stored
+// transposed as EMNIST does.
+void write_emnist_mnist_test(const std::filesystem::path& dir) {
+  std::filesystem::create_directories(dir);
+  bend::testing::Bytes labels;
+  for (std::uint8_t k = 0; k < 10; ++k) labels.push_back(k);
+  bend::testing::write_file(dir / "emnist-mnist-test-images-idx3-ubyte",
+                            bend::testing::make_idx(0x08, {10, 28, 28}, bend::testing::sequence(10 * 784)));
+  bend::testing::write_file(dir / "emnist-mnist-test-labels-idx1-ubyte",
+                            bend::testing::make_idx(0x08, {10}, labels));
+}
+
+std::string save_linear_model(const std::filesystem::path& path, const std::string& arch) {
+  const bend::nn::MlpSpec spec = bend::nn::MlpSpec::parse(arch, "relu");
+  bend::Rng rng(1);
+  bend::nn::save_mlp(path, bend::nn::build_mlp(spec, bend::nn::init::Scheme::Torch, rng), spec);
+  return path.string();
+}
+
+}  // namespace
+
+TEST_CASE("eval refuses a model whose outputs are not the dataset's classes", "[cli]") {
+  const bend::testing::TempDir tmp;
+  write_emnist_mnist_test(tmp.path);
+  const std::string data = " --dataset emnist-mnist --data-dir " + tmp.path.string();
+
+  const std::string ok = save_linear_model(tmp.path / "ten.safetensors", "784-10");
+  const Run good = run("eval --model " + ok + data + " --json");
+  INFO(good.out);
+  CHECK(good.code == 0);
+  CHECK_THAT(good.out, Catch::Contains("\"samples\":10"));
+
+  for (const char* arch : {"784-20", "784-3"}) {
+    INFO(arch);
+    const std::string model = save_linear_model(tmp.path / (std::string(arch) + ".safetensors"), arch);
+    const std::string outputs = std::string(arch).substr(4);
+    for (const std::string& extra : {std::string(), " --predictions " + (tmp.path / "p.csv").string()}) {
+      const Run r = run("eval --model " + model + data + extra);
+      INFO(r.out);
+      CHECK(r.code == 1);
+      CHECK_THAT(r.out, Catch::Contains(model) && Catch::Contains(outputs + " outputs") &&
+                            Catch::Contains("emnist-mnist/test has 10 classes"));
+      CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+      CHECK_THAT(r.out, !Catch::Contains("accuracy"));
+    }
+  }
+}
+
 #endif

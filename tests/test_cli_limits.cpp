@@ -122,13 +122,18 @@ TEST_CASE("cli: model files with bad metadata or shapes are one clear line", "[c
   ScratchDir dir;
   write_tiny_mnist(dir.path());
   const fs::path model = dir.path() / "m.safetensors";
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"bend.dropout", "abc"}, {"bend.dropout", "1e99"}, {"bend.arch", "784-2000000000-10"}}) {
-    INFO(key << " = " << value);
-    write_model(model, {{key, value}});
+  const std::vector<std::pair<std::map<std::string, std::string>, std::string>> cases{
+      {{{"bend.dropout", "abc"}}, "bend.dropout"},
+      {{{"bend.dropout", "1e99"}}, "bend.dropout"},
+      {{{"bend.arch", "784-2000000000-10"}}, "parameters"},
+      {{{"bend.input_mean", "x"}, {"bend.input_std", "1"}}, "bend.input_mean"},
+      {{{"bend.input_mean", "0.1"}, {"bend.input_std", "0"}}, "must be positive"}};
+  for (const auto& [metadata, expected] : cases) {
+    INFO(expected);
+    write_model(model, metadata);
     const Run r = run("eval --model " + model.string() + " --data-dir " + dir.path().string());
     require_one_clear_line(r);
-    CHECK_THAT(r.out, Contains("m.safetensors") && Contains(key == "bend.arch" ? "parameters" : key));
+    CHECK_THAT(r.out, Contains("m.safetensors") && Contains(expected));
   }
   // A shape whose element count overflows int64 on its way to 0 ([2^32, 2^31 + 1, 0]).
   const std::string header =

@@ -9,6 +9,7 @@
 #include "bend/nn/init.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/nn/sequential.hpp"
+#include "bend/ops.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
 
@@ -174,12 +175,11 @@ TEST_CASE("diagnostics: DiagnosticsObserver measures at init and after every epo
   data.rows = data.cols = 4;
   data.num_classes = 3;
   train::TrainConfig config;
-  config.arch = "16-8-3";
-  config.act = "relu";
   config.epochs = 2;
   config.batch = 32;
   config.threads = 1;
-  train::Trainer trainer(config, data, data);
+  train::Trainer trainer(
+      config, train::mlp_source(nn::MlpSpec::parse("16-8-3", "relu"), nn::init::Scheme::Torch), data, data);
   struct Counter : train::TrainObserver {
     int epochs = 0;
     void on_epoch(const train::EpochMetrics&) override { ++epochs; }
@@ -197,4 +197,36 @@ TEST_CASE("diagnostics: DiagnosticsObserver measures at init and after every epo
   const std::string text = train::format_diagnostics(diag.per_epoch().back());
   CHECK(text.find("relu") != std::string::npos);
   CHECK(text.find("grad norm ratio") != std::string::npos);
+}
+
+TEST_CASE("diagnostics: a module with its own forward gets the weight-gradient norm of each Linear",
+          "[diagnostics]") {
+  struct TwoLayer : nn::Module {
+    TwoLayer() {
+      fc1 = register_module("fc1", std::make_shared<nn::Linear>(6, 5));
+      fc2 = register_module("fc2", std::make_shared<nn::Linear>(5, 3));
+    }
+    Tensor forward(const Tensor& x) override { return (*fc2)(tanh((*fc1)(x))); }
+    std::string type_name() const override { return "TwoLayer"; }
+    std::shared_ptr<nn::Linear> fc1, fc2;
+  };
+  manual_seed(2);
+  TwoLayer net;
+  Rng rng(3);
+  const Tensor images = Tensor::uniform({8, 6}, -1.0f, 1.0f, rng);
+  const std::vector<std::int32_t> labels{0, 1, 2, 0, 1, 2, 0, 1};
+  const train::Diagnostics d = train::diagnose(net, images, labels);
+  REQUIRE(d.layers.size() == 2);
+  CHECK(d.layers[0].units == 5);
+  CHECK(d.layers[1].units == 3);
+  CHECK(d.layers[0].weight_grad_norm > 0);
+  CHECK(d.layers[1].weight_grad_norm > 0);
+  CHECK(d.grad_norm_ratio == Approx(d.layers[0].weight_grad_norm / d.layers[1].weight_grad_norm));
+  CHECK_FALSE(d.layers[0].has_activation());
+  // The same gradient as a direct backward pass, and the parameters' gradients are left at zero.
+  Tensor loss = bend::cross_entropy(net(images), labels);
+  loss.backward();
+  double norm = 0;
+  for (float g : net.fc1->weight.grad().span()) norm += static_cast<double>(g) * g;
+  CHECK(d.layers[0].weight_grad_norm == Approx(std::sqrt(norm)).epsilon(1e-5));
 }

@@ -15,12 +15,13 @@
 #include "bend/data/idx.hpp"
 #include "bend/data/mnist.hpp"
 #include "bend/error.hpp"
+#include "idx_files.hpp"
 
 #include "requirements.hpp"
 
 namespace fs = std::filesystem;
-using Bytes = std::vector<std::uint8_t>;
 using Catch::Contains;
+using namespace bend::testing;
 
 // Checks that `expr` throws bend::IoError whose message matches the given Catch string matcher.
 #define CHECK_IO_ERROR(expr, matcher)     \
@@ -30,59 +31,6 @@ using Catch::Contains;
   } while (false)
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with its contents at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::random_device seed;
-    path = fs::temp_directory_path() / ("bend_test_idx_" + std::to_string(seed()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-};
-
-Bytes make_idx(std::uint8_t dtype, const std::vector<std::uint32_t>& dims, const Bytes& payload) {
-  Bytes out = {0, 0, dtype, static_cast<std::uint8_t>(dims.size())};
-  for (std::uint32_t d : dims) {
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(d >> shift));
-  }
-  out.insert(out.end(), payload.begin(), payload.end());
-  return out;
-}
-
-Bytes sequence(std::size_t n, std::uint8_t modulus = 251) {
-  Bytes out(n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>(i % modulus);
-  return out;
-}
-
-// One gzip member holding `data`.
-Bytes gzip(const Bytes& data) {
-  z_stream stream{};
-  REQUIRE(deflateInit2(&stream, Z_BEST_COMPRESSION, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) ==
-          Z_OK);
-  Bytes out(deflateBound(&stream, static_cast<uLong>(data.size())) + 32);
-  stream.next_in = const_cast<Bytef*>(data.data());
-  stream.avail_in = static_cast<uInt>(data.size());
-  stream.next_out = out.data();
-  stream.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
-  out.resize(stream.total_out);
-  deflateEnd(&stream);
-  return out;
-}
-
-void write_file(const fs::path& path, const Bytes& bytes) {
-  std::ofstream file(path, std::ios::binary);
-  file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  REQUIRE(file.good());
-}
 
 // Writes a tiny dataset split into dir: `count` images of 2x3 and their labels.
 void write_split(const fs::path& dir, const std::string& prefix, std::uint32_t image_count,
@@ -318,14 +266,42 @@ TEST_CASE("load_image_dataset loads and cross-checks a split", "[mnist]") {
     CHECK_IO_ERROR(bend::load_image_dataset(tmp.path, bend::Split::Train),
                    Contains("train-labels-idx1-ubyte") && Contains("must be 1-D"));
   }
-  SECTION("missing files say how to get them") {
+  SECTION("missing files end with the layout's fetch hint") {
     write_split(tmp.path, "train", 1, 1, {0});
-    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path, bend::Split::Test),
-                   Contains("t10k-images-idx3-ubyte") && Contains("data/fetch-mnist.sh"));
-    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path / "mnist", bend::Split::Train),
-                   Contains("does not exist") && Contains("data/fetch-mnist.sh"));
-    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path / "fashion-mnist", bend::Split::Train),
-                   Contains("apt-get install dataset-fashion-mnist"));
+    bend::IdxLayout layout;
+    layout.fetch_hint = "run get-it.sh";
+    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path, bend::Split::Test, layout),
+                   Contains("t10k-images-idx3-ubyte") && Contains("; run get-it.sh"));
+    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path / "mnist", bend::Split::Train, layout),
+                   Contains("does not exist") && Contains("; run get-it.sh"));
+    CHECK_THROWS_WITH(bend::load_image_dataset(tmp.path / "mnist", bend::Split::Train),
+                      Contains("does not exist") && !Contains(";"));
+  }
+  SECTION("a layout's prefixes, label range and class count") {
+    bend::IdxLayout layout;
+    layout.train_prefix = "letters-train";
+    layout.num_classes = 3;
+    layout.first_label = 5;
+    write_split(tmp.path, "letters-train", 3, 3, {5, 7, 6});
+    const bend::ImageDataset train = bend::load_image_dataset(tmp.path, bend::Split::Train, layout);
+    CHECK(train.labels == Bytes{0, 2, 1});
+    CHECK(train.num_classes == 3);
+    write_split(tmp.path, "letters-train", 1, 1, {8});
+    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path, bend::Split::Train, layout),
+                   Contains("label at index 0 is 8, outside the 3 classes 5..7"));
+    write_split(tmp.path, "letters-train", 1, 1, {4});
+    CHECK_IO_ERROR(bend::load_image_dataset(tmp.path, bend::Split::Train, layout),
+                   Contains("label at index 0 is 4, outside the 3 classes 5..7"));
+  }
+  SECTION("a transposed layout turns each stored image upright") {
+    bend::IdxLayout layout;
+    layout.transposed = true;
+    write_split(tmp.path, "train", 2, 2, {0, 1});  // stored 2x3 each: values 0..5 and 6..11
+    const bend::ImageDataset train = bend::load_image_dataset(tmp.path, bend::Split::Train, layout);
+    CHECK(train.rows == 3);
+    CHECK(train.cols == 2);
+    // stored[n][i][j] = n*6 + i*3 + j appears at upright[n][j][i].
+    CHECK(train.pixels == Bytes{0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11});
   }
 }
 

@@ -21,7 +21,6 @@
 
 #include "bend/bend.hpp"
 #include "bend/data/idx.hpp"
-#include "bend/data/loader.hpp"
 #include "bend/data/pgm.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/io/safetensors.hpp"
@@ -148,15 +147,7 @@ TEST_CASE("model metadata that does not parse is an error naming the key", "[lim
     CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.dropout", dropout}})),
                       Contains("m.safetensors") && Contains("bend.dropout") && Contains(dropout));
   }
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.input_mean", "x"}, {"bend.input_std", "1"}})),
-                    Contains("bend.input_mean") && Contains("not a finite number"));
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.input_mean", "0.1"}, {"bend.input_std", "0"}})),
-                    Contains("bend.input_std") && Contains("greater than 0"));
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.input_mean", "0.1"}})), Contains("bend.input_std"));
   CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.arch", "784-x-10"}})), Contains("bend.arch"));
-  const bend::Normalization n = bend::parse_normalization("0.1307", "0.3081");
-  CHECK(n.mean == 0.1307f);
-  CHECK(n.std == 0.3081f);
 }
 
 TEST_CASE("an architecture that cannot fit in memory is refused before allocating", "[limits][mlp]") {

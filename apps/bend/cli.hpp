@@ -1,9 +1,11 @@
 #pragma once
-// Shared pieces of the bend CLI: the usage-error type, the training flags (shared by `train` and
-// `compare`), and terminal helpers.
+// Shared pieces of the bend CLI: the command registry, the usage-error type, the training flags
+// (shared by `train` and `compare`), and terminal helpers.
 #include <cxxopts.hpp>
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "bend/error.hpp"
 #include "bend/train/trainer.hpp"
@@ -16,11 +18,48 @@ class UsageError : public Error {
   using Error::Error;
 };
 
-// --dataset --data-dir --arch --act --init --opt --lr --momentum --nesterov --weight-decay --schedule
-// --warmup --batch --epochs --steps --dropout --seed --threads --no-shuffle --standardize
-// --label-smoothing --train-limit --test-limit
+// One `bend <name>` command. The table in commands.cpp is the only list of commands: the usage text,
+// the dispatch in main(), `bend help <command>` and the tests all read it.
+struct Command {
+  std::string_view name;
+  std::string_view summary;           // one line for `bend help`
+  int (*run)(int argc, char** argv);  // argv[0] is the command name; returns the exit code
+};
+
+// Every command, in the order `bend help` lists them.
+std::span<const Command> commands();
+// The command called `name`, or nullptr.
+const Command* find_command(std::string_view name);
+// "train, eval, ..." for messages.
+std::string command_names();
+// `bend help`'s text: the commands with their one-line summaries.
+std::string usage_text();
+// "bend <version>", the version being CMake's project version.
+std::string version_text();
+
+// Help texts of the --dataset and --data-dir flags, from the dataset registry.
+std::string dataset_flag_help();
+std::string data_dir_flag_help();
+
+// The MLP a command builds: --arch --act --init --dropout.
+void add_model_flags(cxxopts::Options& options);
+struct ModelFlags {
+  std::string arch, act, init;
+  float dropout = 0.0f;
+  bool given = false;  // --arch, --act or --dropout was on the command line
+  nn::MlpSpec spec;
+  nn::init::Scheme scheme{};
+  train::ModelSource source() const;
+};
+ModelFlags model_flags(const cxxopts::ParseResult& args);  // UsageError on bad values
+// A Sequential's layer table for one sample of `features` inputs; any other module's describe() and size.
+std::string model_summary(nn::Module& model, std::int64_t features);
+
+// The model flags plus --dataset --data-dir --opt --lr --momentum --nesterov --weight-decay --opt-arg
+// --schedule --warmup --batch --epochs --steps --seed --threads --no-shuffle --standardize
+// --label-smoothing --train-limit --test-limit. Help texts list the optimizer and dataset registries.
 void add_training_flags(cxxopts::Options& options);
-// Reads them into a config, validated (UsageError on bad values).
+// Reads the training flags into a config, validated (UsageError on bad values).
 train::TrainConfig training_config(const cxxopts::ParseResult& args);
 
 // Parses argv, printing --help and returning false when asked; throws UsageError on bad flags.
@@ -40,5 +79,7 @@ int run_info(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_lab(int argc, char** argv);
 int run_plot(int argc, char** argv);
+// bend help [<command> | datasets]
+int run_help(int argc, char** argv);
 
 }  // namespace bend::cli

@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 
 #include "bend/activations.hpp"
+#include "bend/data/registry.hpp"
+#include "bend/optim/registry.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -30,14 +32,32 @@ std::string describe_exception(const std::exception& error) {
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 
-void add_training_flags(cxxopts::Options& options) {
-  options.add_options("Training")("dataset", "mnist or fashion",
-                                  cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir",
-      "where the IDX files are (default: data/mnist, or $BEND_DATA_DIR; fashion: "
-      "/usr/share/datasets/fashion-mnist)",
-      cxxopts::value<std::string>())("arch", "layer sizes",
-                                     cxxopts::value<std::string>()->default_value("784-256-128-10"))(
+std::string dataset_flag_help() { return "dataset: " + dataset_names() + " (bend help datasets)"; }
+
+std::string data_dir_flag_help() {
+  return fmt::format(
+      "where the dataset's IDX files are (default: the dataset's own directory, e.g. {} for mnist)",
+      find_dataset("mnist").default_dir().string());
+}
+
+namespace {
+
+std::string optimizer_help() {
+  std::string out = "optimizer: ";
+  for (const OptimizerEntry& e : optimizer_registry()) {
+    std::string opts;
+    for (const OptimizerOption& o : e.options)
+      opts += fmt::format("{}{}={:g}", opts.empty() ? "" : " ", o.name, o.default_value);
+    out += fmt::format("{} ({}: {}); ", e.name, e.summary, opts);
+  }
+  return out.substr(0, out.size() - 2);
+}
+
+}  // namespace
+
+void add_model_flags(cxxopts::Options& options) {
+  options.add_options("Model")("arch", "layer sizes, input to output",
+                               cxxopts::value<std::string>()->default_value("784-256-128-10"))(
       "act",
       "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
       "layer a SwiGLU block. Names: " +
@@ -45,11 +65,18 @@ void add_training_flags(cxxopts::Options& options) {
       cxxopts::value<std::string>()->default_value("relu"))(
       "init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun",
       cxxopts::value<std::string>()->default_value("torch"))(
-      "opt", "sgd | adam | adamw", cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "learning rate (default 1e-3 for Adam/AdamW, 0.01 for SGD)", cxxopts::value<double>())(
-      "momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))(
-      "nesterov", "Nesterov momentum (SGD)")("weight-decay", "weight decay (default 0; AdamW 1e-2)",
-                                             cxxopts::value<double>())(
+      "dropout", "dropout after each hidden activation", cxxopts::value<float>()->default_value("0"));
+}
+
+void add_training_flags(cxxopts::Options& options) {
+  add_model_flags(options);
+  options.add_options("Training")("dataset", dataset_flag_help(), cxxopts::value<std::string>()->default_value("mnist"))(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help(), cxxopts::value<std::string>()->default_value("adam"))(
+      "lr", "learning rate (default: the optimizer's)", cxxopts::value<double>())(
+      "momentum", "momentum (sgd, rmsprop)", cxxopts::value<double>())("nesterov", "Nesterov momentum (sgd)")(
+      "weight-decay", "weight decay (default: the optimizer's; adamw 1e-2, others 0)", cxxopts::value<double>())(
+      "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
+      cxxopts::value<std::vector<std::string>>())(
       "schedule", "none | step | cosine | plateau", cxxopts::value<std::string>()->default_value("none"))(
       "warmup", "linear learning-rate warm-up over this many steps",
       cxxopts::value<std::int64_t>()->default_value("0"))(
@@ -57,8 +84,7 @@ void add_training_flags(cxxopts::Options& options) {
       "epochs", "total epochs (a resumed run counts the epochs already done)",
       cxxopts::value<std::int64_t>()->default_value("10"))(
       "steps", "stop after this many optimizer steps (0: no limit)",
-      cxxopts::value<std::int64_t>()->default_value("0"))("dropout", "dropout after each hidden activation",
-                                                          cxxopts::value<float>()->default_value("0"))(
+      cxxopts::value<std::int64_t>()->default_value("0"))(
       "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))(
       "threads", "threads (0: the cores this process may use, at most 8, or $BEND_NUM_THREADS)",
       cxxopts::value<int>()->default_value("0"))(
@@ -72,24 +98,54 @@ void add_training_flags(cxxopts::Options& options) {
                                                           cxxopts::value<std::int64_t>()->default_value("0"));
 }
 
+ModelFlags model_flags(const cxxopts::ParseResult& a) {
+  ModelFlags m;
+  m.arch = a["arch"].as<std::string>();
+  m.act = a["act"].as<std::string>();
+  m.init = a["init"].as<std::string>();
+  m.dropout = a["dropout"].as<float>();
+  m.given = a.count("arch") > 0 || a.count("act") > 0 || a.count("dropout") > 0;
+  try {
+    m.spec = nn::MlpSpec::parse(m.arch, m.act, m.dropout);
+    m.scheme = nn::init::parse_scheme(m.init);
+  } catch (const ValueError& e) {
+    throw UsageError(e.what());
+  }
+  return m;
+}
+
+std::string model_summary(nn::Module& model, std::int64_t features) {
+  if (auto* sequential = dynamic_cast<nn::Sequential*>(&model)) return sequential->summary({1, features});
+  return fmt::format("{}\n{} parameters\n", model.describe(), model.num_parameters());
+}
+
+train::ModelSource ModelFlags::source() const { return train::mlp_source(spec, scheme); }
+
 train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   train::TrainConfig c;
   c.dataset = a["dataset"].as<std::string>();
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
-  c.arch = a["arch"].as<std::string>();
-  c.act = a["act"].as<std::string>();
-  c.init = a["init"].as<std::string>();
   c.optimizer = a["opt"].as<std::string>();
-  if (a.count("lr")) c.lr = a["lr"].as<double>();
-  c.momentum = a["momentum"].as<double>();
-  c.nesterov = a.count("nesterov") > 0;
-  if (a.count("weight-decay")) c.weight_decay = a["weight-decay"].as<double>();
+  // Only the options given on the command line: the rest take the optimizer's defaults.
+  if (a.count("lr")) c.optimizer_options["lr"] = a["lr"].as<double>();
+  if (a.count("momentum")) c.optimizer_options["momentum"] = a["momentum"].as<double>();
+  if (a.count("nesterov")) c.optimizer_options["nesterov"] = 1.0;
+  if (a.count("weight-decay")) c.optimizer_options["weight_decay"] = a["weight-decay"].as<double>();
+  if (a.count("opt-arg"))
+    for (const std::string& item : a["opt-arg"].as<std::vector<std::string>>()) {
+      const auto eq = item.find('=');
+      char* end = nullptr;
+      const std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+      const double v = std::strtod(value.c_str(), &end);
+      if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0')
+        throw UsageError(fmt::format("--opt-arg '{}': expected NAME=NUMBER, e.g. alpha=0.9", item));
+      c.optimizer_options[item.substr(0, eq)] = v;
+    }
   c.schedule = a["schedule"].as<std::string>();
   c.warmup_steps = a["warmup"].as<std::int64_t>();
   c.batch = a["batch"].as<std::int64_t>();
   c.epochs = a["epochs"].as<std::int64_t>();
   c.max_steps = a["steps"].as<std::int64_t>();
-  c.dropout = a["dropout"].as<float>();
   c.seed = a["seed"].as<std::uint64_t>();
   c.threads = a["threads"].as<int>();
   c.flush_denormal = a.count("flush-denormal") > 0;

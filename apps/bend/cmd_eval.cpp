@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "bend/data/mnist.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/train/metrics.hpp"
@@ -11,7 +11,8 @@
 
 namespace bend::cli {
 
-void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
+void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
+                               const std::filesystem::path& model);
 
 // Shared by eval/predict/info: the model from a file, with --arch/--act for files without metadata.
 nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
@@ -37,36 +38,45 @@ void add_model_flags(cxxopts::Options& options) {
       "arch", "architecture, for files without bend metadata (e.g. from PyTorch)",
       cxxopts::value<std::string>())("act", "hidden activation(s), with --arch",
                                      cxxopts::value<std::string>())(
-      "dataset", "mnist or fashion (default: the one the model was trained on)",
-      cxxopts::value<std::string>())("data-dir", "where the IDX files are", cxxopts::value<std::string>());
+      "dataset", dataset_names() + " (default: the one the model was trained on)",
+      cxxopts::value<std::string>())("data-dir", "where the IDX files are (default: the dataset's own place)",
+                                     cxxopts::value<std::string>());
 }
 
 TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata) {
   std::string dataset = "mnist";
   if (auto it = metadata.find("bend.dataset"); it != metadata.end()) dataset = it->second;
   if (args.count("dataset")) dataset = args["dataset"].as<std::string>();
-  if (dataset != "mnist" && dataset != "fashion")
-    throw UsageError(fmt::format("--dataset '{}': expected mnist or fashion", dataset));
+  try {
+    find_dataset(dataset);
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--dataset: {}", e.what()));
+  }
   const std::filesystem::path dir = args.count("data-dir")
                                         ? std::filesystem::path(args["data-dir"].as<std::string>())
-                                        : default_data_dir(dataset);
-  return load_tensor_dataset(dataset, dir, Split::Test);
+                                        : std::filesystem::path();
+  return load_dataset(dataset, dir, Split::Test);
 }
 
 int run_eval(int argc, char** argv) {
   cxxopts::Options options("bend eval", "Evaluate a saved model on the test set.");
   add_model_flags(options);
-  options.add_options("Output")("predictions",
-                                "write index,label,predicted,p0..p9 per test sample to FILE.csv",
-                                cxxopts::value<std::string>())("json", "machine-readable output");
+  options.add_options("Output")(
+      "predictions",
+      "write index,label,predicted and one probability per class (p0, p1, ...) per test sample to FILE.csv",
+      cxxopts::value<std::string>())("json", "machine-readable output");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   nn::LoadedMlp loaded = load_model_from_args(args);
   TensorDataset test = test_set_from_args(args, loaded.metadata);
-  apply_saved_normalization(test.images, loaded.metadata);
+  apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
   if (test.features() != loaded.spec.sizes.front())
     throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
                                  loaded.spec.sizes.front(), test.features()));
+  if (loaded.spec.sizes.back() != test.num_classes)
+    throw ValueError(fmt::format("{}: the model has {} outputs but {} has {} classes",
+                                 args["model"].as<std::string>(), loaded.spec.sizes.back(), test.name,
+                                 test.num_classes));
   const bool want_probs = args.count("predictions") > 0;
   const train::EvalResult r = train::evaluate(loaded.model, test, 1000, want_probs);
   const int c = r.num_classes;

@@ -4,29 +4,35 @@
 //   vanishing    per-layer gradient norms of deep sigmoid/tanh/relu/gelu nets, at init and after training
 //   dying-relu   dead ReLU units after large learning rates or a negative bias shift, vs leaky variants
 // Each prints its numbers and writes SVG charts and an index.html into --out (lab-out/<experiment>).
+// The experiments themselves (what computes the numbers, and their thresholds) are library calls in
+// src/lab (bend/lab/collapse.hpp, xor.hpp, vanishing.hpp, dying_relu.hpp); this file parses the flags,
+// prints and charts.
 #include <cmath>
 
 #include <fmt/format.h>
 
+#include "bend/lab/collapse.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/lab/compare.hpp"
-#include "bend/lab/experiments.hpp"
-#include "bend/nn/linear.hpp"
+#include "bend/lab/dying_relu.hpp"
+#include "bend/lab/vanishing.hpp"
+#include "bend/lab/xor.hpp"
+#include "bend/nn/mlp.hpp"
 #include "bend/parallel.hpp"
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
 #include "bend/train/diagnostics.hpp"
-#include "bend/train/trainer.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
 namespace {
 
-// Flags every MNIST experiment shares.
+// Flags every experiment on a registered dataset shares.
 void add_data_flags(cxxopts::Options& options, const std::string& experiment, const std::string& train_limit,
                     const std::string& epochs) {
-  options.add_options("Data")("dataset", "mnist or fashion",
+  options.add_options("Data")("dataset", dataset_flag_help(),
                               cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir", "where the IDX files are", cxxopts::value<std::string>())(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
       "train-limit", "use only the first N training images (0: all)",
       cxxopts::value<std::int64_t>()->default_value(train_limit))(
       "test-limit", "use only the first N test images (0: all)",
@@ -46,8 +52,8 @@ Data load_data(const cxxopts::ParseResult& args) {
   const std::string dataset = args["dataset"].as<std::string>();
   const std::filesystem::path dir = args.count("data-dir")
                                         ? std::filesystem::path(args["data-dir"].as<std::string>())
-                                        : default_data_dir(dataset);
-  Data d{load_tensor_dataset(dataset, dir, Split::Train), load_tensor_dataset(dataset, dir, Split::Test)};
+                                        : std::filesystem::path();
+  Data d{load_dataset(dataset, dir, Split::Train), load_dataset(dataset, dir, Split::Test)};
   const auto train_limit = args["train-limit"].as<std::int64_t>(),
              test_limit = args["test-limit"].as<std::int64_t>();
   if (train_limit < 0 || test_limit < 0) throw UsageError("--train-limit/--test-limit must be >= 0");
@@ -169,43 +175,28 @@ int lab_collapse(int argc, char** argv) {
   const std::filesystem::path out = args["out"].as<std::string>();
   const Data data = load_data(args);
 
-  Rng rng(settings.seed);
-  nn::Sequential stack = lab::make_mlp(spec.sizes, "", nn::init::Scheme::Torch, rng);
   const TensorDataset probe = train::probe_batch(data.test, 512);
-  const lab::CollapseCheck before = lab::collapse_linear_stack(stack, probe.images);
-  fmt::print("\n{} Linear layers without activations ({}): product matrix W {}, bias {}\n",
-             spec.sizes.size() - 1, spec.arch_string(), before.product_weight.shape().str(),
-             before.product_bias.shape().str());
-  fmt::print("max |stack(x) - (x Wt + b)| on {} test images: {:.3e} (outputs up to {:.3f})\n", probe.size(),
-             before.max_abs_difference, before.max_abs_output);
-
-  struct Model {
-    std::string name;
-    nn::Sequential net;
-    lab::TrainOutcome outcome;
-  };
-  std::vector<Model> models;
-  models.push_back({"logistic regression " + fmt::format("{}-{}", spec.sizes.front(), spec.sizes.back()),
-                    lab::make_mlp({spec.sizes.front(), spec.sizes.back()}, "", nn::init::Scheme::Torch, rng),
-                    {}});
-  models.push_back({"linear stack " + spec.arch_string(), std::move(stack), {}});
-  std::vector<std::int64_t> one_hidden = {spec.sizes.front(), spec.sizes[1], spec.sizes.back()};
-  models.push_back({fmt::format("{}-{}-{} with one {}", one_hidden[0], one_hidden[1], one_hidden[2], act),
-                    lab::make_mlp(one_hidden, act, nn::init::Scheme::Auto, rng),
-                    {}});
-  fmt::print("\ntraining {} epoch(s), Adam lr {:g}, batch {}\n", settings.epochs, settings.lr,
-             settings.batch);
+  const lab::CollapseExperiment result = lab::run_collapse(
+      spec.sizes, act, settings, data.train, data.test, probe, [&](const lab::CollapseCheck& c) {
+        fmt::print("\n{} Linear layers without activations ({}): product matrix W {}, bias {}\n",
+                   spec.sizes.size() - 1, spec.arch_string(), c.product_weight.shape().str(),
+                   c.product_bias.shape().str());
+        fmt::print("max |stack(x) - (x Wt + b)| on {} test images: {:.3e} (outputs up to {:.3f})\n",
+                   probe.size(), c.max_abs_difference, c.max_abs_output);
+        fmt::print("\ntraining {} epoch(s), Adam lr {:g}, batch {}\n", settings.epochs, settings.lr,
+                   settings.batch);
+        std::fflush(stdout);
+      });
+  const lab::CollapseCheck &before = result.before, &after = result.after;
+  const auto& models = result.models;
   std::vector<std::vector<std::string>> rows;
-  for (Model& m : models) {
-    m.outcome = lab::train_model(m.net, data.train, data.test, settings);
-    rows.push_back({m.name, fmt::format("{}", m.net.num_parameters()),
+  for (const lab::CollapseModel& m : models)
+    rows.push_back({m.name, fmt::format("{}", m.parameters),
                     fmt::format("{:.2f}%", 100 * m.outcome.final_test_accuracy()),
                     fmt::format("{:.4f}", m.outcome.train_loss.back()),
                     fmt::format("{:.1f}s", m.outcome.seconds)});
-  }
   const std::vector<std::string> header = {"model", "parameters", "test acc", "train loss", "time"};
   print_table(header, rows);
-  const lab::CollapseCheck after = lab::collapse_linear_stack(models[1].net, probe.images);
   fmt::print("after training the stack is still one matrix: max difference {:.3e}\n",
              after.max_abs_difference);
 
@@ -250,10 +241,8 @@ int lab_xor(int argc, char** argv) {
   const auto seed = args["seed"].as<std::uint64_t>();
   const std::filesystem::path out = args["out"].as<std::string>();
 
-  std::vector<lab::XorResult> results;
-  results.push_back(lab::train_xor("", hidden, steps, lr, seed));
-  for (const auto& a : parse_acts(args["acts"].as<std::string>()))
-    results.push_back(lab::train_xor(a, hidden, steps, lr, seed));
+  const std::vector<lab::XorResult> results =
+      lab::run_xor(parse_acts(args["acts"].as<std::string>()), hidden, steps, lr, seed);
 
   fmt::print("XOR with 2-{}-1 nets, MSE loss, {} full-batch Adam steps (lr {:g})\n\n", hidden, steps, lr);
   const std::vector<std::string> header = {
@@ -265,14 +254,16 @@ int lab_xor(int argc, char** argv) {
                     fmt::format("{:.3f}", r.outputs[1]), fmt::format("{:.3f}", r.outputs[2]),
                     fmt::format("{:.3f}", r.outputs[3])});
   print_table(header, rows);
-  fmt::print("\nthe best a linear model can do is 0.25 (predict 0.5 everywhere); targets are 0, 1, 1, 0\n");
+  fmt::print("\nthe best a linear model can do is {:g} (predict 0.5 everywhere); targets are 0, 1, 1, 0\n",
+             lab::kXorLinearBestMse);
 
   plot::LineChart chart = make_chart("XOR: MSE during training", "step", "MSE (log)");
   chart.y_scale = plot::Scale::Log10;
-  chart.reference_y = {0.25};
+  chart.reference_y = {lab::kXorLinearBestMse};
   for (std::size_t i = 0; i < results.size(); ++i) {
     std::vector<double> x;
-    for (std::size_t k = 0; k < results[i].mse_curve.size(); ++k) x.push_back(static_cast<double>(10 * k));
+    for (std::size_t k = 0; k < results[i].mse_curve.size(); ++k)
+      x.push_back(static_cast<double>(lab::kXorCurveStride * static_cast<std::int64_t>(k)));
     plot::Series s = make_series(results[i].activation.empty() ? "linear" : results[i].activation, x,
                                  results[i].mse_curve, i, false);
     s.dashed = results[i].activation.empty();
@@ -281,8 +272,9 @@ int lab_xor(int argc, char** argv) {
   plot::save_svg(out / "xor.svg", plot::render_svg(chart));
   plot::HtmlReport page("bend lab xor");
   page.paragraph(
-      "A linear model cannot separate XOR: its best MSE is 0.25 (the dashed reference line). One hidden "
-      "layer with any nonlinearity fits it.");
+      fmt::format("A linear model cannot separate XOR: its best MSE is {:g} (the dashed reference line). One "
+                  "hidden layer with any nonlinearity fits it.",
+                  lab::kXorLinearBestMse));
   page.table(header, rows);
   page.image("xor.svg", "MSE during training");
   page.save(out / "index.html");
@@ -318,67 +310,45 @@ int lab_vanishing(int argc, char** argv) {
   const Data data = load_data(args);
   const TensorDataset probe = train::probe_batch(data.test, 512);
 
-  std::vector<std::int64_t> sizes = {data.train.features()};
-  for (std::int64_t i = 0; i < depth; ++i) sizes.push_back(width);
-  sizes.push_back(data.train.num_classes);
   fmt::print(
       "{} hidden layers of {} units; {} {} epoch(s), lr {:g}, batch {}; diagnostics on {} test images\n",
       depth, width, opt, settings.epochs, settings.lr, settings.batch, probe.size());
-  const double bound = std::pow(0.25, static_cast<double>(depth));
-  fmt::print("the docs' bound for sigmoid: 0.25^{} = {:.2e}\n\n", depth, bound);
+  const double bound = lab::sigmoid_gradient_bound(depth);
+  fmt::print("the docs' bound for sigmoid: {:g}^{} = {:.2e}\n\n", lab::kSigmoidMaxDerivative, depth, bound);
 
-  struct Run {
-    std::string act;
-    train::Diagnostics init, trained;
-    lab::TrainOutcome outcome;
-  };
-  std::vector<Run> runs;
-  for (const auto& a : acts) {
-    Rng rng(settings.seed);
-    nn::Sequential net = lab::make_mlp(sizes, a, scheme, rng);
-    Run r{a, train::diagnose(net, probe.images, probe.labels), {}, {}};
-    r.outcome = lab::train_model(net, data.train, data.test, settings);
-    r.trained = train::diagnose(net, probe.images, probe.labels);
-    fmt::print(
-        "{}: first-layer grad {:.2e}, last {:.2e}, ratio {:.2e} at init; ratio {:.2e} after; test acc {}\n",
-        a, r.init.layers.front().weight_grad_norm, r.init.layers.back().weight_grad_norm,
-        r.init.grad_norm_ratio, r.trained.grad_norm_ratio,
-        r.outcome.diverged ? std::string("diverged")
-                           : fmt::format("{:.2f}%", 100 * r.outcome.final_test_accuracy()));
-    std::fflush(stdout);
-    runs.push_back(std::move(r));
-  }
+  const std::vector<lab::VanishingRun> runs = lab::run_vanishing(
+      depth, width, acts, scheme, settings, data.train, data.test, probe, [](const lab::VanishingRun& r) {
+        fmt::print(
+            "{}: first-layer grad {:.2e}, last {:.2e}, ratio {:.2e} at init; ratio {:.2e} after; test acc "
+            "{}\n",
+            r.act, r.init.layers.front().weight_grad_norm, r.init.layers.back().weight_grad_norm,
+            r.init.grad_norm_ratio, r.trained.grad_norm_ratio,
+            r.outcome.diverged ? std::string("diverged")
+                               : fmt::format("{:.2f}%", 100 * r.outcome.final_test_accuracy()));
+        std::fflush(stdout);
+      });
   fmt::print("\n");
   const std::vector<std::string> header = {"activation",   "grad L1 (init)",  "grad output (init)",
                                            "ratio (init)", "ratio (trained)", "saturated (mean, trained)",
                                            "test acc",     "learns?"};
   std::vector<std::vector<std::string>> rows;
-  for (const auto& r : runs) {
-    double sat = 0;
-    const auto hidden = r.trained.hidden();
-    for (const auto* h : hidden) sat += h->saturated_fraction;
-    sat /= std::max<std::size_t>(1, hidden.size());
-    const double acc = r.outcome.final_test_accuracy();
-    rows.push_back({r.act, fmt::format("{:.2e}", r.init.layers.front().weight_grad_norm),
-                    fmt::format("{:.2e}", r.init.layers.back().weight_grad_norm),
-                    fmt::format("{:.2e}", r.init.grad_norm_ratio),
-                    fmt::format("{:.2e}", r.trained.grad_norm_ratio), fmt::format("{:.1f}%", 100 * sat),
-                    r.outcome.diverged ? "diverged" : fmt::format("{:.2f}%", 100 * acc),
-                    !r.outcome.diverged && acc > 0.2 ? "yes" : "no (chance is ~10%)"});
-  }
+  for (const auto& r : runs)
+    rows.push_back(
+        {r.act, fmt::format("{:.2e}", r.init.layers.front().weight_grad_norm),
+         fmt::format("{:.2e}", r.init.layers.back().weight_grad_norm),
+         fmt::format("{:.2e}", r.init.grad_norm_ratio), fmt::format("{:.2e}", r.trained.grad_norm_ratio),
+         fmt::format("{:.1f}%", 100 * r.mean_saturated),
+         r.outcome.diverged ? "diverged" : fmt::format("{:.2f}%", 100 * r.outcome.final_test_accuracy()),
+         r.learns ? "yes" : fmt::format("no (chance is ~{:.0f}%)", 100.0 / data.train.num_classes)});
   print_table(header, rows);
-  // A tiny output-layer gradient at init means the forward signal itself died out with depth (an init
-  // whose gain is too small for the activation), not that gradients vanished on the way back.
   std::vector<std::string> notes;
-  for (const auto& r : runs) {
-    const auto hidden = r.init.hidden();
-    if (!hidden.empty() && r.init.layers.back().weight_grad_norm < 1e-3)
-      notes.push_back(
-          fmt::format("note: {}: the output layer's gradient is {:.1e} already at init: the forward signal "
-                      "shrank through {} layers (last hidden activations' std {:.1e}); an init with a "
-                      "larger gain for {} would keep it alive",
-                      r.act, r.init.layers.back().weight_grad_norm, depth, hidden.back()->act_std, r.act));
-  }
+  for (const auto& r : runs)
+    if (r.forward_signal_died)
+      notes.push_back(fmt::format(
+          "note: {}: the output layer's gradient is {:.1e} already at init: the forward signal "
+          "shrank through {} layers (last hidden activations' std {:.1e}); an init with a "
+          "larger gain for {} would keep it alive",
+          r.act, r.init.layers.back().weight_grad_norm, depth, r.init.hidden().back()->act_std, r.act));
   for (const auto& n : notes) fmt::print("{}\n", n);
 
   // Per-layer gradient norms, at init and after training.
@@ -405,9 +375,10 @@ int lab_vanishing(int argc, char** argv) {
   plot::HtmlReport page(fmt::format("bend lab vanishing (depth {})", depth));
   page.paragraph(
       fmt::format("{} hidden layers of {} units, {} lr {:g}, {} epoch(s) on {} images. The docs' bound "
-                  "for sigmoid is 0.25^{} = {:.2e}: sigmoid's derivative is at most 0.25, so the backward "
+                  "for sigmoid is {:g}^{} = {:.2e}: sigmoid's derivative is at most {:g}, so the backward "
                   "product through {} layers is at most that (times the weights' gains).",
-                  depth, width, opt, settings.lr, settings.epochs, data.train.size(), depth, bound, depth));
+                  depth, width, opt, settings.lr, settings.epochs, data.train.size(),
+                  lab::kSigmoidMaxDerivative, depth, bound, lab::kSigmoidMaxDerivative, depth));
   page.table(header, rows);
   for (const auto& n : notes) page.paragraph(n);
   page.image("vanishing.svg", "gradient norms per layer");
@@ -444,51 +415,20 @@ int lab_dying_relu(int argc, char** argv) {
   const std::filesystem::path out = args["out"].as<std::string>();
   const Data data = load_data(args);
   const TensorDataset probe = train::probe_batch(data.test, 512);
-  std::vector<float> shifts = {0.0f};
-  if (shift != 0.0f) shifts.push_back(shift);
-
-  struct Run {
-    std::string act;
-    double lr;
-    float shift;
-    double dead_init, dead_trained;  // over all hidden units
-    std::vector<double> dead_layers;
-    double accuracy;
-    bool diverged;
-  };
-  auto dead_overall = [](const train::Diagnostics& d) {
-    std::int64_t dead = 0, units = 0;
-    for (const auto* h : d.hidden()) {
-      dead += h->dead_units;
-      units += h->units;
-    }
-    return units ? static_cast<double>(dead) / static_cast<double>(units) : 0.0;
-  };
   fmt::print("{} with {} ; SGD, {} epoch(s), batch {}; dead = derivative 0 on all {} probe images\n\n",
              spec.arch_string(), join(acts, ", "), settings.epochs, settings.batch, probe.size());
-  std::vector<Run> runs;
-  for (float s : shifts)
-    for (const auto& a : acts)
-      for (double lr : lrs) {
-        settings.lr = lr;
-        Rng rng(settings.seed);
-        nn::Sequential net = lab::make_mlp(spec.sizes, a, nn::init::Scheme::Auto, rng, s);
-        Run r{a, lr, s, dead_overall(train::diagnose(net, probe.images, probe.labels)), 0, {}, 0, false};
-        const lab::TrainOutcome o = lab::train_model(net, data.train, data.test, settings);
-        const train::Diagnostics d = train::diagnose(net, probe.images, probe.labels);
-        r.dead_trained = dead_overall(d);
-        for (const auto* h : d.hidden()) r.dead_layers.push_back(h->dead_fraction);
-        r.diverged = o.diverged;
-        r.accuracy = o.final_test_accuracy();
+  const lab::DyingReluExperiment result = lab::run_dying_relu(
+      spec.sizes, acts, lrs, shift, settings, data.train, data.test, probe, [](const lab::DyingReluRun& r) {
         std::vector<std::string> per_layer;
         for (double f : r.dead_layers) per_layer.push_back(fmt::format("{:.1f}%", 100 * f));
         fmt::print(
             "{:<11} lr {:<5g} bias shift {:+g}: dead {:5.1f}% at init -> {:5.1f}% after ({}), test acc {}\n",
-            a, lr, s, 100 * r.dead_init, 100 * r.dead_trained, join(per_layer, " / "),
+            r.act, r.lr, r.shift, 100 * r.dead_init, 100 * r.dead_trained, join(per_layer, " / "),
             r.diverged ? std::string("diverged") : fmt::format("{:.2f}%", 100 * r.accuracy));
         std::fflush(stdout);
-        runs.push_back(std::move(r));
-      }
+      });
+  const auto& runs = result.runs;
+  const auto& shifts = result.shifts;
 
   const std::vector<std::string> header = {
       "activation", "lr", "bias shift", "dead at init", "dead after", "dead per layer", "test acc"};

@@ -39,12 +39,16 @@ class ConsoleObserver : public train::TrainObserver {
  public:
   ConsoleObserver(bool progress, bool quiet, bool json) : progress_(progress), quiet_(quiet), json_(json) {}
 
-  void on_start(const train::Trainer& t) override {
+  void on_start(train::Trainer& t) override {
     if (quiet_ || json_) return;
-    fmt::print("{}", const_cast<train::Trainer&>(t).model().summary({1, t.spec().sizes.front()}));
-    fmt::print("data: {} train / {} test images ({}); {}, batch {}, {} epochs, {} thread{}\n\n",
-               t.train_data().size(), t.test_data().size(), t.config().dataset, t.optimizer().name(),
-               t.config().batch, t.config().epochs, num_threads(), num_threads() == 1 ? "" : "s");
+    fmt::print("{}", model_summary(t.model(), t.train_data().features()));
+    fmt::print("data: {} train / {} test images ({})\nrecipe: {}\n", t.train_data().size(), t.test_data().size(),
+               t.config().dataset, t.recipe());
+    if (t.epochs_done() > 0 || t.steps_done() > 0)
+      fmt::print("resumed from {} at epoch {}, step {}: model, optimizer state, schedule, seed and data order "
+                 "continue from the checkpoint\n",
+                 t.config().resume.string(), t.epochs_done() + 1, t.steps_done());
+    fmt::print("\n");
     std::fflush(stdout);
   }
 
@@ -98,7 +102,7 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
 }  // namespace
 
 int run_train(int argc, char** argv) {
-  cxxopts::Options options("bend train", "Train an MLP classifier on MNIST or Fashion-MNIST.");
+  cxxopts::Options options("bend train", "Train an MLP classifier on an image dataset (MNIST by default).");
   add_training_flags(options);
   options.add_options("Output")("save", "write the final model here (.safetensors)",
                                 cxxopts::value<std::string>())(
@@ -116,6 +120,7 @@ int run_train(int argc, char** argv) {
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   train::TrainConfig config = training_config(args);
+  const ModelFlags model = model_flags(args);
   if (args.count("save")) config.save = args["save"].as<std::string>();
   config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
   if (args.count("resume")) config.resume = args["resume"].as<std::string>();
@@ -133,7 +138,7 @@ int run_train(int argc, char** argv) {
     throw UsageError(fmt::format("--init-from {}: no such file", config.init_from.string()));
   if (!config.checkpoint_dir.empty()) std::filesystem::create_directories(config.checkpoint_dir);
 
-  train::Trainer trainer(config);
+  train::Trainer trainer(config, model.source());
   ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
   train::clear_stop_request();
   std::signal(SIGINT, on_sigint);

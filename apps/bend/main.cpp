@@ -1,4 +1,5 @@
-// bend: the command-line front end. `bend <command> [flags]`; every command has --help.
+// bend: the command-line front end. `bend <command> [flags]`; every command has --help. The commands
+// come from the registry in commands.cpp.
 // Exit codes: 0 success, 1 runtime error, 2 usage error, 130 interrupted (Ctrl-C).
 #include <cstdio>
 #include <string_view>
@@ -7,53 +8,34 @@
 
 #include "cli.hpp"
 
-namespace {
-
-constexpr std::string_view kUsage = R"(bend: train MLPs on MNIST and see what each activation does.
-
-Usage: bend <command> [flags]     (bend <command> --help for its flags)
-
-Commands:
-  train     train an MLP (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST)
-  eval      loss, accuracy, per-class accuracy and confusion matrix of a saved model
-  predict   top-3 classes for a test image (--index N) or a PGM file (--image F)
-  info      architecture, parameters and training state of a model or checkpoint
-  compare   train the same network with several activations and write a report
-  lab       the docs' claims, measured: collapse | xor | vanishing | dying-relu
-  plot      plot activations and their derivatives
-)";
-
-}  // namespace
-
 int main(int argc, char** argv) {
   using namespace bend::cli;
   if (argc < 2) {
-    fmt::print(stderr, "{}", kUsage);
+    fmt::print(stderr, "{}", usage_text());
     return 2;
   }
-  const std::string_view command = argv[1];
-  if (command == "--help" || command == "-h" || command == "help") {
-    fmt::print("{}", kUsage);
+  std::string_view name = argv[1];
+  if (name == "--version" || name == "-V") {
+    fmt::print("{}\n", version_text());
     return 0;
   }
-  try {
-    if (command == "train") return run_train(argc - 1, argv + 1);
-    if (command == "eval") return run_eval(argc - 1, argv + 1);
-    if (command == "predict") return run_predict(argc - 1, argv + 1);
-    if (command == "info") return run_info(argc - 1, argv + 1);
-    if (command == "compare") return run_compare(argc - 1, argv + 1);
-    if (command == "lab") return run_lab(argc - 1, argv + 1);
-    if (command == "plot") return run_plot(argc - 1, argv + 1);
-    fmt::print(stderr, "bend: unknown command '{}' (try bend --help)\n", command);
+  if (name == "--help" || name == "-h") name = "help";
+  const Command* command = find_command(name);
+  if (command == nullptr) {
+    fmt::print(stderr, "bend: unknown command '{}'; commands are: {} (bend help lists what they do)\n", name,
+               command_names());
     return 2;
+  }
+  try {
+    return command->run(argc - 1, argv + 1);
   } catch (const UsageError& e) {
-    fmt::print(stderr, "bend {}: {}\n", command, e.what());
+    fmt::print(stderr, "bend {}: {}\n", name, e.what());
     return 2;
   } catch (const cxxopts::exceptions::exception& e) {
-    fmt::print(stderr, "bend {}: {}\n", command, e.what());
+    fmt::print(stderr, "bend {}: {}\n", name, e.what());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "bend {}: error: {}\n", command, e.what());
+    fmt::print(stderr, "bend {}: error: {}\n", name, e.what());
     return 1;
   }
 }

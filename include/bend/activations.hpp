@@ -3,11 +3,13 @@
 // value and derivative (as a pointwise kernel), its PyTorch defaults, its init gain and family, and the
 // properties the docs compare. The module (nn::Activation), the functional form (activate), the CLI
 // names, the tests and `bend compare` all read this table; adding an activation is adding an entry in
-// src/activations.cpp.
+// src/activations.cpp. The functional forms (relu, gelu, ...) are declared with the other ops in
+// bend/ops.hpp.
 #include <span>
 #include <string>
 #include <string_view>
 
+#include "bend/ops.hpp"
 #include "bend/pointwise.hpp"
 
 namespace bend {
@@ -57,32 +59,5 @@ std::string activation_names();
 // f(x) with the entry's kernel, recorded on the tape. Parameters default to PyTorch's.
 Tensor activate(const Tensor& x, const ActivationInfo& info);
 Tensor activate(const Tensor& x, const ActivationInfo& info, const PointwiseParams& params);
-
-// Functional forms with PyTorch's names and defaults.
-Tensor sigmoid(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
-Tensor elu(const Tensor& x, float alpha = 1.0f);
-Tensor celu(const Tensor& x, float alpha = 1.0f);
-Tensor selu(const Tensor& x);
-Tensor gelu(const Tensor& x, std::string_view approximate = "none");  // "none" (erf) or "tanh"
-Tensor silu(const Tensor& x);
-Tensor mish(const Tensor& x);
-Tensor softplus(const Tensor& x, float beta = 1.0f, float threshold = 20.0f);
-Tensor softsign(const Tensor& x);
-Tensor relu6(const Tensor& x);
-Tensor hardtanh(const Tensor& x, float min_val = -1.0f, float max_val = 1.0f);
-Tensor hardswish(const Tensor& x);
-Tensor hardsigmoid(const Tensor& x);
-Tensor hardshrink(const Tensor& x, float lambd = 0.5f);
-Tensor softshrink(const Tensor& x, float lambd = 0.5f);
-Tensor tanhshrink(const Tensor& x);
-Tensor logsigmoid(const Tensor& x);
-Tensor threshold(const Tensor& x, float threshold, float value);
-// PReLU with a learnable slope: weight has 1 element or one per feature (dimension 1 of x).
-Tensor prelu(const Tensor& x, const Tensor& weight);
-// GLU: splits dimension `dim` in halves a, b and returns a ⊙ sigmoid(b).
-Tensor glu(const Tensor& x, int dim = -1);
 
 }  // namespace bend

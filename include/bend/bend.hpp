@@ -1,5 +1,6 @@
 #pragma once
-// The whole public API of bend: #include <bend/bend.hpp>.
+// The core API of bend (target bend::bend): #include <bend/bend.hpp>. The reporting code (charts, HTML
+// pages, `bend lab` and `bend compare`) is bend::report: #include <bend/report.hpp>.
 #include "bend/activations.hpp"
 #include "bend/autograd.hpp"
 #include "bend/data/idx.hpp"
@@ -13,8 +14,6 @@
 #include "bend/gradcheck.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/io/safetensors.hpp"
-#include "bend/lab/compare.hpp"
-#include "bend/lab/experiments.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/adaptive_softmax.hpp"
 #include "bend/nn/dropout.hpp"
@@ -26,12 +25,10 @@
 #include "bend/nn/serialize.hpp"
 #include "bend/nn/swiglu.hpp"
 #include "bend/ops.hpp"
-#include "bend/parallel.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/lr_scheduler.hpp"
 #include "bend/optim/sgd.hpp"
-#include "bend/plot/html_report.hpp"
-#include "bend/plot/svg_chart.hpp"
+#include "bend/parallel.hpp"
 #include "bend/pointwise.hpp"
 #include "bend/rng.hpp"
 #include "bend/shape.hpp"

@@ -1,14 +1,19 @@
 #pragma once
 // bend's differentiable ops. Each is defined in one file under src/ops/ with its backward beside its
 // forward. All take and return float32 contiguous tensors; shape errors throw ShapeError naming the op
-// and the shapes.
+// and the shapes. Every op bend records on the tape is declared here; the activation table
+// (bend/activations.hpp) adds activate(), which runs a table entry's kernel through apply_pointwise.
 #include <cstdint>
 #include <span>
+#include <string_view>
 #include <vector>
 
+#include "bend/pointwise.hpp"
 #include "bend/tensor.hpp"
 
 namespace bend {
+
+class Rng;
 
 // --- matrix products (src/ops/matmul.cpp, src/ops/linear.cpp) ---
 // op(a) · op(b) for 2-d a, b, where op transposes when asked; one cblas_sgemm, no copies.
@@ -36,6 +41,39 @@ Tensor reciprocal(const Tensor& a);
 Tensor pow(const Tensor& a, float exponent);
 Tensor clamp(const Tensor& a, float lo, float hi);  // gradient 1 inside [lo, hi], 0 outside
 
+// --- pointwise kernels (src/ops/pointwise.cpp; kernels in bend/pointwise.hpp) ---
+// y = f(x), recorded for backward when x requires grad. `kernel` must outlive the tape entry (kernels
+// are static tables).
+Tensor apply_pointwise(const Tensor& x, const PointwiseKernel& kernel, PointwiseParams params = {});
+
+// --- activations (src/activations.cpp, one entry each in the activation table) ---
+// Functional forms with PyTorch's names and defaults.
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, float negative_slope = 0.01f);
+Tensor elu(const Tensor& x, float alpha = 1.0f);
+Tensor celu(const Tensor& x, float alpha = 1.0f);
+Tensor selu(const Tensor& x);
+Tensor gelu(const Tensor& x, std::string_view approximate = "none");  // "none" (erf) or "tanh"
+Tensor silu(const Tensor& x);
+Tensor mish(const Tensor& x);
+Tensor softplus(const Tensor& x, float beta = 1.0f, float threshold = 20.0f);
+Tensor softsign(const Tensor& x);
+Tensor relu6(const Tensor& x);
+Tensor hardtanh(const Tensor& x, float min_val = -1.0f, float max_val = 1.0f);
+Tensor hardswish(const Tensor& x);
+Tensor hardsigmoid(const Tensor& x);
+Tensor hardshrink(const Tensor& x, float lambd = 0.5f);
+Tensor softshrink(const Tensor& x, float lambd = 0.5f);
+Tensor tanhshrink(const Tensor& x);
+Tensor logsigmoid(const Tensor& x);
+Tensor threshold(const Tensor& x, float threshold, float value);
+// PReLU with a learnable slope: weight has 1 element or one per feature (dimension 1 of x).
+Tensor prelu(const Tensor& x, const Tensor& weight);
+// GLU: splits dimension `dim` in halves a, b and returns a ⊙ sigmoid(b).
+Tensor glu(const Tensor& x, int dim = -1);
+
 // --- reductions (src/ops/reduce.cpp) ---
 Tensor sum(const Tensor& a);
 Tensor sum(const Tensor& a, int dim, bool keepdim = false);
@@ -52,9 +90,24 @@ std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, 
 std::vector<Tensor> split(const Tensor& a, std::initializer_list<std::int64_t> sizes, int dim = -1);
 std::vector<Tensor> chunk(const Tensor& a, std::int64_t chunks, int dim = -1);
 
+// --- indexing (src/ops/gather.cpp); indices must be below 2^24 (the tape saves them as floats) ---
+// Rows of `a` (any rank >= 1, rows along dimension 0) picked by `rows`, repeats allowed:
+// torch.index_select(a, 0, rows). Backward adds each output row's gradient into its source row.
+Tensor index_select_rows(const Tensor& a, std::span<const std::int64_t> rows);
+// out[r] = a[r, columns[r]] for a [N, C]: torch.gather(a, 1, columns.unsqueeze(1)).squeeze(1).
+Tensor gather_columns(const Tensor& a, std::span<const std::int32_t> columns);
+// A copy of `base` with source[k] added to row rows[k] (repeats accumulate): the out-of-place
+// torch.index_add(base, 0, rows, source). source has rows.size() rows shaped like base's rows.
+Tensor index_add_rows(const Tensor& base, std::span<const std::int64_t> rows, const Tensor& source);
+
 // --- softmax (src/ops/softmax.cpp) ---
 Tensor softmax(const Tensor& a, int dim = -1);
 Tensor log_softmax(const Tensor& a, int dim = -1);
+
+// --- dropout (src/ops/dropout.cpp) ---
+// Inverted dropout (F.dropout): keeps each element with probability 1 - p and scales it by 1/(1 - p),
+// the mask drawn from `rng`. Returns x itself when not training or p = 0.
+Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);
 
 // --- losses (src/ops/losses.cpp); targets are class indices ---
 enum class Reduction { Mean, Sum, None };

@@ -9,10 +9,10 @@
 //
 // make_pointwise_kernel<Exp>() turns it into a pair of tight loops (forward, backward) that the
 // compiler inlines and vectorises (built for SSE2, AVX2 and AVX-512, picked at load time; see
-// bend/detail/multiversion.hpp); apply_pointwise() runs the forward loop, split across bend's threads
-// when the tensor is large, and records the backward one on the tape. One indirect call per op and
-// thread, none per element. Activations (bend/activations.hpp)
-// are pointwise functions with more metadata.
+// bend/detail/multiversion.hpp); apply_pointwise() (declared in bend/ops.hpp) runs the forward loop, split
+// across bend's threads when the tensor is large, and records the backward one on the tape. One indirect call
+// per op and thread, none per element. Activations (bend/activations.hpp) are pointwise functions with more
+// metadata.
 #include <cstdint>
 
 #include "bend/detail/multiversion.hpp"
@@ -73,9 +73,5 @@ constexpr PointwiseKernel make_pointwise_kernel(const char* name) {
   return {name, &pointwise_forward_loop<F>, &pointwise_backward_loop<F, true>,
           &pointwise_backward_loop<F, false>, &pointwise_derivative_loop<F>};
 }
-
-// y = f(x), recorded for backward when x requires grad. `kernel` must outlive the tape entry (kernels
-// are static tables).
-Tensor apply_pointwise(const Tensor& x, const PointwiseKernel& kernel, PointwiseParams params = {});
 
 }  // namespace bend

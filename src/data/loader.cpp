@@ -2,13 +2,13 @@
 #include "bend/data/loader.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <numeric>
 
 #include <fmt/format.h>
 
+#include "bend/data/registry.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
 #include "bend/parallel.hpp"
@@ -58,11 +58,7 @@ TensorDataset to_tensor_dataset(const ImageDataset& dataset) {
 }
 
 TensorDataset load_tensor_dataset(std::string_view dataset, const std::filesystem::path& dir, Split split) {
-  // default_data_dir validates the name (ValueError listing the valid ones) even when dir is given.
-  const std::filesystem::path default_dir = default_data_dir(dataset);
-  TensorDataset out = to_tensor_dataset(load_image_dataset(dir.empty() ? default_dir : dir, split));
-  out.name = fmt::format("{}/{}", dataset, to_string(split));
-  return out;
+  return load_dataset(dataset, dir, split);
 }
 
 TensorDataset subset(const TensorDataset& dataset, std::int64_t first, std::int64_t count) {
@@ -95,20 +91,6 @@ Normalization compute_normalization(const TensorDataset& train) {
   for (float v : pixels) squares += (v - mean) * (v - mean);
   const double variance = squares / static_cast<double>(pixels.size());
   return {static_cast<float>(mean), static_cast<float>(std::sqrt(variance))};
-}
-
-Normalization parse_normalization(std::string_view mean_text, std::string_view std_text) {
-  const auto number = [](std::string_view key, std::string_view text) {
-    float value = 0.0f;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !std::isfinite(value))
-      throw ValueError(fmt::format("model metadata: {} \"{}\" is not a finite number", key, text));
-    return value;
-  };
-  Normalization n{number("bend.input_mean", mean_text), number("bend.input_std", std_text)};
-  if (!(n.std > 0.0f))
-    throw ValueError(fmt::format("model metadata: bend.input_std \"{}\" must be greater than 0", std_text));
-  return n;
 }
 
 void normalize(TensorDataset& dataset, Normalization normalization) {

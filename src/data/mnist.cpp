@@ -2,12 +2,12 @@
 // with the IDX reader and check they describe the same images with labels in range.
 #include "bend/data/mnist.hpp"
 
-#include <cstdlib>
 #include <system_error>
 
 #include <fmt/format.h>
 
 #include "bend/data/idx.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/error.hpp"
 
 namespace bend {
@@ -15,27 +15,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kNumClasses = 10;
 // Far beyond any image dataset, and small enough that pixel counts never overflow (2^31).
 constexpr std::uint64_t kMaxPixelsPerImage = std::uint64_t{1} << 31;
-constexpr const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
 
-// The remedy to print when a dataset's files are absent.
-std::string how_to_get(const fs::path& dir) {
-  if (dir.string().find("fashion") != std::string::npos)
-    return "install Fashion-MNIST with: apt-get install dataset-fashion-mnist";
-  return "run data/fetch-mnist.sh to download MNIST (or set BEND_DATA_DIR to a directory that holds it)";
-}
+// "; <hint>" for error messages, or nothing when there is no hint.
+std::string hint_suffix(const std::string& fetch_hint) { return fetch_hint.empty() ? "" : "; " + fetch_hint; }
 
 // dir/stem if it exists, else dir/stem.gz.
-fs::path find_idx_file(const fs::path& dir, const std::string& stem) {
+fs::path find_idx_file(const fs::path& dir, const std::string& stem, const std::string& fetch_hint) {
   std::error_code ec;
   fs::path plain = dir / stem;
   if (fs::exists(plain, ec)) return plain;
   fs::path gzipped = dir / (stem + ".gz");
   if (fs::exists(gzipped, ec)) return gzipped;
   throw IoError(
-      fmt::format("{}: neither {} nor {}.gz is there; {}", dir.string(), stem, stem, how_to_get(dir)));
+      fmt::format("{}: neither {} nor {}.gz is there{}", dir.string(), stem, stem, hint_suffix(fetch_hint)));
 }
 
 // "mnist" for "data/mnist" and "data/mnist/".
@@ -50,15 +44,16 @@ std::string dataset_name(const fs::path& dir) {
 
 std::string_view to_string(Split split) { return split == Split::Train ? "train" : "test"; }
 
-ImageDataset load_image_dataset(const fs::path& dir, Split split) {
+ImageDataset load_image_dataset(const fs::path& dir, Split split, const IdxLayout& layout) {
   std::error_code ec;
   if (!fs::exists(dir, ec))
-    throw IoError(fmt::format("{}: dataset directory does not exist; {}", dir.string(), how_to_get(dir)));
+    throw IoError(
+        fmt::format("{}: dataset directory does not exist{}", dir.string(), hint_suffix(layout.fetch_hint)));
   if (!fs::is_directory(dir, ec)) throw IoError(fmt::format("{}: not a directory", dir.string()));
 
-  const std::string prefix = split == Split::Train ? "train" : "t10k";
-  const fs::path images_path = find_idx_file(dir, prefix + "-images-idx3-ubyte");
-  const fs::path labels_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte");
+  const std::string& prefix = split == Split::Train ? layout.train_prefix : layout.test_prefix;
+  const fs::path images_path = find_idx_file(dir, prefix + "-images-idx3-ubyte", layout.fetch_hint);
+  const fs::path labels_path = find_idx_file(dir, prefix + "-labels-idx1-ubyte", layout.fetch_hint);
   IdxArray images = read_idx(images_path);
   IdxArray labels = read_idx(labels_path);
 
@@ -79,31 +74,39 @@ ImageDataset load_image_dataset(const fs::path& dir, Split split) {
   if (images.dims[0] != labels.dims[0])
     throw IoError(fmt::format("count mismatch: {} has {} images but {} has {} labels", images_path.string(),
                               images.dims[0], labels_path.string(), labels.dims[0]));
+  const int first = layout.first_label, last = layout.first_label + layout.num_classes - 1;
   for (std::size_t i = 0; i < labels.bytes.size(); ++i) {
-    if (labels.bytes[i] >= kNumClasses)
-      throw IoError(fmt::format("{}: label at index {} is {}, outside the {} classes 0..{}",
-                                labels_path.string(), i, labels.bytes[i], kNumClasses, kNumClasses - 1));
+    const int stored = labels.bytes[i];
+    if (stored < first || stored > last)
+      throw IoError(fmt::format("{}: label at index {} is {}, outside the {} classes {}..{}",
+                                labels_path.string(), i, stored, layout.num_classes, first, last));
+    labels.bytes[i] = static_cast<std::uint8_t>(stored - first);
   }
 
   ImageDataset dataset;
   dataset.count = images.dims[0];
-  dataset.rows = images.dims[1];
-  dataset.cols = images.dims[2];
-  dataset.pixels = std::move(images.bytes);
+  // A transposed file stores each image column by column: its "rows" are the image's columns.
+  dataset.rows = layout.transposed ? images.dims[2] : images.dims[1];
+  dataset.cols = layout.transposed ? images.dims[1] : images.dims[2];
+  if (layout.transposed) {
+    // stored[n][c][r] -> pixels[n][r][c]
+    const std::int64_t rows = dataset.rows, cols = dataset.cols, plane = rows * cols;
+    dataset.pixels.resize(images.bytes.size());
+    for (std::int64_t n = 0; n < dataset.count; ++n) {
+      const std::uint8_t* src = images.bytes.data() + n * plane;
+      std::uint8_t* dst = dataset.pixels.data() + n * plane;
+      for (std::int64_t c = 0; c < cols; ++c)
+        for (std::int64_t r = 0; r < rows; ++r) dst[r * cols + c] = src[c * rows + r];
+    }
+  } else {
+    dataset.pixels = std::move(images.bytes);
+  }
   dataset.labels = std::move(labels.bytes);
-  dataset.num_classes = kNumClasses;
+  dataset.num_classes = layout.num_classes;
   dataset.name = fmt::format("{}/{}", dataset_name(dir), to_string(split));
   return dataset;
 }
 
-fs::path default_data_dir(std::string_view dataset) {
-  if (dataset == "mnist") {
-    const char* env = std::getenv("BEND_DATA_DIR");
-    if (env != nullptr && *env != '\0') return fs::path(env);
-    return fs::path("data") / "mnist";
-  }
-  if (dataset == "fashion") return fs::path(kFashionDir);
-  throw ValueError(fmt::format("unknown dataset \"{}\"; valid datasets are: mnist, fashion", dataset));
-}
+fs::path default_data_dir(std::string_view dataset) { return find_dataset(dataset).default_dir(); }
 
 }  // namespace bend

@@ -9,6 +9,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/lab/xor.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/ops.hpp"
@@ -127,7 +128,7 @@ XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t step
   for (std::int64_t step = 0; step < steps; ++step) {
     opt.zero_grad();
     Tensor loss = mse_loss(net(x), y);
-    if (step % 10 == 0) r.mse_curve.push_back(loss.item());
+    if (step % kXorCurveStride == 0) r.mse_curve.push_back(loss.item());
     loss.backward();
     opt.step();
   }

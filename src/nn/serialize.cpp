@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "bend/data/loader.hpp"
 #include "bend/error.hpp"
 #include "bend/io/safetensors.hpp"
 
@@ -47,15 +46,6 @@ LoadedMlp mlp_from_file(SafetensorsFile file, std::string_view name, const std::
         fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
                     "and --act",
                     name));
-  const auto mean = metadata.find("bend.input_mean"), std = metadata.find("bend.input_std");
-  if (mean != metadata.end() || std != metadata.end()) {
-    try {
-      parse_normalization(mean == metadata.end() ? "" : mean->second,
-                          std == metadata.end() ? "" : std->second);
-    } catch (const ValueError& e) {
-      throw ValueError(fmt::format("{}: {}", name, e.what()));
-    }
-  }
   // A checkpoint keeps the model under "model."; a model file has the bare names.
   NamedTensors model_tensors;
   for (auto& [tensor_name, t] : tensors)

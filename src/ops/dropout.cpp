@@ -5,7 +5,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
-#include "bend/nn/dropout.hpp"
+#include "bend/ops.hpp"
 #include "bend/rng.hpp"
 
 namespace bend {

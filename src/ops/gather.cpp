@@ -1,4 +1,4 @@
-// Indexing ops with their backward beside the forward (declared in bend/nn/adaptive_softmax.hpp):
+// Indexing ops with their backward beside the forward (declared in bend/ops.hpp):
 //   index_select_rows: y[k] = a[rows[k]]                      da[rows[k]] += dy[k]
 //   gather_columns:    y[r] = a[r, columns[r]]                da[r, columns[r]] += dy[r]
 //   index_add_rows:    y = base; y[rows[k]] += source[k]      dbase += dy; dsource[k] += dy[rows[k]]
@@ -11,7 +11,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
-#include "bend/nn/adaptive_softmax.hpp"
+#include "bend/ops.hpp"
 
 namespace bend {
 namespace {

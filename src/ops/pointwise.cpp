@@ -2,6 +2,7 @@
 #include "bend/pointwise.hpp"
 
 #include "bend/autograd.hpp"
+#include "bend/ops.hpp"
 #include "bend/parallel.hpp"
 
 namespace bend {

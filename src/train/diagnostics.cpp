@@ -78,12 +78,21 @@ std::vector<const LayerDiagnostics*> Diagnostics::hidden() const {
   return out;
 }
 
-Diagnostics diagnose(nn::Sequential& model, const Tensor& images, std::span<const std::int32_t> labels,
+namespace {
+// Every Linear in the module tree, in registration order (the order of state_dict).
+void collect_linears(nn::Module& m, std::vector<nn::Linear*>& out) {
+  if (auto* linear = dynamic_cast<nn::Linear*>(&m)) out.push_back(linear);
+  for (const auto& [name, child] : m.children()) collect_linears(*child, out);
+}
+}  // namespace
+
+Diagnostics diagnose(nn::Module& any_model, const Tensor& images, std::span<const std::int32_t> labels,
                      const DiagnosticsOptions& options) {
   if (images.ndim() != 2 || images.size(0) != static_cast<std::int64_t>(labels.size()))
     throw ShapeError(
         fmt::format("diagnose: images {} do not match {} labels", images.shape().str(), labels.size()));
   const std::int64_t samples = images.size(0);
+  nn::Module& model = any_model;
   ModeRestorer restore(model);
   model.eval();
 
@@ -91,8 +100,20 @@ Diagnostics diagnose(nn::Sequential& model, const Tensor& images, std::span<cons
   result.probe_samples = samples;
   std::vector<nn::Linear*> linears;
 
-  // Pass 1, no recording: pre-activations and activations layer by layer.
-  {
+  auto* sequential = dynamic_cast<nn::Sequential*>(&any_model);
+  if (!sequential) {
+    // A model with its own forward: its activations are not modules we can step through, so only the
+    // weight gradients of its Linear layers are measured.
+    collect_linears(any_model, linears);
+    for (nn::Linear* linear : linears) {
+      LayerDiagnostics layer;
+      layer.module_index = result.layers.size();
+      layer.units = linear->out_features();
+      result.layers.push_back(layer);
+    }
+  } else {
+    // Pass 1, no recording: pre-activations and activations layer by layer.
+    nn::Sequential& model = *sequential;
     NoGradGuard no_grad;
     Tensor x = images;
     for (std::size_t i = 0; i < model.size(); ++i) {
@@ -176,7 +197,7 @@ TensorDataset probe_batch(const TensorDataset& data, std::int64_t probe_size) {
   return subset(data, 0, std::clamp<std::int64_t>(probe_size, 0, data.size()));
 }
 
-Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int64_t probe_size,
+Diagnostics diagnose(nn::Module& model, const TensorDataset& data, std::int64_t probe_size,
                      const DiagnosticsOptions& options) {
   const TensorDataset probe = probe_batch(data, probe_size);
   return diagnose(model, probe.images, probe.labels, options);
@@ -206,9 +227,9 @@ DiagnosticsObserver::DiagnosticsObserver(TrainObserver* next, std::int64_t probe
     throw ValueError(fmt::format("diagnostics: the probe batch needs >= 1 sample, got {}", probe_size));
 }
 
-void DiagnosticsObserver::on_start(const Trainer& trainer) {
+void DiagnosticsObserver::on_start(Trainer& trainer) {
   if (next_) next_->on_start(trainer);
-  trainer_ = const_cast<Trainer*>(&trainer);  // a forward/backward pass needs the model
+  trainer_ = &trainer;
   probe_ = probe_batch(trainer.test_data(), probe_size_);
   initial_ = diagnose(trainer_->model(), probe_.images, probe_.labels);
   if (callback_) callback_(trainer.epochs_done(), initial_);
@@ -222,6 +243,10 @@ void DiagnosticsObserver::on_epoch(const EpochMetrics& m) {
   if (next_) next_->on_epoch(m);
   per_epoch_.push_back(diagnose(trainer_->model(), probe_.images, probe_.labels));
   if (callback_) callback_(m.epoch, per_epoch_.back());
+}
+
+void DiagnosticsObserver::on_phase(StepPhase phase) {
+  if (next_) next_->on_phase(phase);
 }
 
 void DiagnosticsObserver::on_checkpoint(const std::filesystem::path& path) {

@@ -3,7 +3,10 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "bend/autograd.hpp"
+#include "bend/error.hpp"
 #include "bend/ops.hpp"
 #include "bend/rng.hpp"
 
@@ -30,14 +33,23 @@ void argmax_rows(const Tensor& logits, std::int32_t* out) {
 EvalResult evaluate(nn::Module& model, const TensorDataset& data, std::int64_t batch_size,
                     bool keep_probabilities) {
   NoGradGuard no_grad;
-  const bool was_training = model.is_training();
+  // Back to the caller's mode however this returns (a mismatch below throws mid-way).
+  struct ModeRestore {
+    nn::Module& model;
+    bool was_training;
+    ~ModeRestore() { model.train(was_training); }
+  } restore{model, model.is_training()};
   model.eval();
+  // Everything below is sized from the dataset's class count; a model whose output width differs
+  // would index past the confusion matrix and the probability rows, so it is refused first.
+  const std::int64_t classes = data.num_classes;
+  if (classes < 1) throw ValueError(fmt::format("evaluate: {} has {} classes", data.name, classes));
   EvalResult r;
   r.num_classes = data.num_classes;
   r.samples = data.size();
-  r.confusion.assign(static_cast<std::size_t>(data.num_classes * data.num_classes), 0);
+  r.confusion.assign(static_cast<std::size_t>(classes * classes), 0);
   r.predictions.resize(static_cast<std::size_t>(data.size()));
-  if (keep_probabilities) r.probabilities.resize(static_cast<std::size_t>(data.size() * data.num_classes));
+  if (keep_probabilities) r.probabilities.resize(static_cast<std::size_t>(data.size() * classes));
   Rng unused(0);
   DataLoader loader(data, batch_size, /*shuffle=*/false, unused);
   loader.start_epoch();
@@ -46,23 +58,28 @@ EvalResult evaluate(nn::Module& model, const TensorDataset& data, std::int64_t b
   std::int64_t correct = 0, offset = 0;
   while (loader.next(batch)) {
     Tensor logits = model(batch.images);
+    if (logits.ndim() != 2 || logits.size(0) != batch.size || logits.size(1) != classes)
+      throw ValueError(
+          fmt::format("evaluate: the model has {} outputs but {} has {} classes (output {} for a "
+                      "batch of {})",
+                      logits.ndim() == 2 ? logits.size(1) : logits.numel(), data.name, classes,
+                      logits.shape().str(), batch.size));
     loss_sum += static_cast<double>(cross_entropy(logits, batch.labels, Reduction::Sum).item());
     std::int32_t* pred = r.predictions.data() + offset;
     argmax_rows(logits, pred);
     for (std::int64_t i = 0; i < batch.size; ++i) {
       const std::int32_t truth = batch.labels[static_cast<std::size_t>(i)];
       correct += pred[i] == truth;
-      ++r.confusion[static_cast<std::size_t>(truth * data.num_classes + pred[i])];
+      ++r.confusion[static_cast<std::size_t>(truth * classes + pred[i])];
     }
     if (keep_probabilities) {
       Tensor probs = softmax(logits, 1);
-      std::copy_n(probs.data(), probs.numel(), r.probabilities.data() + offset * data.num_classes);
+      std::copy_n(probs.data(), probs.numel(), r.probabilities.data() + offset * classes);
     }
     offset += batch.size;
   }
   r.loss = data.size() ? loss_sum / static_cast<double>(data.size()) : 0.0;
   r.accuracy = data.size() ? static_cast<double>(correct) / static_cast<double>(data.size()) : 0.0;
-  model.train(was_training);
   return r;
 }
 

@@ -1,4 +1,4 @@
-// The training loop, checkpoints and resume.
+// The training loop (the only one in bend), checkpoints and resume.
 #include "bend/train/trainer.hpp"
 
 #include <chrono>
@@ -7,20 +7,18 @@
 #include <fmt/format.h>
 
 #include "bend/autograd.hpp"
-#include "bend/data/mnist.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/denormal.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
-#include "bend/optim/adam.hpp"
-#include "bend/optim/sgd.hpp"
 #include "bend/parallel.hpp"
 #include "bend/train/schedule.hpp"
 
 namespace bend::train {
 
 // ---------------------------------------------------------------------------------------------------
-// Stop requests and threads
+// Stop requests
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -35,19 +33,8 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 // Configuration
 
 void TrainConfig::validate() const {
-  if (dataset != "mnist" && dataset != "fashion")
-    throw ValueError(fmt::format("--dataset '{}': expected mnist or fashion", dataset));
-  nn::MlpSpec::parse(arch, act, dropout);
-  nn::init::parse_scheme(init);
-  if (optimizer != "sgd" && optimizer != "adam" && optimizer != "adamw")
-    throw ValueError(fmt::format("--opt '{}': expected sgd, adam or adamw", optimizer));
-  if (lr && !(*lr > 0 && std::isfinite(*lr)))
-    throw ValueError(fmt::format("--lr must be positive, got {}", *lr));
-  if (!(momentum >= 0 && momentum < 1))
-    throw ValueError(fmt::format("--momentum must be in [0, 1), got {}", momentum));
-  if (nesterov && (optimizer != "sgd" || momentum <= 0))
-    throw ValueError("--nesterov needs --opt sgd and a --momentum above 0");
-  if (weight_decay && !(*weight_decay >= 0)) throw ValueError("--weight-decay must be >= 0");
+  find_dataset(dataset);
+  complete_options(find_optimizer(optimizer), optimizer_options);
   if (schedule != "none" && schedule != "step" && schedule != "cosine" && schedule != "plateau")
     throw ValueError(fmt::format("--schedule '{}': expected none, step, cosine or plateau", schedule));
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
@@ -59,49 +46,38 @@ void TrainConfig::validate() const {
   if (train_limit < 0 || test_limit < 0) throw ValueError("--train-limit/--test-limit must be >= 0");
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Checkpoint metadata encoding: doubles in hex-float text so they round-trip exactly.
-
 namespace {
 
-std::string exact(double v) { return fmt::format("{:a}", v); }
-double parse_double(const nn::Metadata& m, const std::string& key, const std::filesystem::path& file) {
-  auto it = m.find(key);
-  if (it == m.end()) throw IoError(fmt::format("{}: checkpoint metadata lacks '{}'", file.string(), key));
-  char* end = nullptr;
-  const double v = std::strtod(it->second.c_str(), &end);
-  if (end == it->second.c_str() || *end != '\0')
-    throw IoError(
-        fmt::format("{}: checkpoint metadata '{}' = '{}' is not a number", file.string(), key, it->second));
-  return v;
+// Every stochastic module (Dropout) in module-tree order: their streams travel in checkpoints.
+void collect_dropouts(nn::Module& m, std::vector<nn::Dropout*>& out) {
+  if (auto* d = dynamic_cast<nn::Dropout*>(&m)) out.push_back(d);
+  for (const auto& [name, child] : m.children()) collect_dropouts(*child, out);
 }
-std::int64_t parse_int(const nn::Metadata& m, const std::string& key, const std::filesystem::path& file) {
-  return static_cast<std::int64_t>(parse_double(m, key, file));
-}
-std::string encode_rng(const Rng::State& s) {
-  return fmt::format("{:016x} {:016x} {:016x} {:016x} {} {}", s.s[0], s.s[1], s.s[2], s.s[3],
-                     s.has_spare ? 1 : 0, exact(s.spare));
-}
-Rng::State decode_rng(const nn::Metadata& m, const std::string& key, const std::filesystem::path& file) {
-  auto it = m.find(key);
-  if (it == m.end()) throw IoError(fmt::format("{}: checkpoint metadata lacks '{}'", file.string(), key));
-  Rng::State s{};
-  char spare[64] = {};
-  int has_spare = 0;
-  unsigned long long w[4];
-  if (std::sscanf(it->second.c_str(), "%llx %llx %llx %llx %d %63s", &w[0], &w[1], &w[2], &w[3], &has_spare,
-                  spare) != 6)
-    throw IoError(fmt::format("{}: checkpoint metadata '{}' is not an RNG state", file.string(), key));
-  for (int k = 0; k < 4; ++k) s.s[static_cast<std::size_t>(k)] = w[k];
-  s.has_spare = has_spare != 0;
-  s.spare = std::strtod(spare, nullptr);
-  return s;
+std::vector<nn::Dropout*> dropouts_of(nn::Module& model) {
+  std::vector<nn::Dropout*> out;
+  collect_dropouts(model, out);
+  return out;
 }
 
-std::vector<nn::Dropout*> dropouts_of(nn::Sequential& model) {
-  std::vector<nn::Dropout*> out;
-  for (std::size_t i = 0; i < model.size(); ++i)
-    if (auto* d = model.get_if<nn::Dropout>(i)) out.push_back(d);
+// The keys two descriptions disagree on, as "key: file 'a', run 'b'".
+std::string description_mismatch(const Metadata& file, const Metadata& run) {
+  std::vector<std::string> out;
+  for (const auto& [key, value] : run) {
+    auto it = file.find(key);
+    if (it != file.end() && it->second != value)
+      out.push_back(fmt::format("{}: file '{}', run '{}'", key, it->second, value));
+  }
+  return fmt::format("{}", fmt::join(out, "; "));
+}
+
+// Keeps the "model." tensors of a checkpoint (without the prefix), or all tensors of a model file.
+nn::NamedTensors model_tensors(nn::NamedTensors tensors) {
+  const bool checkpoint =
+      std::any_of(tensors.begin(), tensors.end(), [](const auto& t) { return t.first.starts_with("model."); });
+  if (!checkpoint) return tensors;
+  nn::NamedTensors out;
+  for (auto& [name, t] : tensors)
+    if (name.starts_with("model.")) out.emplace_back(name.substr(6), std::move(t));
   return out;
 }
 
@@ -114,16 +90,15 @@ struct Trainer::Schedule {
   std::unique_ptr<LrSchedule> schedule;
 };
 
-Trainer::Trainer(TrainConfig config) : config_(std::move(config)) {
+Trainer::Trainer(TrainConfig config, ModelSource model) : config_(std::move(config)), source_(std::move(model)) {
   config_.validate();
-  const auto dir = config_.data_dir.empty() ? default_data_dir(config_.dataset) : config_.data_dir;
-  train_ = load_tensor_dataset(config_.dataset, dir, Split::Train);
-  test_ = load_tensor_dataset(config_.dataset, dir, Split::Test);
+  train_ = load_dataset(config_.dataset, config_.data_dir, Split::Train);
+  test_ = load_dataset(config_.dataset, config_.data_dir, Split::Test);
   setup();
 }
 
-Trainer::Trainer(TrainConfig config, TensorDataset train, TensorDataset test)
-    : config_(std::move(config)), train_(std::move(train)), test_(std::move(test)) {
+Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, TensorDataset test)
+    : config_(std::move(config)), source_(std::move(model)), train_(std::move(train)), test_(std::move(test)) {
   config_.validate();
   setup();
 }
@@ -131,24 +106,18 @@ Trainer::Trainer(TrainConfig config, TensorDataset train, TensorDataset test)
 Trainer::~Trainer() = default;
 
 void Trainer::setup() {
+  if (!source_.build) throw ValueError("Trainer: the ModelSource has no build function");
   if (config_.train_limit > 0 && config_.train_limit < train_.size())
     train_ = subset(train_, 0, config_.train_limit);
   if (config_.test_limit > 0 && config_.test_limit < test_.size())
     test_ = subset(test_, 0, config_.test_limit);
+  if (train_.size() == 0) throw ValueError(fmt::format("{}: the training set is empty", config_.dataset));
   if (config_.standardize) {
     const Normalization n = compute_normalization(train_);
     normalize(train_, n);
     normalize(test_, n);
     normalization_ = n;
   }
-  spec_ = nn::MlpSpec::parse(config_.arch, config_.act, config_.dropout);
-  if (spec_.sizes.front() != train_.features())
-    throw ValueError(fmt::format("--arch {} takes {} inputs but {} images have {} pixels",
-                                 spec_.arch_string(), spec_.sizes.front(), config_.dataset,
-                                 train_.features()));
-  if (spec_.sizes.back() != train_.num_classes)
-    throw ValueError(fmt::format("--arch {} has {} outputs but {} has {} classes", spec_.arch_string(),
-                                 spec_.sizes.back(), config_.dataset, train_.num_classes));
   // bend's pool splits each product and loop that is large enough to pay (bend/parallel.hpp).
   set_num_threads(config_.threads);
   set_flush_denormal(config_.flush_denormal);
@@ -156,44 +125,96 @@ void Trainer::setup() {
   // Separate streams: weights, then data order; each seeded from the one seed.
   init_rng_.seed_with(config_.seed);
   loader_rng_.seed_with(config_.seed ^ 0x5DEECE66DULL);
-  model_ = nn::build_mlp(spec_, nn::init::parse_scheme(config_.init), init_rng_);
+  model_ = source_.build(init_rng_);
+  if (!model_) throw ValueError(fmt::format("Trainer: building {} gave no model", source_.description));
+  check_model_fits_data();
   if (!config_.init_from.empty()) {
-    nn::LoadedMlp loaded = nn::load_mlp(config_.init_from, spec_);
-    if (loaded.spec.arch_string() != spec_.arch_string() || loaded.spec.act_string() != spec_.act_string())
-      throw ValueError(fmt::format("--init-from {}: the file holds {} ({}) but the run asks for {} ({})",
-                                   config_.init_from.string(), loaded.spec.arch_string(),
-                                   loaded.spec.act_string(), spec_.arch_string(), spec_.act_string()));
-    model_.load_state_dict(loaded.model.state_dict());
+    nn::Metadata file_metadata;
+    nn::NamedTensors tensors = nn::load_tensors(config_.init_from, &file_metadata);
+    if (auto diff = description_mismatch(model_description(file_metadata), source_.metadata); !diff.empty())
+      throw ValueError(fmt::format("--init-from {}: the file holds another model than the run builds ({})",
+                                   config_.init_from.string(), diff));
+    try {
+      model_->load_state_dict(model_tensors(std::move(tensors)));
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("--init-from {}: {}", config_.init_from.string(), e.what()));
+    }
   }
-
-  const double lr = config_.lr.value_or(config_.optimizer == "sgd" ? 0.01 : 1e-3);
-  if (config_.optimizer == "sgd")
-    optimizer_ = std::make_unique<SGD>(model_.parameters(), lr, config_.momentum, 0.0, config_.nesterov,
-                                       config_.weight_decay.value_or(0.0));
-  else if (config_.optimizer == "adam")
-    optimizer_ = std::make_unique<Adam>(model_.parameters(), lr, std::pair{0.9, 0.999}, 1e-8,
-                                        config_.weight_decay.value_or(0.0));
-  else
-    optimizer_ = std::make_unique<AdamW>(model_.parameters(), lr, std::pair{0.9, 0.999}, 1e-8,
-                                         config_.weight_decay.value_or(1e-2));
+  optimizer_ = make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
   schedule_ = std::make_unique<Schedule>();
   schedule_->schedule = make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, config_.warmup_steps);
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
 }
 
-double Trainer::current_lr() const { return optimizer_->lr(); }
+// One sample through the model (eval mode, no tape): the model must take the dataset's inputs and give
+// one score per class.
+void Trainer::check_model_fits_data() {
+  NoGradGuard no_grad;
+  const bool was_training = model_->is_training();
+  model_->eval();
+  Tensor out;
+  try {
+    out = model_->forward(subset(train_, 0, 1).images);
+  } catch (const Error& e) {
+    model_->train(was_training);
+    throw ValueError(fmt::format("{} does not take {}'s inputs ({} features per sample): {}",
+                                 source_.description, config_.dataset, train_.features(), e.what()));
+  }
+  model_->train(was_training);
+  if (out.ndim() != 2 || out.shape()[0] != 1 || out.shape()[1] != train_.num_classes)
+    throw ValueError(fmt::format("{} gives {} per sample but {} has {} classes (the model must output one "
+                                 "score per class)",
+                                 source_.description, out.ndim() == 2 ? fmt::format("{} outputs", out.shape()[1])
+                                                                     : "shape " + out.shape().str(),
+                                 config_.dataset, train_.num_classes));
+}
+
+std::string Trainer::recipe() const {
+  std::string options;
+  for (const auto& [key, value] : optimizer_->hyperparameters())
+    options += fmt::format("{}{}={:g}", options.empty() ? "" : ", ", key, value);
+  return fmt::format("{}({}), schedule {}{}, batch {}, {} epochs, seed {}, {} thread{}", optimizer_->name(),
+                     options, config_.schedule,
+                     config_.warmup_steps ? fmt::format(" after {} warm-up steps", config_.warmup_steps) : "",
+                     config_.batch, config_.epochs, config_.seed, num_threads(), num_threads() == 1 ? "" : "s");
+}
 
 // ---------------------------------------------------------------------------------------------------
 // The loop
 
+EpochMetrics Trainer::finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum,
+                                           std::int64_t correct, std::int64_t seen) {
+  EpochMetrics m;
+  m.epoch = epoch;
+  m.seconds = seconds;
+  m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
+  m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
+  const EvalResult test = evaluate(*model_, test_);
+  m.test_loss = test.loss;
+  m.test_accuracy = test.accuracy;
+  m.lr = optimizer_->lr();
+  m.steps = step_;
+  return m;
+}
+
 TrainResult Trainer::run(TrainObserver* observer) {
   using clock = std::chrono::steady_clock;
+  TrainObserver silent;
+  TrainObserver& watch = observer ? *observer : silent;
   TrainResult result;
-  if (observer) observer->on_start(*this);
+  watch.on_start(*this);
   DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_);
-  std::vector<std::int32_t> predicted(static_cast<std::size_t>(config_.batch));
+  if (batch_in_epoch_ >= loader.batches_per_epoch())
+    throw ValueError(fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
+                                 "of {} batches",
+                                 batch_in_epoch_, loader.batches_per_epoch()));
+  std::vector<std::int32_t> predicted(static_cast<std::size_t>(loader.batch_size()));
   const auto run_start = clock::now();
-  model_.train();
+  model_->train();
+  auto checkpoint_path = [&] {
+    const auto dir = config_.checkpoint_dir.empty() ? std::filesystem::path(".") : config_.checkpoint_dir;
+    return dir / "checkpoint.safetensors";
+  };
 
   while (epoch_ < config_.epochs && !(config_.max_steps > 0 && step_ >= config_.max_steps)) {
     const std::int64_t epoch_number = epoch_ + 1;
@@ -210,23 +231,29 @@ TrainResult Trainer::run(TrainObserver* observer) {
     double loss_sum = partial_loss_sum_;
     std::int64_t correct = partial_correct_, seen = partial_seen_;
     const double seconds_before = partial_seconds_;
-    bool stopped = false;
-    while (loader.next(batch)) {
+    bool interrupted = false;
+    for (;;) {
+      watch.on_phase(StepPhase::Data);
+      if (!loader.next(batch)) break;
       schedule_->schedule->before_step(*optimizer_, step_);
+      watch.on_phase(StepPhase::ZeroGrad);
       optimizer_->zero_grad();
-      Tensor logits = model_(batch.images);
+      watch.on_phase(StepPhase::Forward);
+      Tensor logits = (*model_)(batch.images);
       Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, config_.label_smoothing);
       const float loss_value = loss.item();
       if (!std::isfinite(loss_value)) {
         tape().clear();
-        throw TrainingDiverged(
-            fmt::format("the loss became {} at step {} (epoch {}, batch {}); training stopped before saving "
-                        "anything over the "
-                        "last good checkpoint or model. Try a lower --lr",
-                        loss_value, step_ + 1, epoch_number, batch.index + 1));
+        throw TrainingDiverged(fmt::format(
+            "the loss became {} at step {} (epoch {}, batch {}); training stopped before saving anything over "
+            "the last good checkpoint or model. Try a lower learning rate",
+            loss_value, step_ + 1, epoch_number, batch.index + 1));
       }
+      watch.on_phase(StepPhase::Backward);
       loss.backward();
+      watch.on_phase(StepPhase::Update);
       optimizer_->step();
+      watch.on_phase(StepPhase::Bookkeeping);
       ++step_;
       ++batch_in_epoch_;
 
@@ -236,64 +263,43 @@ TrainResult Trainer::run(TrainObserver* observer) {
       loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
       seen += batch.size;
 
-      if (observer) {
-        const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
-        const double done =
-            static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
-        const double rate = elapsed > 0 ? static_cast<double>(seen - partial_seen_) / elapsed : 0.0;
-        observer->on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
-                           loss_sum / static_cast<double>(seen), rate,
-                           done > 0 ? elapsed * (1 - done) / done : 0.0});
-      }
+      const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
+      const double done = static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
+      const double rate = elapsed > 0 ? static_cast<double>(seen - partial_seen_) / elapsed : 0.0;
+      watch.on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
+                     loss_sum / static_cast<double>(seen), rate, done > 0 ? elapsed * (1 - done) / done : 0.0});
       const bool out_of_steps = config_.max_steps > 0 && step_ >= config_.max_steps;
       if (stop_requested() || (out_of_steps && batch_in_epoch_ < loader.batches_per_epoch())) {
-        // Keep the partial epoch so a resume continues exactly here.
+        // Keep the partial epoch so that a resume continues exactly here.
         partial_loss_sum_ = loss_sum;
         partial_correct_ = correct;
         partial_seen_ = seen;
         partial_seconds_ = seconds_before + std::chrono::duration<double>(clock::now() - epoch_start).count();
-        stopped = true;
+        interrupted = true;
         break;
       }
     }
-    if (stopped && !stop_requested()) {
-      // --steps ran out inside an epoch: report the partial epoch (evaluated), keep the position so a
-      // resume continues exactly here.
-      EpochMetrics m;
-      m.epoch = epoch_number;
-      m.seconds = partial_seconds_;
-      m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
-      m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-      const EvalResult test = evaluate(model_, test_);
-      m.test_loss = test.loss;
-      m.test_accuracy = test.accuracy;
-      m.lr = current_lr();
-      m.steps = step_;
-      result.history.push_back(m);
-      if (observer) observer->on_epoch(m);
-      break;
-    }
-    if (stopped) {
+    if (interrupted) {
       result.stopped = stop_requested();
-      if (result.stopped) {
-        const auto dir = config_.checkpoint_dir.empty() ? std::filesystem::path(".") : config_.checkpoint_dir;
-        result.stop_checkpoint = dir / "checkpoint.safetensors";
-        save_checkpoint(result.stop_checkpoint);
-        if (observer) observer->on_checkpoint(result.stop_checkpoint);
+      if (!result.stopped) {
+        // --steps ran out inside an epoch: report the partial epoch (evaluated).
+        const EpochMetrics m = finish_epoch_metrics(epoch_number, partial_seconds_, loss_sum, correct, seen);
+        result.history.push_back(m);
+        watch.on_epoch(m);
+      }
+      // Either way the position is checkpointed, so a resume continues exactly here.
+      if (result.stopped || !config_.checkpoint_dir.empty()) {
+        const auto path = checkpoint_path();
+        save_checkpoint(path);
+        if (result.stopped) result.stop_checkpoint = path;
+        watch.on_checkpoint(path);
       }
       break;
     }
 
-    EpochMetrics m;
-    m.epoch = epoch_number;
-    m.seconds = seconds_before + std::chrono::duration<double>(clock::now() - epoch_start).count();
-    m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
-    m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-    const EvalResult test = evaluate(model_, test_);
-    m.test_loss = test.loss;
-    m.test_accuracy = test.accuracy;
-    m.lr = current_lr();
-    m.steps = step_;
+    const EpochMetrics m = finish_epoch_metrics(
+        epoch_number, seconds_before + std::chrono::duration<double>(clock::now() - epoch_start).count(),
+        loss_sum, correct, seen);
     history_.push_back(m);
     ++epoch_;
     batch_in_epoch_ = 0;
@@ -301,11 +307,11 @@ TrainResult Trainer::run(TrainObserver* observer) {
     partial_correct_ = partial_seen_ = 0;
     partial_seconds_ = 0;
     schedule_->schedule->after_epoch(*optimizer_, epoch_, m.test_loss);
-    if (observer) observer->on_epoch(m);
+    watch.on_epoch(m);
     if (!config_.checkpoint_dir.empty()) {
-      const auto path = config_.checkpoint_dir / "checkpoint.safetensors";
+      const auto path = checkpoint_path();
       save_checkpoint(path);
-      if (observer) observer->on_checkpoint(path);
+      watch.on_checkpoint(path);
     }
   }
 
@@ -320,121 +326,114 @@ TrainResult Trainer::run(TrainObserver* observer) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Checkpoints: one .safetensors file with "model.*" and "optim.*" tensors and the rest as metadata.
+// Saved files
 
 void Trainer::save_model(const std::filesystem::path& path) const {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  nn::Metadata extra{{"bend.epochs", std::to_string(epoch_)},
-                     {"bend.steps", std::to_string(step_)},
-                     {"bend.dataset", config_.dataset},
-                     {"bend.optimizer", std::string(optimizer_->name())}};
-  if (!history_.empty()) extra["bend.test_accuracy"] = fmt::format("{:.6f}", history_.back().test_accuracy);
-  if (normalization_) {
-    extra["bend.input_mean"] = fmt::format("{:.9g}", normalization_->mean);
-    extra["bend.input_std"] = fmt::format("{:.9g}", normalization_->std);
-  }
-  nn::save_mlp(path, model_, spec_, extra);
+  nn::Metadata m = source_.metadata;
+  m["format"] = "pt";
+  m["bend.epochs"] = std::to_string(epoch_);
+  m["bend.steps"] = std::to_string(step_);
+  m["bend.dataset"] = config_.dataset;
+  m["bend.optimizer"] = std::string(optimizer_->name());
+  if (!history_.empty()) m["bend.test_accuracy"] = fmt::format("{:.6f}", history_.back().test_accuracy);
+  if (normalization_) write_normalization(m, *normalization_);
+  nn::save_tensors(path, model_->state_dict(), m);
 }
 
 void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  nn::NamedTensors tensors;
-  for (auto& [name, t] : model_.state_dict()) tensors.emplace_back("model." + name, t);
-  for (auto& [name, t] : optimizer_->state_tensors()) tensors.emplace_back("optim." + name, t);
-  nn::Metadata m = spec_.to_metadata();
-  m["format"] = "pt";
-  m["bend.checkpoint"] = "1";
-  m["bend.dataset"] = config_.dataset;
-  m["bend.optimizer"] = std::string(optimizer_->name());
-  m["bend.batch"] = std::to_string(config_.batch);
-  m["bend.seed"] = std::to_string(config_.seed);
-  m["bend.epochs"] = std::to_string(epoch_);
-  m["bend.steps"] = std::to_string(step_);
-  m["bend.batch_in_epoch"] = std::to_string(batch_in_epoch_);
-  m["bend.partial_loss_sum"] = exact(partial_loss_sum_);
-  m["bend.partial_correct"] = std::to_string(partial_correct_);
-  m["bend.partial_seen"] = std::to_string(partial_seen_);
-  m["bend.partial_seconds"] = exact(partial_seconds_);
-  m["bend.rng.loader"] = encode_rng(loader_rng_.state());
-  m["bend.rng.epoch_start"] = encode_rng(epoch_start_rng_);
-  auto drops = dropouts_of(const_cast<nn::Sequential&>(model_));
-  for (std::size_t k = 0; k < drops.size(); ++k)
-    m[fmt::format("bend.rng.dropout.{}", k)] = encode_rng(drops[k]->rng().state());
-  for (auto& [key, value] : optimizer_->hyperparameters()) m["optim." + key] = exact(value);
-  for (auto& [key, value] : schedule_->schedule->state()) m["schedule." + key] = exact(value);
-  std::string history;
-  for (const EpochMetrics& e : history_)
-    history +=
-        fmt::format("{} {} {} {} {} {} {} {};", e.epoch, exact(e.train_loss), exact(e.train_accuracy),
-                    exact(e.test_loss), exact(e.test_accuracy), exact(e.seconds), exact(e.lr), e.steps);
-  m["bend.history"] = history;
-  if (normalization_) {
-    m["bend.input_mean"] = fmt::format("{:.9g}", normalization_->mean);
-    m["bend.input_std"] = fmt::format("{:.9g}", normalization_->std);
-  }
-  nn::save_tensors(path, tensors, m);
+  CheckpointState s;
+  s.model = model_->state_dict();
+  s.optimizer = optimizer_->state_tensors();
+  s.model_metadata = source_.metadata;
+  s.dataset = config_.dataset;
+  s.optimizer_name = std::string(optimizer_->name());
+  s.optimizer_hyperparameters = optimizer_->hyperparameters();
+  s.optimizer_config = complete_options(find_optimizer(config_.optimizer), config_.optimizer_options);
+  s.schedule = config_.schedule;
+  s.planned_epochs = config_.epochs;
+  s.schedule_state = schedule_->schedule->state();
+  s.batch = config_.batch;
+  s.seed = config_.seed;
+  s.epochs_done = epoch_;
+  s.steps_done = step_;
+  s.batch_in_epoch = batch_in_epoch_;
+  s.partial_loss_sum = partial_loss_sum_;
+  s.partial_seconds = partial_seconds_;
+  s.partial_correct = partial_correct_;
+  s.partial_seen = partial_seen_;
+  s.loader_rng = loader_rng_.state();
+  s.epoch_start_rng = epoch_start_rng_;
+  for (nn::Dropout* d : dropouts_of(*model_)) s.module_rngs.push_back(d->rng().state());
+  s.history = history_;
+  s.normalization = normalization_;
+  write_checkpoint(path, s);
 }
 
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
-  nn::Metadata m;
-  nn::NamedTensors tensors = nn::load_tensors(path, &m);
-  if (!m.contains("bend.checkpoint"))
-    throw IoError(fmt::format(
-        "{}: not a bend checkpoint (it has no training state; use --init-from for weights)", path.string()));
-  const nn::MlpSpec saved = nn::MlpSpec::from_metadata(m);
-  if (saved.arch_string() != spec_.arch_string() || saved.act_string() != spec_.act_string())
-    throw ValueError(fmt::format("--resume {}: the checkpoint is {} ({}) but the run asks for {} ({})",
-                                 path.string(), saved.arch_string(), saved.act_string(), spec_.arch_string(),
-                                 spec_.act_string()));
-  if (m["bend.optimizer"] != optimizer_->name())
-    throw ValueError(fmt::format("--resume {}: the checkpoint was trained with {} but the run asks for {}",
-                                 path.string(), m["bend.optimizer"], optimizer_->name()));
-  nn::NamedTensors model_state, optim_state;
-  for (auto& [name, t] : tensors) {
-    if (name.starts_with("model."))
-      model_state.emplace_back(name.substr(6), t);
-    else if (name.starts_with("optim."))
-      optim_state.emplace_back(name.substr(6), t);
+  CheckpointState s = read_checkpoint(path);
+  const std::string where = fmt::format("--resume {}", path.string());
+  if (auto diff = description_mismatch(s.model_metadata, source_.metadata); !diff.empty())
+    throw ValueError(fmt::format("{}: the checkpoint holds another model than the run builds ({})", where, diff));
+  if (s.dataset != config_.dataset)
+    throw ValueError(fmt::format("{}: the checkpoint was trained on {} but the run asks for {}", where,
+                                 s.dataset, config_.dataset));
+  if (s.optimizer_name != optimizer_->name())
+    throw ValueError(fmt::format("{}: the checkpoint was trained with {} but the run asks for {}", where,
+                                 s.optimizer_name, optimizer_->name()));
+  if (s.batch != config_.batch)
+    throw ValueError(fmt::format("{}: the checkpoint was trained at batch {} but the run asks for batch {}; the "
+                                 "position in the epoch depends on it",
+                                 where, s.batch, config_.batch));
+  if (s.schedule != config_.schedule)
+    throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where, s.schedule,
+                                 config_.schedule));
+  if ((s.schedule == "cosine" || s.schedule == "step") && s.planned_epochs != config_.epochs)
+    throw ValueError(fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "
+                                 "not follow it (a cosine schedule ends at learning rate 0). Resume with --epochs "
+                                 "{}, or start a new run with --init-from",
+                                 where, s.schedule, s.planned_epochs, config_.epochs, s.planned_epochs));
+  // Options given for this run must be those the checkpoint's run was configured with (older
+  // checkpoints only have the current values).
+  const auto& configured = s.optimizer_config.empty() ? s.optimizer_hyperparameters : s.optimizer_config;
+  for (const auto& [key, value] : config_.optimizer_options) {
+    auto it = configured.find(key);
+    if (it != configured.end() && it->second != value)
+      throw ValueError(fmt::format("{}: {} = {:g} does not apply to a resumed run: the checkpoint's run was "
+                                   "configured with {} = {:g}, and its optimizer state continues. Start a new "
+                                   "run with --init-from to change it",
+                                   where, key, value, key, it->second));
   }
-  model_.load_state_dict(model_state);
-  optimizer_->load_state(optim_state);
-  std::map<std::string, double> hyper, sched;
-  for (auto& [key, value] : m) {
-    if (key.starts_with("optim.")) hyper[key.substr(6)] = parse_double(m, key, path);
-    if (key.starts_with("schedule.")) sched[key.substr(9)] = parse_double(m, key, path);
+  if (s.normalization.has_value() != normalization_.has_value())
+    throw ValueError(fmt::format("{}: the checkpoint was trained {} --standardize", where,
+                                 s.normalization ? "with" : "without"));
+  auto drops = dropouts_of(*model_);
+  if (s.module_rngs.size() != drops.size())
+    throw ValueError(fmt::format("{}: the checkpoint has {} dropout streams but the model has {} Dropout modules",
+                                 where, s.module_rngs.size(), drops.size()));
+  if (s.epochs_done > config_.epochs)
+    throw ValueError(fmt::format("{}: the checkpoint has done {} epochs, more than --epochs {}", where,
+                                 s.epochs_done, config_.epochs));
+  try {
+    model_->load_state_dict(s.model);
+    optimizer_->load_state(s.optimizer);
+    optimizer_->set_hyperparameters(s.optimizer_hyperparameters);
+    schedule_->schedule->load_state(s.schedule_state);
+  } catch (const Error& e) {
+    throw ValueError(fmt::format("{}: {}", where, e.what()));
   }
-  optimizer_->set_hyperparameters(hyper);
-  schedule_->schedule->load_state(sched);
-  epoch_ = parse_int(m, "bend.epochs", path);
-  step_ = parse_int(m, "bend.steps", path);
-  batch_in_epoch_ = parse_int(m, "bend.batch_in_epoch", path);
-  partial_loss_sum_ = parse_double(m, "bend.partial_loss_sum", path);
-  partial_correct_ = parse_int(m, "bend.partial_correct", path);
-  partial_seen_ = parse_int(m, "bend.partial_seen", path);
-  partial_seconds_ = parse_double(m, "bend.partial_seconds", path);
-  loader_rng_.set_state(decode_rng(m, "bend.rng.loader", path));
-  epoch_start_rng_ = decode_rng(m, "bend.rng.epoch_start", path);
-  auto drops = dropouts_of(model_);
-  for (std::size_t k = 0; k < drops.size(); ++k)
-    drops[k]->rng().set_state(decode_rng(m, fmt::format("bend.rng.dropout.{}", k), path));
-  history_.clear();
-  std::string_view rest = m["bend.history"];
-  while (!rest.empty()) {
-    const auto end = rest.find(';');
-    const std::string item(rest.substr(0, end));
-    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
-    EpochMetrics e;
-    char f[7][64];
-    long long epoch = 0, steps = 0;
-    if (std::sscanf(item.c_str(), "%lld %63s %63s %63s %63s %63s %63s %lld", &epoch, f[0], f[1], f[2], f[3],
-                    f[4], f[5], &steps) != 8)
-      throw IoError(fmt::format("{}: checkpoint history entry '{}' is malformed", path.string(), item));
-    e.epoch = epoch;
-    e.steps = steps;
-    double* fields[6] = {&e.train_loss, &e.train_accuracy, &e.test_loss, &e.test_accuracy, &e.seconds, &e.lr};
-    for (int k = 0; k < 6; ++k) *fields[k] = std::strtod(f[k], nullptr);
-    history_.push_back(e);
-  }
+  epoch_ = s.epochs_done;
+  step_ = s.steps_done;
+  batch_in_epoch_ = s.batch_in_epoch;
+  partial_loss_sum_ = s.partial_loss_sum;
+  partial_correct_ = s.partial_correct;
+  partial_seen_ = s.partial_seen;
+  partial_seconds_ = s.partial_seconds;
+  loader_rng_.set_state(s.loader_rng);
+  epoch_start_rng_ = s.epoch_start_rng;
+  for (std::size_t k = 0; k < drops.size(); ++k) drops[k]->rng().set_state(s.module_rngs[k]);
+  history_ = std::move(s.history);
 }
 
 }  // namespace bend::train

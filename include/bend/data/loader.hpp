@@ -24,8 +24,8 @@ struct TensorDataset {
   Tensor images;                     // [N, rows*cols] float32; in [0, 1] unless normalize()d
   std::vector<std::int32_t> labels;  // N class indices in [0, num_classes)
   std::int64_t rows = 0, cols = 0;
-  int num_classes = 10;
-  std::string name;  // e.g. "mnist/train"
+  int num_classes = 10;  // set from the dataset's registry entry by load_dataset()
+  std::string name;      // e.g. "mnist/train"
 
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
   std::int64_t features() const { return rows * cols; }
@@ -34,9 +34,9 @@ struct TensorDataset {
 // Pixels as pixel / 255.0f (like torchvision's ToTensor), labels widened to int32.
 TensorDataset to_tensor_dataset(const ImageDataset& dataset);
 
-// Loads one split of "mnist" or "fashion" from `dir` (an empty dir means default_data_dir(dataset))
-// and converts it. The name becomes "<dataset>/<train|test>". Unknown names throw bend::ValueError,
-// missing or malformed files bend::IoError (see load_image_dataset).
+// Same as load_dataset() in bend/data/registry.hpp (kept for existing callers): one split of a
+// registered dataset from `dir` (empty: the entry's default directory), named "<dataset>/<train|test>".
+// Unknown names throw bend::ValueError, missing or malformed files bend::IoError.
 TensorDataset load_tensor_dataset(std::string_view dataset, const std::filesystem::path& dir, Split split);
 
 // Samples [first, first + count) as a new dataset with its own copy of the pixels (so normalizing
@@ -48,10 +48,6 @@ struct Normalization {
   float mean = 0.0f;
   float std = 1.0f;
 };
-
-// The statistics a model file stores as text (metadata "bend.input_mean" and "bend.input_std").
-// Throws bend::ValueError naming the key when a value is not a finite number or std is not > 0.
-Normalization parse_normalization(std::string_view mean_text, std::string_view std_text);
 
 // Mean and (population) standard deviation of every pixel of the training split, accumulated in
 // double. Use the same statistics for the test split. Throws bend::ValueError on an empty dataset.

@@ -1,10 +1,10 @@
 #pragma once
-// The experiments of `bend lab`, as library calls that return their numbers (the CLI prints and plots
-// them; the tests check their direction):
-//   collapse     a stack of Linear layers is one Linear (the product matrix), and trains like one
-//   xor          a linear model cannot fit XOR; one hidden layer with a nonlinearity can
-//   vanishing    deep sigmoid/tanh nets: gradients shrink layer by layer (measured by diagnose())
-//   dying-relu   large steps or a negative bias shift kill ReLU units; leaky variants stay alive
+// The building blocks of `bend lab`'s experiments, as library calls that return their numbers (the CLI
+// prints and plots them; the tests check their direction). Each experiment has its own header:
+//   collapse     bend/lab/collapse.hpp    a stack of Linear layers is one Linear, and trains like one
+//   xor          bend/lab/xor.hpp         a linear model cannot fit XOR; one hidden layer can
+//   vanishing    bend/lab/vanishing.hpp   deep sigmoid/tanh nets: gradients shrink layer by layer
+//   dying-relu   bend/lab/dying_relu.hpp  large steps or a negative bias shift kill ReLU units
 // Plus the activation curves for `bend plot activations`.
 #include <cstdint>
 #include <string>
@@ -64,7 +64,7 @@ struct XorResult {
   double final_mse = 0;
   double accuracy = 0;            // output thresholded at 0.5
   std::vector<double> outputs;    // for (0,0), (0,1), (1,0), (1,1)
-  std::vector<double> mse_curve;  // every 10th step
+  std::vector<double> mse_curve;  // every kXorCurveStride-th step (bend/lab/xor.hpp)
 };
 XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t steps, double lr,
                     std::uint64_t seed);

@@ -9,8 +9,8 @@
 //     log p(class) = log p_head(cluster i) + log p_tail_i(class - cutoffs[i]).
 // Frequent classes should therefore get the small indices.
 //
-// This header also declares the indexing ops the module is built from (src/ops/gather.cpp); they are
-// ordinary differentiable ops and can be used anywhere.
+// The module is built from the indexing ops of bend/ops.hpp (index_select_rows, gather_columns,
+// index_add_rows).
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -20,22 +20,9 @@
 #include "bend/nn/linear.hpp"
 #include "bend/nn/module.hpp"
 #include "bend/nn/sequential.hpp"
+#include "bend/ops.hpp"
 #include "bend/rng.hpp"
 #include "bend/tensor.hpp"
-
-namespace bend {
-
-// --- indexing ops (src/ops/gather.cpp); indices must be below 2^24 (the tape saves them as floats) ---
-// Rows of `a` (any rank >= 1, rows along dimension 0) picked by `rows`, repeats allowed:
-// torch.index_select(a, 0, rows). Backward adds each output row's gradient into its source row.
-Tensor index_select_rows(const Tensor& a, std::span<const std::int64_t> rows);
-// out[r] = a[r, columns[r]] for a [N, C]: torch.gather(a, 1, columns.unsqueeze(1)).squeeze(1).
-Tensor gather_columns(const Tensor& a, std::span<const std::int32_t> columns);
-// A copy of `base` with source[k] added to row rows[k] (repeats accumulate): the out-of-place
-// torch.index_add(base, 0, rows, source). source has rows.size() rows shaped like base's rows.
-Tensor index_add_rows(const Tensor& base, std::span<const std::int64_t> rows, const Tensor& source);
-
-}  // namespace bend
 
 namespace bend::nn {
 

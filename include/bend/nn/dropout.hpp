@@ -3,12 +3,8 @@
 #include <memory>
 
 #include "bend/nn/module.hpp"
+#include "bend/ops.hpp"
 #include "bend/rng.hpp"
-
-namespace bend {
-// The functional form (F.dropout). Returns x itself when not training or p = 0.
-Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);
-}  // namespace bend
 
 namespace bend::nn {
 

@@ -1,7 +1,8 @@
 #pragma once
 // Module: the base of every layer, as torch.nn.Module. A module registers its parameters, buffers and
 // child modules once, by name; named_parameters() and named_buffers() walk the tree and join names with
-// dots ("0.weight", "1.running_mean"), so state dicts line up with PyTorch's.
+// dots ("0.weight", "1.bias"; a buffer "running_mean" of child 2 is "2.running_mean"), so state dicts
+// line up with PyTorch's.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -38,8 +39,9 @@ class Module {
   // What save/load writes, in PyTorch's order: each module's parameters, then its buffers, then its
   // children's.
   NamedTensors state_dict() const;
-  // Copies values into this module's parameters and buffers. strict: every name must match both ways. Shapes must
-  // match. Errors list the missing, unexpected or mismatched names.
+  // Copies values into this module's parameters and buffers (state_dict's names). strict: every name
+  // must match both ways; otherwise names missing on either side are skipped. Shapes must match.
+  // Errors list the missing, unexpected or mismatched names.
   void load_state_dict(const NamedTensors& state, bool strict = true);
   std::int64_t num_parameters() const;
   void zero_grad();
@@ -57,6 +59,13 @@ class Module {
   // shares its data, as register_parameter does.
   Tensor register_buffer(std::string name, Tensor value);
   void register_module(std::string name, std::shared_ptr<Module> child);
+  // The same, handing back the child with its own type, for members: fc1 = register_module("fc1",
+  // std::make_shared<Linear>(784, 256)).
+  template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M>>>
+  std::shared_ptr<M> register_module(std::string name, std::shared_ptr<M> child) {
+    register_module(std::move(name), std::shared_ptr<Module>(child));
+    return child;
+  }
   // Called by train()/eval() for modules whose behaviour depends on the mode.
   virtual void on_mode_change(bool /*training*/) {}
 

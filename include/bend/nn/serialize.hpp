@@ -16,12 +16,13 @@ namespace bend::nn {
 
 using Metadata = std::map<std::string, std::string>;
 
-// Writes atomically (a failed save leaves any previous file intact). Names are prefixed with `prefix`.
+// Writes the tensors under their names, in the given order, with `metadata` in the header; atomically
+// (a failed save leaves any previous file intact).
 void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors, const Metadata& metadata);
 // Reads every tensor (validated; see bend/io/safetensors.hpp), in file order.
 NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata = nullptr);
 
-// An MLP's state dict plus its spec and `extra` metadata.
+// An MLP's state dict (parameters and buffers, Module::state_dict) plus its spec and `extra` metadata.
 void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec,
               Metadata extra = {});
 
@@ -31,7 +32,8 @@ struct LoadedMlp {
   Metadata metadata;
 };
 // Rebuilds the MLP from the file's metadata; a file without bend metadata (e.g. written from PyTorch)
-// needs `fallback` (from --arch/--act). Tensors named "model.*" (a checkpoint) are read too.
+// needs `fallback` (from --arch/--act). From a checkpoint, which keeps the model's tensors under
+// "model.", only those are read (without the prefix).
 // The metadata is validated and the architecture checked against the number of values the file
 // holds before anything is allocated (bend::ValueError otherwise).
 LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpec>& fallback = std::nullopt);

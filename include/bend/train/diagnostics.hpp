@@ -1,5 +1,5 @@
 #pragma once
-// Training diagnostics for an MLP held in a Sequential: per layer, on a fixed probe batch, the norm of
+// Training diagnostics, fullest for an MLP held in a Sequential: per layer, on a fixed probe batch, the norm of
 // the weight gradient of the loss, dead units, saturation, and the statistics of pre-activations and
 // activations. These are the numbers behind the docs' claims (vanishing gradients in deep sigmoid
 // nets, dying ReLUs) and behind `bend compare` and `bend lab`.
@@ -53,14 +53,17 @@ struct DiagnosticsOptions {
   double saturation_threshold = 0.05;  // relative to the activation's max derivative
 };
 
-// Diagnostics of `model` on images [N, features] with N labels. The model's children are run one by
+// Diagnostics of `model` on images [N, features] with N labels. A Sequential's children are run one by
 // one: Linear, Activation and PReLU modules are measured; Dropout and other modules are run (in eval
-// mode) without measurement. Throws ShapeError when images and labels disagree.
-Diagnostics diagnose(nn::Sequential& model, const Tensor& images, std::span<const std::int32_t> labels,
+// mode) without measurement. Any other module (one with its own forward, as the docs' Net) gets the
+// weight-gradient norm of each of its Linear layers (in state_dict order) and the probe loss; its
+// activations are not modules, so dead units and saturation are not measured. Throws ShapeError when
+// images and labels disagree.
+Diagnostics diagnose(nn::Module& model, const Tensor& images, std::span<const std::int32_t> labels,
                      const DiagnosticsOptions& options = {});
 
 // Diagnostics on the first min(probe_size, N) samples of `data` (a fixed probe batch).
-Diagnostics diagnose(nn::Sequential& model, const TensorDataset& data, std::int64_t probe_size = 512,
+Diagnostics diagnose(nn::Module& model, const TensorDataset& data, std::int64_t probe_size = 512,
                      const DiagnosticsOptions& options = {});
 
 // The first min(probe_size, N) samples of `data` as a standalone probe (images copied).
@@ -83,7 +86,8 @@ class DiagnosticsObserver : public TrainObserver {
   explicit DiagnosticsObserver(TrainObserver* next = nullptr, std::int64_t probe_size = 512,
                                Callback callback = {});
 
-  void on_start(const Trainer& trainer) override;
+  void on_start(Trainer& trainer) override;
+  void on_phase(StepPhase phase) override;
   void on_step(const StepProgress& p) override;
   void on_epoch(const EpochMetrics& m) override;
   void on_checkpoint(const std::filesystem::path& path) override;

@@ -1,15 +1,22 @@
 #pragma once
-// The training loop as a library call: `bend train` is a thin CLI over it, and a C++ user can run it
-// or write the same loop by hand (see apps/mnist_mlp.cpp).
+// The training loop, once, for any nn::Module: `bend train`, `bend compare`, `bend lab`, the benchmark
+// and C++ users all run this loop. A model comes from a ModelSource (an instance, a factory, or an MLP
+// spec), the data from the dataset registry (or given), the optimizer from the optimizer registry.
 //
-// Nothing is lost: a checkpoint (model, optimizer, scheduler, RNG streams, position) is written
-// atomically after every epoch and when a stop is requested (request_stop(), e.g. from SIGINT);
-// resuming from it continues bit-identically. A NaN or infinite loss stops training with
-// TrainingDiverged before anything is saved over the last good files.
+// Nothing is lost: a checkpoint (model parameters and buffers, optimizer, scheduler, RNG streams,
+// position) is written atomically after every epoch, when --steps ends a run inside an epoch, and when
+// a stop is requested (request_stop(), e.g. from SIGINT); resuming from it continues bit-identically.
+// A NaN or infinite loss stops training with TrainingDiverged before anything is saved over the last
+// good files.
+//
+//   auto model = std::make_shared<Net>();
+//   train::TrainConfig config;                    // MNIST, Adam 1e-3, batch 64, 10 epochs
+//   config.checkpoint_dir = "checkpoints";
+//   train::Trainer trainer(config, train::ModelSource::of(model, "Net"));
+//   train::TrainResult result = trainer.run();
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -17,31 +24,30 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/error.hpp"
-#include "bend/nn/mlp.hpp"
+#include "bend/nn/module.hpp"
 #include "bend/optim/optimizer.hpp"
+#include "bend/optim/registry.hpp"
 #include "bend/rng.hpp"
+#include "bend/train/checkpoint.hpp"
 #include "bend/train/metrics.hpp"
+#include "bend/train/model_source.hpp"
 
 namespace bend::train {
 
 struct TrainConfig {
-  std::string dataset = "mnist";   // "mnist" | "fashion"
-  std::filesystem::path data_dir;  // empty: default_data_dir(dataset)
-  std::string arch = "784-256-128-10";
-  std::string act = "relu";  // one name, or one per hidden layer
-  float dropout = 0.0f;
-  std::string init = "torch";      // torch (nn.Linear default, as PyTorch) | auto | he | xavier | lecun
-  std::string optimizer = "adam";  // sgd | adam | adamw
-  std::optional<double> lr;        // default: 1e-3 for Adam/AdamW, 0.01 for SGD
-  double momentum = 0.0;
-  bool nesterov = false;
-  std::optional<double> weight_decay;  // default: 0 (AdamW: 1e-2)
-  std::string schedule = "none";       // none | step | cosine | plateau
+  std::string dataset = "mnist";   // a name in dataset_registry()
+  std::filesystem::path data_dir;  // empty: the entry's default location
+  std::string optimizer = "adam";  // a name in optimizer_registry()
+  // Options given explicitly (PyTorch's keywords: lr, momentum, weight_decay, ...); the others take the
+  // registry entry's defaults. On resume the checkpoint's values continue, and an option given here that
+  // differs from them is an error.
+  OptimizerOptions optimizer_options;
+  std::string schedule = "none";  // none | step | cosine | plateau
   std::int64_t warmup_steps = 0;
   std::int64_t batch = 64;
   std::int64_t epochs = 10;    // total, counting epochs done before a resume
   std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;      // initialisation (ModelSource::build) and data order
   int threads = 0;  // threads for bend's kernels; 0: bend::default_num_threads() (bend/parallel.hpp)
   bool flush_denormal = false;  // bend::set_flush_denormal (bend/denormal.hpp) for the run
   bool shuffle = true;
@@ -50,20 +56,12 @@ struct TrainConfig {
   std::int64_t train_limit = 0;          // use only the first N training samples (0: all)
   std::int64_t test_limit = 0;           // use only the first N test samples (0: all)
   std::filesystem::path save;            // final model (.safetensors)
-  std::filesystem::path checkpoint_dir;  // a checkpoint after every epoch
+  std::filesystem::path checkpoint_dir;  // a checkpoint after every epoch (empty: none)
   std::filesystem::path resume;          // continue from this checkpoint
   std::filesystem::path init_from;       // start from these weights
 
   // Validates the values (ValueError naming the flag) without touching files.
   void validate() const;
-};
-
-struct EpochMetrics {
-  std::int64_t epoch = 0;  // 1-based
-  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
-  double seconds = 0;  // training time of the epoch (without evaluation)
-  double lr = 0;
-  std::int64_t steps = 0;  // optimizer steps so far
 };
 
 struct StepProgress {
@@ -73,12 +71,21 @@ struct StepProgress {
   double eta_seconds;  // for this epoch
 };
 
+// The parts of a step, in order, for profilers (the benchmark times each through on_phase).
+enum class StepPhase { Data, ZeroGrad, Forward, Backward, Update, Bookkeeping };
+
+class Trainer;
+
 struct TrainObserver {
   virtual ~TrainObserver() = default;
-  virtual void on_start(const class Trainer&) {}
+  // Before the first step; the trainer gives access to the model (observers such as diagnostics run it
+  // between steps), the data and the optimizer.
+  virtual void on_start(Trainer&) {}
   virtual void on_step(const StepProgress&) {}
   virtual void on_epoch(const EpochMetrics&) {}
   virtual void on_checkpoint(const std::filesystem::path&) {}
+  // Marks the start of each part of every step (one virtual call each: cheap next to a step).
+  virtual void on_phase(StepPhase) {}
 };
 
 struct TrainResult {
@@ -103,37 +110,48 @@ void clear_stop_request();
 
 class Trainer {
  public:
-  // Loads the data (or takes them) and builds the model and optimizer; resumes when config.resume.
-  explicit Trainer(TrainConfig config);
-  Trainer(TrainConfig config, TensorDataset train, TensorDataset test);
+  // Loads the data from the dataset registry (or takes them), builds the model and the optimizer, and
+  // resumes when config.resume is set. Throws ValueError when the model does not fit the data (input
+  // width, number of classes) or a checkpoint does not fit the run.
+  Trainer(TrainConfig config, ModelSource model);
+  Trainer(TrainConfig config, ModelSource model, TensorDataset train, TensorDataset test);
   ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   TrainResult run(TrainObserver* observer = nullptr);
 
   const TrainConfig& config() const { return config_; }
-  const nn::MlpSpec& spec() const { return spec_; }
-  nn::Sequential& model() { return model_; }
+  const ModelSource& source() const { return source_; }
+  nn::Module& model() { return *model_; }
+  const nn::Module& model() const { return *model_; }
+  std::shared_ptr<nn::Module> model_ptr() const { return model_; }
   Optimizer& optimizer() { return *optimizer_; }
   const Optimizer& optimizer() const { return *optimizer_; }
   const TensorDataset& train_data() const { return train_; }
   const TensorDataset& test_data() const { return test_; }
   std::int64_t epochs_done() const { return epoch_; }
   std::int64_t steps_done() const { return step_; }
+  const std::vector<EpochMetrics>& history() const { return history_; }  // completed epochs
+  // One-line description of the recipe: optimizer and its options, schedule, batch, epochs, threads.
+  std::string recipe() const;
 
   // Checkpoint files (also usable directly).
   void save_checkpoint(const std::filesystem::path& path) const;
   void load_checkpoint(const std::filesystem::path& path);
+  // The model's state_dict (PyTorch's names) with the ModelSource's metadata and the run's results.
   void save_model(const std::filesystem::path& path) const;
 
  private:
   void setup();
-  void make_schedule();
-  double current_lr() const;
+  void check_model_fits_data();
+  EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
+                                    std::int64_t seen);
 
   TrainConfig config_;
-  nn::MlpSpec spec_;
+  ModelSource source_;
   TensorDataset train_, test_;
-  nn::Sequential model_;
+  std::shared_ptr<nn::Module> model_;
   std::unique_ptr<Optimizer> optimizer_;
   struct Schedule;
   std::unique_ptr<Schedule> schedule_;

@@ -1,0 +1,40 @@
+#pragma once
+// What the Trainer trains: a recipe that builds a model (nn::Module) from the run's initialisation
+// stream, plus the metadata that describes it in saved files. The Trainer calls build() once; resume
+// and --init-from then load weights into what it built, after checking that the file describes the same
+// model (its metadata) and has the same tensor names and shapes (load_state_dict).
+//
+//   ModelSource::of(std::make_shared<Net>())      // a model you built (the Trainer takes it as it is)
+//   ModelSource::from([](Rng& rng) { ... })        // a factory: initialised from --seed
+//   mlp_source(MlpSpec::parse("784-256-10", "relu"), init::Scheme::Torch)   // what `bend train` builds
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bend/nn/init.hpp"
+#include "bend/nn/mlp.hpp"
+#include "bend/nn/module.hpp"
+#include "bend/rng.hpp"
+#include "bend/train/checkpoint.hpp"
+
+namespace bend::train {
+
+struct ModelSource {
+  std::function<std::shared_ptr<nn::Module>(Rng& init_rng)> build;
+  // Written into saved models and checkpoints; a checkpoint whose description differs is refused on
+  // resume. Keys start with "bend." ("bend.arch", "bend.act", "bend.model", ...).
+  Metadata metadata;
+  std::string description;  // for messages, e.g. "784-256-128-10 (relu,relu)"
+
+  // A model that exists already. `name` goes into the metadata as "bend.model" (e.g. "Net").
+  static ModelSource of(std::shared_ptr<nn::Module> model, std::string name = {});
+  // A factory that initialises from the run's seed.
+  static ModelSource from(std::function<std::shared_ptr<nn::Module>(Rng&)> factory, std::string name = {});
+};
+
+// The MLPs of `bend train --arch --act --dropout --init`: nn::build_mlp, described by the spec's
+// metadata (bend.arch, bend.act, bend.dropout), so `bend eval` rebuilds them from the file alone.
+ModelSource mlp_source(const nn::MlpSpec& spec, nn::init::Scheme scheme);
+
+}  // namespace bend::train
