@@ -5,9 +5,12 @@ Run once (python3 scripts/torch_optim_reference.py) and paste the printed C++ co
 tests/test_optim.cpp and tests/test_lr_scheduler.cpp; the tests themselves do not need torch.
 Each optimizer case starts from the same float32 parameter and applies a fixed gradient sequence
 (magnitudes shrink so AMSGrad's running maximum matters); it prints the parameter after every step.
+Each RMSprop case runs the same sequence. It also prints the constructor defaults of every optimizer in
+bend's registry, as bend names them (Adam's betas split into beta1 and beta2, flags as 0/1).
 Each schedule case prints the learning rate in force during epochs 0, 1, 2, ... (scheduler.step()
 is called at the end of every epoch, as in PyTorch's training-loop convention).
 """
+import inspect
 import math
 
 import torch
@@ -50,7 +53,39 @@ OPTIMIZER_CASES = {
     "adamw_plain": lambda ps: torch.optim.AdamW(ps, lr=0.1, foreach=False),
     "adamw_weight_decay": lambda ps: torch.optim.AdamW(ps, lr=0.1, weight_decay=0.5, foreach=False),
     "adamw_amsgrad": lambda ps: torch.optim.AdamW(ps, lr=0.1, weight_decay=0.5, amsgrad=True, foreach=False),
+    "rmsprop_plain": lambda ps: torch.optim.RMSprop(ps, lr=0.01, foreach=False),
+    "rmsprop_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.9, foreach=False),
+    "rmsprop_centered": lambda ps: torch.optim.RMSprop(ps, lr=0.01, centered=True, foreach=False),
+    "rmsprop_weight_decay": lambda ps: torch.optim.RMSprop(ps, lr=0.01, weight_decay=0.1, foreach=False),
+    "rmsprop_all": lambda ps: torch.optim.RMSprop(ps, lr=0.005, alpha=0.9, eps=1e-3, weight_decay=0.2,
+                                                   momentum=0.5, centered=True, foreach=False),
 }
+
+# bend's registry name -> PyTorch class, for the defaults table.
+REGISTRY_CLASSES = {
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+    "rmsprop": torch.optim.RMSprop,
+}
+# Keywords of PyTorch's optimizers that bend does not have (implementation choices, maximize).
+NOT_IN_BEND = {"params", "foreach", "maximize", "differentiable", "capturable", "fused"}
+
+
+def torch_defaults(cls):
+    """The constructor defaults under bend's option names; options without a default are left out."""
+    defaults = {}
+    for name, parameter in inspect.signature(cls.__init__).parameters.items():
+        if name == "self" or name in NOT_IN_BEND:
+            continue
+        value = parameter.default
+        if value is inspect.Parameter.empty or not isinstance(value, (bool, int, float, tuple)):
+            continue  # e.g. SGD's lr, which is `required`
+        if name == "betas":
+            defaults["beta1"], defaults["beta2"] = (float(v) for v in value)
+        else:
+            defaults[name] = float(value)
+    return defaults
 
 
 def lr_sequence(make_scheduler, epochs, metrics=None, base_lr=0.1):
@@ -104,6 +139,11 @@ def main():
         for row in rows:
             print(f"    {cpp_list(row)},")
         print("};")
+    print("const std::map<std::string, std::map<std::string, double>> kTorchDefaults = {")
+    for name, cls in REGISTRY_CLASSES.items():
+        entries = ", ".join(f'{{"{k}", {v:.17g}}}' for k, v in torch_defaults(cls).items())
+        print(f'    {{"{name}", {{{entries}}}}},')
+    print("};")
     for name, (make, epochs, metrics) in SCHEDULE_CASES.items():
         print(f"const std::vector<double> kTorch_{name} = {cpp_list(lr_sequence(make, epochs, metrics))};")
 

@@ -1,34 +1,11 @@
 // A steady training loop allocates nothing: every tensor buffer, tensor object and tape entry comes
 // from the recycling caches after the first steps. Counted two ways: the caches' own counters, and
-// every call to the global operator new in this test binary.
+// every call to the global operator new in this test binary (allocation_counter.cpp).
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
-
+#include "allocation_counter.hpp"
 #include "bend/bend.hpp"
 #include "support.hpp"
-
-namespace {
-std::atomic<std::uint64_t> g_heap_allocations{0};
-}
-
-void* operator new(std::size_t n) {
-  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void* operator new(std::size_t n, std::align_val_t al) {
-  g_heap_allocations.fetch_add(1, std::memory_order_relaxed);
-  const auto a = static_cast<std::size_t>(al);
-  if (void* p = std::aligned_alloc(a, (n + a - 1) / a * a)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 using namespace bend;
 
@@ -59,10 +36,10 @@ TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]
   for (int i = 0; i < 3; ++i) step();  // warm the caches
 
   const MemoryStats before = memory_stats();
-  const std::uint64_t heap_before = g_heap_allocations.load();
+  const std::uint64_t heap_before = bend::testing::heap_allocations();
   float last = 0;
   for (int i = 0; i < 20; ++i) last = step();
-  const std::uint64_t heap_after = g_heap_allocations.load();
+  const std::uint64_t heap_after = bend::testing::heap_allocations();
   const MemoryStats after = memory_stats();
 
   CHECK(heap_after - heap_before == 0);

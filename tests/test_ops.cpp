@@ -245,6 +245,25 @@ TEST_CASE("reshape, transpose, clone, concat, split", "[ops][shape]") {
   CHECK_THROWS_WITH(split(x, {2, 2}), Catch::Contains("split"));
 }
 
+TEST_CASE("narrow takes a slice of one dimension, and its gradient goes back into it", "[ops][shape]") {
+  Rng rng(17);
+  Tensor x = random_tensor({2, 5, 3}, rng);
+  {
+    NoGradGuard g;
+    Tensor y = narrow(x, 1, 1, 3);
+    REQUIRE(y.shape() == Shape{2, 3, 3});
+    for (std::int64_t i = 0; i < 2; ++i)
+      for (std::int64_t j = 0; j < 3; ++j)
+        for (std::int64_t k = 0; k < 3; ++k) CHECK(y.at({i, j, k}) == x.at({i, j + 1, k}));
+    CHECK(narrow(x, -1, 2, 0).shape() == Shape{2, 5, 0});
+  }
+  require_gradcheck(
+      [](const std::vector<Tensor>& v) { return narrow(v[0], 1, 1, 3) * narrow(v[0], 1, 2, 3); }, {x});
+  CHECK_THROWS_WITH(narrow(x, 1, 3, 3),
+                    Catch::Contains("narrow: [3, 6) is outside dimension 1 of [2, 5, 3]"));
+  CHECK_THROWS_AS(narrow(x, 1, -1, 2), ShapeError);
+}
+
 TEST_CASE("softmax and log_softmax, stable for large logits", "[ops][softmax]") {
   Rng rng(8);
   Tensor x = random_tensor({3, 5}, rng, -3, 3);

@@ -1,16 +1,22 @@
-// Optimizers: SGD, Adam and AdamW against their documented update rules (computed here in double) and
-// against numbers from real PyTorch; skipping of params without gradients; zero_grad; checkpoint
-// state save/restore; validation errors; no allocation in steady-state steps.
+// Optimizers: SGD, Adam, AdamW and RMSprop against their documented update rules (computed here in double)
+// and against numbers from real PyTorch; skipping of params without gradients; zero_grad; checkpoint state
+// save/restore; validation errors; no allocation in steady-state steps. The optimizer registry: every entry
+// constructs, validates its options, has PyTorch's defaults and round-trips its state.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
 
 #include "bend/bend.hpp"
 #include "bend/optim/adam.hpp"
+#include "bend/optim/registry.hpp"
+#include "bend/optim/rmsprop.hpp"
 #include "bend/optim/sgd.hpp"
 #include "support.hpp"
 
@@ -122,6 +128,41 @@ const std::vector<std::vector<double>> kTorch_adamw_amsgrad = {
     {0.25169506669044495, -0.75575858354568481, 1.3082370758056641, -0.1944718062877655},
     {0.26124280691146851, -0.69173026084899902, 1.1852400302886963, -0.16478078067302704},
 };
+const std::vector<std::vector<double>> kTorch_rmsprop_plain = {
+    {0.40000003576278687, -1.1499999761581421, 1.8999999761581421, -0.19999980926513672},
+    {0.4556630551815033, -1.0898070335388184, 1.844336986541748, -0.28953203558921814},
+    {0.42872533202171326, -1.1272103786468506, 1.8332176208496094, -0.19575929641723633},
+    {0.41531094908714294, -1.1178536415100098, 1.8276386260986328, -0.19575929641723633},
+    {0.48864167928695679, -1.1363372802734375, 1.8304409980773926, -0.20206139981746674},
+};
+const std::vector<std::vector<double>> kTorch_rmsprop_momentum = {
+    {0.40000003576278687, -1.1499999761581421, 1.8999999761581421, -0.19999980926513672},
+    {0.365663081407547, -0.99980705976486206, 1.754336953163147, -0.3795318603515625},
+    {0.30782210826873779, -0.90203684568405151, 1.6121208667755127, -0.44733795523643494},
+    {0.24235084652900696, -0.80468690395355225, 1.4785474538803101, -0.50836342573165894},
+    {0.25675743818283081, -0.73555558919906616, 1.3611338138580322, -0.56958848237991333},
+};
+const std::vector<std::vector<double>> kTorch_rmsprop_centered = {
+    {0.39949625730514526, -1.1494961977005005, 1.8994961977005005, -0.20050358772277832},
+    {0.45517957210540771, -1.0887076854705811, 1.8432929515838623, -0.29084879159927368},
+    {0.42820420861244202, -1.1262685060501099, 1.8320499658584595, -0.19697003066539764},
+    {0.41476097702980042, -1.1168646812438965, 1.8264049291610718, -0.19697003066539764},
+    {0.48812264204025269, -1.1354066133499146, 1.8292388916015625, -0.2032773494720459},
+};
+const std::vector<std::vector<double>> kTorch_rmsprop_weight_decay = {
+    {0.40000003576278687, -1.1499999761581421, 1.8999999761581421, -0.19999974966049194},
+    {0.44174900650978088, -1.0886507034301758, 1.8424603939056396, -0.28953194618225098},
+    {0.40638318657875061, -1.1130011081695557, 1.8241047859191895, -0.1929955780506134},
+    {0.38457560539245605, -1.0955127477645874, 1.8106688261032104, -0.18731249868869781},
+    {0.45039424300193787, -1.1030153036117554, 1.8044140338897705, -0.18768797814846039},
+};
+const std::vector<std::vector<double>> kTorch_rmsprop_all = {
+    {0.48347106575965881, -1.2333860397338867, 1.9833625555038452, -0.11500000208616257},
+    {0.47941666841506958, -1.2137469053268433, 1.9643287658691406, -0.13803340494632721},
+    {0.4696916937828064, -1.206060528755188, 1.9500622749328613, -0.13393227756023407},
+    {0.45905077457427979, -1.1974064111709595, 1.9388034343719482, -0.13053643703460693},
+    {0.46332624554634094, -1.1924962997436523, 1.9301769733428955, -0.12851588428020477},
+};
 // clang-format on
 
 using MakeOptimizer = std::function<std::unique_ptr<Optimizer>(std::vector<Tensor>)>;
@@ -197,6 +238,31 @@ Rows adam_reference(const AdamOptions& o, bool decoupled, const std::vector<floa
   return rows;
 }
 
+Rows rmsprop_reference(const RmspropOptions& o, const std::vector<float>& initial = kInitial,
+                       const std::vector<std::vector<float>>& grads = kGrads) {
+  std::vector<double> p(initial.begin(), initial.end()), square_avg(p.size()), grad_avg(p.size()),
+      buf(p.size());
+  const double a = o.alpha;
+  Rows rows;
+  for (const auto& step_grads : grads) {
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      const double g = step_grads[i] + o.weight_decay * p[i];
+      square_avg[i] = a * square_avg[i] + (1 - a) * g * g;
+      grad_avg[i] = a * grad_avg[i] + (1 - a) * g;
+      const double variance = o.centered ? square_avg[i] - grad_avg[i] * grad_avg[i] : square_avg[i];
+      const double avg = std::sqrt(variance) + o.eps;
+      if (o.momentum > 0) {
+        buf[i] = o.momentum * buf[i] + g / avg;
+        p[i] -= o.lr * buf[i];
+      } else {
+        p[i] -= o.lr * g / avg;
+      }
+    }
+    rows.push_back(p);
+  }
+  return rows;
+}
+
 MakeOptimizer sgd(const SgdOptions& o) {
   return [o](std::vector<Tensor> ps) { return std::make_unique<SGD>(std::move(ps), o); };
 }
@@ -206,6 +272,13 @@ MakeOptimizer adam(const AdamOptions& o) {
 MakeOptimizer adamw(const AdamOptions& o) {
   return [o](std::vector<Tensor> ps) { return std::make_unique<AdamW>(std::move(ps), o); };
 }
+MakeOptimizer rmsprop(const RmspropOptions& o) {
+  return [o](std::vector<Tensor> ps) { return std::make_unique<RMSprop>(std::move(ps), o); };
+}
+MakeOptimizer from_registry(const OptimizerEntry& entry, const OptimizerOptions& given) {
+  const OptimizerOptions complete = complete_options(entry, given);
+  return [&entry, complete](std::vector<Tensor> ps) { return entry.make(std::move(ps), complete); };
+}
 
 std::vector<float> random_values(std::size_t n, Rng& rng, float scale) {
   Tensor t = Tensor::uniform({static_cast<std::int64_t>(n)}, -scale, scale, rng);
@@ -214,6 +287,53 @@ std::vector<float> random_values(std::size_t n, Rng& rng, float scale) {
 
 bool bit_identical(const Tensor& a, const Tensor& b) {
   return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), sizeof(float) * a.numel()) == 0;
+}
+
+// Steps an optimizer 4 times, snapshots state and hyperparameters, steps 3 more; a fresh optimizer
+// (with stale state and another lr, both to be overwritten) restored from the snapshot must then
+// take the same 3 steps bit for bit. A second parameter never gets a gradient, so it has no state.
+void check_state_round_trip(const MakeOptimizer& make, Rng& rng) {
+  std::vector<std::vector<float>> grads;
+  for (int s = 0; s < 7; ++s) grads.push_back(random_values(37, rng, 1.0f));
+  const std::vector<float> initial = random_values(37, rng, 1.0f);
+  Tensor w = Tensor::from(initial, {37}).requires_grad_();
+  Tensor b = Tensor::zeros({1}).requires_grad_();
+  auto run = make({w, b});
+  INFO(run->name());
+  w.set_grad(Tensor::zeros({37}));
+  const auto step = [&](Optimizer& opt, Tensor& param, int s) {
+    std::copy(grads[s].begin(), grads[s].end(), param.grad().data());
+    opt.step();
+  };
+  for (int s = 0; s < 4; ++s) step(*run, w, s);
+  const OptimizerState saved = run->state_tensors();
+  const auto hyper = run->hyperparameters();
+  const Tensor w_saved = w.detach().clone();
+  for (int s = 4; s < 7; ++s) step(*run, w, s);
+  // The snapshot holds copies: later steps did not change it.
+  const OptimizerState after = run->state_tensors();
+  REQUIRE(after.size() == saved.size());
+  bool snapshot_differs = false;
+  for (std::size_t i = 0; i < saved.size(); ++i) {
+    CHECK(saved[i].first == after[i].first);
+    snapshot_differs |= !bit_identical(saved[i].second, after[i].second);
+  }
+  if (!saved.empty()) CHECK(snapshot_differs);
+
+  // A fresh optimizer (other hyperparameters, to be overwritten) resumes from the snapshot.
+  Tensor w2 = w_saved.clone().requires_grad_();
+  Tensor b2 = Tensor::zeros({1}).requires_grad_();
+  auto resumed = make({w2, b2});
+  resumed->set_hyperparameters({{"lr", 0.5}});
+  w2.set_grad(Tensor::zeros({37}));
+  step(*resumed, w2, 0);  // leave stale state behind that load_state must replace
+  w2.copy_from(w_saved);
+  resumed->load_state(saved);
+  resumed->set_hyperparameters(hyper);
+  CHECK(resumed->hyperparameters() == hyper);
+  for (int s = 4; s < 7; ++s) step(*resumed, w2, s);
+  CHECK(bit_identical(w2, w));
+  CHECK(w2.to_vector() != w_saved.to_vector());  // the steps did move the parameter
 }
 
 }  // namespace
@@ -269,6 +389,46 @@ TEST_CASE("Adam and AdamW follow PyTorch's rule for every option", "[optim]") {
   }
 }
 
+TEST_CASE("RMSprop follows PyTorch's rule for every option", "[optim]") {
+  struct Case {
+    const char* name;
+    RmspropOptions options;
+    const Rows& torch;
+  };
+  const Case cases[] = {
+      {"plain", {0.01, 0.99, 1e-8, 0, 0, false}, kTorch_rmsprop_plain},
+      {"momentum", {0.01, 0.99, 1e-8, 0, 0.9, false}, kTorch_rmsprop_momentum},
+      {"centered", {0.01, 0.99, 1e-8, 0, 0, true}, kTorch_rmsprop_centered},
+      {"weight decay", {0.01, 0.99, 1e-8, 0.1, 0, false}, kTorch_rmsprop_weight_decay},
+      {"alpha + eps + weight decay + momentum + centered",
+       {0.005, 0.9, 1e-3, 0.2, 0.5, true},
+       kTorch_rmsprop_all},
+  };
+  for (const Case& c : cases) {
+    SECTION(c.name) {
+      const Rows actual = run_steps(rmsprop(c.options));
+      check_rows(actual, rmsprop_reference(c.options));
+      check_rows(actual, c.torch);
+    }
+  }
+}
+
+TEST_CASE("RMSprop's defaults and name match PyTorch's", "[optim]") {
+  Tensor p = Tensor::zeros({2}).requires_grad_();
+  RMSprop r({p});
+  CHECK(r.name() == "RMSprop");
+  CHECK(r.lr() == 0.01);
+  const RmspropOptions o = r.options();
+  CHECK(o.alpha == 0.99);
+  CHECK(o.eps == 1e-8);
+  CHECK(o.weight_decay == 0.0);
+  CHECK(o.momentum == 0.0);
+  CHECK(!o.centered);
+  // The options struct and the registry agree with the constructor's defaults.
+  CHECK(RMSprop({p}, RmspropOptions{}).hyperparameters() == r.hyperparameters());
+  CHECK(find_optimizer("rmsprop").defaults() == r.hyperparameters());
+}
+
 TEST_CASE("AdamW's defaults and names match PyTorch's", "[optim]") {
   Tensor p = Tensor::zeros({2}).requires_grad_();
   AdamW w({p});
@@ -295,17 +455,21 @@ TEST_CASE("long parameters take the vectorised path and its remainder", "[optim]
   const AdamOptions a{0.01, {0.9, 0.99}, 1e-8, 0.05, true};
   check_rows(run_steps(adam(a), initial, grads), adam_reference(a, false, initial, grads), 1e-6, 1e-6);
   check_rows(run_steps(adamw(a), initial, grads), adam_reference(a, true, initial, grads), 1e-6, 1e-6);
+  for (const RmspropOptions& r : {RmspropOptions{0.01, 0.9, 1e-8, 0.05, 0.9, true}, RmspropOptions{}})
+    check_rows(run_steps(rmsprop(r), initial, grads), rmsprop_reference(r, initial, grads), 1e-5, 1e-6);
 }
 
 TEST_CASE("parameters whose grad is undefined are skipped and get no state", "[optim]") {
-  for (int kind = 0; kind < 2; ++kind) {
+  for (int kind = 0; kind < 3; ++kind) {
     Tensor a = Tensor::from({1.0f, 2.0f}).requires_grad_();
     Tensor b = Tensor::from({3.0f, 4.0f, 5.0f}).requires_grad_();
     std::unique_ptr<Optimizer> opt;
     if (kind == 0)
       opt = std::make_unique<SGD>(std::vector<Tensor>{a, b}, 0.1, 0.9);
-    else
+    else if (kind == 1)
       opt = std::make_unique<Adam>(std::vector<Tensor>{a, b}, 0.1);
+    else
+      opt = std::make_unique<RMSprop>(std::vector<Tensor>{a, b}, 0.01, 0.99, 1e-8, 0.0, 0.9, true);
     INFO(opt->name());
     a.set_grad(Tensor::from({1.0f, -1.0f}));
     opt->step();
@@ -315,13 +479,13 @@ TEST_CASE("parameters whose grad is undefined are skipped and get no state", "[o
     CHECK(a.to_vector() != std::vector<float>{1.0f, 2.0f});
     for (const auto& [name, t] : opt->state_tensors()) CHECK(name.starts_with("state.0."));
 
-    // b's first gradient starts its own state: PyTorch counts Adam's steps per parameter.
+    // b's first gradient starts its own state: PyTorch counts Adam's and RMSprop's steps per parameter.
     b.set_grad(Tensor::from({1.0f, 1.0f, 1.0f}));
     opt->step();
     std::map<std::string, float> steps;
     for (const auto& [name, t] : opt->state_tensors())
       if (name.ends_with(".step")) steps[name] = t.item();
-    if (kind == 1)
+    if (kind != 0)
       CHECK(steps == std::map<std::string, float>{{"state.0.step", 3.0f}, {"state.1.step", 1.0f}});
     else
       CHECK(opt->state_tensors().size() == 2);  // momentum buffers for both
@@ -347,52 +511,12 @@ TEST_CASE("zero_grad zeros gradients in place and leaves undefined ones alone", 
 
 TEST_CASE("state save and restore continue bit-identically", "[optim]") {
   const MakeOptimizer makers[] = {
-      sgd({0.05, 0.9, 0.1, false, 1e-3}),
-      sgd({0.05, 0.9, 0, true, 0}),
-      adam({0.02, {0.9, 0.99}, 1e-8, 1e-2, true}),
-      adamw({0.02, {0.8, 0.999}, 1e-6, 0.1, false}),
+      sgd({0.05, 0.9, 0.1, false, 1e-3}),          sgd({0.05, 0.9, 0, true, 0}),
+      adam({0.02, {0.9, 0.99}, 1e-8, 1e-2, true}), adamw({0.02, {0.8, 0.999}, 1e-6, 0.1, false}),
+      rmsprop({0.01, 0.9, 1e-6, 1e-2, 0.8, true}), rmsprop({0.02, 0.99, 1e-8, 0, 0, false}),
   };
   Rng rng(3);
-  std::vector<std::vector<float>> grads;
-  for (int s = 0; s < 7; ++s) grads.push_back(random_values(37, rng, 1.0f));
-  for (const MakeOptimizer& make : makers) {
-    const std::vector<float> initial = random_values(37, rng, 1.0f);
-    Tensor w = Tensor::from(initial, {37}).requires_grad_();
-    Tensor b = Tensor::zeros({1}).requires_grad_();  // never gets a gradient: no state
-    auto run = make({w, b});
-    INFO(run->name());
-    w.set_grad(Tensor::zeros({37}));
-    const auto step = [&](Optimizer& opt, Tensor& param, int s) {
-      std::copy(grads[s].begin(), grads[s].end(), param.grad().data());
-      opt.step();
-    };
-    for (int s = 0; s < 4; ++s) step(*run, w, s);
-    const OptimizerState saved = run->state_tensors();
-    const auto hyper = run->hyperparameters();
-    const Tensor w_saved = w.detach().clone();
-    for (int s = 4; s < 7; ++s) step(*run, w, s);
-    // The snapshot holds copies: later steps did not change it.
-    const OptimizerState after = run->state_tensors();
-    REQUIRE(after.size() == saved.size());
-    bool snapshot_differs = false;
-    for (std::size_t i = 0; i < saved.size(); ++i)
-      snapshot_differs |= !bit_identical(saved[i].second, after[i].second);
-    CHECK(snapshot_differs);
-
-    // A fresh optimizer (other hyperparameters, to be overwritten) resumes from the snapshot.
-    Tensor w2 = w_saved.clone().requires_grad_();
-    Tensor b2 = Tensor::zeros({1}).requires_grad_();
-    auto resumed = make({w2, b2});
-    resumed->set_hyperparameters({{"lr", 0.5}});
-    w2.set_grad(Tensor::zeros({37}));
-    step(*resumed, w2, 0);  // leave stale state behind that load_state must replace
-    w2.copy_from(w_saved);
-    resumed->load_state(saved);
-    resumed->set_hyperparameters(hyper);
-    CHECK(resumed->hyperparameters() == hyper);
-    for (int s = 4; s < 7; ++s) step(*resumed, w2, s);
-    CHECK(bit_identical(w2, w));
-  }
+  for (const MakeOptimizer& make : makers) check_state_round_trip(make, rng);
 }
 
 TEST_CASE("state names follow PyTorch's state_dict", "[optim]") {
@@ -422,6 +546,24 @@ TEST_CASE("state names follow PyTorch's state_dict", "[optim]") {
   SGD plain({p}, 0.1);
   plain.step();
   CHECK(plain.state_tensors().empty());
+
+  const auto sorted_names = [](const Optimizer& opt) {
+    std::vector<std::string> result;
+    for (const auto& [name, t] : opt.state_tensors()) result.push_back(name);
+    std::sort(result.begin(), result.end());
+    return result;
+  };
+  RMSprop full({p}, 0.01, 0.99, 1e-8, 0, 0.9, true);
+  CHECK(full.state_tensors().empty());
+  full.step();
+  full.step();
+  CHECK(sorted_names(full) == std::vector<std::string>{"state.0.grad_avg", "state.0.momentum_buffer",
+                                                       "state.0.square_avg", "state.0.step"});
+  for (const auto& [name, t] : full.state_tensors())
+    if (name.ends_with("step")) CHECK(t.item() == 2.0f);
+  RMSprop simple({p});
+  simple.step();
+  CHECK(sorted_names(simple) == std::vector<std::string>{"state.0.square_avg", "state.0.step"});
 }
 
 TEST_CASE("load_state rejects bad checkpoints and then changes nothing", "[optim][errors]") {
@@ -475,6 +617,30 @@ TEST_CASE("load_state rejects bad checkpoints and then changes nothing", "[optim
   CHECK(s.state_tensors()[0].second.to_vector() == std::vector<float>{2.0f, 2.0f, 2.0f});
   s.load_state({});  // an empty state: back to fresh
   CHECK(s.state_tensors().empty());
+
+  RMSprop plain_rms({p});
+  plain_rms.step();
+  const OptimizerState plain_state = plain_rms.state_tensors();
+  OptimizerState with_buffer = plain_state;
+  with_buffer.emplace_back("state.0.momentum_buffer", Tensor::zeros({3}));
+  CHECK_THROWS_WITH(plain_rms.load_state(with_buffer), Contains("RMSprop") && Contains("momentum is 0"));
+  OptimizerState with_grad_avg = plain_state;
+  with_grad_avg.emplace_back("state.0.grad_avg", Tensor::zeros({3}));
+  CHECK_THROWS_WITH(plain_rms.load_state(with_grad_avg), Contains("centered is off"));
+  CHECK_THROWS_WITH(plain_rms.load_state({{"state.0.exp_avg", Tensor::zeros({3})}}),
+                    Contains("unknown state entry 'state.0.exp_avg'"));
+  CHECK_THROWS_AS(plain_rms.load_state(
+                      {{"state.0.step", Tensor::scalar(1.0f)}, {"state.0.square_avg", Tensor::zeros({2})}}),
+                  ShapeError);
+  RMSprop centered_rms({p}, 0.01, 0.99, 1e-8, 0, 0.5, true);
+  CHECK_THROWS_WITH(centered_rms.load_state(plain_state), Contains("no 'state.0.momentum_buffer'"));
+  with_buffer.emplace_back("state.0.step", Tensor::scalar(2.0f));
+  CHECK_THROWS_WITH(centered_rms.load_state(with_buffer), Contains("appears twice"));
+  with_buffer.pop_back();
+  CHECK_THROWS_WITH(centered_rms.load_state(with_buffer), Contains("no 'state.0.grad_avg'"));
+  CHECK(centered_rms.state_tensors().empty());  // unchanged by the failed loads
+  plain_rms.load_state(plain_state);
+  CHECK(plain_rms.state_tensors().size() == plain_state.size());
 }
 
 TEST_CASE("invalid options are ValueErrors naming the option and value", "[optim][errors]") {
@@ -492,6 +658,16 @@ TEST_CASE("invalid options are ValueErrors naming the option and value", "[optim
   CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1), Contains("weight_decay"));
   CHECK_THROWS_WITH(AdamW({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1),
                     Contains("AdamW") && Contains("weight_decay"));
+  CHECK_THROWS_WITH(RMSprop({p}, -0.01), Contains("RMSprop") && Contains("learning rate"));
+  CHECK_THROWS_WITH(RMSprop({p}, 0.01, -0.5), Contains("alpha") && Contains("-0.5"));
+  CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, -1e-8), Contains("epsilon"));
+  CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, 1e-8, -0.1), Contains("weight_decay") && Contains("-0.1"));
+  CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, 1e-8, 0, -0.9), Contains("momentum") && Contains("-0.9"));
+  RMSprop r({p});
+  CHECK_THROWS_WITH(r.set_hyperparameters({{"centered", 0.5}}), Contains("0 or 1"));
+  CHECK_THROWS_WITH(r.set_hyperparameters({{"beta1", 0.9}}), Contains("unknown hyperparameter 'beta1'"));
+  CHECK_THROWS_WITH(r.set_hyperparameters({{"momentum", 0.9}, {"alpha", -1.0}}), Contains("alpha"));
+  CHECK(r.options().momentum == 0.0);  // unchanged
 
   CHECK_THROWS_WITH(SGD({}, 0.1), Contains("empty parameter list"));
   CHECK_THROWS_WITH(SGD({p, p}, 0.1), Contains("more than once"));
@@ -521,6 +697,7 @@ TEST_CASE("steady-state steps allocate no tensor memory", "[optim][memory]") {
   opts.push_back(
       std::make_unique<Adam>(std::vector<Tensor>{w, b}, 1e-3, std::pair{0.9, 0.999}, 1e-8, 0.0, true));
   opts.push_back(std::make_unique<AdamW>(std::vector<Tensor>{w, b}));
+  opts.push_back(std::make_unique<RMSprop>(std::vector<Tensor>{w, b}, 0.01, 0.9, 1e-8, 1e-4, 0.9, true));
   for (auto& opt : opts) {
     INFO(opt->name());
     opt->step();  // allocates the state
@@ -539,7 +716,8 @@ TEST_CASE("an optimizer trains a tiny least-squares model", "[optim]") {
   const Tensor x = Tensor::from({-1.0f, 0.0f, 1.0f, 2.0f}, {4, 1});
   const Tensor y = Tensor::from({-3.0f, -1.0f, 1.0f, 3.0f}, {4, 1});
   const MakeOptimizer makers[] = {sgd({0.1, 0.9, 0, true, 0}), adam({0.1, {0.9, 0.999}, 1e-8, 0, false}),
-                                  adamw({0.1, {0.9, 0.999}, 1e-8, 1e-4, true})};
+                                  adamw({0.1, {0.9, 0.999}, 1e-8, 1e-4, true}),
+                                  rmsprop({0.01, 0.99, 1e-8, 0, 0.5, true})};
   for (const MakeOptimizer& make : makers) {
     Tensor w = Tensor::zeros({1, 1}).requires_grad_();
     Tensor c = Tensor::zeros({1}).requires_grad_();
@@ -556,5 +734,184 @@ TEST_CASE("an optimizer trains a tiny least-squares model", "[optim]") {
     INFO(opt->name() << " final loss " << loss_value);
     CHECK(loss_value < 1e-3f);
     CHECK(std::abs(w.item() - 2.0f) < 0.05f);
+  }
+}
+
+// The optimizer registry. These tests loop over optimizer_registry(), so a new entry is covered by
+// them without being named here (and fails the defaults test until its PyTorch defaults are recorded).
+
+namespace {
+
+// For tests that need every kind of state: the state-creating options an entry takes.
+OptimizerOptions rich_options(const OptimizerEntry& entry) {
+  const OptimizerOptions candidates = {
+      {"momentum", 0.9}, {"nesterov", 1}, {"centered", 1}, {"amsgrad", 1}, {"weight_decay", 0.01}};
+  OptimizerOptions chosen;
+  for (const auto& [key, value] : candidates)
+    if (entry.find_option(key)) chosen[key] = value;
+  return chosen;
+}
+
+std::string lower(std::string_view s) {
+  std::string result(s);
+  for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return result;
+}
+
+}  // namespace
+
+TEST_CASE("the registry lists sgd, adam, adamw and rmsprop and describes each", "[optim][registry]") {
+  CHECK(optimizer_names() == "sgd, adam, adamw, rmsprop");
+  const auto& registry = optimizer_registry();
+  REQUIRE(registry.size() == 4);
+  for (const OptimizerEntry& entry : registry) {
+    INFO(entry.name);
+    CHECK(&find_optimizer(entry.name) == &entry);
+    CHECK(!entry.summary.empty());
+    CHECK(entry.summary.find('\n') == std::string::npos);
+    REQUIRE(!entry.options.empty());
+    CHECK(entry.options.front().name == "lr");
+    CHECK(entry.defaults().size() == entry.options.size());  // no option listed twice
+    for (const OptimizerOption& o : entry.options) {
+      INFO(o.name);
+      CHECK(!o.help.empty());
+      CHECK(o.help.find('\n') == std::string::npos);
+      if (o.is_flag) CHECK((o.default_value == 0.0 || o.default_value == 1.0));
+    }
+    CHECK(entry.make);
+  }
+  CHECK_THROWS_AS(find_optimizer("lion"), ValueError);
+  CHECK_THROWS_WITH(find_optimizer("lion"), Contains("'lion'") && Contains("sgd, adam, adamw, rmsprop"));
+  CHECK_THROWS_WITH(make_optimizer("Adam", {Tensor::zeros({1}).requires_grad_()}), Contains("'Adam'"));
+}
+
+TEST_CASE("every registry entry constructs with its defaults; its options are its hyperparameters",
+          "[optim][registry]") {
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    Tensor p = Tensor::from({1.0f, -2.0f}).requires_grad_();
+    std::unique_ptr<Optimizer> opt = make_optimizer(entry.name, {p});
+    REQUIRE(opt);
+    CHECK(lower(opt->name()) == entry.name);  // "AdamW" is --opt adamw
+    CHECK(opt->lr() == entry.defaults().at("lr"));
+    // Same names and values: a checkpoint's hyperparameters and the CLI's options are one vocabulary.
+    CHECK(opt->hyperparameters() == entry.defaults());
+    CHECK(complete_options(entry, {}) == entry.defaults());
+    // It steps.
+    p.set_grad(Tensor::from({0.5f, -0.5f}));
+    opt->step();
+    CHECK(p.to_vector() != std::vector<float>{1.0f, -2.0f});
+
+    // Given options reach the optimizer; the others keep their defaults.
+    OptimizerOptions given = rich_options(entry);
+    given["lr"] = 0.125;
+    const OptimizerOptions complete = complete_options(entry, given);
+    CHECK(complete.size() == entry.options.size());
+    for (const auto& [key, value] : complete)
+      CHECK(value == (given.count(key) ? given.at(key) : entry.defaults().at(key)));
+    CHECK(make_optimizer(entry.name, {p}, given)->hyperparameters() == complete);
+  }
+}
+
+TEST_CASE("registry defaults are PyTorch's", "[optim][registry]") {
+  // Produced by scripts/torch_optim_reference.py with PyTorch 1.13.0a0 (constructor defaults; SGD's lr
+  // has none in PyTorch).
+  // clang-format off
+  const std::map<std::string, std::map<std::string, double>> kTorchDefaults = {
+      {"sgd", {{"momentum", 0}, {"dampening", 0}, {"weight_decay", 0}, {"nesterov", 0}}},
+      {"adam", {{"lr", 0.001}, {"beta1", 0.90000000000000002}, {"beta2", 0.999}, {"eps", 1e-08}, {"weight_decay", 0}, {"amsgrad", 0}}},
+      {"adamw", {{"lr", 0.001}, {"beta1", 0.90000000000000002}, {"beta2", 0.999}, {"eps", 1e-08}, {"weight_decay", 0.01}, {"amsgrad", 0}}},
+      {"rmsprop", {{"lr", 0.01}, {"alpha", 0.98999999999999999}, {"eps", 1e-08}, {"weight_decay", 0}, {"momentum", 0}, {"centered", 0}}},
+  };
+  // clang-format on
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name << ": record its PyTorch defaults with scripts/torch_optim_reference.py");
+    REQUIRE(kTorchDefaults.count(entry.name) == 1);
+    const auto& torch_defaults = kTorchDefaults.at(entry.name);
+    // bend implements every option PyTorch has (apart from foreach/maximize/differentiable/...).
+    for (const auto& [key, value] : torch_defaults) {
+      INFO(key);
+      REQUIRE(entry.find_option(key) != nullptr);
+      CHECK(entry.find_option(key)->default_value == value);
+    }
+    for (const OptimizerOption& o : entry.options) {
+      INFO(o.name);
+      if (entry.name == "sgd" && o.name == "lr")
+        CHECK(o.default_value == 0.01);  // PyTorch has no default; bend's
+      else
+        CHECK(torch_defaults.count(o.name) == 1);
+    }
+  }
+}
+
+TEST_CASE("complete_options rejects unknown options and bad values with clear messages",
+          "[optim][registry][errors]") {
+  CHECK_THROWS_WITH(
+      complete_options(find_optimizer("adam"), {{"momentum", 0.9}}),
+      "--opt adam has no option 'momentum' (it takes lr, beta1, beta2, eps, weight_decay, amsgrad)");
+  CHECK_THROWS_WITH(
+      complete_options(find_optimizer("rmsprop"), {{"beta1", 0.9}}),
+      "--opt rmsprop has no option 'beta1' (it takes lr, alpha, eps, weight_decay, momentum, centered)");
+  CHECK_THROWS_WITH(complete_options(find_optimizer("sgd"), {{"nesterov", 1}}),
+                    Contains("--opt sgd") && Contains("Nesterov"));
+  CHECK_THROWS_WITH(complete_options(find_optimizer("adam"), {{"beta2", 1.0}}),
+                    Contains("--opt adam") && Contains("beta2"));
+  CHECK_THROWS_WITH(complete_options(find_optimizer("rmsprop"), {{"alpha", -0.1}}),
+                    Contains("--opt rmsprop") && Contains("alpha") && Contains("-0.1"));
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    const std::string opt = "--opt " + entry.name;
+    CHECK_THROWS_AS(complete_options(entry, {{"no_such_option", 1}}), ValueError);
+    CHECK_THROWS_WITH(complete_options(entry, {{"no_such_option", 1}}),
+                      Contains(opt) && Contains("'no_such_option'") && Contains(entry.option_names()));
+    CHECK_THROWS_WITH(complete_options(entry, {{"lr", -1.0}}), Contains(opt) && Contains("learning rate"));
+    CHECK_THROWS_WITH(make_optimizer(entry.name, {Tensor::zeros({1}).requires_grad_()}, {{"lr", -1.0}}),
+                      Contains(opt) && Contains("learning rate"));
+    CHECK_THROWS_WITH(complete_options(entry, {{"lr", std::nan("")}}),
+                      Contains("'lr'") && Contains("finite"));
+    CHECK_THROWS_WITH(complete_options(entry, {{"lr", std::numeric_limits<double>::infinity()}}),
+                      Contains("'lr'") && Contains("finite"));
+    for (const OptimizerOption& o : entry.options) {
+      if (!o.is_flag) continue;
+      INFO(o.name);
+      CHECK_THROWS_WITH(complete_options(entry, {{o.name, 0.5}}),
+                        Contains(opt) && Contains("'" + o.name + "'") && Contains("0 or 1"));
+    }
+  }
+}
+
+TEST_CASE("every registry entry round-trips its state bit-identically", "[optim][registry]") {
+  Rng rng(17);
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    check_state_round_trip(from_registry(entry, {}), rng);
+    // With every state buffer the optimizer can have: the snapshot must not be empty.
+    const MakeOptimizer rich = from_registry(entry, rich_options(entry));
+    Tensor p = Tensor::zeros({2}).requires_grad_();
+    auto probe = rich({p});
+    p.set_grad(Tensor::ones({2}));
+    probe->step();
+    CHECK(!probe->state_tensors().empty());
+    check_state_round_trip(rich, rng);
+  }
+}
+
+TEST_CASE("every registry entry steps without allocating in steady state", "[optim][registry][memory]") {
+  Rng rng(5);
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    Tensor w = Tensor::uniform({32, 16}, -1, 1, rng).requires_grad_();
+    Tensor b = Tensor::zeros({32}).requires_grad_();
+    w.set_grad(Tensor::uniform({32, 16}, -1, 1, rng));
+    b.set_grad(Tensor::uniform({32}, -1, 1, rng));
+    auto opt = make_optimizer(entry.name, {w, b}, rich_options(entry));
+    opt->step();  // allocates the state
+    const MemoryStats before = memory_stats();
+    for (int i = 0; i < 3; ++i) opt->step();
+    const MemoryStats after = memory_stats();
+    CHECK(after.buffers_created == before.buffers_created);
+    CHECK(after.buffers_reused == before.buffers_reused);
+    CHECK(after.objects_created == before.objects_created);
+    CHECK(after.bytes_in_use == before.bytes_in_use);
   }
 }

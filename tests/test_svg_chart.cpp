@@ -290,6 +290,36 @@ TEST_CASE("non-finite points break the line instead of corrupting the path", "[p
   CHECK(svg2.find("nan") == std::string::npos);
 }
 
+TEST_CASE("bands shade mean ± std under the lines, break at non-finite bounds and widen the y range",
+          "[plot]") {
+  LineChart chart;
+  chart.series.push_back({"relu", {1, 2, 3, 4}, {0.90, 0.95, 0.96, 0.97}, "#123456", false, false});
+  chart.series.push_back({"gelu", {1, 2, 3, 4}, {0.91, 0.95, 0.97, 0.98}, "", false, false});
+  // relu's band reaches 0.80 at epoch 1, below every mean: the y axis must show it.
+  chart.bands.push_back({0, {0.80, 0.94, kNaN, 0.96}, {1.00, 0.96, kNaN, 0.98}});
+  chart.bands.push_back({1, {0.90, 0.94, 0.96, 0.97}, {0.92, 0.96, 0.98, 0.99}});
+  const std::string svg = render_svg(chart);
+  CHECK(xml_problem(svg) == "");
+  CHECK(svg.find("nan") == std::string::npos);
+  CHECK(svg.find(">0.80</text>") != std::string::npos);
+  CHECK(svg.find(">1.00</text>") != std::string::npos);
+  // relu: the NaN at epoch 3 splits its band into 1-2 (drawn) and 4 alone (too short to fill); gelu: one
+  // band.
+  CHECK(count(svg, "fill-opacity=\"0.15\"") == 2);
+  CHECK(count(svg, "fill=\"#123456\" fill-opacity") == 1);
+  // Bands come before every line so the lines stay on top.
+  CHECK(svg.rfind("fill-opacity") < svg.find("stroke-width=\"1.8\""));
+  // The legend does not list bands.
+  CHECK(count(legend_of(svg), "<text") == 2);
+
+  LineChart wrong_length = chart;
+  wrong_length.bands[0].low.pop_back();
+  CHECK_THROWS_AS(render_svg(wrong_length), bend::ValueError);
+  LineChart wrong_series = chart;
+  wrong_series.bands[0].series = 2;
+  CHECK_THROWS_AS(render_svg(wrong_series), bend::ValueError);
+}
+
 TEST_CASE("log axes label decades and skip non-positive values", "[plot]") {
   LineChart chart;
   chart.y_scale = Scale::Log10;

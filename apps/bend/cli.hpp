@@ -42,7 +42,7 @@ std::string dataset_flag_help();
 std::string data_dir_flag_help();
 
 // The MLP a command builds: --arch --act --init --dropout.
-void add_model_flags(cxxopts::Options& options);
+void add_mlp_flags(cxxopts::Options& options);
 struct ModelFlags {
   std::string arch, act, init;
   float dropout = 0.0f;

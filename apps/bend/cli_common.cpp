@@ -55,7 +55,7 @@ std::string optimizer_help() {
 
 }  // namespace
 
-void add_model_flags(cxxopts::Options& options) {
+void add_mlp_flags(cxxopts::Options& options) {
   options.add_options("Model")("arch", "layer sizes, input to output",
                                cxxopts::value<std::string>()->default_value("784-256-128-10"))(
       "act",
@@ -69,7 +69,7 @@ void add_model_flags(cxxopts::Options& options) {
 }
 
 void add_training_flags(cxxopts::Options& options) {
-  add_model_flags(options);
+  add_mlp_flags(options);
   options.add_options("Training")("dataset", dataset_flag_help(), cxxopts::value<std::string>()->default_value("mnist"))(
       "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help(), cxxopts::value<std::string>()->default_value("adam"))(
       "lr", "learning rate (default: the optimizer's)", cxxopts::value<double>())(

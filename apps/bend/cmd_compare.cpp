@@ -7,6 +7,7 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/lab/compare.hpp"
+#include "bend/data/registry.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -95,6 +96,10 @@ int run_compare(int argc, char** argv) {
 
   lab::CompareOptions compare;
   compare.base = training_config(args);
+  const ModelFlags model = model_flags(args);
+  compare.arch = model.arch;
+  compare.dropout = model.dropout;
+  compare.init = model.init;
   try {
     compare.activations = lab::parse_activation_list(args["acts"].as<std::string>());
   } catch (const ValueError& e) {
@@ -109,10 +114,8 @@ int run_compare(int argc, char** argv) {
   const std::filesystem::path out = args["out"].as<std::string>();
 
   // The datasets are loaded once for every run.
-  const auto dir =
-      compare.base.data_dir.empty() ? default_data_dir(compare.base.dataset) : compare.base.data_dir;
-  TensorDataset train = load_tensor_dataset(compare.base.dataset, dir, Split::Train);
-  TensorDataset test = load_tensor_dataset(compare.base.dataset, dir, Split::Test);
+  TensorDataset train = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Train);
+  TensorDataset test = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Test);
   fmt::print(stderr,
              "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each\n",
              compare.activations.size(), compare.seeds, compare.base.dataset,

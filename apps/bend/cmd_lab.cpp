@@ -244,39 +244,40 @@ int lab_xor(int argc, char** argv) {
   const std::vector<lab::XorResult> results =
       lab::run_xor(parse_acts(args["acts"].as<std::string>()), hidden, steps, lr, seed);
 
-  fmt::print("XOR with 2-{}-1 nets, MSE loss, {} full-batch Adam steps (lr {:g})\n\n", hidden, steps, lr);
-  const std::vector<std::string> header = {
-      "hidden activation", "final MSE", "accuracy", "f(0,0)", "f(0,1)", "f(1,0)", "f(1,1)"};
+  fmt::print("XOR as two classes with 2-{}-2 nets, cross-entropy, {} full-batch Adam steps (lr {:g})\n\n",
+             hidden, steps, lr);
+  const std::vector<std::string> header = {"hidden activation", "final loss", "accuracy",  "P(1|0,0)",
+                                           "P(1|0,1)",          "P(1|1,0)",   "P(1|1,1)"};
   std::vector<std::vector<std::string>> rows;
   for (const auto& r : results)
-    rows.push_back({r.activation.empty() ? "none (linear)" : r.activation, fmt::format("{:.4f}", r.final_mse),
+    rows.push_back({r.activation.empty() ? "none (linear)" : r.activation, fmt::format("{:.4f}", r.final_loss),
                     fmt::format("{:.0f}%", 100 * r.accuracy), fmt::format("{:.3f}", r.outputs[0]),
                     fmt::format("{:.3f}", r.outputs[1]), fmt::format("{:.3f}", r.outputs[2]),
                     fmt::format("{:.3f}", r.outputs[3])});
   print_table(header, rows);
-  fmt::print("\nthe best a linear model can do is {:g} (predict 0.5 everywhere); targets are 0, 1, 1, 0\n",
-             lab::kXorLinearBestMse);
+  fmt::print("\nthe best a linear model can do is ln 2 = {:.4f} (P = 0.5 everywhere); classes are 0, 1, 1, 0\n",
+             lab::kXorLinearBestLoss);
 
-  plot::LineChart chart = make_chart("XOR: MSE during training", "step", "MSE (log)");
+  plot::LineChart chart = make_chart("XOR: cross-entropy during training", "step", "loss (log)");
   chart.y_scale = plot::Scale::Log10;
-  chart.reference_y = {lab::kXorLinearBestMse};
+  chart.reference_y = {lab::kXorLinearBestLoss};
   for (std::size_t i = 0; i < results.size(); ++i) {
     std::vector<double> x;
-    for (std::size_t k = 0; k < results[i].mse_curve.size(); ++k)
+    for (std::size_t k = 0; k < results[i].loss_curve.size(); ++k)
       x.push_back(static_cast<double>(lab::kXorCurveStride * static_cast<std::int64_t>(k)));
     plot::Series s = make_series(results[i].activation.empty() ? "linear" : results[i].activation, x,
-                                 results[i].mse_curve, i, false);
+                                 results[i].loss_curve, i, false);
     s.dashed = results[i].activation.empty();
     chart.series.push_back(std::move(s));
   }
   plot::save_svg(out / "xor.svg", plot::render_svg(chart));
   plot::HtmlReport page("bend lab xor");
   page.paragraph(
-      fmt::format("A linear model cannot separate XOR: its best MSE is {:g} (the dashed reference line). One "
-                  "hidden layer with any nonlinearity fits it.",
-                  lab::kXorLinearBestMse));
+      fmt::format("A linear model cannot separate XOR: its best cross-entropy is ln 2 = {:.4f} (the dashed "
+                  "reference line). One hidden layer with any nonlinearity fits it.",
+                  lab::kXorLinearBestLoss));
   page.table(header, rows);
-  page.image("xor.svg", "MSE during training");
+  page.image("xor.svg", "cross-entropy during training");
   page.save(out / "index.html");
   fmt::print("charts: {}\n", (out / "index.html").string());
   return 0;

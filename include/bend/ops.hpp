@@ -86,6 +86,9 @@ Tensor transpose(const Tensor& a);                    // 2-d, copies
 Tensor clone(const Tensor& a);
 Tensor concat(std::span<const Tensor> parts, int dim = -1);
 Tensor concat(std::initializer_list<Tensor> parts, int dim = -1);
+// Elements [start, start + length) of dimension dim, copied (torch.narrow, which returns a view); the
+// gradient flows back into that slice. Allocation-free, unlike split's vector.
+Tensor narrow(const Tensor& a, int dim, std::int64_t start, std::int64_t length);
 std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, int dim = -1);
 std::vector<Tensor> split(const Tensor& a, std::initializer_list<std::int64_t> sizes, int dim = -1);
 std::vector<Tensor> chunk(const Tensor& a, std::int64_t chunks, int dim = -1);

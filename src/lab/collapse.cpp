@@ -33,7 +33,7 @@ CollapseExperiment run_collapse(const std::vector<std::int64_t>& sizes, std::str
       {fmt::format("{}-{}-{} with one {}", one_hidden[0], one_hidden[1], one_hidden[2], act_name),
        make_mlp(one_hidden, act_name, nn::init::Scheme::Auto, rng)});
   for (Model& m : models)
-    result.models.push_back({m.name, m.net.num_parameters(), train_model(m.net, train, test, settings)});
+    result.models.push_back({m.name, m.net.num_parameters(), fit(m.net, train, test, settings)});
   result.after = collapse_linear_stack(models[1].net, probe.images);
   return result;
 }

@@ -29,4 +29,14 @@ std::size_t hidden_count(const CompareResult& result);
 // "1. relu — 97.10%\n2. ..." in ranking order.
 std::string ranking_text(const CompareResult& result);
 
+// The statistics tables (header + rows) and lines shared by report.md and index.html.
+struct StatisticsText {
+  std::vector<std::string> interval_header;
+  std::vector<std::vector<std::string>> interval_rows;
+  std::vector<std::string> pair_header;
+  std::vector<std::vector<std::string>> pair_rows;
+  std::vector<std::string> lines;  // ranking in groups, seeds needed, notes (plain text, one per line)
+};
+StatisticsText statistics_text(const CompareResult& result);
+
 }  // namespace bend::lab::detail

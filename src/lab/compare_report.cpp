@@ -9,6 +9,7 @@
 #include "bend/lab/compare.hpp"
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
+#include "bend/stats/sample_summary.hpp"
 #include "compare_detail.hpp"
 
 namespace bend::lab {
@@ -21,6 +22,76 @@ using detail::ranking_text;
 using detail::runs_of;
 using detail::table_header;
 using detail::table_rows;
+
+nlohmann::json sample_json(const stats::SampleSummary& s) {
+  if (s.n == 0) return {{"n", 0}};
+  nlohmann::json j{{"n", s.n}, {"mean", s.mean}};
+  if (s.has_spread()) {
+    j["std"] = s.std;
+    j["ci95"] = {s.ci_low, s.ci_high};
+  }
+  return j;
+}
+
+// Per-activation intervals, pairwise tests with Holm, groups and seeds needed. Fields that need 2 seeds
+// are absent (not null, not NaN) when there are fewer; "enough_seeds" says which case it is.
+nlohmann::json statistics_json(const CompareResult& result) {
+  const stats::SeedComparison& c = result.statistics;
+  nlohmann::json j;
+  j["enough_seeds"] = c.has_statistics();
+  j["max_seeds"] = c.max_seeds();
+  j["alpha"] = c.settings.alpha;
+  j["confidence"] = c.settings.confidence;
+  j["power"] = c.settings.power;
+  j["metric"] = "final test accuracy, paired by seed";
+  nlohmann::json acts = nlohmann::json::array();
+  for (const ActivationSummary& s : result.summary)
+    acts.push_back({{"activation", s.activation},
+                    {"runs", s.runs},
+                    {"left_out_runs", s.failed_runs},
+                    {"final_test_accuracy", sample_json(s.final_accuracy)},
+                    {"best_test_accuracy", sample_json(s.best_accuracy)}});
+  j["activations"] = acts;
+  nlohmann::json pairs = nlohmann::json::array();
+  for (const stats::PairResult& p : c.pairs) {
+    nlohmann::json e{{"first", c.names[p.first]}, {"second", c.names[p.second]}, {"seeds", p.test.n}};
+    if (p.test.enough_pairs()) {
+      e["mean_difference"] = p.test.mean_difference;
+      e["std_difference"] = p.test.std_difference;
+      e["ci95"] = {p.test.ci_low, p.test.ci_high};
+      e["t"] = p.test.t;
+      e["p_value"] = p.test.p_value;
+      e["p_holm"] = p.p_holm;
+      e["resolved"] = p.resolved;
+      e["zero_variance"] = p.test.zero_variance;
+      e["seeds_needed"] = p.seeds_needed ? nlohmann::json(*p.seeds_needed) : nlohmann::json(nullptr);
+    }
+    pairs.push_back(std::move(e));
+  }
+  j["pairs"] = pairs;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : c.groups) {
+    nlohmann::json names = nlohmann::json::array();
+    for (std::size_t m : g) names.push_back(c.names[m]);
+    groups.push_back(names);
+  }
+  j["groups"] = groups;
+  j["ranking_line"] = stats::ranking_line(c);
+  if (c.closest_unresolved) {
+    const stats::PairResult& p = c.pairs[*c.closest_unresolved];
+    j["smallest_unresolved_gap"] = {
+        {"first", c.names[p.first]},
+        {"second", c.names[p.second]},
+        {"mean_difference", p.test.mean_difference},
+        {"seeds_needed", p.seeds_needed ? nlohmann::json(*p.seeds_needed) : nlohmann::json(nullptr)}};
+  }
+  nlohmann::json left_out = nlohmann::json::array();
+  for (const RunRecord& r : result.runs)
+    if (!r.error.empty() || r.history.empty())
+      left_out.push_back({{"activation", r.activation}, {"seed", r.seed}, {"error", r.error}});
+  j["left_out_runs"] = left_out;
+  return j;
+}
 
 std::size_t linear_count(const CompareResult& result) {
   std::size_t n = 0;
@@ -57,14 +128,21 @@ nlohmann::json diagnostics_json(const train::Diagnostics& d) {
           {"layers", layers}};
 }
 
+// "lr=0.001, beta1=0.9, ..." : every option of the run's optimizer, defaults filled in.
+std::string optimizer_options_text(const train::TrainConfig& c) {
+  std::string out;
+  for (const auto& [key, value] : complete_options(find_optimizer(c.optimizer), c.optimizer_options))
+    out += fmt::format("{}{}={:g}", out.empty() ? "" : ", ", key, value);
+  return out;
+}
+
 std::string config_text(const CompareOptions& o) {
   const train::TrainConfig& c = o.base;
   return fmt::format(
-      "dataset {}, arch {}, optimizer {}, lr {}, batch {}, epochs {}, init {}, seeds {} (from {}), train "
+      "dataset {}, arch {}, optimizer {} ({}), batch {}, epochs {}, init {}, seeds {} (from {}), train "
       "limit {}, "
       "test limit {}, probe {} test samples",
-      c.dataset, c.arch, c.optimizer, c.lr ? fmt::format("{:g}", *c.lr) : std::string("default"), c.batch,
-      c.epochs, c.init, o.seeds, c.seed,
+      c.dataset, o.arch, c.optimizer, optimizer_options_text(c), c.batch, c.epochs, o.init, o.seeds, c.seed,
       c.train_limit > 0 ? std::to_string(c.train_limit) : std::string("none"),
       c.test_limit > 0 ? std::to_string(c.test_limit) : std::string("none"), o.probe_size);
 }
@@ -138,12 +216,13 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     const train::TrainConfig& c = options.base;
     nlohmann::json j;
     j["config"] = {{"dataset", c.dataset},
-                   {"arch", c.arch},
+                   {"arch", options.arch},
                    {"optimizer", c.optimizer},
-                   {"lr", c.lr ? nlohmann::json(*c.lr) : nlohmann::json(nullptr)},
+                   {"optimizer_options", complete_options(find_optimizer(c.optimizer), c.optimizer_options)},
+                   {"lr", complete_options(find_optimizer(c.optimizer), c.optimizer_options).at("lr")},
                    {"batch", c.batch},
                    {"epochs", c.epochs},
-                   {"init", c.init},
+                   {"init", options.init},
                    {"seed", c.seed},
                    {"seeds", options.seeds},
                    {"train_limit", c.train_limit},
@@ -153,6 +232,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
                    {"command", options.command_line}};
     j["total_seconds"] = result.total_seconds;
     j["ranking"] = result.ranking;
+    j["statistics"] = statistics_json(result);
     nlohmann::json acts = nlohmann::json::array();
     for (const ActivationSummary& s : result.summary) {
       nlohmann::json runs = nlohmann::json::array();
@@ -200,7 +280,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
 
   // Charts: seed-mean curves per activation.
   plot::LineChart accuracy =
-      line_chart("Test accuracy per epoch (mean over seeds)", "epoch", "test accuracy (%)");
+      line_chart("Test accuracy per epoch (mean over seeds; band: ± one std)", "epoch", "test accuracy (%)");
   plot::LineChart loss = line_chart("Training loss per epoch (mean over seeds)", "epoch", "train loss (log)");
   loss.y_scale = plot::Scale::Log10;
   std::vector<plot::LineChart> grad_panels(linears);
@@ -219,6 +299,8 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     std::size_t epochs = 0;
     for (const auto* r : ok) epochs = std::max(epochs, r->history.size());
     plot::Series acc = series(act, color), lo = series(act, color);
+    plot::Band acc_band;  // mean ± one sample std over seeds (only with >= 2 runs at that epoch)
+    acc_band.series = accuracy.series.size();
     std::vector<plot::Series> grads(linears, series(act, color));
     for (std::size_t e = 0; e <= epochs; ++e) {
       std::vector<double> av, lv;
@@ -237,6 +319,9 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
       if (e > 0) {
         acc.x.push_back(static_cast<double>(e));
         acc.y.push_back(mean_of(av));
+        const double spread = av.size() >= 2 ? stats::sample_std(av) : kNaN;
+        acc_band.low.push_back(mean_of(av) - spread);
+        acc_band.high.push_back(mean_of(av) + spread);
         lo.x.push_back(static_cast<double>(e));
         lo.y.push_back(mean_of(lv));
       }
@@ -246,6 +331,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
       }
     }
     accuracy.series.push_back(std::move(acc));
+    if (ok.size() >= 2) accuracy.bands.push_back(std::move(acc_band));
     loss.series.push_back(std::move(lo));
     for (std::size_t k = 0; k < linears; ++k) grad_panels[k].series.push_back(std::move(grads[k]));
   }
@@ -296,6 +382,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     md += "\n## Ranking\n\n" + ranking_text(result);
     for (const RunRecord& r : result.runs)
       if (!r.error.empty()) md += fmt::format("\n- {} seed {}: {}\n", r.activation, r.seed, r.error);
+    md += "\n## Statistics over seeds\n\n" + statistics_markdown(result);
     md += "\n## Charts\n\n![test accuracy](accuracy.svg)\n\n![train loss](loss.svg)\n\n";
     if (linears > 0) md += "![gradient norms](grad_norms.svg)\n\n";
     if (hidden > 0) md += "![dead and saturated](dead_saturated.svg)\n\n";
@@ -318,6 +405,18 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
         "norm over the output Linear's.");
     page.heading("Ranking");
     page.preformatted(ranking_text(result));
+    page.heading("Statistics over seeds");
+    const detail::StatisticsText st = detail::statistics_text(result);
+    for (const std::string& line : st.lines) page.paragraph(line);
+    page.paragraph(
+        "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; best: each "
+        "run's best epoch):");
+    page.table(st.interval_header, st.interval_rows);
+    if (!st.pair_rows.empty()) {
+      page.paragraph(
+          "Pairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points):");
+      page.table(st.pair_header, st.pair_rows);
+    }
     page.heading("Charts");
     page.image("accuracy.svg", "test accuracy per epoch");
     page.image("loss.svg", "training loss per epoch");

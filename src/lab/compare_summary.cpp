@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "bend/lab/compare.hpp"
 #include "compare_detail.hpp"
@@ -115,6 +116,100 @@ std::string ranking_text(const CompareResult& result) {
   return text;
 }
 
+static std::string percent_or_note(const stats::SampleSummary& s, bool interval) {
+  if (s.n == 0) return "all runs diverged";
+  if (!interval)
+    return s.has_spread() ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std) : pct(s.mean);
+  if (!s.has_spread()) return "needs ≥ 2 seeds";
+  return fmt::format("[{:.2f}, {:.2f}]%", 100 * s.ci_low, 100 * s.ci_high);
+}
+
+static std::string p_text(double p) { return p < 1e-4 ? std::string("< 0.0001") : fmt::format("{:.4f}", p); }
+
+StatisticsText statistics_text(const CompareResult& result) {
+  const stats::SeedComparison& c = result.statistics;
+  StatisticsText out;
+  out.interval_header = {
+      "activation",     "seeds used", "final acc (mean ± std)", "final acc 95% CI", "best acc (mean ± std)",
+      "best acc 95% CI"};
+  for (const ActivationSummary& s : result.summary)
+    out.interval_rows.push_back(
+        {s.activation, fmt::format("{} of {}", s.runs - s.failed_runs, s.runs),
+         percent_or_note(s.final_accuracy, false), percent_or_note(s.final_accuracy, true),
+         percent_or_note(s.best_accuracy, false), percent_or_note(s.best_accuracy, true)});
+  out.pair_header = {"pair (better − worse)", "seeds",    "mean diff", "95% CI",
+                     "p (paired t)",          "p (Holm)", "verdict",   "seeds to resolve"};
+  for (const stats::PairResult& p : c.pairs) {
+    // Orient each pair so that the difference is positive: the better mean first.
+    const bool flip = p.test.mean_difference < 0;
+    const std::string& better = c.names[flip ? p.second : p.first];
+    const std::string& worse = c.names[flip ? p.first : p.second];
+    const double sign = flip ? -1 : 1;
+    std::vector<std::string> row{better + " − " + worse, std::to_string(p.test.n)};
+    if (!p.test.enough_pairs()) {
+      row.insert(row.end(),
+                 {p.test.n == 1 ? fmt::format("{:.2f} pp", 100 * sign * p.test.mean_difference) : "n/a",
+                  "n/a", "n/a", "n/a", "needs ≥ 2 seeds", "n/a"});
+    } else {
+      const double lo = sign > 0 ? p.test.ci_low : -p.test.ci_high,
+                   hi = sign > 0 ? p.test.ci_high : -p.test.ci_low;
+      std::string verdict = p.resolved ? "resolved" : "not resolved";
+      if (p.test.zero_variance) verdict += " (same gap at every seed)";
+      row.insert(row.end(), {fmt::format("{:.2f} pp", 100 * sign * p.test.mean_difference),
+                             fmt::format("[{:.2f}, {:.2f}] pp", 100 * lo, 100 * hi), p_text(p.test.p_value),
+                             p_text(p.p_holm), verdict,
+                             p.resolved                    ? "—"
+                             : p.seeds_needed              ? fmt::format("~{}", *p.seeds_needed)
+                             : p.test.mean_difference == 0 ? "never (equal means)"
+                                                           : "> 1000000"});
+    }
+    out.pair_rows.push_back(std::move(row));
+  }
+
+  const int seeds = c.max_seeds();
+  if (!c.has_statistics()) {
+    out.lines.push_back(
+        fmt::format("Statistics need at least 2 seeds: this sweep has {} successful run{} per activation at "
+                    "most, so there "
+                    "are no intervals, paired tests or groups. Run with --seeds 2 or more (5 or more to "
+                    "resolve small gaps).",
+                    seeds, seeds == 1 ? "" : "s"));
+  } else {
+    out.lines.push_back(
+        fmt::format("Ranking at {} seeds (≈: not told apart by a paired t-test at α = {:g} after "
+                    "Holm's correction across {} pairs): {}",
+                    seeds, c.settings.alpha, c.pairs.size(), stats::ranking_line(c)));
+    if (c.closest_unresolved) {
+      const stats::PairResult& p = c.pairs[*c.closest_unresolved];
+      const bool flip = p.test.mean_difference < 0;
+      const std::string gap =
+          fmt::format("{} − {} = {:.2f} pp (std of the paired differences {:.2f} pp)",
+                      c.names[flip ? p.second : p.first], c.names[flip ? p.first : p.second],
+                      100 * std::fabs(p.test.mean_difference), 100 * p.test.std_difference);
+      if (p.seeds_needed)
+        out.lines.push_back(fmt::format(
+            "The smallest unresolved gap, {}, needs about {} seeds to resolve (paired t-test, α = {:g} per "
+            "comparison, power {:g}, from the measured variance; Holm's correction across pairs asks for "
+            "more).",
+            gap, *p.seeds_needed, c.settings.alpha, c.settings.power));
+      else
+        out.lines.push_back(
+            fmt::format("The smallest unresolved gap, {}, cannot be resolved by more seeds{}.", gap,
+                        p.test.mean_difference == 0 ? ": the means are equal" : " within a million runs"));
+    } else if (!c.pairs.empty()) {
+      out.lines.push_back(fmt::format("Every pair is resolved at {} seeds.", seeds));
+    }
+  }
+  std::string diverged;
+  for (const RunRecord& r : result.runs)
+    if (!r.error.empty() || r.history.empty())
+      diverged += fmt::format("{}{} seed {}", diverged.empty() ? "" : ", ", r.activation, r.seed);
+  if (!diverged.empty())
+    out.lines.push_back("Diverged runs, left out of the means, intervals and paired tests: " + diverged +
+                        ".");
+  return out;
+}
+
 }  // namespace detail
 
 void summarize(CompareResult& result) {
@@ -138,6 +233,16 @@ void summarize(CompareResult& result) {
       epochs = std::max(epochs, r->history.size());
       hidden = std::max(hidden, r->diagnostics.back().hidden().size());
       linears = std::max(linears, r->diagnostics.back().layers.size());
+    }
+    std::vector<double> best;
+    for (const RunRecord* r : ok) {
+      double b = r->history.front().test_accuracy;
+      for (const auto& m : r->history) b = std::max(b, m.test_accuracy);
+      best.push_back(b);
+    }
+    if (!acc.empty()) {
+      s.final_accuracy = stats::summarize_sample(acc);
+      s.best_accuracy = stats::summarize_sample(best);
     }
     s.test_accuracy_mean = mean_of(acc);
     s.test_accuracy_std = std_of(acc);
@@ -188,6 +293,20 @@ void summarize(CompareResult& result) {
     return x > y;
   });
   for (const auto* s : order) result.ranking.push_back(s->activation);
+
+  // Paired statistics over the seeds every activation ran (a failed run leaves a gap).
+  std::vector<std::uint64_t> seeds;
+  for (const RunRecord& r : result.runs)
+    if (std::find(seeds.begin(), seeds.end(), r.seed) == seeds.end()) seeds.push_back(r.seed);
+  std::vector<std::vector<std::optional<double>>> scores(acts.size(),
+                                                         std::vector<std::optional<double>>(seeds.size()));
+  for (const RunRecord& r : result.runs) {
+    if (!r.error.empty() || r.history.empty()) continue;
+    const auto a = static_cast<std::size_t>(std::find(acts.begin(), acts.end(), r.activation) - acts.begin());
+    const auto k = static_cast<std::size_t>(std::find(seeds.begin(), seeds.end(), r.seed) - seeds.begin());
+    scores[a][k] = r.history.back().test_accuracy;
+  }
+  result.statistics = stats::compare_over_seeds(acts, scores);
 }
 
 std::string summary_table_markdown(const CompareResult& result) {
@@ -204,6 +323,35 @@ std::string summary_table_markdown(const CompareResult& result) {
     text += "\n";
   }
   return text;
+}
+
+std::string statistics_markdown(const CompareResult& result) {
+  const detail::StatisticsText t = detail::statistics_text(result);
+  auto table = [](const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
+    std::string text = "|";
+    for (const auto& h : header) text += " " + h + " |";
+    text += "\n|";
+    for (std::size_t i = 0; i < header.size(); ++i) text += i == 0 ? "---|" : "---:|";
+    text += "\n";
+    for (const auto& row : rows) {
+      text += "|";
+      for (const auto& cell : row) text += " " + cell + " |";
+      text += "\n";
+    }
+    return text;
+  };
+  std::string md;
+  for (const std::string& line : t.lines) md += line + "\n\n";
+  md +=
+      "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; best: each run's "
+      "best "
+      "epoch):\n\n";
+  md += table(t.interval_header, t.interval_rows);
+  if (!t.pair_rows.empty()) {
+    md += "\nPairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points):\n\n";
+    md += table(t.pair_header, t.pair_rows);
+  }
+  return md;
 }
 
 }  // namespace bend::lab

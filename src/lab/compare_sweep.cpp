@@ -32,8 +32,8 @@ class RunObserver : public train::TrainObserver {
   RunObserver(RunRecord& record, std::int64_t probe_size, CompareObserver* outer)
       : record_(record), probe_size_(probe_size), outer_(outer) {}
 
-  void on_start(const train::Trainer& t) override {
-    trainer_ = const_cast<train::Trainer*>(&t);  // the model is needed for a forward/backward pass
+  void on_start(train::Trainer& t) override {
+    trainer_ = &t;
     probe_ = train::probe_batch(t.test_data(), probe_size_);
     record_.initial = measure();
   }
@@ -93,7 +93,8 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
   for (const std::string& act : options.activations) {
     for (int k = 0; k < options.seeds; ++k) {
       train::TrainConfig config = options.base;
-      config.act = act;
+      const train::ModelSource model =
+          train::mlp_source(nn::MlpSpec::parse(options.arch, act, options.dropout), nn::init::parse_scheme(options.init));
       config.seed = options.base.seed + static_cast<std::uint64_t>(k);
       config.checkpoint_dir.clear();
       config.save.clear();
@@ -107,9 +108,9 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
         // Standardisation normalises the trainer's copy in place, and copies share pixels: give each
         // run its own pixels then.
         auto trainer = config.standardize
-                           ? std::make_unique<train::Trainer>(config, subset(train, 0, train.size()),
+                           ? std::make_unique<train::Trainer>(config, model, subset(train, 0, train.size()),
                                                               subset(test, 0, test.size()))
-                           : std::make_unique<train::Trainer>(config, train, test);
+                           : std::make_unique<train::Trainer>(config, model, train, test);
         RunObserver run_observer(record, options.probe_size, observer);
         trainer->run(&run_observer);
       } catch (const train::TrainingDiverged& e) {

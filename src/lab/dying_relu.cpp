@@ -28,7 +28,7 @@ DyingReluExperiment run_dying_relu(const std::vector<std::int64_t>& sizes,
         nn::Sequential net = make_mlp(sizes, a, nn::init::Scheme::Auto, rng, s);
         DyingReluRun r{a, lr, s, dead_fraction_overall(train::diagnose(net, probe.images, probe.labels)),
                        0, {}, 0, false};
-        const TrainOutcome o = train_model(net, train, test, settings);
+        const TrainOutcome o = fit(net, train, test, settings);
         const train::Diagnostics d = train::diagnose(net, probe.images, probe.labels);
         r.dead_trained = dead_fraction_overall(d);
         for (const auto* h : d.hidden()) r.dead_layers.push_back(h->dead_fraction);

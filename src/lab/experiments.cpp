@@ -42,41 +42,40 @@ nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view
   return net;
 }
 
-TrainOutcome train_model(nn::Sequential& model, const TensorDataset& train, const TensorDataset& test,
-                         const TrainSettings& s) {
-  std::unique_ptr<Optimizer> opt;
-  if (s.optimizer == "sgd")
-    opt = std::make_unique<SGD>(model.parameters(), s.lr, s.momentum);
-  else if (s.optimizer == "adam")
-    opt = std::make_unique<Adam>(model.parameters(), s.lr);
-  else
-    throw ValueError(fmt::format("train_model: optimizer '{}' is not sgd or adam", s.optimizer));
-  Rng rng(s.seed);
-  DataLoader loader(train, s.batch, true, rng);
-  TrainOutcome out;
-  const auto start = std::chrono::steady_clock::now();
-  model.train();
-  for (std::int64_t epoch = 0; epoch < s.epochs && !out.diverged; ++epoch) {
-    loader.start_epoch();
-    Batch batch;
-    double sum = 0;
-    std::int64_t seen = 0;
-    while (loader.next(batch)) {
-      opt->zero_grad();
-      Tensor loss = cross_entropy(model(batch.images), batch.labels);
-      const float value = loss.item();
-      if (!std::isfinite(value)) {
-        tape().clear();
-        out.diverged = true;
-        break;
-      }
-      loss.backward();
-      opt->step();
-      sum += static_cast<double>(value) * static_cast<double>(batch.size);
-      seen += batch.size;
+train::TrainConfig TrainSettings::config() const {
+  train::TrainConfig c;
+  c.dataset.clear();  // the experiment gives the data
+  c.optimizer = optimizer;
+  c.optimizer_options["lr"] = lr;
+  if (momentum != 0.0) c.optimizer_options["momentum"] = momentum;
+  c.batch = batch;
+  c.epochs = epochs;
+  c.seed = seed;
+  c.threads = threads;
+  return c;
+}
+
+TrainOutcome fit(nn::Module& model, const TensorDataset& train, const TensorDataset& test,
+                 const TrainSettings& settings) {
+  // The experiment owns the model; the Trainer borrows it.
+  std::shared_ptr<nn::Module> borrowed(&model, [](nn::Module*) {});
+  train::Trainer trainer(settings.config(), train::ModelSource::of(borrowed), train, test);
+  struct Recorder : train::TrainObserver {
+    TrainOutcome* out;
+    void on_epoch(const train::EpochMetrics& m) override {
+      out->train_loss.push_back(m.train_loss);
+      out->test_accuracy.push_back(m.test_accuracy);
     }
-    out.train_loss.push_back(seen ? sum / static_cast<double>(seen) : std::nan(""));
-    out.test_accuracy.push_back(out.diverged ? std::nan("") : train::evaluate(model, test).accuracy);
+  } recorder;
+  TrainOutcome out;
+  recorder.out = &out;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    trainer.run(&recorder);
+  } catch (const train::TrainingDiverged&) {
+    out.diverged = true;
+    out.train_loss.push_back(std::nan(""));
+    out.test_accuracy.push_back(std::nan(""));
   }
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return out;
@@ -116,31 +115,43 @@ CollapseCheck collapse_linear_stack(nn::Sequential& stack, const Tensor& inputs)
 XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t steps, double lr,
                     std::uint64_t seed) {
   Rng rng(seed);
-  nn::Sequential net = make_mlp({2, hidden, 1}, act, nn::init::Scheme::Auto, rng);
+  auto net = std::make_shared<nn::Sequential>(make_mlp({2, hidden, 2}, act, nn::init::Scheme::Auto, rng));
   // Small random biases so that ReLU units do not all share the kink at the origin.
-  for (std::size_t i = 0; i < net.size(); ++i)
-    if (auto* l = net.get_if<nn::Linear>(i)) nn::init::uniform_(l->bias, -0.1f, 0.1f, rng);
-  const Tensor x = Tensor::from({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
-  const Tensor y = Tensor::from({0, 1, 1, 0}, {4, 1});
-  Adam opt(net.parameters(), lr);
+  for (std::size_t i = 0; i < net->size(); ++i)
+    if (auto* l = net->get_if<nn::Linear>(i)) nn::init::uniform_(l->bias, -0.1f, 0.1f, rng);
+  // The four XOR points as a two-class dataset; one epoch is one full-batch step.
+  TensorDataset points;
+  points.images = Tensor::from({0, 0, 0, 1, 1, 0, 1, 1}, {4, 2});
+  points.labels = {0, 1, 1, 0};
+  points.rows = 1;
+  points.cols = 2;
+  points.num_classes = 2;
+  points.name = "xor";
+  train::TrainConfig config;
+  config.dataset.clear();
+  config.optimizer = "adam";
+  config.optimizer_options["lr"] = lr;
+  config.batch = 4;
+  config.epochs = steps;
+  config.shuffle = false;
+  config.seed = seed;
+  config.threads = 1;
+  struct Curve : train::TrainObserver {
+    XorResult* r;
+    void on_epoch(const train::EpochMetrics& m) override {
+      if ((m.epoch - 1) % kXorCurveStride == 0) r->loss_curve.push_back(m.train_loss);
+    }
+  } curve;
   XorResult r;
+  curve.r = &r;
   r.activation = std::string(act);
-  for (std::int64_t step = 0; step < steps; ++step) {
-    opt.zero_grad();
-    Tensor loss = mse_loss(net(x), y);
-    if (step % kXorCurveStride == 0) r.mse_curve.push_back(loss.item());
-    loss.backward();
-    opt.step();
-  }
-  NoGradGuard no_grad;
-  const Tensor out = net(x);
-  r.final_mse = mse_loss(out, y).item();
-  int correct = 0;
-  for (int i = 0; i < 4; ++i) {
-    r.outputs.push_back(out.data()[i]);
-    correct += (out.data()[i] > 0.5f) == (y.data()[i] > 0.5f);
-  }
-  r.accuracy = correct / 4.0;
+  train::Trainer trainer(config, train::ModelSource::of(net), points, points);
+  trainer.run(&curve);
+
+  const train::EvalResult e = train::evaluate(*net, points, 4, /*keep_probabilities=*/true);
+  r.final_loss = e.loss;
+  r.accuracy = e.accuracy;
+  for (int i = 0; i < 4; ++i) r.outputs.push_back(e.probabilities[static_cast<std::size_t>(2 * i + 1)]);
   return r;
 }
 

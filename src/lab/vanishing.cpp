@@ -23,7 +23,7 @@ std::vector<VanishingRun> run_vanishing(std::int64_t depth, std::int64_t width,
     Rng rng(settings.seed);
     nn::Sequential net = make_mlp(sizes, a, scheme, rng);
     VanishingRun r{a, train::diagnose(net, probe.images, probe.labels), {}, {}};
-    r.outcome = train_model(net, train, test, settings);
+    r.outcome = fit(net, train, test, settings);
     r.trained = train::diagnose(net, probe.images, probe.labels);
     double sat = 0;
     const auto hidden = r.trained.hidden();

@@ -45,6 +45,11 @@ Activation Tanhshrink() { return Activation("tanhshrink"); }
 Activation LogSigmoid() { return Activation("logsigmoid"); }
 Activation Threshold(float threshold, float value) { return Activation("threshold", {threshold, value}); }
 
+std::shared_ptr<Module> activation_module(const ActivationInfo& info) {
+  if (info.learnable) return std::make_shared<PReLU>();
+  return std::make_shared<Activation>(info.name);
+}
+
 PReLU::PReLU(std::int64_t num_parameters, float init) {
   weight = register_parameter("weight", Tensor::full({num_parameters}, init));
 }

@@ -140,10 +140,16 @@ ASMOutput AdaptiveLogSoftmaxWithLoss::forward(const Tensor& input, std::span<con
                                  input.shape().str(), batch, target.size()));
 
   // Sort the rows by cluster: the head sees every row at its target (shortlist) or its cluster's entry.
+  // The index lists are members, cleared and refilled, so that a steady training step allocates nothing.
   const std::int64_t shortlist = shortlist_size();
-  std::vector<std::int32_t> head_index(target.size());
-  std::vector<std::vector<std::int64_t>> cluster_rows(static_cast<std::size_t>(n_clusters()));
-  std::vector<std::vector<std::int32_t>> cluster_targets(cluster_rows.size());
+  std::vector<std::int32_t>& head_index = scratch_.head_index;
+  auto& cluster_rows = scratch_.cluster_rows;
+  auto& cluster_targets = scratch_.cluster_targets;
+  head_index.resize(target.size());
+  cluster_rows.resize(static_cast<std::size_t>(n_clusters()));
+  cluster_targets.resize(cluster_rows.size());
+  for (auto& rows : cluster_rows) rows.clear();
+  for (auto& targets : cluster_targets) targets.clear();
   for (std::size_t r = 0; r < target.size(); ++r) {
     const std::int32_t t = target[r];
     if (t < 0 || t >= n_classes_)
@@ -174,15 +180,20 @@ ASMOutput AdaptiveLogSoftmaxWithLoss::forward(const Tensor& input, std::span<con
 }
 
 Tensor AdaptiveLogSoftmaxWithLoss::full_log_prob(const Tensor& input, const Tensor& head_logprob) {
+  // [shortlist | cluster 0's classes | cluster 1's | ...], each cluster's tail log-softmax shifted by its
+  // head entry. narrow and a reused parts list keep this allocation-free.
   const std::int64_t shortlist = shortlist_size(), clusters = n_clusters();
-  const std::vector<Tensor> head_parts = split(head_logprob, {shortlist, clusters}, 1);
-  const std::vector<Tensor> cluster_logprob = chunk(head_parts[1], clusters, 1);  // [N, 1] each
-  std::vector<Tensor> pieces{head_parts[0]};
+  std::vector<Tensor>& pieces = scratch_.pieces;
+  pieces.clear();
+  pieces.push_back(narrow(head_logprob, 1, 0, shortlist));
   for (std::int64_t c = 0; c < clusters; ++c) {
-    const auto at = static_cast<std::size_t>(c);
-    pieces.push_back(add(log_softmax(tails_[at]->forward(input), 1), cluster_logprob[at]));
+    const Tensor cluster_logprob = narrow(head_logprob, 1, shortlist + c, 1);  // [N, 1]
+    pieces.push_back(
+        add(log_softmax(tails_[static_cast<std::size_t>(c)]->forward(input), 1), cluster_logprob));
   }
-  return concat(pieces, 1);
+  Tensor full = concat(pieces, 1);
+  pieces.clear();  // no tensor is kept alive between calls
+  return full;
 }
 
 Tensor AdaptiveLogSoftmaxWithLoss::log_prob(const Tensor& input) {

@@ -169,12 +169,7 @@ Sequential build_mlp(const MlpSpec& spec, init::Scheme scheme, Rng& rng) {
       const ActivationInfo* next = hidden ? &activation(spec.activations[i]) : nullptr;
       init::init_linear(layer, scheme, next, rng);
       net.push_back(std::move(layer));
-      if (hidden) {
-        if (next->learnable)
-          net.push_back(PReLU());
-        else
-          net.push_back(Activation(next->name));
-      }
+      if (hidden) net.push_back(activation_module(*next));
     }
     if (hidden && spec.dropout > 0.0f) net.push_back(Dropout(spec.dropout, rng.next_u64()));
   }

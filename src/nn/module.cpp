@@ -74,8 +74,11 @@ std::int64_t Module::num_parameters() const {
   return n;
 }
 
+// Walks the tree in place: parameters() would build a vector (and named_parameters() strings) every
+// step.
 void Module::zero_grad() {
-  for (Tensor& t : parameters()) t.zero_grad();
+  for (auto& [name, p] : params_) p.zero_grad();
+  for (auto& [name, child] : children_) child->zero_grad();
 }
 
 void Module::train(bool on) {

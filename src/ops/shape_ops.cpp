@@ -1,4 +1,4 @@
-// Shape ops: reshape (a view), 2-d transpose, clone, concat and split along a dimension.
+// Shape ops: reshape (a view), 2-d transpose, clone, concat, narrow and split along a dimension.
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -134,6 +134,23 @@ Tensor concat(std::initializer_list<Tensor> parts, int dim) {
   return concat(std::span<const Tensor>(parts.begin(), parts.size()), dim);
 }
 
+// a [outer, n, inner] -> y [outer, length, inner]: the slice [start, start + length) of dimension dim.
+Tensor narrow(const Tensor& a, int dim, std::int64_t start, std::int64_t length) {
+  const Shape& s = a.shape();
+  const int d = s.normalize_dim(dim);
+  if (start < 0 || length < 0 || start + length > s[d])
+    throw ShapeError(fmt::format("narrow: [{}, {}) is outside dimension {} of {} (size {})", start,
+                                 start + length, d, s.str(), s[d]));
+  const Around ar = around(s, d);
+  Tensor y = Tensor::empty(s.with_dim(d, length));
+  for (std::int64_t o = 0; o < ar.outer; ++o)
+    std::copy_n(a.data() + (o * s[d] + start) * ar.inner, length * ar.inner,
+                y.data() + o * length * ar.inner);
+  if (TapeEntry* e = tape().record(y, &split_part_backward, "narrow", {a}))
+    e->i = {ar.outer, ar.inner, start, s[d]};
+  return y;
+}
+
 std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, int dim) {
   const Shape& s = a.shape();
   const int d = s.normalize_dim(dim);
@@ -145,17 +162,11 @@ std::vector<Tensor> split(const Tensor& a, std::span<const std::int64_t> sizes, 
   if (total != s[d])
     throw ShapeError(
         fmt::format("split: sizes add up to {} but dimension {} of {} has {}", total, d, s.str(), s[d]));
-  const Around ar = around(s, d);
   std::vector<Tensor> out;
   out.reserve(sizes.size());
   std::int64_t offset = 0;
   for (std::int64_t part : sizes) {
-    Tensor y = Tensor::empty(s.with_dim(d, part));
-    for (std::int64_t o = 0; o < ar.outer; ++o)
-      std::copy_n(a.data() + (o * s[d] + offset) * ar.inner, part * ar.inner, y.data() + o * part * ar.inner);
-    if (TapeEntry* e = tape().record(y, &split_part_backward, "split", {a}))
-      e->i = {ar.outer, ar.inner, offset, s[d]};
-    out.push_back(std::move(y));
+    out.push_back(narrow(a, d, offset, part));
     offset += part;
   }
   return out;

@@ -668,6 +668,26 @@ std::string line_chart_body(const LineChart& chart) {
       y_range.add(y);
     }
   }
+  for (const Band& band : chart.bands) {
+    if (band.series >= chart.series.size())
+      throw ValueError("chart '" + chart.title + "': a band belongs to series " +
+                       std::to_string(band.series) + " of " + std::to_string(chart.series.size()));
+    const Series& s = chart.series[band.series];
+    if (band.low.size() != s.y.size() || band.high.size() != s.y.size())
+      throw ValueError("chart '" + chart.title + "': the band of series '" + s.label + "' has " +
+                       std::to_string(band.low.size()) + " low and " + std::to_string(band.high.size()) +
+                       " high values for " + std::to_string(s.y.size()) + " points");
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      const double x = x_of(s, i);
+      if (!accepted(chart.x_scale, x) || !accepted(chart.y_scale, band.low[i]) ||
+          !accepted(chart.y_scale, band.high[i]))
+        continue;
+      if ((chart.x_min && x < *chart.x_min) || (chart.x_max && x > *chart.x_max)) continue;
+      x_range.add(x);
+      y_range.add(band.low[i]);
+      y_range.add(band.high[i]);
+    }
+  }
   const bool has_data = x_range.any;
   bool x_integers = chart.x_scale == Scale::Linear && has_data;
   for (const Series& s : chart.series)
@@ -729,6 +749,36 @@ std::string line_chart_body(const LineChart& chart) {
 
   // Data, clipped to the plot area grown by a few pixels so lines on the edge keep their full width.
   const Rect clip{plot.left - 3, plot.top - 3, plot.right + 3, plot.bottom + 3};
+  // Bands first, under every line: one closed polygon per run of points with both bounds valid. The
+  // bounds are clamped to the plot area (y limits set by the caller may cut a band; x never exceeds it
+  // but for explicit x limits, where points outside are dropped).
+  for (const Band& band : chart.bands) {
+    const std::size_t si = band.series;
+    const Series& s = chart.series[si];
+    auto clamp_y = [&](double v) { return std::clamp(y_axis.pixel(v), plot.top, plot.bottom); };
+    std::vector<std::array<double, 3>> run;  // x, low, high in pixels
+    auto flush = [&] {
+      if (run.size() >= 2) {
+        std::string d = "M" + num(run[0][0]) + " " + num(run[0][2]);
+        for (std::size_t k = 1; k < run.size(); ++k) d += "L" + num(run[k][0]) + " " + num(run[k][2]);
+        for (std::size_t k = run.size(); k-- > 0;) d += "L" + num(run[k][0]) + " " + num(run[k][1]);
+        svg.out += "<path d=\"" + d + "Z\" fill=\"" + xml_escape(styles[si].color) +
+                   "\" fill-opacity=\"0.15\" stroke=\"none\"/>\n";
+      }
+      run.clear();
+    };
+    for (std::size_t i = 0; i < s.y.size(); ++i) {
+      const double x = x_of(s, i);
+      const bool valid = x_axis.accepts(x) && x >= x_axis.lo && x <= x_axis.hi &&
+                         y_axis.accepts(band.low[i]) && y_axis.accepts(band.high[i]);
+      if (!valid) {
+        flush();
+        continue;
+      }
+      run.push_back({x_axis.pixel(x), clamp_y(band.low[i]), clamp_y(band.high[i])});
+    }
+    flush();
+  }
   for (std::size_t si = 0; si < chart.series.size(); ++si) {
     const Series& s = chart.series[si];
     struct Point {

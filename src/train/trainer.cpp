@@ -33,7 +33,7 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 // Configuration
 
 void TrainConfig::validate() const {
-  find_dataset(dataset);
+  if (!dataset.empty()) find_dataset(dataset);
   complete_options(find_optimizer(optimizer), optimizer_options);
   if (schedule != "none" && schedule != "step" && schedule != "cosine" && schedule != "plateau")
     throw ValueError(fmt::format("--schedule '{}': expected none, step, cosine or plateau", schedule));
@@ -92,6 +92,7 @@ struct Trainer::Schedule {
 
 Trainer::Trainer(TrainConfig config, ModelSource model) : config_(std::move(config)), source_(std::move(model)) {
   config_.validate();
+  if (config_.dataset.empty()) throw ValueError("Trainer: name a dataset (config.dataset) or give the data");
   train_ = load_dataset(config_.dataset, config_.data_dir, Split::Train);
   test_ = load_dataset(config_.dataset, config_.data_dir, Split::Test);
   setup();
@@ -100,6 +101,8 @@ Trainer::Trainer(TrainConfig config, ModelSource model) : config_(std::move(conf
 Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, TensorDataset test)
     : config_(std::move(config)), source_(std::move(model)), train_(std::move(train)), test_(std::move(test)) {
   config_.validate();
+  // Data given without a registry name are named by themselves ("xor", "mnist/train", ...).
+  if (config_.dataset.empty()) config_.dataset = train_.name.empty() ? "data" : train_.name;
   setup();
 }
 

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "bend/data/loader.hpp"
+#include "bend/stats/sample_summary.hpp"
+#include "bend/stats/seed_comparison.hpp"
 #include "bend/train/diagnostics.hpp"
 #include "bend/train/trainer.hpp"
 
@@ -20,7 +22,10 @@ namespace bend::lab {
 std::vector<std::string> parse_activation_list(std::string_view list);
 
 struct CompareOptions {
-  train::TrainConfig base;               // everything but act and seed; checkpoints are never written
+  train::TrainConfig base;               // everything but the model and seed; checkpoints are never written
+  std::string arch = "784-256-128-10";   // the MLP every run trains, with one activation each
+  float dropout = 0.0f;
+  std::string init = "torch";            // nn::init::parse_scheme
   std::vector<std::string> activations;  // table names
   int seeds = 1;                         // runs per activation, seeds base.seed, base.seed + 1, ...
   std::int64_t probe_size = 512;         // first N test samples for the diagnostics
@@ -51,12 +56,18 @@ struct ActivationSummary {
   std::vector<double> grad_norms;          // per Linear (incl. output), after the last epoch
   std::vector<double> initial_grad_norms;  // per Linear, at init
   double grad_norm_ratio = 0;              // first / last Linear, after the last epoch
+  // Over the successful runs: the last epoch's test accuracy, and each run's best epoch's test accuracy
+  // (mean, sample std and 95% t interval; interval and std only with >= 2 runs).
+  stats::SampleSummary final_accuracy, best_accuracy;
 };
 
 struct CompareResult {
   std::vector<RunRecord> runs;  // activation-major, seed-minor
   std::vector<ActivationSummary> summary;
   std::vector<std::string> ranking;  // activations by test accuracy mean, best first
+  // Paired comparison of the last epoch's test accuracy over seeds (names in summary order; a diverged
+  // run is left out of its activation's summary and of every pair involving its seed).
+  stats::SeedComparison statistics;
   double total_seconds = 0;
 };
 
@@ -80,6 +91,11 @@ void summarize(CompareResult& result);
 
 // The printed summary table (also the body of report.md's table).
 std::string summary_table_markdown(const CompareResult& result);
+
+// report.md's statistics section: the per-activation interval table (final and best test accuracy),
+// the pairwise table with Holm-adjusted p-values, the ranking in groups with the seeds-needed line, and
+// notes on diverged runs. With fewer than 2 seeds it says that statistics need at least 2 seeds.
+std::string statistics_markdown(const CompareResult& result);
 
 // Writes report.md, curves.csv, summary.json, accuracy.svg, loss.svg, grad_norms.svg,
 // dead_saturated.svg and index.html into `dir` (created if missing). Returns the files written.

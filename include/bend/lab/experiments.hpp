@@ -16,6 +16,7 @@
 #include "bend/nn/init.hpp"
 #include "bend/nn/sequential.hpp"
 #include "bend/rng.hpp"
+#include "bend/train/trainer.hpp"
 
 namespace bend::lab {
 
@@ -25,14 +26,18 @@ namespace bend::lab {
 nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view act, nn::init::Scheme scheme,
                         Rng& rng, float hidden_bias_shift = 0.0f);
 
-// A plain training loop (cross-entropy, mini-batches) for models built outside the Trainer.
+// What an experiment varies about training; the rest is train::TrainConfig's defaults (no
+// checkpoints, cross-entropy, shuffled mini-batches).
 struct TrainSettings {
-  std::string optimizer = "adam";  // adam | sgd
+  std::string optimizer = "adam";  // a name in the optimizer registry
   double lr = 1e-3;
-  double momentum = 0.0;  // SGD
+  double momentum = 0.0;  // for optimizers that take it
   std::int64_t batch = 64;
   std::int64_t epochs = 1;
   std::uint64_t seed = 0;  // data order
+  int threads = 0;         // bend's threads (0: the default)
+
+  train::TrainConfig config() const;
 };
 
 struct TrainOutcome {
@@ -43,8 +48,10 @@ struct TrainOutcome {
   double final_test_accuracy() const { return test_accuracy.empty() ? 0.0 : test_accuracy.back(); }
 };
 
-TrainOutcome train_model(nn::Sequential& model, const TensorDataset& train, const TensorDataset& test,
-                         const TrainSettings& settings);
+// Trains a model built by an experiment with bend's Trainer (the one training loop), on the given data.
+// A NaN or infinite loss ends the run with diverged set (and the epochs done so far), not an exception.
+TrainOutcome fit(nn::Module& model, const TensorDataset& train, const TensorDataset& test,
+                 const TrainSettings& settings);
 
 // collapse: multiplies out a stack of Linear layers (no activations) into W = W_L...W_1 and
 // b = W_L(...(W_2 b_1 + b_2)...) + b_L, and compares the stack's output on `inputs` with x·Wᵀ + b.
@@ -57,14 +64,14 @@ struct CollapseCheck {
 };
 CollapseCheck collapse_linear_stack(nn::Sequential& linear_stack, const Tensor& inputs);
 
-// xor: 2 -> hidden -> 1 with `act` (empty: no activation, a linear model), full-batch Adam on the MSE
-// against 0/1 targets of the four XOR points.
+// xor: 2 -> hidden -> 2 with `act` (empty: no activation, a linear model), trained by the Trainer with
+// full-batch Adam on the cross-entropy of the four XOR points as two classes.
 struct XorResult {
   std::string activation;  // empty for linear
-  double final_mse = 0;
-  double accuracy = 0;            // output thresholded at 0.5
-  std::vector<double> outputs;    // for (0,0), (0,1), (1,0), (1,1)
-  std::vector<double> mse_curve;  // every kXorCurveStride-th step (bend/lab/xor.hpp)
+  double final_loss = 0;   // mean cross-entropy after training
+  double accuracy = 0;     // of the four points
+  std::vector<double> outputs;     // P(class 1) for (0,0), (0,1), (1,0), (1,1)
+  std::vector<double> loss_curve;  // every kXorCurveStride-th step (bend/lab/xor.hpp)
 };
 XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t steps, double lr,
                     std::uint64_t seed);

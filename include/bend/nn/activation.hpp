@@ -3,6 +3,7 @@
 // the PyTorch-named factories below (ReLU(), GELU("tanh"), LeakyReLU(0.2), ...) return one, so
 // Sequential{Linear(784, 256), ReLU()} reads as in PyTorch. PReLU (learnable slope), Softmax,
 // LogSoftmax and GLU are modules of their own.
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -47,6 +48,10 @@ Activation Softshrink(float lambd = 0.5f);
 Activation Tanhshrink();
 Activation LogSigmoid();
 Activation Threshold(float threshold, float value);
+
+// The module for an activation-table entry with PyTorch's defaults: PReLU (a learnable slope) for the
+// learnable entry, an Activation otherwise. The MLP builder and the module conformance list use it.
+std::shared_ptr<Module> activation_module(const ActivationInfo& info);
 
 // PReLU: max(0,x) + weight·min(0,x), weight of num_parameters (1, or one per feature) initialised to `init`.
 class PReLU : public Module {

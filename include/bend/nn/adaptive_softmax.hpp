@@ -90,6 +90,13 @@ class AdaptiveLogSoftmaxWithLoss : public Module {
   double div_value_;
   std::shared_ptr<Linear> head_;
   std::vector<std::shared_ptr<Sequential>> tails_;
+  // Per-call index lists and parts, kept for their capacity (no allocation in a steady step).
+  struct Scratch {
+    std::vector<std::int32_t> head_index;
+    std::vector<std::vector<std::int64_t>> cluster_rows;
+    std::vector<std::vector<std::int32_t>> cluster_targets;
+    std::vector<Tensor> pieces;
+  } scratch_;
 };
 
 }  // namespace bend::nn

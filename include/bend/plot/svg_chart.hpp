@@ -24,6 +24,14 @@ struct Series {
   bool markers = false;  // draw a small circle at every point
 };
 
+// A shaded band behind a series (e.g. mean ± one std over seeds): low[i]..high[i] at the series' x[i],
+// filled in the series' colour at low opacity, under every line. low and high have the series' length;
+// a point with a non-finite bound (or a non-positive one on a log axis) breaks the band there.
+struct Band {
+  std::size_t series = 0;  // index into LineChart::series
+  std::vector<double> low, high;
+};
+
 struct LineChart {
   std::string title, x_label, y_label;
   Scale x_scale = Scale::Linear;
@@ -33,6 +41,7 @@ struct LineChart {
   std::vector<Series> series;
   std::vector<double> reference_y;  // light dashed horizontal lines, e.g. y = 0 or a target accuracy
   int width = 720, height = 440;
+  std::vector<Band> bands;
 };
 
 // One category on the x axis of a BarChart (e.g. one layer), holding one value per bar label.
@@ -50,7 +59,8 @@ struct BarChart {
   int width = 720, height = 440;
 };
 
-// Complete standalone SVG documents. Throw ValueError for inconsistent input (x/y lengths differ,
+// Complete standalone SVG documents. Throw ValueError for inconsistent input (x/y lengths differ, a band
+// that names no series or whose length differs from its series',
 // y_min >= y_max, a non-positive limit on a log axis, a canvas too small to draw on).
 std::string render_svg(const LineChart& chart);
 std::string render_svg(const BarChart& chart);

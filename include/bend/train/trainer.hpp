@@ -35,7 +35,7 @@
 namespace bend::train {
 
 struct TrainConfig {
-  std::string dataset = "mnist";   // a name in dataset_registry()
+  std::string dataset = "mnist";   // a name in dataset_registry(); may be empty when the data are given
   std::filesystem::path data_dir;  // empty: the entry's default location
   std::string optimizer = "adam";  // a name in optimizer_registry()
   // Options given explicitly (PyTorch's keywords: lr, momentum, weight_decay, ...); the others take the

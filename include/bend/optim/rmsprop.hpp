@@ -1,0 +1,59 @@
+#pragma once
+// RMSprop with optional L2 weight decay, momentum and centering, following PyTorch's single-tensor
+// implementation (torch/optim/rmsprop.py) operation by operation, so results agree with PyTorch to
+// float rounding. Per parameter p with gradient g:
+//   g += weight_decay * p
+//   square_avg = alpha*square_avg + (1-alpha)*g*g
+//   centered:  grad_avg = alpha*grad_avg + (1-alpha)*g;  avg = sqrt(square_avg - grad_avg*grad_avg)
+//   else:      avg = sqrt(square_avg)
+//   avg += eps                                   (eps is added after the square root)
+//   momentum > 0:  buf = momentum*buf + g/avg;  p -= lr*buf
+//   else:          p -= lr*g/avg
+// Every buffer starts at zero (unlike SGD, whose momentum buffer starts as the first gradient).
+#include <cstdint>
+
+#include "bend/optim/optimizer.hpp"
+
+namespace bend {
+
+struct RmspropOptions {
+  double lr = 0.01;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+  double momentum = 0.0;
+  bool centered = false;
+};
+
+class RMSprop : public Optimizer {
+ public:
+  // ValueError for lr, alpha, eps, weight_decay or momentum < 0 (PyTorch's checks).
+  explicit RMSprop(std::vector<Tensor> params, double lr = 0.01, double alpha = 0.99, double eps = 1e-8,
+                   double weight_decay = 0.0, double momentum = 0.0, bool centered = false);
+  RMSprop(std::vector<Tensor> params, const RmspropOptions& options);
+
+  void step() override;
+  std::string_view name() const override { return "RMSprop"; }
+  RmspropOptions options() const;
+
+  // Keys per parameter that has taken a step: step (0-d), square_avg, momentum_buffer (momentum > 0
+  // only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
+  OptimizerState state_tensors() const override;
+  void load_state(const OptimizerState& state) override;
+  // Keys: lr, alpha, eps, weight_decay, momentum, centered.
+  std::map<std::string, double> hyperparameters() const override;
+  void set_hyperparameters(const std::map<std::string, double>& values) override;
+
+ private:
+  struct ParamState {
+    Tensor square_avg, momentum_buffer, grad_avg;  // undefined until first needed
+    std::int64_t step = 0;
+  };
+  static void validate(const RmspropOptions& o);
+
+  double alpha_, eps_, weight_decay_, momentum_;
+  bool centered_;
+  std::vector<ParamState> state_;  // by parameter index
+};
+
+}  // namespace bend
