@@ -48,3 +48,41 @@ TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]
   CHECK(after.buffers_reused > before.buffers_reused);
   CHECK(last < first);
 }
+
+TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap allocation", "[layers][memory]") {
+  Rng rng(6);
+  nn::Sequential net{nn::Conv2d(1, 6, 5, 1, 0, 1, true, rng),
+                     nn::BatchNorm2d(6),
+                     nn::ReLU(),
+                     nn::MaxPool2d(2),
+                     nn::Conv2d(6, 8, 3, 1, 1, 1, true, rng),
+                     nn::AvgPool2d(2),
+                     nn::Flatten(),
+                     nn::LayerNorm(72),
+                     nn::Linear(72, 4, true, rng)};
+  Tensor x = Tensor::uniform({16, 1, 16, 16}, 0.0f, 1.0f, rng);  // large enough to split the convolutions
+  std::vector<std::int32_t> y(16);
+  for (std::size_t k = 0; k < y.size(); ++k) y[k] = static_cast<std::int32_t>(k % 4);
+  const std::vector<Tensor> params = net.parameters();
+
+  auto step = [&] {
+    for (Tensor p : params) p.zero_grad();  // (Module::zero_grad lists its parameters: a vector)
+    Tensor loss = cross_entropy(net(x), y);
+    loss.backward();
+    NoGradGuard no_grad;
+    for (Tensor p : params) {
+      float* d = p.data();
+      const float* g = p.grad().data();
+      for (std::int64_t i = 0; i < p.numel(); ++i) d[i] -= 0.05f * g[i];
+    }
+    return loss.item();
+  };
+  const float first = step();
+  for (int i = 0; i < 3; ++i) step();
+
+  const std::uint64_t heap_before = g_heap_allocations.load();
+  float last = 0;
+  for (int i = 0; i < 10; ++i) last = step();
+  CHECK(g_heap_allocations.load() - heap_before == 0);
+  CHECK(last < first);
+}

@@ -11,8 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "bend/lab/collapse.hpp"
 #include "bend/lab/compare.hpp"
+#include "bend/lab/dying_relu.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/lab/vanishing.hpp"
+#include "bend/lab/xor.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -70,7 +74,7 @@ TEST_CASE("lab: activation lists", "[lab]") {
 TEST_CASE("lab: the compare runner writes a report that agrees with its runs", "[lab]") {
   const TensorDataset train = synthetic(256, 1), test = synthetic(128, 2);
   lab::CompareOptions options;
-  options.base.arch = "16-12-8-3";
+  options.arch = "16-12-8-3";
   options.base.epochs = 2;
   options.base.batch = 32;
   options.base.threads = 1;
@@ -211,4 +215,63 @@ TEST_CASE("lab: fit trains with the Trainer, and reports divergence instead of t
   nn::Sequential dead = lab::make_mlp({16, 32, 3}, "relu", nn::init::Scheme::Auto, rng, -100.0f);
   const auto d = train::diagnose(dead, test, 64);
   CHECK(d.hidden()[0]->dead_fraction == 1.0);
+}
+
+TEST_CASE("lab: the experiment runs of bend lab", "[lab]") {
+  const TensorDataset train = synthetic(256, 7), test = synthetic(128, 8);
+  const TensorDataset probe = train::probe_batch(test, 64);
+  lab::TrainSettings s;
+  s.epochs = 1;
+  s.batch = 32;
+  s.lr = 1e-2;
+
+  SECTION("collapse: the stack stays one matrix through training, three models trained") {
+    int checked = 0;
+    const lab::CollapseExperiment c = lab::run_collapse({16, 12, 8, 3}, "relu", s, train, test, probe,
+                                                        [&](const lab::CollapseCheck&) { ++checked; });
+    CHECK(checked == 1);
+    REQUIRE(c.models.size() == 3);
+    CHECK(c.models[0].parameters == 16 * 3 + 3);
+    CHECK(c.models[2].name.find("with one relu") != std::string::npos);
+    CHECK(c.before.max_abs_difference < 1e-5);
+    CHECK(c.after.max_abs_difference < 1e-4);
+    for (const auto& m : c.models) CHECK(m.outcome.test_accuracy.size() == 1);
+  }
+
+  SECTION("xor: the linear model first, it cannot beat P = 0.5 everywhere") {
+    const auto r = lab::run_xor({"tanh"}, 8, 1500, 0.05, 1);
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].activation.empty());
+    CHECK(r[0].final_loss > lab::kXorLinearBestLoss - 0.01);
+    CHECK(r[1].final_loss < 0.05);
+    CHECK(r[1].loss_curve.size() == 1500 / lab::kXorCurveStride);
+  }
+
+  SECTION("vanishing: per-layer diagnostics at init and after, sigmoid's bound") {
+    CHECK(lab::sigmoid_gradient_bound(3) == Approx(0.015625));
+    std::vector<std::string> seen;
+    const auto runs = lab::run_vanishing(6, 8, {"sigmoid", "relu"}, nn::init::Scheme::Auto, s, train, test,
+                                         probe, [&](const lab::VanishingRun& r) { seen.push_back(r.act); });
+    CHECK(seen == std::vector<std::string>{"sigmoid", "relu"});
+    REQUIRE(runs.size() == 2);
+    for (const auto& r : runs) {
+      CHECK(r.init.layers.size() == 7);
+      CHECK(r.trained.hidden().size() == 6);
+      CHECK(r.init.grad_norm_ratio > 0);
+    }
+    // Sigmoid's gradient shrinks towards the input far more than ReLU's with a gain-matched init.
+    CHECK(runs[0].init.grad_norm_ratio < runs[1].init.grad_norm_ratio);
+  }
+
+  SECTION("dying-relu: a large negative bias shift kills ReLUs, never leaky ReLUs") {
+    const lab::DyingReluExperiment e =
+        lab::run_dying_relu({16, 32, 3}, {"relu", "leaky_relu"}, {0.01}, -100.0f, s, train, test, probe);
+    CHECK(e.shifts == std::vector<float>{0.0f, -100.0f});
+    REQUIRE(e.runs.size() == 4);  // shift-major, then activation
+    CHECK(e.runs[2].act == "relu");
+    CHECK(e.runs[2].dead_init == 1.0);
+    CHECK(e.runs[3].act == "leaky_relu");
+    CHECK(e.runs[3].dead_init == 0.0);
+    CHECK(e.runs[3].dead_trained == 0.0);
+  }
 }

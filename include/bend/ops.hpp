@@ -5,6 +5,7 @@
 // (bend/activations.hpp) adds activate(), which runs a table entry's kernel through apply_pointwise.
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -123,5 +124,42 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 // Stable: max(x,0) - x*y + log1p(exp(-|x|)).
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::Mean);
+
+// --- convolution, pooling, normalisation (src/ops/conv2d.cpp, max_pool2d.cpp, avg_pool2d.cpp,
+// batch_norm.cpp, layer_norm.cpp, dropout2d.cpp); images are NCHW ---
+
+// A (height, width) pair: kernel sizes, strides, paddings, dilations. One number means both, as in PyTorch.
+struct Size2d {
+  std::int64_t h = 0, w = 0;
+  Size2d(std::int64_t both) : h(both), w(both) {}  // NOLINT(google-explicit-constructor): PyTorch's int
+  Size2d(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  std::string str() const;  // "(5, 5)"
+  friend bool operator==(const Size2d&, const Size2d&) = default;
+};
+
+// F.conv2d (groups = 1, zero padding): x [N, C, H, W], weight [O, C, kh, kw], bias [O] (optional)
+// -> [N, O, OH, OW] with OH = (H + 2·ph - dh·(kh - 1) - 1) / sh + 1 (likewise OW).
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2d stride = 1,
+              Size2d padding = 0, Size2d dilation = 1);
+// F.max_pool2d (dilation 1, floor mode): padding is -inf and at most half the kernel; the gradient goes to
+// the first maximum of each window (a NaN counts as the maximum).
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0);
+// F.avg_pool2d (floor mode): count_include_pad divides by the whole window, padding included.
+Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0,
+                  bool count_include_pad = true);
+// F.batch_norm over dimension 1 of x [N, C, *]. training: normalises with the batch's mean and biased
+// variance and, where running_mean/running_var are given, updates them in place with
+// running = (1 - momentum)·running + momentum·batch (the variance unbiased). Otherwise normalises with
+// the running statistics. weight, bias [C] are optional.
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, float momentum = 0.1f,
+                  float eps = 1e-5f);
+// F.layer_norm: normalises over the trailing dimensions normalized_shape (biased variance); weight and
+// bias (optional) have shape normalized_shape.
+Tensor layer_norm(const Tensor& x, std::span<const std::int64_t> normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, float eps = 1e-5f);
+// F.dropout2d: zeroes whole channels of x [N, C, *] with probability p (one draw from `rng` per
+// channel), scaling the kept ones by 1/(1 - p). Returns x itself when not training or p = 0.
+Tensor dropout2d(const Tensor& x, float p, bool training, Rng& rng);
 
 }  // namespace bend

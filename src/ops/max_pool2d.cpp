@@ -1,0 +1,132 @@
+// max_pool2d: PyTorch's F.max_pool2d (dilation 1, floor mode). Padding counts as -inf; each output is the
+// first maximum of its window in row-major order (a NaN counts as the maximum), and backward sends the
+// gradient to that element only.
+//   x: [N, C, H, W] (or [C, H, W])   y: [N, C, OH, OW], OH = (H + 2·ph - kh) / sh + 1 (likewise OW)
+//   saved: the argmax of every output, as an index into its input plane (int32)
+// Each output row is computed one kernel tap at a time across all its columns, so the inner loop is a
+// strided load and a compare-select that GCC vectorises. Planes (n, c) are split across threads.
+#include <algorithm>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "bend/autograd.hpp"
+#include "bend/detail/vecmath.hpp"
+#include "bend/error.hpp"
+#include "bend/ops.hpp"
+#include "bend/parallel.hpp"
+#include "window2d.hpp"
+
+namespace bend {
+namespace {
+
+struct PoolGeometry {
+  std::int64_t planes, height, width, out_h, out_w;
+  Size2d kernel, stride, padding;
+};
+
+// The output columns ow whose input column ow·sw + offset lies inside [0, W): [first, last).
+std::pair<std::int64_t, std::int64_t> columns_inside(const PoolGeometry& g, std::int64_t offset) {
+  const std::int64_t sw = g.stride.w;
+  std::int64_t first = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
+  std::int64_t last = g.width - 1 - offset >= 0 ? (g.width - 1 - offset) / sw + 1 : 0;
+  last = std::min(last, g.out_w);
+  first = std::min(first, last);
+  return {first, last};
+}
+
+// Argmax indices live in a float tensor's storage, reinterpreted (the same 4 bytes per element).
+std::int32_t* index_data(Tensor& t) { return reinterpret_cast<std::int32_t*>(t.data()); }
+
+void max_pool_plane(const PoolGeometry& g, const float* x, float* y, std::int32_t* argmax) {
+  const std::int64_t out_w = g.out_w, sw = g.stride.w, width = g.width;
+  for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
+    float* best = y + oh * out_w;
+    std::int32_t* arg = argmax + oh * out_w;
+    const std::int64_t top = oh * g.stride.h - g.padding.h;
+    // Before any comparison, each window's answer is -inf at its first in-bounds element (as PyTorch).
+    for (std::int64_t ow = 0; ow < out_w; ++ow) {
+      best[ow] = -std::numeric_limits<float>::infinity();
+      arg[ow] = static_cast<std::int32_t>(std::max<std::int64_t>(top, 0) * width +
+                                          std::max<std::int64_t>(ow * sw - g.padding.w, 0));
+    }
+    for (std::int64_t i = 0; i < g.kernel.h; ++i) {
+      const std::int64_t ih = top + i;
+      if (ih < 0 || ih >= g.height) continue;
+      const float* row = x + ih * width;
+      for (std::int64_t j = 0; j < g.kernel.w; ++j) {
+        const std::int64_t offset = j - g.padding.w;
+        const auto [first, last] = columns_inside(g, offset);
+        const auto base = static_cast<std::int32_t>(ih * width + offset);
+        for (std::int64_t ow = first; ow < last; ++ow) {
+          const float v = row[ow * sw + offset];
+          const bool take = v > best[ow] || v != v;  // v != v: NaN wins, as in PyTorch
+          best[ow] = vm::detail::select(take, v, best[ow]);
+          arg[ow] = take ? base + static_cast<std::int32_t>(ow * sw) : arg[ow];
+        }
+      }
+    }
+  }
+}
+
+// Entry: in = {x}; saved[0] = argmax indices, one per output.
+void max_pool2d_backward(TapeEntry& e) {
+  const GradTarget gx = grad_target(e.in[0]);
+  if (!gx) return;
+  const Shape& in = e.in[0].shape();
+  const std::int64_t plane_in = in[-2] * in[-1], plane_out = e.out.size(-2) * e.out.size(-1);
+  const std::int64_t planes = plane_in == 0 ? 0 : e.in[0].numel() / plane_in;
+  const float* gy = output_grad(e);
+  const std::int32_t* argmax = index_data(e.saved[0]);
+  parallel_for(parts_for_elementwise(e.in[0].numel()), [&](int part, int parts) {
+    const auto [first, last] = split_range(planes, part, parts, 1);
+    for (std::int64_t p = first; p < last; ++p) {
+      float* g = gx.data + p * plane_in;
+      if (gx.is_zero) std::fill_n(g, plane_in, 0.0f);
+      const float* gy_p = gy + p * plane_out;
+      const std::int32_t* arg = argmax + p * plane_out;
+      for (std::int64_t k = 0; k < plane_out; ++k) g[arg[k]] += gy_p[k];
+    }
+  });
+}
+
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding) {
+  detail::require_positive("max_pool2d", "kernel_size", kernel);
+  detail::require_positive("max_pool2d", "stride", stride);
+  detail::require_non_negative("max_pool2d", "padding", padding);
+  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
+    throw ValueError(fmt::format("max_pool2d: padding {} must be at most half of the kernel size {}",
+                                 padding.str(), kernel.str()));
+  if (x.ndim() != 3 && x.ndim() != 4)
+    throw ShapeError(fmt::format("max_pool2d: input {} must be [N, C, H, W] or [C, H, W]", x.shape().str()));
+  const std::int64_t height = x.size(-2), width = x.size(-1);
+  if (kernel.h > height + 2 * padding.h || kernel.w > width + 2 * padding.w)
+    throw ShapeError(fmt::format("max_pool2d: kernel {} is larger than the input {} with padding {}",
+                                 kernel.str(), x.shape().str(), padding.str()));
+  if (height * width > INT32_MAX)
+    throw ShapeError(fmt::format("max_pool2d: input {} has planes too large to index", x.shape().str()));
+  const PoolGeometry g{height == 0 || width == 0 ? 0 : x.numel() / (height * width),
+                       height,
+                       width,
+                       detail::window_output_size(height, kernel.h, stride.h, padding.h, 1),
+                       detail::window_output_size(width, kernel.w, stride.w, padding.w, 1),
+                       kernel,
+                       stride,
+                       padding};
+  const Shape out_shape = x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w);
+  Tensor y = Tensor::empty(out_shape);
+  Tensor argmax = Tensor::empty(out_shape);
+  const std::int64_t plane_in = height * width, plane_out = g.out_h * g.out_w;
+  std::int32_t* arg = index_data(argmax);
+  parallel_for(parts_for_elementwise(x.numel()), [&](int part, int parts) {
+    const auto [first, last] = split_range(g.planes, part, parts, 1);
+    for (std::int64_t p = first; p < last; ++p)
+      max_pool_plane(g, x.data() + p * plane_in, y.data() + p * plane_out, arg + p * plane_out);
+  });
+  if (TapeEntry* e = tape().record(y, &max_pool2d_backward, "max_pool2d", {x})) e->saved[0] = argmax;
+  return y;
+}
+
+}  // namespace bend
