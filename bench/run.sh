@@ -72,9 +72,12 @@ if [[ -n $baseline ]]; then
   baseline_rev=$(git rev-parse --short "$baseline") || die "BASELINE=$baseline is not a revision"
   baseline_src="$root/$build_dir-baseline/src"
   echo "== building bend_bench at $baseline_rev (baseline) in $build_dir-baseline"
-  rm -rf "$baseline_src"
-  mkdir -p "$baseline_src"
-  git archive "$baseline_rev" | tar -x -C "$baseline_src"
+  if [[ $(cat "$baseline_src/.bend-rev" 2>/dev/null) != "$baseline_rev" ]]; then  # else: built already
+    rm -rf "$baseline_src"
+    mkdir -p "$baseline_src"
+    git archive "$baseline_rev" | tar -x -C "$baseline_src"
+    echo "$baseline_rev" >"$baseline_src/.bend-rev"
+  fi
   cmake -S "$baseline_src" -B "$build_dir-baseline/build" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_TESTS=OFF \
     -DBEND_BUILD_APPS=OFF >/dev/null
   cmake --build "$build_dir-baseline/build" --target bend_bench -j"$(nproc)" >/dev/null ||

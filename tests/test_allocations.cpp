@@ -80,9 +80,9 @@ TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap alloca
   const float first = step();
   for (int i = 0; i < 3; ++i) step();
 
-  const std::uint64_t heap_before = g_heap_allocations.load();
+  const std::uint64_t heap_before = bend::testing::heap_allocations();
   float last = 0;
   for (int i = 0; i < 10; ++i) last = step();
-  CHECK(g_heap_allocations.load() - heap_before == 0);
+  CHECK(bend::testing::heap_allocations() - heap_before == 0);
   CHECK(last < first);
 }

@@ -142,7 +142,7 @@ TEST_CASE("usage errors exit 2 with one clear line", "[cli]") {
   CHECK(std::count(bad_act.out.begin(), bad_act.out.end(), '\n') == 1);
   CHECK(run("train --arch 784-x-10").code == 2);
   CHECK(run("train --batch abc").code == 2);
-  CHECK(run("train --opt rmsprop").code == 2);
+  CHECK(run("train --opt lbfgs").code == 2);
   CHECK(run("train --no-such-flag").code == 2);
   CHECK(run("train --metrics out.txt").code == 2);
   CHECK(run("eval").code == 2);
