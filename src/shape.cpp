@@ -14,8 +14,14 @@ Shape::Shape(std::span<const std::int64_t> dims) {
   if (dims.size() > kMaxDims)
     throw ShapeError(
         fmt::format("Shape: {} dimensions given, at most {} are supported", dims.size(), kMaxDims));
+  // The product of the non-zero dimensions must fit in int64, so numel() and every partial product
+  // of it (index arithmetic) cannot overflow, whatever the order of the dimensions.
+  std::int64_t nonzero_product = 1;
   for (std::size_t i = 0; i < dims.size(); ++i) {
     if (dims[i] < 0) throw ShapeError(fmt::format("Shape: dimension {} is negative ({})", i, dims[i]));
+    if (dims[i] != 0 && __builtin_mul_overflow(nonzero_product, dims[i], &nonzero_product))
+      throw ShapeError(
+          fmt::format("Shape: [{}] has more elements than fit in 64 bits", fmt::join(dims, ", ")));
     dims_[i] = dims[i];
   }
   ndim_ = static_cast<int>(dims.size());
@@ -35,9 +41,9 @@ int Shape::normalize_dim(int dim) const {
 }
 
 Shape Shape::with_dim(int dim, std::int64_t size) const {
-  Shape s = *this;
-  s.dims_[static_cast<std::size_t>(normalize_dim(dim))] = size;
-  return s;
+  std::array<std::int64_t, kMaxDims> dims = dims_;
+  dims[static_cast<std::size_t>(normalize_dim(dim))] = size;
+  return Shape(std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(ndim_)));
 }
 
 Shape Shape::without_dim(int dim) const {

@@ -167,12 +167,12 @@ TEST_CASE("write_file_atomically gives a clear error for a directory it cannot w
   const fs::path missing_dir_target = dir.path() / "no_such_dir" / "file.bin";
   CHECK_THROWS_AS(bend::write_file_atomically(missing_dir_target, std::string_view("x")), bend::IoError);
   CHECK_THROWS_WITH(bend::write_file_atomically(missing_dir_target, std::string_view("x")),
-                    Contains(missing_dir_target.string()) && Contains("No such file or directory"));
+                    Contains(missing_dir_target.string()) && Contains("does not exist"));
 
   bend::write_file_atomically(dir.path() / "plain_file", std::string_view("x"));
   const fs::path under_a_file = dir.path() / "plain_file" / "file.bin";
   CHECK_THROWS_WITH(bend::write_file_atomically(under_a_file, std::string_view("x")),
-                    Contains(under_a_file.string()) && Contains("Not a directory"));
+                    Contains(under_a_file.string()) && Contains("is not a directory"));
 
   CHECK_THROWS_WITH(bend::write_file_atomically(dir.path() / "", std::string_view("x")),
                     Contains("does not name a file"));

@@ -24,6 +24,7 @@
 #include "bend/nn/serialize.hpp"
 #include "bend/rng.hpp"
 #include "idx_files.hpp"
+#include "requirements.hpp"
 
 extern char** environ;
 
@@ -49,12 +50,12 @@ Run run(const std::string& args) {
 
 const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
 
-// An empty scratch directory for a test that needs MNIST; false (with a warning) when MNIST is absent.
+// An empty scratch directory for a test that needs MNIST; false when MNIST is absent (a skip, or a
+// failure under CI=true).
 bool fresh_mnist_test_dir(const std::filesystem::path& dir) {
-  if (!std::filesystem::exists(kMnist / "train-labels-idx1-ubyte")) {
-    WARN("MNIST not found; run data/fetch-mnist.sh (CI does)");
+  if (!bend::testing::require_available(std::filesystem::exists(kMnist / "train-labels-idx1-ubyte"),
+                                        "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh"))
     return false;
-  }
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return true;

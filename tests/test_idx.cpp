@@ -17,6 +17,8 @@
 #include "bend/error.hpp"
 #include "idx_files.hpp"
 
+#include "requirements.hpp"
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 using namespace bend::testing;
@@ -332,10 +334,10 @@ std::array<std::int64_t, 10> label_histogram(const bend::ImageDataset& data) {
 
 TEST_CASE("real MNIST loads with the expected shapes and label counts", "[mnist][data]") {
   const fs::path dir = fs::path(BEND_SOURCE_DIR) / "data" / "mnist";
-  if (!fs::exists(dir / "train-images-idx3-ubyte") && !fs::exists(dir / "train-images-idx3-ubyte.gz")) {
-    WARN("skipping: no MNIST in " << dir.string() << " (run data/fetch-mnist.sh)");
+  if (!bend::testing::require_available(
+          fs::exists(dir / "train-images-idx3-ubyte") || fs::exists(dir / "train-images-idx3-ubyte.gz"),
+          "MNIST in " + dir.string(), "run data/fetch-mnist.sh"))
     return;
-  }
   const bend::ImageDataset train = bend::load_image_dataset(dir, bend::Split::Train);
   CHECK(train.count == 60000);
   CHECK(train.rows == 28);
@@ -352,10 +354,10 @@ TEST_CASE("real MNIST loads with the expected shapes and label counts", "[mnist]
 
 TEST_CASE("real Fashion-MNIST loads with the expected shapes and label counts", "[mnist][data]") {
   const fs::path dir = bend::default_data_dir("fashion");
-  if (!fs::exists(dir / "train-images-idx3-ubyte.gz") && !fs::exists(dir / "train-images-idx3-ubyte")) {
-    WARN("skipping: no Fashion-MNIST in " << dir.string() << " (apt-get install dataset-fashion-mnist)");
+  if (!bend::testing::require_available(
+          fs::exists(dir / "train-images-idx3-ubyte.gz") || fs::exists(dir / "train-images-idx3-ubyte"),
+          "Fashion-MNIST in " + dir.string(), "apt-get install dataset-fashion-mnist"))
     return;
-  }
   const bend::ImageDataset train = bend::load_image_dataset(dir, bend::Split::Train);
   CHECK(train.count == 60000);
   CHECK(train.rows == 28);

@@ -14,6 +14,8 @@
 #include "bend/error.hpp"
 #include "bend/rng.hpp"
 
+#include "requirements.hpp"
+
 using bend::Batch;
 using bend::DataLoader;
 using bend::Rng;
@@ -345,11 +347,10 @@ TEST_CASE("loader: unknown dataset names are refused", "[loader]") {
 TEST_CASE("loader: real MNIST train and test splits", "[loader][mnist]") {
   const std::filesystem::path dir = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
   std::error_code ec;
-  if (!std::filesystem::exists(dir / "t10k-labels-idx1-ubyte", ec) &&
-      !std::filesystem::exists(dir / "t10k-labels-idx1-ubyte.gz", ec)) {
-    WARN("MNIST is not in " << dir.string() << " (run data/fetch-mnist.sh); skipping");
+  if (!bend::testing::require_available(std::filesystem::exists(dir / "t10k-labels-idx1-ubyte", ec) ||
+                                            std::filesystem::exists(dir / "t10k-labels-idx1-ubyte.gz", ec),
+                                        "MNIST in " + dir.string(), "run data/fetch-mnist.sh"))
     return;
-  }
   const TensorDataset train = bend::load_tensor_dataset("mnist", dir, bend::Split::Train);
   const TensorDataset test = bend::load_tensor_dataset("mnist", dir, bend::Split::Test);
   CHECK(train.images.shape() == bend::Shape{60000, 784});

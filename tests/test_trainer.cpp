@@ -8,6 +8,8 @@
 #include "bend/bend.hpp"
 #include "bend/train/trainer.hpp"
 
+#include "requirements.hpp"
+
 using namespace bend;
 using namespace bend::train;
 
@@ -327,10 +329,9 @@ TEST_CASE("a checkpoint with edited metadata is refused, never run", "[trainer][
 }
 
 TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
-  if (!have_mnist()) {
-    WARN("MNIST not found under " << kMnist << "; run data/fetch-mnist.sh (CI does)");
+  if (!bend::testing::require_available(have_mnist(), "MNIST in " + kMnist.string(),
+                                        "run data/fetch-mnist.sh"))
     return;
-  }
   TrainConfig c;
   c.data_dir = kMnist;
   c.epochs = 1;

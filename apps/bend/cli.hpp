@@ -68,6 +68,10 @@ train::TrainConfig training_config(const cxxopts::ParseResult& args);
 // Parses argv, printing --help and returning false when asked; throws UsageError on bad flags.
 bool parse_or_help(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out);
 
+// The one line main() prints for an exception that reached its last-resort catch: bend's own messages
+// as they are, the standard library's in words (never "std::bad_alloc" or a bare "stof").
+std::string describe_exception(const std::exception& error);
+
 bool stdout_is_tty();
 bool stderr_is_tty();
 

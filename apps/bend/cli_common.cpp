@@ -1,6 +1,12 @@
 // The training flags shared by `bend train` and `bend compare`, and small terminal helpers.
 #include <unistd.h>
 
+#include <filesystem>
+#include <new>
+#include <stdexcept>
+#include <string_view>
+#include <system_error>
+
 #include <fmt/format.h>
 
 #include "bend/activations.hpp"
@@ -9,6 +15,19 @@
 #include "cli.hpp"
 
 namespace bend::cli {
+
+std::string describe_exception(const std::exception& error) {
+  if (dynamic_cast<const Error*>(&error) != nullptr) return error.what();
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr || dynamic_cast<const std::length_error*>(&error))
+    return "out of memory: a size given on the command line or read from a file is too large for this machine";
+  if (dynamic_cast<const std::filesystem::filesystem_error*>(&error) != nullptr) return error.what();
+  if (const auto* system = dynamic_cast<const std::system_error*>(&error))
+    return fmt::format("system error: {}", system->code().message());
+  const std::string_view what = error.what();
+  if (what.starts_with("std::") || what.empty())
+    return "internal error: an unexpected exception (please report this with the command line)";
+  return fmt::format("internal error: {} (please report this with the command line)", what);
+}
 
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }

@@ -11,7 +11,8 @@
 
 namespace bend::cli {
 
-void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
+void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
+                               const std::filesystem::path& model);
 
 namespace {
 
@@ -79,7 +80,7 @@ int run_eval(int argc, char** argv) {
   if (!parse_or_help(options, argc, argv, args)) return 0;
   nn::LoadedMlp loaded = load_model_from_args(args);
   TensorDataset test = test_set_from_args(args, loaded.metadata);
-  apply_saved_normalization(test.images, loaded.metadata);
+  apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
   if (test.features() != loaded.spec.sizes.front())
     throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
                                  loaded.spec.sizes.front(), test.features()));

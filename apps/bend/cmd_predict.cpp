@@ -16,7 +16,8 @@ namespace bend::cli {
 nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args);
 void add_model_flags(cxxopts::Options& options);
 TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata);
-void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata);
+void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
+                               const std::filesystem::path& model);
 
 int run_predict(int argc, char** argv) {
   cxxopts::Options options("bend predict", "Classify one image with a saved model.");
@@ -50,7 +51,7 @@ int run_predict(int argc, char** argv) {
   }
   fmt::print("{}", render_image_for_stdout(image.data(), side, side));
   Tensor input = image.clone();
-  apply_saved_normalization(input, loaded.metadata);
+  apply_saved_normalization(input, loaded.metadata, args["model"].as<std::string>());
   NoGradGuard no_grad;
   loaded.model.eval();
   Tensor probs = softmax(loaded.model(input), 1);

@@ -4,19 +4,15 @@
 #include "bend/data/idx.hpp"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <limits>
-#include <memory>
 #include <string>
-#include <system_error>
 #include <utility>
 
 #include <fmt/format.h>
 #include <zlib.h>
 
 #include "bend/error.hpp"
+#include "bend/io/read_file.hpp"
 
 namespace bend {
 namespace {
@@ -221,28 +217,6 @@ IdxArray parse_gzip_idx(std::span<const std::uint8_t> compressed, std::string_vi
   return array;
 }
 
-std::vector<std::uint8_t> read_whole_file(const std::filesystem::path& path) {
-  const std::string name = path.string();
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (!std::filesystem::exists(status)) fail(name, "no such file");
-  if (std::filesystem::is_directory(status)) fail(name, "is a directory, not an IDX file");
-
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(name.c_str(), "rb"), &std::fclose);
-  if (!file) fail(name, "cannot open: {}", std::strerror(errno));
-  // One read into a buffer of the size the file system reports, then whatever may follow (the size
-  // can be unknown, or the file may grow meanwhile).
-  const std::uintmax_t reported_size = std::filesystem::file_size(path, ec);
-  std::vector<std::uint8_t> bytes(ec ? 0 : static_cast<std::size_t>(reported_size));
-  bytes.resize(std::fread(bytes.data(), 1, bytes.size(), file.get()));
-  std::uint8_t chunk[1 << 16];
-  while (std::size_t n = std::fread(chunk, 1, sizeof chunk, file.get()))
-    bytes.insert(bytes.end(), chunk, chunk + n);
-  if (std::ferror(file.get()))
-    fail(name, "read error after {} bytes: {}", bytes.size(), std::strerror(errno));
-  return bytes;
-}
-
 // Header of raw (uncompressed) IDX data, with the data length checked against it.
 IdxHeader checked_raw_header(std::span<const std::uint8_t> data, std::string_view name) {
   constexpr std::string_view what = "file";
@@ -280,7 +254,7 @@ IdxArray parse_idx(std::span<const std::uint8_t> data, std::string_view name_for
 }
 
 IdxArray read_idx(const std::filesystem::path& path) {
-  return parse_owned_idx(read_whole_file(path), path.string());
+  return parse_owned_idx(read_regular_file(path, "an IDX file"), path.string());
 }
 
 }  // namespace bend

@@ -15,6 +15,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Far beyond any image dataset, and small enough that pixel counts never overflow (2^31).
+constexpr std::uint64_t kMaxPixelsPerImage = std::uint64_t{1} << 31;
+
 // "; <hint>" for error messages, or nothing when there is no hint.
 std::string hint_suffix(const std::string& fetch_hint) { return fetch_hint.empty() ? "" : "; " + fetch_hint; }
 
@@ -61,6 +64,13 @@ ImageDataset load_image_dataset(const fs::path& dir, Split split, const IdxLayou
   if (labels.dims.size() != 1)
     throw IoError(fmt::format("{}: labels must be 1-D [count] but the file has {} dimensions ({})",
                               labels_path.string(), labels.dims.size(), fmt::join(labels.dims, "x")));
+  // The reader checked that count x rows x cols bytes are in the file, which bounds nothing when the
+  // count is 0; rows x cols become a tensor width (int64) and a model's input size.
+  const std::uint64_t image_pixels = std::uint64_t{images.dims[1]} * images.dims[2];
+  if (image_pixels == 0 || image_pixels > kMaxPixelsPerImage)
+    throw IoError(
+        fmt::format("{}: images of {}x{} pixels are not usable (each image must have 1 to {} pixels)",
+                    images_path.string(), images.dims[1], images.dims[2], kMaxPixelsPerImage));
   if (images.dims[0] != labels.dims[0])
     throw IoError(fmt::format("count mismatch: {} has {} images but {} has {} labels", images_path.string(),
                               images.dims[0], labels_path.string(), labels.dims[0]));

@@ -5,17 +5,15 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include <fmt/format.h>
 
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/read_file.hpp"
 
 namespace bend {
 namespace {
@@ -310,14 +308,7 @@ std::vector<float> resize_image(const float* pixels, std::int64_t height, std::i
 Tensor read_pgm(const std::filesystem::path& path, std::int64_t rows, std::int64_t cols) {
   if (rows < 1 || cols < 1)
     throw ValueError(fmt::format("read_pgm: {}: target size {}x{} is invalid", path.string(), rows, cols));
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    throw IoError(fmt::format("{}: is a directory, not a PGM image", path.string()));
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) throw IoError(fmt::format("{}: read error: {}", path.string(), std::strerror(errno)));
-
+  const std::vector<std::uint8_t> bytes = read_regular_file(path, "a PGM image");
   const PgmImage image = parse_pgm(bytes, path.string());
   std::vector<float> pixels = resize_image(image.pixels.data(), image.height, image.width, rows, cols);
   double sum = 0.0;

@@ -2,6 +2,7 @@
 #include "bend/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
@@ -142,11 +143,41 @@ void fsync_directory(const fs::path& target, const fs::path& directory) {
   }
 }
 
+// What kind of file system object st describes, for "... is a FIFO, not a regular file".
+const char* kind_of(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (S_ISCHR(st.st_mode)) return "a character device";
+  if (S_ISBLK(st.st_mode)) return "a block device";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  return "not a regular file";
+}
+
+// Only regular files (and symbolic links, which are replaced themselves) may be replaced: renaming
+// over /dev/null or a FIFO would swap a system object for a plain file.
+void refuse_special_target(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return;  // absent (or unreadable: the create step reports it)
+  if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return;
+  fail(path, fmt::format("it is {}; bend only replaces regular files", kind_of(st)));
+}
+
+// Why the temporary file could not be created, in terms of the directory the user named.
+std::string create_failure(const fs::path& directory, int err) {
+  if (err == ENOENT) return fmt::format("the directory '{}' does not exist", directory.string());
+  if (err == ENOTDIR) return fmt::format("'{}' is not a directory", directory.string());
+  if (err == EACCES || err == EPERM)
+    return fmt::format("no permission to create files in '{}'", directory.string());
+  if (err == EROFS) return fmt::format("'{}' is on a read-only file system", directory.string());
+  return fmt::format("cannot create a file in '{}': {}", directory.string(), error_text(err));
+}
+
 }  // namespace
 
 void write_file_atomically(const fs::path& path, const std::function<void(std::ostream&)>& write) {
   if (!path.has_filename()) fail(path, "the path does not name a file");
   const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  refuse_special_target(path);
 
   static std::atomic<unsigned long> counter{0};
   const fs::path temp_path =
@@ -154,7 +185,7 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
   const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
   if (fd < 0) {
     const int err = errno;
-    fail(path, fmt::format("cannot create temporary file '{}': {}", temp_path.string(), error_text(err)));
+    fail(path, create_failure(directory, err));
   }
   TempFile temp(temp_path, fd);
 

@@ -7,9 +7,8 @@
 
 #include <algorithm>
 #include <bit>
-#include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <tuple>
@@ -20,6 +19,7 @@
 
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/read_file.hpp"
 
 namespace bend {
 
@@ -137,6 +137,7 @@ Entry parse_entry(std::string_view file, const std::string& name, const json& va
   if (shape == value.end()) corrupt(file, fmt::format("tensor '{}' has no \"shape\"", name));
   if (!shape->is_array()) corrupt(file, fmt::format("tensor '{}': \"shape\" is not an array", name));
   std::uint64_t numel = 1;
+  std::int64_t nonzero_product = 1;  // bend's Shape needs this to fit in int64, whatever the order
   for (const json& dim : *shape) {
     const std::optional<std::uint64_t> size = as_count(dim);
     if (!size) {
@@ -144,7 +145,9 @@ Entry parse_entry(std::string_view file, const std::string& name, const json& va
                                 shape->dump(), dim.dump()));
     }
     if (*size > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()) ||
-        __builtin_mul_overflow(numel, *size, &numel)) {
+        __builtin_mul_overflow(numel, *size, &numel) ||
+        (*size != 0 &&
+         __builtin_mul_overflow(nonzero_product, static_cast<std::int64_t>(*size), &nonzero_product))) {
       corrupt(file, fmt::format("tensor '{}': \"shape\" {} has more elements than fit in 64 bits", name,
                                 shape->dump()));
     }
@@ -483,21 +486,19 @@ SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, std::stri
 
 SafetensorsFile load_safetensors(const fs::path& path) {
   const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    throw IoError(fmt::format("cannot open safetensors file '{}': {}", file, std::strerror(err)));
+  RegularFile opened;
+  try {
+    opened = open_regular_file(path, "a safetensors file");
+  } catch (const IoError& error) {
+    throw IoError(fmt::format("cannot open safetensors file '{}': {}", file,
+                              std::string_view(error.what()).substr(file.size() + 2)));
   }
-  std::error_code size_error;
-  const std::uintmax_t file_size = fs::file_size(path, size_error);
-  if (size_error) {
-    throw IoError(fmt::format("cannot read safetensors file '{}': {}", file, size_error.message()));
-  }
+  std::FILE* in = opened.file.get();
+  const std::uint64_t file_size = opened.size;
   // Reads exactly `count` bytes or fails naming the offset (the file may shrink while we read).
   const auto read_exactly = [&](void* destination, std::uint64_t offset, std::uint64_t count) {
     if (count == 0) return;
-    in.read(static_cast<char*>(destination), static_cast<std::streamsize>(count));
-    if (static_cast<std::uint64_t>(in.gcount()) != count) {
+    if (std::fread(destination, 1, static_cast<std::size_t>(count), in) != count) {
       corrupt(file, fmt::format("unexpected end of file reading {} bytes at offset {}", count, offset));
     }
   };

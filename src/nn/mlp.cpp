@@ -1,7 +1,10 @@
 // MLP specs and the builder.
 #include "bend/nn/mlp.hpp"
 
+#include <unistd.h>
+
 #include <charconv>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -30,6 +33,30 @@ std::vector<std::string_view> split_on(std::string_view s, char sep) {
 std::string canonical_activation(std::string_view name) {
   if (name == "swiglu") return "swiglu";
   return std::string(activation(name).name);  // validates, resolves aliases
+}
+
+// "292 GiB", "1.5 MiB": a byte count for a message.
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int unit = 0;
+  while (bytes >= 1024.0 && unit < 6) bytes /= 1024.0, ++unit;
+  return unit == 0 ? fmt::format("{:.0f} bytes", bytes) : fmt::format("{:.3g} {}", bytes, kUnits[unit]);
+}
+
+// Physical memory of this machine in bytes (0 when unknown).
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0.0;
+}
+
+// Parameters of the block that maps `in` features to `out` (a Linear with bias, or a SwiGLU block of
+// two), or -1 when the count does not fit in 63 bits.
+std::int64_t block_parameters(std::int64_t in, std::int64_t out, bool swiglu) {
+  std::int64_t weights = 0, count = 0;
+  if (__builtin_mul_overflow(in, out, &weights) || __builtin_add_overflow(weights, out, &count) ||
+      __builtin_mul_overflow(count, swiglu ? 2 : 1, &count))
+    return -1;
+  return count;
 }
 
 }  // namespace
@@ -80,11 +107,52 @@ MlpSpec MlpSpec::from_metadata(const std::map<std::string, std::string>& m) {
     return it == m.end() ? std::string() : it->second;
   };
   float dropout = 0.0f;
-  if (auto d = get("bend.dropout"); !d.empty()) dropout = std::stof(d);
-  return parse(get("bend.arch"), get("bend.act").empty() ? "relu" : get("bend.act"), dropout);
+  if (const std::string d = get("bend.dropout"); !d.empty()) {
+    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), dropout);
+    if (ec != std::errc() || end != d.data() + d.size() || !(dropout >= 0.0f && dropout < 1.0f))
+      throw ValueError(fmt::format("model metadata: bend.dropout \"{}\" is not a probability in [0, 1)", d));
+  }
+  try {
+    return parse(get("bend.arch"), get("bend.act").empty() ? "relu" : get("bend.act"), dropout);
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("model metadata (bend.arch \"{}\", bend.act \"{}\"): {}", get("bend.arch"),
+                                 get("bend.act"), e.what()));
+  }
+}
+
+std::vector<std::int64_t> MlpSpec::parameters_per_block() const {
+  std::vector<std::int64_t> counts;
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    const bool swiglu = i + 2 < sizes.size() && i < activations.size() && activations[i] == "swiglu";
+    counts.push_back(block_parameters(sizes[i], sizes[i + 1], swiglu));
+  }
+  return counts;
+}
+
+void check_mlp_fits_in_memory(const MlpSpec& spec) {
+  const double memory = physical_memory_bytes();
+  const std::vector<std::int64_t> counts = spec.parameters_per_block();
+  double total = 0.0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    // Computed in double: the exact count may not fit in 64 bits.
+    const double bytes = static_cast<double>(spec.sizes[i]) * static_cast<double>(spec.sizes[i + 1]) *
+                         static_cast<double>(sizeof(float));
+    total += bytes;
+    if (counts[i] < 0 || (memory > 0.0 && bytes > memory))
+      throw ValueError(
+          fmt::format("layer {} ({} -> {}) needs {} for its weights, more than this machine's {} "
+                      "of memory",
+                      i + 1, spec.sizes[i], spec.sizes[i + 1], human_bytes(bytes), human_bytes(memory)));
+  }
+  if (memory > 0.0 && total > memory)
+    throw ValueError(
+        fmt::format("the network {} needs {} for its weights, more than this machine's {} of "
+                    "memory",
+                    spec.arch_string(), human_bytes(total), human_bytes(memory)));
 }
 
 Sequential build_mlp(const MlpSpec& spec, init::Scheme scheme, Rng& rng) {
+  check_mlp_fits_in_memory(spec);  // before any allocation: a clear error instead of std::bad_alloc
   Sequential net;
   const std::size_t n = spec.sizes.size();
   for (std::size_t i = 0; i + 1 < n; ++i) {

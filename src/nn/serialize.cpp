@@ -20,10 +20,65 @@ void save_tensors(const std::filesystem::path& path, const NamedTensors& tensors
   save_safetensors(path, views, metadata);
 }
 
-NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata) {
-  SafetensorsFile file = load_safetensors(path);
+namespace {
+
+NamedTensors to_named_tensors(SafetensorsFile& file) {
   NamedTensors out;
   for (auto& t : file.tensors) out.emplace_back(t.name, Tensor::from(t.data, Shape(t.shape)));
+  return out;
+}
+
+// The model in a loaded file: its spec from the metadata (or `fallback`), checked against the tensors
+// the file holds before the model is built, so a file cannot make bend allocate more than it holds.
+LoadedMlp mlp_from_file(SafetensorsFile file, std::string_view name, const std::optional<MlpSpec>& fallback) {
+  NamedTensors tensors = to_named_tensors(file);
+  Metadata metadata = std::move(file.metadata);
+  MlpSpec spec;
+  if (MlpSpec::has_metadata(metadata)) try {
+      spec = MlpSpec::from_metadata(metadata);
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("{}: {}", name, e.what()));
+    }
+  else if (fallback)
+    spec = *fallback;
+  else
+    throw ValueError(
+        fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
+                    "and --act",
+                    name));
+  // A checkpoint keeps the model under "model."; a model file has the bare names.
+  NamedTensors model_tensors;
+  for (auto& [tensor_name, t] : tensors)
+    if (tensor_name.starts_with("model.")) model_tensors.emplace_back(tensor_name.substr(6), t);
+  if (model_tensors.empty()) model_tensors = std::move(tensors);
+
+  std::int64_t held = 0;
+  for (const auto& [tensor_name, t] : model_tensors) held += t.numel();  // each fits: it was read
+  std::int64_t needed = 0;
+  for (const std::int64_t count : spec.parameters_per_block())
+    if (count < 0 || __builtin_add_overflow(needed, count, &needed)) needed = -1;
+  if (needed < 0 || needed > held)
+    throw ValueError(
+        fmt::format("{}: does not fit the architecture {} ({}): its layers need {} parameters "
+                    "but the file holds {} values",
+                    name, spec.arch_string(), spec.act_string(),
+                    needed < 0 ? std::string("more than 2^63") : std::to_string(needed), held));
+  Rng rng(0);
+  Sequential model = build_mlp(spec, init::Scheme::Torch, rng);
+  try {
+    model.load_state_dict(model_tensors);
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("{}: does not fit the architecture {} ({}): {}", name, spec.arch_string(),
+                                 spec.act_string(), e.what()));
+  }
+  return {std::move(model), std::move(spec), std::move(metadata)};
+}
+
+}  // namespace
+
+NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata) {
+  SafetensorsFile file = load_safetensors(path);
+  NamedTensors out = to_named_tensors(file);
   if (metadata) *metadata = std::move(file.metadata);
   return out;
 }
@@ -37,32 +92,12 @@ void save_mlp(const std::filesystem::path& path, const Sequential& model, const 
 }
 
 LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpec>& fallback) {
-  Metadata metadata;
-  NamedTensors tensors = load_tensors(path, &metadata);
-  MlpSpec spec;
-  if (MlpSpec::has_metadata(metadata))
-    spec = MlpSpec::from_metadata(metadata);
-  else if (fallback)
-    spec = *fallback;
-  else
-    throw ValueError(
-        fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
-                    "and --act",
-                    path.string()));
-  // A checkpoint keeps the model under "model."; a model file has the bare names.
-  NamedTensors model_tensors;
-  for (auto& [name, t] : tensors)
-    if (name.starts_with("model.")) model_tensors.emplace_back(name.substr(6), t);
-  if (model_tensors.empty()) model_tensors = std::move(tensors);
-  Rng rng(0);
-  Sequential model = build_mlp(spec, init::Scheme::Torch, rng);
-  try {
-    model.load_state_dict(model_tensors);
-  } catch (const ValueError& e) {
-    throw ValueError(fmt::format("{}: does not fit the architecture {} ({}): {}", path.string(),
-                                 spec.arch_string(), spec.act_string(), e.what()));
-  }
-  return {std::move(model), std::move(spec), std::move(metadata)};
+  return mlp_from_file(load_safetensors(path), path.string(), fallback);
+}
+
+LoadedMlp parse_mlp(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
+                    const std::optional<MlpSpec>& fallback) {
+  return mlp_from_file(parse_safetensors(bytes, name_for_errors), name_for_errors, fallback);
 }
 
 }  // namespace bend::nn

@@ -3,11 +3,11 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <system_error>
 #include <utility>
 
 #include "bend/error.hpp"
+#include "bend/io/atomic_file.hpp"
 #include "bend/plot/svg_chart.hpp"
 
 namespace bend::plot {
@@ -119,11 +119,7 @@ void HtmlReport::save(const std::filesystem::path& path) const {
   std::error_code error;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), error);
   const std::string page = str();
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw IoError("HtmlReport::save: cannot open '" + path.string() + "' for writing");
-  file.write(page.data(), static_cast<std::streamsize>(page.size()));
-  file.close();
-  if (!file) throw IoError("HtmlReport::save: writing '" + path.string() + "' failed");
+  write_file_atomically(path, page);  // a failed write leaves the previous file intact
 }
 
 }  // namespace bend::plot

@@ -8,12 +8,12 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <utility>
 
 #include "bend/error.hpp"
+#include "bend/io/atomic_file.hpp"
 
 namespace bend::plot {
 namespace {
@@ -911,11 +911,7 @@ std::string xml_escape(std::string_view text) {
 void save_svg(const std::filesystem::path& path, std::string_view svg) {
   std::error_code error;
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), error);
-  std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) throw IoError("save_svg: cannot open '" + path.string() + "' for writing");
-  file.write(svg.data(), static_cast<std::streamsize>(svg.size()));
-  file.close();
-  if (!file) throw IoError("save_svg: writing '" + path.string() + "' failed");
+  write_file_atomically(path, svg);  // a failed write leaves the previous file intact
 }
 
 std::string render_svg(const LineChart& chart) {

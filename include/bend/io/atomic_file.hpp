@@ -17,7 +17,9 @@ namespace bend {
 // thrown naming `path`; the previous file at `path`, if any, is untouched. An exception from `write`
 // is nested inside the IoError (std::rethrow_if_nested gets it back).
 //
-// If `path` is a symbolic link, the link itself is replaced by a regular file. The new file gets
+// Anything at `path` but a regular file or a symbolic link (a device node, a FIFO, a directory) is
+// refused with bend::IoError before anything is written. A missing or unwritable directory is named
+// as such in the error. If `path` is a symbolic link, the link itself is replaced by a regular file. The new file gets
 // mode 0666 minus the umask, like a file opened with std::ofstream.
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(std::ostream&)>& write);

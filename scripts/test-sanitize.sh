@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the library, the CLI, the tests and the fuzz replays with AddressSanitizer and
+# UndefinedBehaviorSanitizer (-DBEND_SANITIZE=ON, -O1, no benchmarks) in build-sanitize/ and runs the
+# whole ctest suite under them. Any sanitizer report stops the test that triggered it
+# (-fno-sanitize-recover), so it fails. Run scripts/test.sh first (dependencies, MNIST).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1" \
+  -DBEND_BUILD_BENCH=OFF >/dev/null
+# Only what ctest runs: the tests, the CLI they drive and the fuzz replays (no examples, no benchmarks).
+cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \
+  fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"
