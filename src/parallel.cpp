@@ -32,8 +32,6 @@ namespace bend {
 namespace {
 
 constexpr int kMaxDefaultThreads = 8;
-// The most threads anyone may ask for (BEND_NUM_THREADS or set_num_threads).
-constexpr int kMaxThreads = 1024;
 // How long an idle worker spins before it sleeps. Between two kernels of a step the gap is a few
 // microseconds; between steps (data loading, logging) tens. Waking a sleeping thread costs ~10-50 µs.
 constexpr auto kSpinTime = std::chrono::microseconds(300);

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "bend {}: {}\n", name, e.what());
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "bend {}: error: {}\n", name, e.what());
+    // bend's own errors say what and where; anything else is put in words (never "std::bad_alloc").
+    fmt::print(stderr, "bend {}: error: {}\n", name, describe_exception(e));
     return 1;
   }
 }

@@ -19,6 +19,9 @@
 
 namespace bend {
 
+// The most threads anyone may ask for (BEND_NUM_THREADS, set_num_threads, --threads).
+inline constexpr int kMaxThreads = 1024;
+
 // Threads bend's kernels use (the calling thread included). Defaults to the cores this process may run
 // on (sched_getaffinity), at most 8; `BEND_NUM_THREADS` in the environment overrides the default.
 int num_threads();

@@ -41,7 +41,8 @@ void TrainConfig::validate() const {
   if (batch <= 0) throw ValueError(fmt::format("--batch must be positive, got {}", batch));
   if (epochs <= 0) throw ValueError(fmt::format("--epochs must be positive, got {}", epochs));
   if (max_steps < 0) throw ValueError(fmt::format("--steps must be >= 0, got {}", max_steps));
-  if (threads < 0) throw ValueError(fmt::format("--threads must be >= 0, got {}", threads));
+  if (threads < 0 || threads > bend::kMaxThreads)
+    throw ValueError(fmt::format("--threads must be in [0, {}], got {}", bend::kMaxThreads, threads));
   if (!(label_smoothing >= 0 && label_smoothing < 1)) throw ValueError("--label-smoothing must be in [0, 1)");
   if (train_limit < 0 || test_limit < 0) throw ValueError("--train-limit/--test-limit must be >= 0");
 }
@@ -211,7 +212,9 @@ TrainResult Trainer::run(TrainObserver* observer) {
     throw ValueError(fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
                                  "of {} batches",
                                  batch_in_epoch_, loader.batches_per_epoch()));
-  std::vector<std::int32_t> predicted(static_cast<std::size_t>(loader.batch_size()));
+  // A batch is never larger than the training set (a huge --batch on a small set allocates nothing big).
+  std::vector<std::int32_t> predicted(
+      static_cast<std::size_t>(std::min<std::int64_t>(loader.batch_size(), train_.size())));
   const auto run_start = clock::now();
   model_->train();
   auto checkpoint_path = [&] {
