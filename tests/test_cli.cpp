@@ -25,28 +25,15 @@
 #include "bend/rng.hpp"
 #include "idx_files.hpp"
 #include "requirements.hpp"
+#include "run_command.hpp"
 
 extern char** environ;
 
 #ifdef BEND_CLI_PATH
 namespace {
 
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  const std::string cmd = std::string(BEND_CLI_PATH) + " " + args + " 2>&1";
-  Run r{0, {}};
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using Run = bend::testing::CommandResult;
+Run run(const std::string& args) { return bend::testing::run_command(std::string(BEND_CLI_PATH) + " " + args); }
 
 const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
 

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bend/io/safetensors.hpp"
+#include "run_command.hpp"
 
 #ifdef BEND_CLI_PATH
 namespace {
@@ -22,27 +23,16 @@ namespace {
 namespace fs = std::filesystem;
 using Catch::Contains;
 
-struct Run {
-  int code;
-  std::string out;  // stdout and stderr
-};
+using Run = bend::testing::CommandResult;
 
 // Runs `bend <args>` through the shell (`prefix` goes before the binary, e.g. a ulimit), at most 60 s.
 Run run(const std::string& args, const std::string& prefix = "") {
-  const std::string cmd = "bash -c '" + prefix + " exec timeout 60 " + BEND_CLI_PATH + " " + args + "' 2>&1";
-  Run r{0, {}};
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.out += buf.data();
-  const int status = ::pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return bend::testing::run_command("bash -c '" + prefix + " exec timeout 60 " + BEND_CLI_PATH + " " + args + "'");
 }
 
-void require_one_clear_line(const Run& r) {
+void require_one_clear_line(const Run& r, int code = 1) {
   INFO(r.out);
-  CHECK(r.code == 1);
+  CHECK(r.code == code);
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   CHECK_THAT(r.out, !Contains("std::") && !Contains("terminate") && !Contains("stof"));
 }
@@ -114,7 +104,7 @@ TEST_CASE("cli: sizes that cannot fit are refused with what and how much", "[cli
   require_one_clear_line(wide);
   CHECK_THAT(wide.out, Contains("layer 2 (100000 -> 100000) needs 37.3 GiB"));
   const Run threads = run("train" + data + " --threads 100000");
-  require_one_clear_line(threads);
+  require_one_clear_line(threads, 2);  // a usage error, caught before anything runs
   CHECK_THAT(threads.out, Contains("1024"));
 }
 
