@@ -23,15 +23,6 @@ struct PoolGeometry {
   bool count_include_pad;
 };
 
-std::pair<std::int64_t, std::int64_t> columns_inside(const PoolGeometry& g, std::int64_t offset) {
-  const std::int64_t sw = g.stride.w;
-  std::int64_t first = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
-  std::int64_t last = g.width - 1 - offset >= 0 ? (g.width - 1 - offset) / sw + 1 : 0;
-  last = std::min(last, g.out_w);
-  first = std::min(first, last);
-  return {first, last};
-}
-
 // The divisor of each output column of output row oh.
 void divisors(const PoolGeometry& g, std::int64_t oh, float* out) {
   const std::int64_t top = oh * g.stride.h - g.padding.h;
@@ -55,7 +46,7 @@ void for_each_tap(const PoolGeometry& g, std::int64_t oh, Tap&& tap) {
     if (ih < 0 || ih >= g.height) continue;
     for (std::int64_t j = 0; j < g.kernel.w; ++j) {
       const std::int64_t offset = j - g.padding.w;
-      const auto [first, last] = columns_inside(g, offset);
+      const auto [first, last] = detail::columns_inside(g.width, g.out_w, g.stride.w, offset);
       tap(ih, first, last, offset);
     }
   }
@@ -105,17 +96,7 @@ void avg_pool2d_backward(TapeEntry& e) {
 }  // namespace
 
 Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
-  detail::require_positive("avg_pool2d", "kernel_size", kernel);
-  detail::require_positive("avg_pool2d", "stride", stride);
-  detail::require_non_negative("avg_pool2d", "padding", padding);
-  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
-    throw ValueError(fmt::format("avg_pool2d: padding {} must be at most half of the kernel size {}",
-                                 padding.str(), kernel.str()));
-  if (x.ndim() != 3 && x.ndim() != 4)
-    throw ShapeError(fmt::format("avg_pool2d: input {} must be [N, C, H, W] or [C, H, W]", x.shape().str()));
-  if (kernel.h > x.size(-2) + 2 * padding.h || kernel.w > x.size(-1) + 2 * padding.w)
-    throw ShapeError(fmt::format("avg_pool2d: kernel {} is larger than the input {} with padding {}",
-                                 kernel.str(), x.shape().str(), padding.str()));
+  detail::check_pool_arguments("avg_pool2d", x, kernel, stride, padding);
   const PoolGeometry g = geometry(x.shape(), kernel, stride, padding, count_include_pad);
   Tensor y = Tensor::empty(x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w));
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w, sw = stride.w;

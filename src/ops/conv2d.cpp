@@ -59,16 +59,6 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, Size2d stride, Size2d pa
   return g;
 }
 
-// The output columns ow whose input column ow·sw + offset lies inside [0, W): [first, last).
-std::pair<std::int64_t, std::int64_t> columns_inside(const ConvGeometry& g, std::int64_t offset) {
-  const std::int64_t sw = g.stride.w;
-  std::int64_t first = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
-  std::int64_t last = g.width - 1 - offset >= 0 ? (g.width - 1 - offset) / sw + 1 : 0;
-  last = std::min(last, g.out_w);
-  first = std::min(first, last);
-  return {first, last};
-}
-
 // One sample: x_n [C, H, W] -> cols [C·kh·kw, OH·OW]. Row (c, i, j) holds, for every output pixel, the
 // input under kernel tap (i, j) of channel c (0 in the padding).
 void im2col(const ConvGeometry& g, const float* x, float* cols) {
@@ -78,7 +68,7 @@ void im2col(const ConvGeometry& g, const float* x, float* cols) {
       for (std::int64_t j = 0; j < g.kw; ++j) {
         float* row = cols + ((c * g.kh + i) * g.kw + j) * g.pixels();
         const std::int64_t offset = j * g.dilation.w - g.padding.w;  // input column = ow·sw + offset
-        const auto [first, last] = columns_inside(g, offset);
+        const auto [first, last] = detail::columns_inside(g.width, g.out_w, g.stride.w, offset);
         for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
           float* dst = row + oh * out_w;
           const std::int64_t ih = oh * g.stride.h - g.padding.h + i * g.dilation.h;
@@ -105,7 +95,7 @@ void col2im_add(const ConvGeometry& g, const float* cols, float* x) {
       for (std::int64_t j = 0; j < g.kw; ++j) {
         const float* row = cols + ((c * g.kh + i) * g.kw + j) * g.pixels();
         const std::int64_t offset = j * g.dilation.w - g.padding.w;
-        const auto [first, last] = columns_inside(g, offset);
+        const auto [first, last] = detail::columns_inside(g.width, g.out_w, g.stride.w, offset);
         for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
           const std::int64_t ih = oh * g.stride.h - g.padding.h + i * g.dilation.h;
           if (ih < 0 || ih >= g.height) continue;

@@ -25,16 +25,6 @@ struct PoolGeometry {
   Size2d kernel, stride, padding;
 };
 
-// The output columns ow whose input column ow·sw + offset lies inside [0, W): [first, last).
-std::pair<std::int64_t, std::int64_t> columns_inside(const PoolGeometry& g, std::int64_t offset) {
-  const std::int64_t sw = g.stride.w;
-  std::int64_t first = offset >= 0 ? 0 : (-offset + sw - 1) / sw;
-  std::int64_t last = g.width - 1 - offset >= 0 ? (g.width - 1 - offset) / sw + 1 : 0;
-  last = std::min(last, g.out_w);
-  first = std::min(first, last);
-  return {first, last};
-}
-
 // Argmax indices live in a float tensor's storage, reinterpreted (the same 4 bytes per element).
 std::int32_t* index_data(Tensor& t) { return reinterpret_cast<std::int32_t*>(t.data()); }
 
@@ -56,7 +46,7 @@ void max_pool_plane(const PoolGeometry& g, const float* x, float* y, std::int32_
       const float* row = x + ih * width;
       for (std::int64_t j = 0; j < g.kernel.w; ++j) {
         const std::int64_t offset = j - g.padding.w;
-        const auto [first, last] = columns_inside(g, offset);
+        const auto [first, last] = detail::columns_inside(g.width, g.out_w, g.stride.w, offset);
         const auto base = static_cast<std::int32_t>(ih * width + offset);
         for (std::int64_t ow = first; ow < last; ++ow) {
           const float v = row[ow * sw + offset];
@@ -93,18 +83,8 @@ void max_pool2d_backward(TapeEntry& e) {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding) {
-  detail::require_positive("max_pool2d", "kernel_size", kernel);
-  detail::require_positive("max_pool2d", "stride", stride);
-  detail::require_non_negative("max_pool2d", "padding", padding);
-  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
-    throw ValueError(fmt::format("max_pool2d: padding {} must be at most half of the kernel size {}",
-                                 padding.str(), kernel.str()));
-  if (x.ndim() != 3 && x.ndim() != 4)
-    throw ShapeError(fmt::format("max_pool2d: input {} must be [N, C, H, W] or [C, H, W]", x.shape().str()));
+  detail::check_pool_arguments("max_pool2d", x, kernel, stride, padding);
   const std::int64_t height = x.size(-2), width = x.size(-1);
-  if (kernel.h > height + 2 * padding.h || kernel.w > width + 2 * padding.w)
-    throw ShapeError(fmt::format("max_pool2d: kernel {} is larger than the input {} with padding {}",
-                                 kernel.str(), x.shape().str(), padding.str()));
   if (height * width > INT32_MAX)
     throw ShapeError(fmt::format("max_pool2d: input {} has planes too large to index", x.shape().str()));
   const PoolGeometry g{height == 0 || width == 0 ? 0 : x.numel() / (height * width),

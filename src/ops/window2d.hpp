@@ -1,7 +1,9 @@
 #pragma once
-// Shared by the 2-d window ops (conv2d, max_pool2d, avg_pool2d): argument checks, output sizes, and the
-// packing of a Size2d into one of a tape entry's integer slots.
+// Shared by the 2-d window ops (conv2d, max_pool2d, avg_pool2d): argument checks, output sizes, the columns a
+// window row covers inside the input, and the packing of a Size2d into one of a tape entry's integer slots.
+#include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -30,6 +32,34 @@ inline std::int64_t window_output_size(std::int64_t in, std::int64_t kernel, std
                                        std::int64_t pad, std::int64_t dilation) {
   const std::int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
   return span < 0 ? 0 : span / stride + 1;
+}
+
+// The output columns ow whose input column ow·stride + offset lies inside [0, width): [first, last),
+// clipped to [0, out_width).
+inline std::pair<std::int64_t, std::int64_t> columns_inside(std::int64_t width, std::int64_t out_width,
+                                                            std::int64_t stride, std::int64_t offset) {
+  std::int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  std::int64_t last = width - 1 - offset >= 0 ? (width - 1 - offset) / stride + 1 : 0;
+  last = std::min(last, out_width);
+  first = std::min(first, last);
+  return {first, last};
+}
+
+// The checks max_pool2d and avg_pool2d share: positive kernel and stride, padding at most half the
+// kernel (as PyTorch), a [N, C, H, W] or [C, H, W] input, and a kernel that fits the padded input.
+inline void check_pool_arguments(const char* op, const Tensor& x, Size2d kernel, Size2d stride,
+                                 Size2d padding) {
+  require_positive(op, "kernel_size", kernel);
+  require_positive(op, "stride", stride);
+  require_non_negative(op, "padding", padding);
+  if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
+    throw ValueError(fmt::format("{}: padding {} must be at most half of the kernel size {}", op,
+                                 padding.str(), kernel.str()));
+  if (x.ndim() != 3 && x.ndim() != 4)
+    throw ShapeError(fmt::format("{}: input {} must be [N, C, H, W] or [C, H, W]", op, x.shape().str()));
+  if (kernel.h > x.size(-2) + 2 * padding.h || kernel.w > x.size(-1) + 2 * padding.w)
+    throw ShapeError(fmt::format("{}: kernel {} is larger than the input {} with padding {}", op,
+                                 kernel.str(), x.shape().str(), padding.str()));
 }
 
 }  // namespace bend::detail
