@@ -114,11 +114,16 @@ struct GemmFloor {
   std::vector<GemmShape> shapes;
   double step_seconds = 0;   // all of one step's products
   double epoch_seconds = 0;  // step_seconds * samples / batch
-  double gflops() const {
+  // The peak floor, which does not depend on how the products are split: the step's FLOPs at the rate
+  // of one large single-threaded sgemm (peak_one_thread_gflops) times the threads used.
+  double peak_one_thread_gflops = 0;
+  double peak_epoch_seconds = 0;
+  double step_flops() const {
     double f = 0;
     for (const GemmShape& s : shapes) f += s.flops();
-    return step_seconds > 0 ? f / step_seconds * 1e-9 : 0.0;
+    return f;
   }
+  double gflops() const { return step_seconds > 0 ? step_flops() / step_seconds * 1e-9 : 0.0; }
 };
 
 // The products of one step of an MLP with these layer sizes at this batch size, as src/ops/linear.cpp
@@ -179,6 +184,13 @@ double time_gemm(const GemmShape& s, GemmMethod method, int threads, int min_cal
   return best;
 }
 
+// The machine's sgemm peak on one core: C[n,n] += A[n,n]·B[n,n] with n = 2048 on one thread, the best
+// of three calls (each ~0.2 s at 100 GFLOP/s), in GFLOP/s.
+double measure_peak_sgemm_gflops(std::int64_t n = 2048) {
+  GemmShape big{"peak", n, n, n, false, false, 0};
+  return big.flops() / time_gemm(big, GemmMethod::BlasOneThread, 1, 1) * 1e-9;
+}
+
 GemmFloor measure_gemm_floor(const std::vector<std::int64_t>& sizes, std::int64_t batch, std::int64_t samples,
                              int threads, int min_calls = 0) {
   GemmFloor floor;
@@ -192,6 +204,10 @@ GemmFloor measure_gemm_floor(const std::vector<std::int64_t>& sizes, std::int64_
   }
   set_num_threads(threads);
   floor.epoch_seconds = floor.step_seconds * static_cast<double>(samples) / static_cast<double>(batch);
+  floor.peak_one_thread_gflops = measure_peak_sgemm_gflops();
+  set_num_threads(threads);
+  floor.peak_epoch_seconds = floor.step_flops() * static_cast<double>(samples) / static_cast<double>(batch) /
+                             (floor.peak_one_thread_gflops * 1e9 * threads);
   return floor;
 }
 
@@ -451,6 +467,9 @@ nlohmann::json gemm_json(const GemmFloor& g) {
   return {{"step_us", g.step_seconds * 1e6},
           {"epoch_seconds", g.epoch_seconds},
           {"gflops", g.gflops()},
+          {"step_gflop", g.step_flops() * 1e-9},
+          {"peak_one_thread_gflops", g.peak_one_thread_gflops},
+          {"peak_epoch_seconds", g.peak_epoch_seconds},
           {"shapes", shapes}};
 }
 
@@ -619,9 +638,12 @@ int bench_main(int argc, char** argv) {
     human += fmt::format(
         "\nGEMM floor at batch {}, {} threads: {:.1f} us/step at {:.1f} GFLOP/s -> {:.3f} s/epoch; "
         "median epoch is {:.2f}x the floor\n"
+        "peak floor: {:.3f} GFLOP/step at {:.1f} GFLOP/s (2048^3 sgemm, one thread) x {} threads -> {:.3f} "
+        "s/epoch; median epoch is {:.2f}x the peak floor\n"
         "  {:<7} {:<14} {:>8} {:>9}   {:>10} {:>10} {:>10}  (us per call)\n",
         o.batch, run.threads, floor->step_seconds * 1e6, floor->gflops(), floor->epoch_seconds,
-        median_seconds / floor->epoch_seconds, "product", "[MxNxK]", "best us", "GFLOP/s", "blas 1 thr",
+        median_seconds / floor->epoch_seconds, floor->step_flops() * 1e-9, floor->peak_one_thread_gflops,
+        run.threads, floor->peak_epoch_seconds, median_seconds / floor->peak_epoch_seconds, "product", "[MxNxK]", "best us", "GFLOP/s", "blas 1 thr",
         fmt::format("blas {} thr", run.threads), "bend split");
     for (const GemmShape& s : floor->shapes)
       human += fmt::format("  {:<7} {:<14} {:8.1f} {:9.1f}   {:10.1f} {:10.1f} {:10.1f}\n", s.role,
