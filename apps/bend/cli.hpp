@@ -9,6 +9,7 @@
 
 #include "bend/data/registry.hpp"
 #include "bend/error.hpp"
+#include "bend/train/recipe.hpp"
 #include "bend/train/trainer.hpp"
 
 namespace bend::cli {
@@ -64,6 +65,8 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 void add_training_flags(cxxopts::Options& options);
 // Reads the training flags into a config, validated (UsageError on bad values).
 train::TrainConfig training_config(const cxxopts::ParseResult& args);
+// The --recipe the command line names (UsageError for an unknown name).
+const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& args);
 
 // Parses argv, printing --help and returning false when asked; throws UsageError on bad flags.
 bool parse_or_help(cxxopts::Options& options, int argc, char** argv, cxxopts::ParseResult& out);

@@ -78,18 +78,22 @@ void add_mlp_flags(cxxopts::Options& options) {
 void add_training_flags(cxxopts::Options& options) {
   add_mlp_flags(options);
   options.add_options("Training")("dataset", dataset_flag_help(), cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help(), cxxopts::value<std::string>()->default_value("adam"))(
-      "lr", "learning rate (default: the optimizer's)", cxxopts::value<double>())(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help() + " (default: the recipe's)", cxxopts::value<std::string>())(
+      "recipe", fmt::format("the defaults for what is not given: {} (bend help recipes)", train::recipe_names()),
+      cxxopts::value<std::string>()->default_value("default"))(
+      "lr", "learning rate (default: the recipe's for its optimizer and schedule, else the optimizer's)",
+      cxxopts::value<double>())(
       "momentum", "momentum (sgd, rmsprop)", cxxopts::value<double>())("nesterov", "Nesterov momentum (sgd)")(
       "weight-decay", "weight decay (default: the optimizer's; adamw 1e-2, others 0)", cxxopts::value<double>())(
       "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
       cxxopts::value<std::vector<std::string>>())(
-      "schedule", "none | step | cosine | plateau", cxxopts::value<std::string>()->default_value("none"))(
+      "schedule", "none | step | cosine | plateau (default: the recipe's; none is PyTorch's plain loop)",
+      cxxopts::value<std::string>())(
       "warmup", "linear learning-rate warm-up over this many steps",
       cxxopts::value<std::int64_t>()->default_value("0"))(
-      "batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))(
-      "epochs", "total epochs (a resumed run counts the epochs already done)",
-      cxxopts::value<std::int64_t>()->default_value("10"))(
+      "batch", "batch size (default: the recipe's)", cxxopts::value<std::int64_t>())(
+      "epochs", "total epochs; a resumed run counts the epochs already done (default: the recipe's)",
+      cxxopts::value<std::int64_t>())(
       "steps", "stop after this many optimizer steps (0: no limit)",
       cxxopts::value<std::int64_t>()->default_value("0"))(
       "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))(
@@ -132,13 +136,27 @@ std::string model_summary(nn::Module& model, std::int64_t features) {
 
 train::ModelSource ModelFlags::source() const { return train::mlp_source(spec, scheme); }
 
+const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
+  try {
+    return train::find_recipe(a["recipe"].as<std::string>());
+  } catch (const ValueError& e) {
+    throw UsageError(fmt::format("--recipe: {}", e.what()));
+  }
+}
+
 train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   train::TrainConfig c;
   c.dataset = a["dataset"].as<std::string>();
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
-  c.optimizer = a["opt"].as<std::string>();
-  // Only the options given on the command line: the rest take the optimizer's defaults.
-  if (a.count("lr")) c.optimizer_options["lr"] = a["lr"].as<double>();
+  const train::Recipe& recipe = find_recipe_flag(a);
+  c.optimizer = a.count("opt") ? a["opt"].as<std::string>() : recipe.optimizer;
+  c.schedule = a.count("schedule") ? a["schedule"].as<std::string>() : recipe.schedule;
+  // Only the options given on the command line, and the recipe's lr where it applies: the rest take
+  // the optimizer's defaults.
+  if (a.count("lr"))
+    c.optimizer_options["lr"] = a["lr"].as<double>();
+  else if (const double lr = recipe.lr_for(c.optimizer, c.schedule); lr > 0)
+    c.optimizer_options["lr"] = lr;
   if (a.count("momentum")) c.optimizer_options["momentum"] = a["momentum"].as<double>();
   if (a.count("nesterov")) c.optimizer_options["nesterov"] = 1.0;
   if (a.count("weight-decay")) c.optimizer_options["weight_decay"] = a["weight-decay"].as<double>();
@@ -152,10 +170,9 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
         throw UsageError(fmt::format("--opt-arg '{}': expected NAME=NUMBER, e.g. alpha=0.9", item));
       c.optimizer_options[item.substr(0, eq)] = v;
     }
-  c.schedule = a["schedule"].as<std::string>();
   c.warmup_steps = a["warmup"].as<std::int64_t>();
-  c.batch = a["batch"].as<std::int64_t>();
-  c.epochs = a["epochs"].as<std::int64_t>();
+  c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : recipe.batch;
+  c.epochs = a.count("epochs") ? a["epochs"].as<std::int64_t>() : recipe.epochs;
   c.max_steps = a["steps"].as<std::int64_t>();
   c.seed = a["seed"].as<std::uint64_t>();
   c.threads = a["threads"].as<int>();

@@ -39,11 +39,14 @@ class ConsoleObserver : public train::TrainObserver {
  public:
   ConsoleObserver(bool progress, bool quiet, bool json) : progress_(progress), quiet_(quiet), json_(json) {}
 
+  std::string recipe_name;  // --recipe, which filled in what the flags left out
+
   void on_start(train::Trainer& t) override {
     if (quiet_ || json_) return;
     fmt::print("{}", model_summary(t.model(), t.train_data().features()));
-    fmt::print("data: {} train / {} test images ({})\nrecipe: {}\n", t.train_data().size(), t.test_data().size(),
-               t.config().dataset, t.recipe());
+    fmt::print("data: {} train / {} test images ({})\nrecipe {}: {}{}\n", t.train_data().size(),
+               t.test_data().size(), t.config().dataset, recipe_name, t.recipe(),
+               t.config().schedule == "none" ? "" : " (--schedule none: PyTorch's plain loop)");
     if (t.epochs_done() > 0 || t.steps_done() > 0)
       fmt::print("resumed from {} at epoch {}, step {}: model, optimizer state, schedule, seed and data order "
                  "continue from the checkpoint\n",
@@ -140,6 +143,7 @@ int run_train(int argc, char** argv) {
 
   train::Trainer trainer(config, model.source());
   ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
+  observer.recipe_name = find_recipe_flag(args).name;
   train::clear_stop_request();
   std::signal(SIGINT, on_sigint);
   train::DiagnosticsObserver diagnostics(

@@ -52,6 +52,17 @@ std::string datasets_text() {
   return out;
 }
 
+// The recipe table: what each fills in, and what it reached when measured.
+std::string recipes_text() {
+  std::size_t width = 0;
+  for (const train::Recipe& r : train::recipe_registry()) width = std::max(width, r.name.size());
+  std::string out =
+      "Recipes (bend train --recipe NAME; any flag given explicitly wins over the recipe):\n\n";
+  for (const train::Recipe& r : train::recipe_registry())
+    out += fmt::format("  {:<{}}  {}\n  {:<{}}  measured: {}\n", r.name, width, r.summary, "", width, r.measured);
+  return out;
+}
+
 }  // namespace
 
 std::span<const Command> commands() { return kCommands; }
@@ -79,11 +90,12 @@ std::string usage_text() {
       "       bend --version\n\nCommands:\n";
   for (const Command& c : kCommands) out += fmt::format("  {:<{}}  {}\n", c.name, width, c.summary);
   out += fmt::format("\nDatasets: {} (bend help datasets)\n", dataset_names());
+  out += fmt::format("Recipes: {} (bend help recipes)\n", train::recipe_names());
   return out;
 }
 
 int run_help(int argc, char** argv) {
-  if (argc > 2) throw UsageError("takes at most one argument: bend help [<command> | datasets]");
+  if (argc > 2) throw UsageError("takes at most one argument: bend help [<command> | datasets | recipes]");
   const std::string_view topic = argc == 2 ? std::string_view(argv[1]) : std::string_view();
   if (topic.empty() || topic == "help" || topic == "--help" || topic == "-h") {
     fmt::print("{}", usage_text());
@@ -93,10 +105,15 @@ int run_help(int argc, char** argv) {
     fmt::print("{}", datasets_text());
     return 0;
   }
+  if (topic == "recipes") {
+    fmt::print("{}", recipes_text());
+    return 0;
+  }
   const Command* command = find_command(topic);
   if (command == nullptr)
     throw UsageError(
-        fmt::format("no command '{}'; commands are: {} (or bend help datasets)", topic, command_names()));
+        fmt::format("no command '{}'; commands are: {} (or bend help datasets, bend help recipes)", topic,
+                    command_names()));
   // The command's own --help, so the text has one source.
   std::string name(command->name), flag("--help");
   std::array<char*, 3> args = {name.data(), flag.data(), nullptr};
