@@ -163,7 +163,8 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   if (!fresh_mnist_test_dir(dir)) return;
   const std::string data = " --data-dir " + kMnist.string();
   const std::string model = (dir / "m.safetensors").string();
-  const Run t = run("train" + data + " --epochs 1 --train-limit 3000 --test-limit 500 --quiet --save " +
+  // A constant learning rate (PyTorch's plain loop), so that the resume below may add epochs.
+  const Run t = run("train" + data + " --epochs 1 --schedule none --train-limit 3000 --test-limit 500 --quiet --save " +
                     model + " --checkpoint-dir " + dir.string() + " --metrics " + (dir / "m.csv").string());
   INFO(t.out);
   REQUIRE(t.code == 0);
@@ -188,7 +189,8 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   const Run i = run("info " + (dir / "checkpoint.safetensors").string());
   CHECK(i.code == 0);
   CHECK_THAT(i.out, Catch::Contains("bend checkpoint") && Catch::Contains("784-256-128-10"));
-  // Resuming a finished run with more epochs trains the rest.
+  // Resuming a finished run with more epochs trains the rest; the schedule (none) comes from the
+  // checkpoint, not from the default recipe (cosine).
   const Run resume = run("train" + data + " --epochs 2 --train-limit 3000 --test-limit 500 --json --resume " +
                          (dir / "checkpoint.safetensors").string() + " --checkpoint-dir " + dir.string());
   INFO(resume.out);
@@ -213,7 +215,7 @@ TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][m
 
   // Enough epochs that the run cannot end by itself before the signal (each epoch over 12,800 images).
   std::vector<std::string> args = {BEND_CLI_PATH,  "train", "--data-dir",       kMnist.string(),
-                                   "--epochs",     "1000",  "--train-limit",    "12800",
+                                   "--epochs",     "1000",  "--schedule", "none", "--train-limit",    "12800",
                                    "--test-limit", "500",   "--checkpoint-dir", dir.string()};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());

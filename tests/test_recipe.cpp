@@ -2,6 +2,7 @@
 // `bend train` fills in from it (read from the recipe line every run prints).
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <set>
 #include <string>
 
@@ -77,6 +78,36 @@ TEST_CASE("bend train fills in the recipe and prints it; flags win", "[recipe][c
   const auto bad = train_line("--recipe fast");
   CHECK(bad.code == 2);
   CHECK_THAT(bad.out, Catch::Contains("--recipe") && Catch::Contains("default, plain, long"));
+}
+
+TEST_CASE("a resumed run takes what the flags leave out from its checkpoint, not from the recipe",
+          "[recipe][cli]") {
+  const std::filesystem::path mnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
+  if (!bend::testing::require_available(std::filesystem::exists(mnist / "train-labels-idx1-ubyte"),
+                                        "MNIST in " + mnist.string(), "run data/fetch-mnist.sh"))
+    return;
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_recipe_resume";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string cli = std::string(BEND_CLI_PATH) + " train --train-limit 640 --test-limit 64 --checkpoint-dir " +
+                          dir.string();
+  // SGD, batch 32, a cosine schedule over 3 epochs, stopped after 5 steps (a checkpoint mid-epoch).
+  const auto first = bend::testing::run_command(cli + " --opt sgd --batch 32 --epochs 3 --steps 5");
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  const auto resumed =
+      bend::testing::run_command(cli + " --resume " + (dir / "checkpoint.safetensors").string());
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("SGD(") && Catch::Contains("schedule cosine") &&
+                              Catch::Contains("batch 32") && Catch::Contains("3 epochs") &&
+                              Catch::Contains("epoch   3"));
+  // A flag that contradicts the checkpoint is still refused.
+  const auto other = bend::testing::run_command(cli + " --resume " + (dir / "checkpoint.safetensors").string() +
+                                                " --epochs 5");
+  CHECK(other.code != 0);
+  CHECK_THAT(other.out, Catch::Contains("planned over 3 epochs"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("bend help recipes lists every recipe with what it measured", "[recipe][cli]") {

@@ -1,7 +1,9 @@
 // The training flags shared by `bend train` and `bend compare`, and small terminal helpers.
 #include <unistd.h>
 
+#include <cctype>
 #include <filesystem>
+#include <optional>
 #include <new>
 #include <stdexcept>
 #include <string_view>
@@ -72,7 +74,8 @@ void add_mlp_flags(cxxopts::Options& options) {
       cxxopts::value<std::string>()->default_value("relu"))(
       "init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun",
       cxxopts::value<std::string>()->default_value("torch"))(
-      "dropout", "dropout after each hidden activation", cxxopts::value<float>()->default_value("0"));
+      "dropout", "dropout after each hidden activation (default: the recipe's, 0 for most)",
+      cxxopts::value<float>());
 }
 
 void add_training_flags(cxxopts::Options& options) {
@@ -118,7 +121,8 @@ ModelFlags model_flags(const cxxopts::ParseResult& a) {
   }
   m.act = a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
-  m.dropout = a["dropout"].as<float>();
+  // A recipe may bring dropout (--recipe long); --dropout wins.
+  m.dropout = a.count("dropout") ? a["dropout"].as<float>() : find_recipe_flag(a).dropout;
   m.given = a.count("arch") > 0 || a.count("act") > 0 || a.count("dropout") > 0;
   try {
     m.spec = nn::MlpSpec::parse(m.arch, m.act, m.dropout);
@@ -136,6 +140,11 @@ std::string model_summary(nn::Module& model, std::int64_t features) {
 
 train::ModelSource ModelFlags::source() const { return train::mlp_source(spec, scheme); }
 
+static std::string lower_case(std::string text) {
+  for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return text;
+}
+
 const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
   try {
     return train::find_recipe(a["recipe"].as<std::string>());
@@ -149,13 +158,20 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   c.dataset = a["dataset"].as<std::string>();
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
   const train::Recipe& recipe = find_recipe_flag(a);
-  c.optimizer = a.count("opt") ? a["opt"].as<std::string>() : recipe.optimizer;
-  c.schedule = a.count("schedule") ? a["schedule"].as<std::string>() : recipe.schedule;
+  // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its
+  // optimizer, schedule, batch and planned epochs), not from the recipe. The Trainer checks the rest.
+  std::optional<train::CheckpointState> resumed;
+  if (a.count("resume") && std::filesystem::is_regular_file(a["resume"].as<std::string>()))
+    resumed = train::read_checkpoint(a["resume"].as<std::string>());
+  c.optimizer = a.count("opt")  ? a["opt"].as<std::string>()
+                : resumed       ? lower_case(resumed->optimizer_name)
+                                : recipe.optimizer;
+  c.schedule = a.count("schedule") ? a["schedule"].as<std::string>() : resumed ? resumed->schedule : recipe.schedule;
   // Only the options given on the command line, and the recipe's lr where it applies: the rest take
-  // the optimizer's defaults.
+  // the optimizer's defaults (or, resumed, the checkpoint's).
   if (a.count("lr"))
     c.optimizer_options["lr"] = a["lr"].as<double>();
-  else if (const double lr = recipe.lr_for(c.optimizer, c.schedule); lr > 0)
+  else if (const double lr = recipe.lr_for(c.optimizer, c.schedule); lr > 0 && !resumed)
     c.optimizer_options["lr"] = lr;
   if (a.count("momentum")) c.optimizer_options["momentum"] = a["momentum"].as<double>();
   if (a.count("nesterov")) c.optimizer_options["nesterov"] = 1.0;
@@ -171,8 +187,10 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
       c.optimizer_options[item.substr(0, eq)] = v;
     }
   c.warmup_steps = a["warmup"].as<std::int64_t>();
-  c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : recipe.batch;
-  c.epochs = a.count("epochs") ? a["epochs"].as<std::int64_t>() : recipe.epochs;
+  c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : resumed ? resumed->batch : recipe.batch;
+  c.epochs = a.count("epochs")                       ? a["epochs"].as<std::int64_t>()
+             : resumed && resumed->planned_epochs > 0 ? resumed->planned_epochs
+                                                      : recipe.epochs;
   c.max_steps = a["steps"].as<std::int64_t>();
   c.seed = a["seed"].as<std::uint64_t>();
   c.threads = a["threads"].as<int>();
