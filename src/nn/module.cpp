@@ -103,9 +103,11 @@ void Module::load_state_dict(const NamedTensors& state, bool strict) {
           fmt::format("{}: file has {}, model has {}", name, it->second->shape().str(), t.shape().str()));
   }
   std::vector<std::string> unexpected;
-  for (const auto& [name, t] : state)
+  for (const auto& entry : state) {  // (clang 14 cannot capture a structured binding in a lambda)
+    const std::string& name = entry.first;
     if (std::none_of(mine.begin(), mine.end(), [&](const auto& m) { return m.first == name; }))
       unexpected.push_back(name);
+  }
   std::string problems;
   if (!mismatched.empty()) problems += fmt::format("size mismatch for {}. ", fmt::join(mismatched, "; "));
   if (strict && !missing.empty()) problems += fmt::format("Missing key(s): {}. ", fmt::join(missing, ", "));
