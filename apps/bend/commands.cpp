@@ -24,7 +24,7 @@ constexpr std::array kCommands = {
     Command{"predict", "top-3 classes for a test image (--index N) or a PGM file (--image F)", run_predict},
     Command{"info", "architecture, parameters and training state of a model or checkpoint", run_info},
     Command{"compare", "train the same network with several activations and write a report", run_compare},
-    Command{"lab", "the docs' claims, measured: collapse | xor | vanishing | dying-relu", run_lab},
+    Command{"lab", "the docs' claims, measured, with verdicts (bend lab all: every claim, one page)", run_lab},
     Command{"plot", "plot activations and their derivatives", run_plot},
     Command{"help", "this list; bend help <command> for its flags, bend help datasets for the datasets",
             run_help},

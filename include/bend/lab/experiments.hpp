@@ -7,6 +7,7 @@
 //   dying-relu   bend/lab/dying_relu.hpp  large steps or a negative bias shift kill ReLU units
 // Plus the activation curves for `bend plot activations`.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,8 +51,11 @@ struct TrainOutcome {
 
 // Trains a model built by an experiment with bend's Trainer (the one training loop), on the given data.
 // A NaN or infinite loss ends the run with diverged set (and the epochs done so far), not an exception.
+// on_epoch (optional) sees each epoch's metrics after the epoch, between optimizer steps (diagnostics
+// may run there).
 TrainOutcome fit(nn::Module& model, const TensorDataset& train, const TensorDataset& test,
-                 const TrainSettings& settings);
+                 const TrainSettings& settings,
+                 const std::function<void(const train::EpochMetrics&)>& on_epoch = {});
 
 // collapse: multiplies out a stack of Linear layers (no activations) into W = W_L...W_1 and
 // b = W_L(...(W_2 b_1 + b_2)...) + b_L, and compares the stack's output on `inputs` with x·Wᵀ + b.
