@@ -71,7 +71,7 @@ struct DyingReluSettings {
   std::vector<std::string> acts = {"relu", "leaky_relu", "elu", "gelu"};
   // The kill event, a bad init: this fraction of the first hidden layer's units start with this bias.
   double kill_fraction = 0.98;
-  float kill_bias = -5.0f;
+  float kill_bias = -3.0f;
   std::int64_t measure = 10000;  // training images on which a unit must be silent to count as dead
   DataLimits data;
   TrainSettings train;  // Adam 2e-3 (a sane rate), batch 64
