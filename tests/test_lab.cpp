@@ -274,7 +274,8 @@ TEST_CASE("lab: the experiment runs of bend lab", "[lab]") {
     CHECK(relu.killed_bias_grad == 0.0);
     CHECK(leaky.silent[0] == relu.silent[0]);  // same init, same killed units
     CHECK(leaky.killed_bias_grad > 0.0);
-    const lab::DyingReluRun healthy = lab::run_dying_relu({16, 32, 3}, "relu", 0.0, 0.0f, s, train, test, train);
+    const lab::DyingReluRun healthy =
+        lab::run_dying_relu({16, 32, 3}, "relu", 0.0, 0.0f, s, train, test, train);
     CHECK_FALSE(healthy.killed);
     CHECK(healthy.silent[0] < 0.5);
   }

@@ -14,6 +14,7 @@
 #include "bend/lab/claims.hpp"
 #include "bend/plot/html_report.hpp"
 #include "requirements.hpp"
+#include "run_command.hpp"
 
 using namespace bend;
 
@@ -23,9 +24,10 @@ const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "d
 
 bool mnist_available() {
   std::error_code ec;
-  return bend::testing::require_available(std::filesystem::exists(kMnist / "train-labels-idx1-ubyte", ec) ||
-                                              std::filesystem::exists(kMnist / "train-labels-idx1-ubyte.gz", ec),
-                                          "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh");
+  return bend::testing::require_available(
+      std::filesystem::exists(kMnist / "train-labels-idx1-ubyte", ec) ||
+          std::filesystem::exists(kMnist / "train-labels-idx1-ubyte.gz", ec),
+      "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh");
 }
 
 // Small settings: a few thousand images, a few epochs, narrower nets where the claim survives it.
@@ -57,7 +59,8 @@ lab::LabSettings fast_settings() {
 // Every experiment run once on fast_settings(), shared by the test cases below (in table order).
 const std::map<std::string, lab::LabResult>& fast_results() {
   static const std::map<std::string, lab::LabResult> results = [] {
-    const lab::LabData data{load_dataset("mnist", kMnist, Split::Train), load_dataset("mnist", kMnist, Split::Test)};
+    const lab::LabData data{load_dataset("mnist", kMnist, Split::Train),
+                            load_dataset("mnist", kMnist, Split::Test)};
     std::map<std::string, lab::LabResult> out;
     const lab::LabSettings s = fast_settings();
     for (const lab::Experiment& e : lab::experiments())
@@ -227,10 +230,12 @@ TEST_CASE("lab claims: batchnorm", "[lab][claims][mnist]") {
   CHECK(o.number("relu_accuracy") > 0.2);
 }
 
-TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart", "[lab][claims][mnist]") {
+TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart",
+          "[lab][claims][mnist]") {
   if (!mnist_available()) return;
   std::vector<lab::LabResult> results;
-  for (const lab::Experiment& e : lab::experiments()) results.push_back(fast_results().at(std::string(e.name)));
+  for (const lab::Experiment& e : lab::experiments())
+    results.push_back(fast_results().at(std::string(e.name)));
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_lab_claims";
   std::filesystem::remove_all(dir);
   const auto files = lab::write_lab_page(results, dir, "bend lab all (test)");
@@ -250,3 +255,25 @@ TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and ch
   CHECK(files.back() == dir / "index.html");
   std::filesystem::remove_all(dir);
 }
+
+#ifdef BEND_CLI_PATH
+TEST_CASE("lab claims: bend lab prints the verdict line and writes the page", "[lab][claims][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_lab_cli";
+  std::filesystem::remove_all(dir);
+  const auto r = bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab dip --out " + dir.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out,
+             Catch::Contains("claim: " + std::string(lab::find_experiment("dip").claim) + " measured: "));
+  CHECK_THAT(r.out, Catch::Contains("→ reproduced"));
+  CHECK(std::filesystem::exists(dir / "index.html"));
+  CHECK(std::filesystem::exists(dir / "dip-curves.svg"));
+  std::filesystem::remove_all(dir);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab nope").code == 2);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab").code == 2);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab xor --epochs -1").code == 2);
+  const auto help = bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab --help");
+  CHECK(help.code == 0);
+  for (const lab::Experiment& e : lab::experiments())
+    CHECK_THAT(help.out, Catch::Contains(std::string(e.name)));
+}
+#endif

@@ -64,10 +64,11 @@ int run_lab(int argc, char** argv) {
       throw UsageError(e.what());
     }
   }
-  cxxopts::Options options("bend lab " + what, "Measure the docs' claim(s) and decide the verdict.\n" +
-                                                   experiment_list());
+  cxxopts::Options options("bend lab " + what,
+                           "Measure the docs' claim(s) and decide the verdict.\n" + experiment_list());
   options.add_options()("data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
-      "out", "directory for the page and charts", cxxopts::value<std::string>()->default_value("lab-out/" + what))(
+      "out", "directory for the page and charts",
+      cxxopts::value<std::string>()->default_value("lab-out/" + what))(
       "seed", "random seed of every run", cxxopts::value<std::uint64_t>()->default_value("0"))(
       "train-limit", "training images of every experiment that trains (0: each experiment's default)",
       cxxopts::value<std::int64_t>()->default_value("0"))(
@@ -87,8 +88,9 @@ int run_lab(int argc, char** argv) {
   std::optional<lab::LabData> data;
   for (const lab::Experiment* e : selected)
     if (e->needs_data && !data) {
-      const std::filesystem::path dir =
-          args.count("data-dir") ? std::filesystem::path(args["data-dir"].as<std::string>()) : std::filesystem::path();
+      const std::filesystem::path dir = args.count("data-dir")
+                                            ? std::filesystem::path(args["data-dir"].as<std::string>())
+                                            : std::filesystem::path();
       data = lab::LabData{load_dataset("mnist", dir, Split::Train), load_dataset("mnist", dir, Split::Test)};
     }
 

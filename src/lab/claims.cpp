@@ -129,10 +129,9 @@ std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> res
 
 LabData limit_data(const LabData& data, const DataLimits& limits) {
   LabData d;
-  d.train = limits.train > 0 && limits.train < data.train.size() ? subset(data.train, 0, limits.train)
-                                                                 : data.train;
-  d.test =
-      limits.test > 0 && limits.test < data.test.size() ? subset(data.test, 0, limits.test) : data.test;
+  d.train =
+      limits.train > 0 && limits.train < data.train.size() ? subset(data.train, 0, limits.train) : data.train;
+  d.test = limits.test > 0 && limits.test < data.test.size() ? subset(data.test, 0, limits.test) : data.test;
   return d;
 }
 

@@ -46,7 +46,6 @@ CollapseExperiment run_collapse(const std::vector<std::int64_t>& sizes, std::str
 // ---------------------------------------------------------------------------------------------------
 // The claim (bend/lab/claims.hpp).
 
-
 namespace bend::lab {
 
 ClaimOutcome collapse_claim(const LabSettings& all, const LabData* mnist) {
@@ -87,9 +86,9 @@ ClaimOutcome collapse_claim(const LabSettings& all, const LabData* mnist) {
   for (const CollapseModel& m : e.models)
     o.rows.push_back({m.name, fmt::format("{}", m.parameters), pct(m.outcome.final_test_accuracy()),
                       fmt::format("{:.4f}", m.outcome.train_loss.back())});
-  plot::LineChart c = chart(fmt::format("Depth without a bend buys nothing (MNIST, {} train images)",
-                                        data.train.size()),
-                            "epoch", "test accuracy (%)");
+  plot::LineChart c =
+      chart(fmt::format("Depth without a bend buys nothing (MNIST, {} train images)", data.train.size()),
+            "epoch", "test accuracy (%)");
   for (std::size_t i = 0; i < e.models.size(); ++i)
     c.series.push_back(series(e.models[i].name, one_to(e.models[i].outcome.test_accuracy.size()),
                               percent(e.models[i].outcome.test_accuracy), i));

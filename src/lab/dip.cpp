@@ -32,15 +32,16 @@ ClaimOutcome dip_claim(const LabSettings& all, const LabData*) {
   o.set("silu_min", silu.min_value);
   o.set("silu_argmin", silu.argmin_value);
   o.set("step", 4.0 / (points - 1));
-  o.measured = fmt::format("GELU's minimum {:.4f} at x = {:.4f}; SiLU's minimum {:.4f} at x = {:.4f} (step {:.0e})",
-                           gelu.min_value, gelu.argmin_value, silu.min_value, silu.argmin_value,
-                           4.0 / (points - 1));
+  o.measured =
+      fmt::format("GELU's minimum {:.4f} at x = {:.4f}; SiLU's minimum {:.4f} at x = {:.4f} (step {:.0e})",
+                  gelu.min_value, gelu.argmin_value, silu.min_value, silu.argmin_value, 4.0 / (points - 1));
   o.threshold = fmt::format(
       "GELU's minimum within {:g} of {:g} and its location within {:g} of x = {:g}; SiLU's minimum below "
       "−{:g} (it falls, then rises: non-monotone)",
       kGeluDipValueTolerance, kGeluDipValue, kGeluDipAtTolerance, kGeluDipAt, kClearDip);
   o.reproduced = std::fabs(gelu.min_value - kGeluDipValue) <= kGeluDipValueTolerance &&
-                 std::fabs(gelu.argmin_value - kGeluDipAt) <= kGeluDipAtTolerance && silu.min_value < -kClearDip;
+                 std::fabs(gelu.argmin_value - kGeluDipAt) <= kGeluDipAtTolerance &&
+                 silu.min_value < -kClearDip;
   o.notes.push_back(fmt::format(
       "Sampled from bend's activation table (the float32 kernels training uses) at {} points on [−3, 1].",
       points));

@@ -64,9 +64,10 @@ double silent_fraction(nn::Sequential& net, const Tensor& images, std::vector<do
   return units ? static_cast<double>(silent) / static_cast<double>(units) : 0.0;
 }
 
-DyingReluRun run_dying_relu(const std::vector<std::int64_t>& sizes, const std::string& act, double kill_fraction,
-                            float kill_bias, const TrainSettings& settings, const TensorDataset& train,
-                            const TensorDataset& test, const TensorDataset& measure) {
+DyingReluRun run_dying_relu(const std::vector<std::int64_t>& sizes, const std::string& act,
+                            double kill_fraction, float kill_bias, const TrainSettings& settings,
+                            const TensorDataset& train, const TensorDataset& test,
+                            const TensorDataset& measure) {
   Rng rng(settings.seed);
   nn::Sequential net = make_mlp(sizes, act, nn::init::Scheme::He, rng);
   DyingReluRun run;
@@ -117,10 +118,12 @@ ClaimOutcome dying_relu_claim(const LabSettings& all, const LabData* mnist) {
   TrainSettings train = s.train;
   train.seed = all.seed;
 
-  const DyingReluRun healthy = run_dying_relu(s.sizes, "relu", 0.0, 0.0f, train, data.train, data.test, measure);
+  const DyingReluRun healthy =
+      run_dying_relu(s.sizes, "relu", 0.0, 0.0f, train, data.train, data.test, measure);
   std::vector<DyingReluRun> runs;
   for (const std::string& act : s.acts)
-    runs.push_back(run_dying_relu(s.sizes, act, s.kill_fraction, s.kill_bias, train, data.train, data.test, measure));
+    runs.push_back(
+        run_dying_relu(s.sizes, act, s.kill_fraction, s.kill_bias, train, data.train, data.test, measure));
 
   ClaimOutcome o;
   o.set("healthy_accuracy", healthy.final_accuracy());
@@ -152,8 +155,9 @@ ClaimOutcome dying_relu_claim(const LabSettings& all, const LabData* mnist) {
       const bool ok = !r.diverged && r.killed_bias_grad > 0 && end <= kRecovered * start &&
                       r.final_accuracy() >= relu_accuracy + kAccuracyReturned * lost;
       remedies = remedies && ok;
-      remedy_text += fmt::format("{}{}: {} → {} silent, gradient {:.1e}, accuracy {}", remedy_text.empty() ? "" : "; ",
-                                 r.act, pct(start), pct(end), r.killed_bias_grad, pct(r.final_accuracy()));
+      remedy_text +=
+          fmt::format("{}{}: {} → {} silent, gradient {:.1e}, accuracy {}", remedy_text.empty() ? "" : "; ",
+                      r.act, pct(start), pct(end), r.killed_bias_grad, pct(r.final_accuracy()));
     }
   }
   o.measured = fmt::format("healthy relu {}; {}; {}", pct(healthy.final_accuracy()), relu_text, remedy_text);
@@ -166,28 +170,35 @@ ClaimOutcome dying_relu_claim(const LabSettings& all, const LabData* mnist) {
   o.reproduced = relu != nullptr && relu_dead && remedies && remedy_count > 0;
   o.notes.push_back(fmt::format(
       "MLP {} with He init; the kill event sets the bias of {:.0f}% of the units of the first hidden layer "
-      "to {:g} (the same units for every activation). Then {} epoch(s) of {} at lr {:g}, batch {}, on {} MNIST "
+      "to {:g} (the same units for every activation). Then {} epoch(s) of {} at lr {:g}, batch {}, on {} "
+      "MNIST "
       "images; test accuracy on {}. A unit is silent when its pre-activation is ≤ 0 on every one of the "
       "first {} training images: for ReLU that is a dead unit (derivative 0 on every input), for the "
       "others a unit that still gets a gradient.",
       fmt::format("{}", fmt::join(s.sizes, "-")), 100 * s.kill_fraction, s.kill_bias, train.epochs,
       train.optimizer, train.lr, train.batch, data.train.size(), data.test.size(), measure.size()));
-  o.header = {"activation", "silent after kill", "silent per epoch", "every hidden layer at the end",
-              "gradient into killed units", "test accuracy"};
+  o.header = {"activation",
+              "silent after kill",
+              "silent per epoch",
+              "every hidden layer at the end",
+              "gradient into killed units",
+              "test accuracy"};
   auto row = [&](const DyingReluRun& r) {
     std::vector<std::string> per_epoch, per_layer;
     for (std::size_t k = 1; k < r.silent.size(); ++k) per_epoch.push_back(pct(r.silent[k]));
     for (double f : r.silent_layers.back()) per_layer.push_back(pct(f));
     o.rows.push_back({r.killed ? r.act : r.act + " (no kill)", pct(r.silent.front()),
-                      fmt::format("{}", fmt::join(per_epoch, " / ")), fmt::format("{}", fmt::join(per_layer, " / ")),
+                      fmt::format("{}", fmt::join(per_epoch, " / ")),
+                      fmt::format("{}", fmt::join(per_layer, " / ")),
                       r.killed ? fmt::format("{:.2e}", r.killed_bias_grad) : "-",
                       r.diverged ? "diverged" : pct(r.final_accuracy())});
   };
   row(healthy);
   for (const auto& r : runs) row(r);
 
-  plot::LineChart silent = chart("Silent units of the first hidden layer after the kill event",
-                                 "epoch (0 = right after the kill)", "units silent on every training image (%)");
+  plot::LineChart silent =
+      chart("Silent units of the first hidden layer after the kill event", "epoch (0 = right after the kill)",
+            "units silent on every training image (%)");
   silent.y_min = 0;
   silent.y_max = 100;
   plot::LineChart accuracy = chart("Test accuracy after the kill event", "epoch", "test accuracy (%)");
@@ -195,10 +206,11 @@ ClaimOutcome dying_relu_claim(const LabSettings& all, const LabData* mnist) {
     std::vector<double> epochs;
     for (std::size_t k = 0; k < runs[i].silent.size(); ++k) epochs.push_back(static_cast<double>(k));
     silent.series.push_back(series(runs[i].act, epochs, percent(runs[i].silent), i));
-    accuracy.series.push_back(series(runs[i].act, one_to(runs[i].accuracy.size()), percent(runs[i].accuracy), i));
+    accuracy.series.push_back(
+        series(runs[i].act, one_to(runs[i].accuracy.size()), percent(runs[i].accuracy), i));
   }
-  plot::Series ref = series("relu, no kill (healthy)", one_to(healthy.accuracy.size()), percent(healthy.accuracy),
-                            runs.size(), false);
+  plot::Series ref = series("relu, no kill (healthy)", one_to(healthy.accuracy.size()),
+                            percent(healthy.accuracy), runs.size(), false);
   ref.dashed = true;
   accuracy.series.push_back(std::move(ref));
   o.charts.push_back(svg_chart("silent.svg", "silent units of the first hidden layer per epoch", silent));

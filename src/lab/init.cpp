@@ -37,8 +37,9 @@ ClaimOutcome init_claim(const LabSettings& all, const LabData* mnist) {
   sizes.push_back(data.train.num_classes);
 
   ClaimOutcome o;
-  o.header = {"activation", "init", "act std, layer 1", "act std, last hidden", "last / first",
-              "gradient factor per layer", "test accuracy"};
+  o.header = {"activation",           "init",         "act std, layer 1",
+              "act std, last hidden", "last / first", "gradient factor per layer",
+              "test accuracy"};
   bool matched_ok = true;
   std::string text;
   std::vector<plot::LineChart> signal_panels, grad_panels;
@@ -70,12 +71,13 @@ ClaimOutcome init_claim(const LabSettings& all, const LabData* mnist) {
       o.rows.push_back({act, name, fmt::format("{:.3f}", stds.front()), fmt::format("{:.2e}", stds.back()),
                         fmt::format("{:.2e}", ratio), fmt::format("{:.3f}", factor),
                         out.diverged ? "diverged" : pct(accuracy)});
-      line += fmt::format(" {} activation std ×{:.1e} over {} layers, gradient ×{:.2f} per layer, accuracy {};",
-                          name, ratio, s.depth, factor, pct(accuracy));
+      line +=
+          fmt::format(" {} activation std ×{:.1e} over {} layers, gradient ×{:.2f} per layer, accuracy {};",
+                      name, ratio, s.depth, factor, pct(accuracy));
       if (k == 0) {
         he_accuracy = accuracy;
-        matched_ok = matched_ok && ratio <= kSignalKept && ratio >= 1 / kSignalKept && factor >= kGradientKept &&
-                     factor <= 1 / kGradientKept;
+        matched_ok = matched_ok && ratio <= kSignalKept && ratio >= 1 / kSignalKept &&
+                     factor >= kGradientKept && factor <= 1 / kGradientKept;
       } else {
         matched_ok = matched_ok && (ratio < kSignalShrunk || factor < kGradientKept) &&
                      (he_accuracy - accuracy) * 100 >= kInitAccuracyPoints;
@@ -90,8 +92,10 @@ ClaimOutcome init_claim(const LabSettings& all, const LabData* mnist) {
   }
   o.measured = text;
   o.threshold = fmt::format(
-      "with {} init the last hidden layer's activation std stays within ×{:g} of the first's and the gradient's "
-      "per-layer factor within [{:.2f}, {:.2f}]; every other init shrinks the activation std below ×{:g} or the "
+      "with {} init the last hidden layer's activation std stays within ×{:g} of the first's and the "
+      "gradient's "
+      "per-layer factor within [{:.2f}, {:.2f}]; every other init shrinks the activation std below ×{:g} or "
+      "the "
       "gradient by a factor < {:.2f} per layer, and trains to at least {:g} points less accuracy",
       s.schemes.front(), kSignalKept, kGradientKept, 1 / kGradientKept, kSignalShrunk, kGradientKept,
       kInitAccuracyPoints);

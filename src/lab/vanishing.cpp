@@ -62,7 +62,7 @@ ClaimOutcome vanishing_claim(const LabSettings& all, const LabData* mnist) {
   o.set("sigmoid_max_derivative", sigmoid.max_derivative);
   o.set("sigmoid_argmax_derivative", sigmoid.argmax_derivative);
   o.set("bound_20", bound20);
-  o.header = {"activation", "hidden layers", "grad norm, layer 1", "grad norm, output layer",
+  o.header = {"activation",     "hidden layers",   "grad norm, layer 1", "grad norm, output layer",
               "first / output", "per-layer factor"};
   bool sigmoid_vanishes = true, relu_holds = true;
   std::string sigmoid_text, tanh_text, relu_text;
@@ -71,9 +71,9 @@ ClaimOutcome vanishing_claim(const LabSettings& all, const LabData* mnist) {
     std::vector<std::int64_t> sizes = {mnist->train.features()};
     for (std::int64_t i = 0; i < depth; ++i) sizes.push_back(s.width);
     sizes.push_back(mnist->train.num_classes);
-    plot::LineChart c = chart(fmt::format("{} hidden layers of {} (init, {} test images)", depth, s.width,
-                                          probe.size()),
-                              "Linear layer (1 = input side)", "weight-gradient norm (log scale)");
+    plot::LineChart c =
+        chart(fmt::format("{} hidden layers of {} (init, {} test images)", depth, s.width, probe.size()),
+              "Linear layer (1 = input side)", "weight-gradient norm (log scale)");
     c.y_scale = plot::Scale::Log10;
     double sigmoid_last = 0;
     for (std::size_t a = 0; a < s.acts.size(); ++a) {
@@ -85,8 +85,8 @@ ClaimOutcome vanishing_claim(const LabSettings& all, const LabData* mnist) {
       o.set(fmt::format("{}_factor_{}", act, depth), factor);
       o.set(fmt::format("{}_ratio_{}", act, depth), norms.front() / norms.back());
       o.rows.push_back({act, fmt::format("{}", depth), fmt::format("{:.2e}", norms.front()),
-                        fmt::format("{:.2e}", norms.back()), fmt::format("{:.2e}", norms.front() / norms.back()),
-                        fmt::format("{:.3f}", factor)});
+                        fmt::format("{:.2e}", norms.back()),
+                        fmt::format("{:.2e}", norms.front() / norms.back()), fmt::format("{:.3f}", factor)});
       const std::string text = fmt::format("{:.2f} per layer (first/output {:.1e}) at depth {}", factor,
                                            norms.front() / norms.back(), depth);
       if (act == "sigmoid") {

@@ -20,7 +20,6 @@ std::vector<XorResult> run_xor(const std::vector<std::string>& acts, std::int64_
 // ---------------------------------------------------------------------------------------------------
 // The claim (bend/lab/claims.hpp).
 
-
 namespace bend::lab {
 
 ClaimOutcome xor_claim(const LabSettings& all, const LabData*) {
@@ -56,28 +55,29 @@ ClaimOutcome xor_claim(const LabSettings& all, const LabData*) {
       "the linear model's loss ≥ {:g}·ln 2 and accuracy ≤ 75%; every hidden activation classifies all "
       "4 points with loss ≤ {:g}",
       kXorLinearLossFraction, kXorSolvedLoss);
-  o.reproduced = linear.final_loss >= kXorLinearLossFraction * kXorLinearBestLoss && linear.accuracy <= 0.75 &&
-                 bends > 0 && solved == bends;
-  o.notes.push_back(fmt::format("XOR's four points as two classes, 2-{}-2 nets, cross-entropy, {} full-batch "
-                                "Adam steps at lr {:g}.",
-                                s.hidden, s.steps, s.lr));
+  o.reproduced = linear.final_loss >= kXorLinearLossFraction * kXorLinearBestLoss &&
+                 linear.accuracy <= 0.75 && bends > 0 && solved == bends;
+  o.notes.push_back(
+      fmt::format("XOR's four points as two classes, 2-{}-2 nets, cross-entropy, {} full-batch "
+                  "Adam steps at lr {:g}.",
+                  s.hidden, s.steps, s.lr));
   o.header = {"hidden activation", "final loss", "accuracy", "P(1|0,0)", "P(1|0,1)", "P(1|1,0)", "P(1|1,1)"};
   for (const auto& r : results)
-    o.rows.push_back({r.activation.empty() ? "none (linear)" : r.activation, fmt::format("{:.4f}", r.final_loss),
-                      fmt::format("{:.0f}%", 100 * r.accuracy), fmt::format("{:.3f}", r.outputs[0]),
-                      fmt::format("{:.3f}", r.outputs[1]), fmt::format("{:.3f}", r.outputs[2]),
-                      fmt::format("{:.3f}", r.outputs[3])});
-  plot::LineChart c =
-      chart("XOR: a linear model stays at ln 2 (dashed grey line), a bend fits it", "Adam step",
-            "cross-entropy (nats, log scale)");
+    o.rows.push_back({r.activation.empty() ? "none (linear)" : r.activation,
+                      fmt::format("{:.4f}", r.final_loss), fmt::format("{:.0f}%", 100 * r.accuracy),
+                      fmt::format("{:.3f}", r.outputs[0]), fmt::format("{:.3f}", r.outputs[1]),
+                      fmt::format("{:.3f}", r.outputs[2]), fmt::format("{:.3f}", r.outputs[3])});
+  plot::LineChart c = chart("XOR: a linear model stays at ln 2 (dashed grey line), a bend fits it",
+                            "Adam step", "cross-entropy (nats, log scale)");
   c.y_scale = plot::Scale::Log10;
   c.reference_y = {kXorLinearBestLoss};
   for (std::size_t i = 0; i < results.size(); ++i) {
     std::vector<double> x;
     for (std::size_t k = 0; k < results[i].loss_curve.size(); ++k)
       x.push_back(static_cast<double>(kXorCurveStride * static_cast<std::int64_t>(k)));
-    plot::Series line = series(results[i].activation.empty() ? "linear (no activation)" : results[i].activation,
-                               x, results[i].loss_curve, i, false);
+    plot::Series line =
+        series(results[i].activation.empty() ? "linear (no activation)" : results[i].activation, x,
+               results[i].loss_curve, i, false);
     line.dashed = results[i].activation.empty();
     c.series.push_back(std::move(line));
   }

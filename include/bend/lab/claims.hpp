@@ -97,6 +97,7 @@ struct InitSettings {
     train.lr = 0.01;
     train.momentum = 0.9;
     train.epochs = 1;
+    train.threads = 1;  // 20 narrow layers: a thread barrier per op costs more than it saves
   }
 };
 
@@ -105,7 +106,10 @@ struct BatchNormSettings {
   std::int64_t probe = 512;
   DataLimits data;
   TrainSettings train;  // Adam 1e-3, batch 64
-  BatchNormSettings() { train.epochs = 2; }
+  BatchNormSettings() {
+    train.epochs = 2;
+    train.threads = 1;  // 20 narrow layers: a thread barrier per op costs more than it saves
+  }
 };
 
 // Every experiment's settings; the defaults are `bend lab`'s.

@@ -50,8 +50,9 @@ double silent_fraction(nn::Sequential& net, const Tensor& images, std::vector<do
 // Builds `sizes` with `act` (He init from Rng(settings.seed)); when kill_fraction > 0 sets the bias of
 // that fraction of the first hidden layer's units (chosen at random) to kill_bias; measures, trains with
 // `settings` on train/test and counts silent units on `measure` after every epoch.
-DyingReluRun run_dying_relu(const std::vector<std::int64_t>& sizes, const std::string& act, double kill_fraction,
-                            float kill_bias, const TrainSettings& settings, const TensorDataset& train,
-                            const TensorDataset& test, const TensorDataset& measure);
+DyingReluRun run_dying_relu(const std::vector<std::int64_t>& sizes, const std::string& act,
+                            double kill_fraction, float kill_bias, const TrainSettings& settings,
+                            const TensorDataset& train, const TensorDataset& test,
+                            const TensorDataset& measure);
 
 }  // namespace bend::lab

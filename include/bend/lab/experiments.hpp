@@ -71,9 +71,9 @@ CollapseCheck collapse_linear_stack(nn::Sequential& linear_stack, const Tensor& 
 // xor: 2 -> hidden -> 2 with `act` (empty: no activation, a linear model), trained by the Trainer with
 // full-batch Adam on the cross-entropy of the four XOR points as two classes.
 struct XorResult {
-  std::string activation;  // empty for linear
-  double final_loss = 0;   // mean cross-entropy after training
-  double accuracy = 0;     // of the four points
+  std::string activation;          // empty for linear
+  double final_loss = 0;           // mean cross-entropy after training
+  double accuracy = 0;             // of the four points
   std::vector<double> outputs;     // P(class 1) for (0,0), (0,1), (1,0), (1,1)
   std::vector<double> loss_curve;  // every kXorCurveStride-th step (bend/lab/xor.hpp)
 };
