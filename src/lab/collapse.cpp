@@ -68,11 +68,18 @@ ClaimOutcome collapse_claim(const LabSettings& all, const LabData* mnist) {
   o.set("logistic_accuracy", logistic);
   o.set("stack_accuracy", stack);
   o.set("bent_accuracy", bent);
+  // "W3W2W1x" for the docs' three layers; "W5…W1x" for deeper stacks.
+  const std::size_t layers = s.sizes.size() - 1;
+  std::string product;
+  if (layers <= 4)
+    for (std::size_t k = layers; k >= 1; --k) product += fmt::format("W{}", k);
+  else
+    product = fmt::format("W{}…W1", layers);
   o.measured = fmt::format(
-      "max |W{}…W1x − Wx| = {:.1e} at init, {:.1e} after training (outputs up to {:.2f}); test accuracy: "
+      "max |{}x − Wx| = {:.1e} at init, {:.1e} after training (outputs up to {:.2f}); test accuracy: "
       "linear stack {}, logistic regression {}, one hidden {} layer {}",
-      s.sizes.size() - 1, e.before.max_abs_difference, e.after.max_abs_difference, e.before.max_abs_output,
-      pct(stack), pct(logistic), s.act, pct(bent));
+      product, e.before.max_abs_difference, e.after.max_abs_difference, e.before.max_abs_output, pct(stack),
+      pct(logistic), s.act, pct(bent));
   o.threshold = fmt::format(
       "max difference ≤ {:g} (float32 rounding), the stack within {:g} points of logistic regression, and "
       "the net with one {} at least {:g} point(s) above the stack",
