@@ -29,15 +29,6 @@ std::vector<std::size_t> hidden_linears(const nn::Sequential& net) {
 
 }  // namespace
 
-double dead_fraction_overall(const train::Diagnostics& d) {
-  std::int64_t dead = 0, units = 0;
-  for (const auto* h : d.hidden()) {
-    dead += h->dead_units;
-    units += h->units;
-  }
-  return units ? static_cast<double>(dead) / static_cast<double>(units) : 0.0;
-}
-
 double silent_fraction(nn::Sequential& net, const Tensor& images, std::vector<double>* per_layer) {
   NoGradGuard no_grad;
   const bool was_training = net.is_training();

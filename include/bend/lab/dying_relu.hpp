@@ -9,12 +9,8 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/lab/experiments.hpp"
-#include "bend/train/diagnostics.hpp"
 
 namespace bend::lab {
-
-// Dead units over all hidden layers of a diagnosis (0 when there are none).
-double dead_fraction_overall(const train::Diagnostics& d);
 
 // The verdict's thresholds. The kill worked when ReLU starts with at least kKillWorked of the units it
 // was meant to kill silent; ReLU's units stay dead when at least kStayDead of those are still silent at

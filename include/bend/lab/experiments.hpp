@@ -1,11 +1,12 @@
 #pragma once
-// The building blocks of `bend lab`'s experiments, as library calls that return their numbers (the CLI
-// prints and plots them; the tests check their direction). Each experiment has its own header:
+// The building blocks of `bend lab`'s experiments, as library calls that return their numbers. The
+// table of experiments, their claims and verdicts is bend/lab/claims.hpp (each experiment's measuring
+// function is src/lab/<name>.cpp); the larger building blocks have their own headers:
 //   collapse     bend/lab/collapse.hpp    a stack of Linear layers is one Linear, and trains like one
 //   xor          bend/lab/xor.hpp         a linear model cannot fit XOR; one hidden layer can
 //   vanishing    bend/lab/vanishing.hpp   deep sigmoid/tanh nets: gradients shrink layer by layer
-//   dying-relu   bend/lab/dying_relu.hpp  large steps or a negative bias shift kill ReLU units
-// Plus the activation curves for `bend plot activations`.
+//   dying-relu   bend/lab/dying_relu.hpp  a kill event silences units; ReLU's stay dead
+// Plus the activation curves for `bend plot activations` (and `bend lab dip`).
 #include <cstdint>
 #include <functional>
 #include <string>
