@@ -263,15 +263,20 @@ TEST_CASE("lab: the experiment runs of bend lab", "[lab]") {
     CHECK(runs[0].init.grad_norm_ratio < runs[1].init.grad_norm_ratio);
   }
 
-  SECTION("dying-relu: a large negative bias shift kills ReLUs, never leaky ReLUs") {
-    const lab::DyingReluExperiment e =
-        lab::run_dying_relu({16, 32, 3}, {"relu", "leaky_relu"}, {0.01}, -100.0f, s, train, test, probe);
-    CHECK(e.shifts == std::vector<float>{0.0f, -100.0f});
-    REQUIRE(e.runs.size() == 4);  // shift-major, then activation
-    CHECK(e.runs[2].act == "relu");
-    CHECK(e.runs[2].dead_init == 1.0);
-    CHECK(e.runs[3].act == "leaky_relu");
-    CHECK(e.runs[3].dead_init == 0.0);
-    CHECK(e.runs[3].dead_trained == 0.0);
+  SECTION("dying-relu: killed ReLU units get no gradient and stay silent; leaky ones get a gradient") {
+    const lab::DyingReluRun relu =
+        lab::run_dying_relu({16, 32, 3}, "relu", 0.5, -100.0f, s, train, test, train);
+    const lab::DyingReluRun leaky =
+        lab::run_dying_relu({16, 32, 3}, "leaky_relu", 0.5, -100.0f, s, train, test, train);
+    REQUIRE(relu.silent.size() == 2);  // after the kill, after the one epoch
+    CHECK(relu.silent[0] >= 0.5);      // the 16 killed units, and any the init left silent
+    CHECK(relu.silent[1] >= relu.silent[0]);
+    CHECK(relu.killed_bias_grad == 0.0);
+    CHECK(leaky.silent[0] == relu.silent[0]);  // same init, same killed units
+    CHECK(leaky.killed_bias_grad > 0.0);
+    const lab::DyingReluRun healthy =
+        lab::run_dying_relu({16, 32, 3}, "relu", 0.0, 0.0f, s, train, test, train);
+    CHECK_FALSE(healthy.killed);
+    CHECK(healthy.silent[0] < 0.5);
   }
 }

@@ -51,17 +51,21 @@ train::TrainConfig TrainSettings::config() const {
 }
 
 TrainOutcome fit(nn::Module& model, const TensorDataset& train, const TensorDataset& test,
-                 const TrainSettings& settings) {
+                 const TrainSettings& settings,
+                 const std::function<void(const train::EpochMetrics&)>& on_epoch) {
   // The experiment owns the model; the Trainer borrows it.
   std::shared_ptr<nn::Module> borrowed(&model, [](nn::Module*) {});
   train::Trainer trainer(settings.config(), train::ModelSource::of(borrowed), train, test);
   struct Recorder : train::TrainObserver {
     TrainOutcome* out;
+    const std::function<void(const train::EpochMetrics&)>* then;
     void on_epoch(const train::EpochMetrics& m) override {
       out->train_loss.push_back(m.train_loss);
       out->test_accuracy.push_back(m.test_accuracy);
+      if (*then) (*then)(m);
     }
   } recorder;
+  recorder.then = &on_epoch;
   TrainOutcome out;
   recorder.out = &out;
   const auto start = std::chrono::steady_clock::now();

@@ -13,6 +13,12 @@
 
 namespace bend::lab {
 
+// The verdict's thresholds: the stack's product matrix matches it to float32 rounding, the stack's
+// accuracy is a linear model's, and one bend does better.
+inline constexpr double kCollapseMaxDifference = 1e-4;
+inline constexpr double kCollapseAccuracyPoints = 2.0;  // |stack - logistic regression|, in points
+inline constexpr double kCollapseBendGainPoints = 1.0;  // one hidden layer with a bend over the stack
+
 struct CollapseModel {
   std::string
       name;  // "logistic regression 784-10", "linear stack 784-256-128-10", "784-256-10 with one relu"

@@ -1,12 +1,14 @@
 #pragma once
-// The building blocks of `bend lab`'s experiments, as library calls that return their numbers (the CLI
-// prints and plots them; the tests check their direction). Each experiment has its own header:
+// The building blocks of `bend lab`'s experiments, as library calls that return their numbers. The
+// table of experiments, their claims and verdicts is bend/lab/claims.hpp (each experiment's measuring
+// function is src/lab/<name>.cpp); the larger building blocks have their own headers:
 //   collapse     bend/lab/collapse.hpp    a stack of Linear layers is one Linear, and trains like one
 //   xor          bend/lab/xor.hpp         a linear model cannot fit XOR; one hidden layer can
 //   vanishing    bend/lab/vanishing.hpp   deep sigmoid/tanh nets: gradients shrink layer by layer
-//   dying-relu   bend/lab/dying_relu.hpp  large steps or a negative bias shift kill ReLU units
-// Plus the activation curves for `bend plot activations`.
+//   dying-relu   bend/lab/dying_relu.hpp  a kill event silences units; ReLU's stay dead
+// Plus the activation curves for `bend plot activations` (and `bend lab dip`).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,8 +52,11 @@ struct TrainOutcome {
 
 // Trains a model built by an experiment with bend's Trainer (the one training loop), on the given data.
 // A NaN or infinite loss ends the run with diverged set (and the epochs done so far), not an exception.
+// on_epoch (optional) sees each epoch's metrics after the epoch, between optimizer steps (diagnostics
+// may run there).
 TrainOutcome fit(nn::Module& model, const TensorDataset& train, const TensorDataset& test,
-                 const TrainSettings& settings);
+                 const TrainSettings& settings,
+                 const std::function<void(const train::EpochMetrics&)>& on_epoch = {});
 
 // collapse: multiplies out a stack of Linear layers (no activations) into W = W_L...W_1 and
 // b = W_L(...(W_2 b_1 + b_2)...) + b_L, and compares the stack's output on `inputs` with x·Wᵀ + b.
@@ -67,9 +72,9 @@ CollapseCheck collapse_linear_stack(nn::Sequential& linear_stack, const Tensor& 
 // xor: 2 -> hidden -> 2 with `act` (empty: no activation, a linear model), trained by the Trainer with
 // full-batch Adam on the cross-entropy of the four XOR points as two classes.
 struct XorResult {
-  std::string activation;  // empty for linear
-  double final_loss = 0;   // mean cross-entropy after training
-  double accuracy = 0;     // of the four points
+  std::string activation;          // empty for linear
+  double final_loss = 0;           // mean cross-entropy after training
+  double accuracy = 0;             // of the four points
   std::vector<double> outputs;     // P(class 1) for (0,0), (0,1), (1,0), (1,1)
   std::vector<double> loss_curve;  // every kXorCurveStride-th step (bend/lab/xor.hpp)
 };

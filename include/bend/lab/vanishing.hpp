@@ -17,6 +17,11 @@ namespace bend::lab {
 // 0.25^depth times the weights' gains: the docs' bound.
 inline constexpr double kSigmoidMaxDerivative = 0.25;
 
+// The verdict of the claim: sigmoid's weight gradient shrinks at least by this factor per layer on
+// its way back (at init), while ReLU's per-layer factor stays in [kHealthyFactorLow, 1/kHealthyFactorLow].
+inline constexpr double kVanishingFactor = 0.5;
+inline constexpr double kHealthyFactorLow = 0.7;
+
 // A run "learns" when its test accuracy is clearly above chance (1 / classes): twice chance is out of
 // reach of a net whose early layers get no gradient.
 inline constexpr double kLearnsOverChance = 2.0;

@@ -13,6 +13,11 @@ namespace bend::lab {
 // logits are constant, P(class 1) = 0.5 everywhere, which costs ln 2 per point.
 inline constexpr double kXorLinearBestLoss = 0.69314718055994531;
 
+// The verdict: the linear model stays within this fraction of ln 2, and a net counts as solving XOR
+// when it classifies all four points with a loss at most kXorSolvedLoss.
+inline constexpr double kXorLinearLossFraction = 0.99;
+inline constexpr double kXorSolvedLoss = 0.05;
+
 // XorResult::loss_curve holds the loss of every kXorCurveStride-th step (step 0, 10, 20, ...): enough
 // points for a chart of a few thousand steps.
 inline constexpr std::int64_t kXorCurveStride = 10;

@@ -1,0 +1,185 @@
+#pragma once
+// The claims of bend's activation docs, each settled by one experiment of `bend lab`. One table
+// (experiments()) holds every experiment: its name, the docs' claim, the function that measures it and
+// decides the verdict. `bend lab NAME`, `bend lab all` and the tests all read this table.
+//
+// A verdict is decided from the measurement against a stated threshold (ClaimOutcome::threshold), never
+// written down in advance: "claim: ... measured: ... → reproduced" or "→ not reproduced".
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "bend/data/loader.hpp"
+#include "bend/lab/experiments.hpp"
+
+namespace bend::lab {
+
+// One SVG chart of an experiment: saved as `file` next to the page.
+struct Chart {
+  std::string file, caption, svg;
+};
+
+struct ClaimOutcome {
+  // The measured numbers by name (what the verdict is computed from; the tests read them).
+  std::vector<std::pair<std::string, double>> numbers;
+  std::string measured;   // the numbers in one line of prose
+  std::string threshold;  // the rule that decided `reproduced`
+  bool reproduced = false;
+  std::vector<std::string> header;  // the experiment's detail table
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> notes;  // settings and remarks, one paragraph each
+  std::vector<Chart> charts;
+  double seconds = 0;
+
+  void set(std::string name, double value) { numbers.emplace_back(std::move(name), value); }
+  // The number called `name`; throws ValueError naming it when there is none.
+  double number(std::string_view name) const;
+};
+
+// Data an experiment trains on: limits of the MNIST splits it uses (0: all).
+struct DataLimits {
+  std::int64_t train = 10000, test = 0;
+};
+
+struct CollapseSettings {
+  std::vector<std::int64_t> sizes = {784, 256, 128, 10};  // three Linear layers: W3 W2 W1
+  std::string act = "relu";                               // the comparison net's bend
+  DataLimits data;
+  TrainSettings train;  // Adam 1e-3, batch 64
+  CollapseSettings() { train.epochs = 5; }
+};
+
+struct XorSettings {
+  std::vector<std::string> acts = {"relu", "tanh", "sigmoid", "gelu", "leaky_relu", "silu"};
+  std::int64_t hidden = 8, steps = 2000;
+  double lr = 0.05;
+};
+
+struct VanishingSettings {
+  std::vector<std::int64_t> depths = {20, 50};  // hidden layers
+  std::int64_t width = 64;
+  std::vector<std::string> acts = {"sigmoid", "tanh", "relu"};
+  std::int64_t probe = 512;  // test images for the gradient measurement
+};
+
+struct DyingReluSettings {
+  std::vector<std::int64_t> sizes = {784, 256, 128, 10};
+  std::vector<std::string> acts = {"relu", "leaky_relu", "elu", "gelu"};
+  // The kill event, a bad init: this fraction of the first hidden layer's units start with this bias.
+  double kill_fraction = 0.98;
+  float kill_bias = -3.0f;
+  std::int64_t measure = 10000;  // training images on which a unit must be silent to count as dead
+  DataLimits data;
+  TrainSettings train;  // Adam 2e-3 (a sane rate), batch 64
+  DyingReluSettings() {
+    train.lr = 2e-3;
+    train.epochs = 4;
+  }
+};
+
+struct DipSettings {
+  int points = 40001;  // samples of the activation table on each range
+};
+
+struct InitSettings {
+  std::int64_t depth = 20, width = 128;
+  std::vector<std::string> acts = {"relu", "leaky_relu"};
+  std::vector<std::string> schemes = {"he", "lecun", "torch"};  // the first is the matched one
+  std::int64_t probe = 512;
+  DataLimits data;
+  TrainSettings train;
+  InitSettings() {
+    train.optimizer = "sgd";
+    train.lr = 0.01;
+    train.momentum = 0.9;
+    train.epochs = 1;
+    train.threads = 1;  // 20 narrow layers: a thread barrier per op costs more than it saves
+  }
+};
+
+struct BatchNormSettings {
+  std::int64_t depth = 20, width = 64;
+  std::int64_t probe = 512;
+  DataLimits data;
+  TrainSettings train;  // Adam 1e-3, batch 64
+  BatchNormSettings() {
+    train.epochs = 2;
+    train.threads = 1;  // 20 narrow layers: a thread barrier per op costs more than it saves
+  }
+};
+
+// Every experiment's settings; the defaults are `bend lab`'s.
+struct LabSettings {
+  CollapseSettings collapse;
+  XorSettings xor_;
+  VanishingSettings vanishing;
+  DyingReluSettings dying_relu;
+  DipSettings dip;
+  InitSettings init;
+  BatchNormSettings batchnorm;
+  std::uint64_t seed = 0;  // init and data order of every run
+
+  // --train-limit / --epochs for every experiment that trains on MNIST (a value <= 0 keeps the default).
+  void override_data(std::int64_t train_limit, std::int64_t epochs);
+};
+
+// MNIST as loaded once by the caller; each experiment takes the first DataLimits of it.
+struct LabData {
+  TensorDataset train, test;
+};
+
+struct Experiment {
+  std::string_view name;     // "collapse"
+  std::string_view claim;    // the docs' claim, in the docs' words where they give numbers
+  std::string_view summary;  // one line for `bend lab --help`
+  bool needs_data;           // trains or measures on MNIST (LabData must be given)
+  ClaimOutcome (*run)(const LabSettings&, const LabData*);
+};
+
+// The table, in the order of the docs.
+std::span<const Experiment> experiments();
+// The entry called `name`; throws ValueError listing the names.
+const Experiment& find_experiment(std::string_view name);
+
+// "claim: <claim> measured: <measured> → reproduced" (or "→ not reproduced").
+std::string verdict_line(const Experiment& e, const ClaimOutcome& o);
+
+struct LabResult {
+  const Experiment* experiment = nullptr;
+  ClaimOutcome outcome;
+};
+
+// Runs one entry (timing it).
+LabResult run_experiment(const Experiment& e, const LabSettings& settings, const LabData* data);
+
+// Writes index.html (the table of claims, measurements and verdicts, then every experiment's details and
+// charts) and the charts as <experiment>-<file> into `dir`. Returns the files written.
+std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> results,
+                                                  const std::filesystem::path& dir, std::string_view title);
+
+// The experiments' measuring functions (each in src/lab/<name>.cpp).
+ClaimOutcome collapse_claim(const LabSettings&, const LabData*);
+ClaimOutcome xor_claim(const LabSettings&, const LabData*);
+ClaimOutcome vanishing_claim(const LabSettings&, const LabData*);
+ClaimOutcome dying_relu_claim(const LabSettings&, const LabData*);
+ClaimOutcome dip_claim(const LabSettings&, const LabData*);
+ClaimOutcome init_claim(const LabSettings&, const LabData*);
+ClaimOutcome batchnorm_claim(const LabSettings&, const LabData*);
+
+// Helpers the experiments share.
+// The first `limits` of data (an independent copy only when it is cut).
+LabData limit_data(const LabData& data, const DataLimits& limits);
+// Weight-gradient norm of every Linear of `net` for the cross-entropy on images/labels, with the
+// net in training mode (batch statistics for BatchNorm) or eval mode; leaves the gradients at zero and
+// the mode as it was.
+std::vector<double> linear_grad_norms(nn::Sequential& net, const Tensor& images,
+                                      std::span<const std::int32_t> labels, bool training);
+// (first / last)^(1 / (n - 1)) of a list of per-layer norms: the mean factor by which the gradient
+// shrinks (< 1) or grows (> 1) per layer on its way back to the input.
+double per_layer_factor(const std::vector<double>& norms);
+
+}  // namespace bend::lab

@@ -1,0 +1,166 @@
+// The table of `bend lab`'s experiments, their verdict lines and the page of `bend lab all`
+// (see bend/lab/claims.hpp).
+#include "bend/lab/claims.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+
+#include "bend/autograd.hpp"
+#include "bend/error.hpp"
+#include "bend/nn/linear.hpp"
+#include "bend/ops.hpp"
+#include "bend/plot/html_report.hpp"
+#include "bend/plot/svg_chart.hpp"
+
+namespace bend::lab {
+
+namespace {
+
+constexpr std::array<Experiment, 7> kExperiments = {{
+    {"collapse",
+     "Linear layers without a bend fold flat: W3(W2(W1x)) = (W3W2W1)x = Wx, so a deep linear stack "
+     "reaches only a linear model's accuracy",
+     "a stack of Linear layers equals one matrix and trains like logistic regression", true, &collapse_claim},
+    {"xor", "A linear model cannot fit XOR; one hidden layer with a bend (any nonlinearity) solves it",
+     "a linear model cannot fit XOR; one hidden layer with a nonlinearity can", false, &xor_claim},
+    {"vanishing",
+     "Sigmoid's derivative is at most 0.25, so a 20-layer product is at most 0.25^20 ≈ 9.1e-13 ≤ 1e-12: "
+     "gradients vanish with depth in sigmoid nets (tanh is the lesser evil), not in ReLU nets",
+     "sigmoid's bound, and the per-layer gradient decay of sigmoid, tanh and ReLU at depth 20 and 50", true,
+     &vanishing_claim},
+    {"dying-relu",
+     "A large step or an unlucky init kills ReLU units for good (zero gradient on every input); Leaky "
+     "ReLU, ELU and GELU keep a gradient for negative inputs, so their units recover",
+     "a bad bias init kills units; ReLU's stay dead, leaky/ELU/GELU recover", true, &dying_relu_claim},
+    {"dip",
+     "GELU is slightly non-monotonic: a soft dip to ≈ −0.17 near x ≈ −0.75 (\"near −1\"); SiLU "
+     "(x·σ(x)) is non-monotone too",
+     "the minima of GELU and SiLU, from bend's activation table", false, &dip_claim},
+    {"init",
+     "Match the init to the activation (He for the ReLU family): He keeps signals and gradients alive "
+     "through depth, a smaller mismatched init lets them shrink layer by layer",
+     "He against LeCun and PyTorch's default init in deep ReLU / Leaky ReLU nets", true, &init_claim},
+    {"batchnorm",
+     "Normalising pre-activations is a remedy for vanishing gradients: a 20-layer sigmoid MLP that does "
+     "not learn learns with BatchNorm1d before each sigmoid, as a ReLU net does",
+     "a 20-layer sigmoid MLP with and without BatchNorm1d, next to ReLU", true, &batchnorm_claim},
+}};
+
+}  // namespace
+
+double ClaimOutcome::number(std::string_view name) const {
+  for (const auto& [key, value] : numbers)
+    if (key == name) return value;
+  throw ValueError(fmt::format("lab: the outcome has no number called '{}'", name));
+}
+
+void LabSettings::override_data(std::int64_t train_limit, std::int64_t epochs) {
+  for (DataLimits* d : {&collapse.data, &dying_relu.data, &init.data, &batchnorm.data})
+    if (train_limit > 0) d->train = train_limit;
+  if (train_limit > 0) dying_relu.measure = std::min(dying_relu.measure, train_limit);
+  for (TrainSettings* t : {&collapse.train, &dying_relu.train, &init.train, &batchnorm.train}) {
+    if (epochs > 0) t->epochs = epochs;
+  }
+}
+
+std::span<const Experiment> experiments() { return kExperiments; }
+
+const Experiment& find_experiment(std::string_view name) {
+  std::string names;
+  for (const Experiment& e : kExperiments) {
+    if (e.name == name) return e;
+    names += (names.empty() ? "" : ", ") + std::string(e.name);
+  }
+  throw ValueError(fmt::format("unknown experiment '{}' (one of: {}, all)", name, names));
+}
+
+std::string verdict_line(const Experiment& e, const ClaimOutcome& o) {
+  return fmt::format("claim: {} measured: {} → {}", e.claim, o.measured,
+                     o.reproduced ? "reproduced" : "not reproduced");
+}
+
+LabResult run_experiment(const Experiment& e, const LabSettings& settings, const LabData* data) {
+  if (e.needs_data && !data) throw ValueError(fmt::format("lab {}: needs the MNIST data", e.name));
+  const auto start = std::chrono::steady_clock::now();
+  LabResult r{&e, e.run(settings, data)};
+  r.outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> results,
+                                                  const std::filesystem::path& dir, std::string_view title) {
+  std::vector<std::filesystem::path> written;
+  plot::HtmlReport page{std::string(title)};
+  int reproduced = 0;
+  std::vector<std::vector<std::string>> rows;
+  for (const LabResult& r : results) {
+    reproduced += r.outcome.reproduced ? 1 : 0;
+    rows.push_back({std::string(r.experiment->name), std::string(r.experiment->claim), r.outcome.measured,
+                    r.outcome.threshold, r.outcome.reproduced ? "reproduced" : "not reproduced",
+                    fmt::format("{:.1f}s", r.outcome.seconds)});
+  }
+  page.paragraph(fmt::format(
+      "Each claim of the activation docs, measured by `bend lab`: {} of {} reproduced. The verdict comes "
+      "from the measurement and the stated rule.",
+      reproduced, results.size()));
+  page.table({"experiment", "claim", "measured", "rule", "verdict", "time"}, rows);
+  for (const LabResult& r : results) {
+    const ClaimOutcome& o = r.outcome;
+    page.heading(fmt::format("{}: {}", r.experiment->name, o.reproduced ? "reproduced" : "not reproduced"));
+    page.paragraph(fmt::format("Claim: {}.", r.experiment->claim));
+    page.paragraph(fmt::format("Measured: {}.", o.measured));
+    page.paragraph(fmt::format("Rule: {}.", o.threshold));
+    for (const auto& n : o.notes) page.paragraph(n);
+    if (!o.header.empty()) page.table(o.header, o.rows);
+    for (const Chart& c : o.charts) {
+      const std::string file = fmt::format("{}-{}", r.experiment->name, c.file);
+      plot::save_svg(dir / file, c.svg);
+      written.push_back(dir / file);
+      page.image(file, c.caption);
+    }
+  }
+  page.save(dir / "index.html");
+  written.push_back(dir / "index.html");
+  return written;
+}
+
+LabData limit_data(const LabData& data, const DataLimits& limits) {
+  LabData d;
+  d.train =
+      limits.train > 0 && limits.train < data.train.size() ? subset(data.train, 0, limits.train) : data.train;
+  d.test = limits.test > 0 && limits.test < data.test.size() ? subset(data.test, 0, limits.test) : data.test;
+  return d;
+}
+
+std::vector<double> linear_grad_norms(nn::Sequential& net, const Tensor& images,
+                                      std::span<const std::int32_t> labels, bool training) {
+  const bool was_training = net.is_training();
+  net.train(training);
+  net.zero_grad();
+  {
+    Tensor loss = cross_entropy(net.forward(images), labels);
+    loss.backward();
+  }
+  std::vector<double> norms;
+  for (std::size_t i = 0; i < net.size(); ++i)
+    if (auto* l = net.get_if<nn::Linear>(i)) {
+      double sum = 0;
+      const Tensor g = l->weight.grad();
+      if (g.defined())
+        for (float v : g.span()) sum += static_cast<double>(v) * v;
+      norms.push_back(std::sqrt(sum));
+    }
+  net.zero_grad();
+  net.train(was_training);
+  return norms;
+}
+
+double per_layer_factor(const std::vector<double>& norms) {
+  if (norms.size() < 2 || !(norms.back() > 0)) return std::nan("");
+  return std::pow(norms.front() / norms.back(), 1.0 / static_cast<double>(norms.size() - 1));
+}
+
+}  // namespace bend::lab

@@ -1,0 +1,279 @@
+// bend lab's claims on small, fast settings of real MNIST: every entry of the table reaches its verdict
+// from numbers that are checked here against independent expectations, and `bend lab all`'s page
+// holds every claim.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "bend/data/registry.hpp"
+#include "bend/lab/claims.hpp"
+#include "bend/plot/html_report.hpp"
+#include "requirements.hpp"
+#include "run_command.hpp"
+
+using namespace bend;
+
+namespace {
+
+const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
+
+bool mnist_available() {
+  std::error_code ec;
+  return bend::testing::require_available(
+      std::filesystem::exists(kMnist / "train-labels-idx1-ubyte", ec) ||
+          std::filesystem::exists(kMnist / "train-labels-idx1-ubyte.gz", ec),
+      "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh");
+}
+
+// Small settings: a few thousand images, a few epochs, narrower nets where the claim survives it.
+lab::LabSettings fast_settings() {
+  lab::LabSettings s;
+  s.collapse.data = {6000, 1000};
+  s.collapse.train.epochs = 6;
+  s.xor_.steps = 1500;
+  s.vanishing.depths = {20, 50};
+  s.vanishing.width = 32;
+  s.vanishing.probe = 256;
+  s.dying_relu.sizes = {784, 128, 64, 10};
+  s.dying_relu.data = {4000, 1000};
+  s.dying_relu.measure = 4000;
+  s.dying_relu.train.batch = 32;
+  s.dying_relu.train.lr = 3e-3;
+  s.dying_relu.train.epochs = 4;
+  s.dip.points = 20001;
+  s.init.width = 64;
+  s.init.acts = {"relu"};
+  s.init.probe = 256;
+  s.init.data = {2000, 1000};
+  s.batchnorm.width = 32;
+  s.batchnorm.probe = 256;
+  s.batchnorm.data = {3000, 1000};
+  return s;
+}
+
+// Every experiment run once on fast_settings(), shared by the test cases below (in table order).
+const std::map<std::string, lab::LabResult>& fast_results() {
+  static const std::map<std::string, lab::LabResult> results = [] {
+    const lab::LabData data{load_dataset("mnist", kMnist, Split::Train),
+                            load_dataset("mnist", kMnist, Split::Test)};
+    std::map<std::string, lab::LabResult> out;
+    const lab::LabSettings s = fast_settings();
+    for (const lab::Experiment& e : lab::experiments())
+      out.emplace(std::string(e.name), lab::run_experiment(e, s, &data));
+    return out;
+  }();
+  return results;
+}
+
+void check_reproduced(const std::string& name, const lab::ClaimOutcome& o) {
+  INFO(lab::verdict_line(lab::find_experiment(name), o));
+  CHECK(o.reproduced);
+}
+
+// The shared run of an experiment on MNIST, its verdict checked.
+const lab::ClaimOutcome& outcome(const std::string& name) {
+  const lab::ClaimOutcome& o = fast_results().at(name).outcome;
+  check_reproduced(name, o);
+  return o;
+}
+
+// An experiment that needs no data, run on its own.
+lab::ClaimOutcome outcome_without_data(const std::string& name) {
+  lab::ClaimOutcome o = lab::run_experiment(lab::find_experiment(name), fast_settings(), nullptr).outcome;
+  check_reproduced(name, o);
+  return o;
+}
+
+// min over x in [lo, hi] of f, sampled in double at `n` points (then refined around the best).
+std::pair<double, double> minimum(double (*f)(double), double lo, double hi) {
+  double best_x = lo, best = f(lo);
+  for (int round = 0; round < 3; ++round) {
+    const double step = (hi - lo) / 10000;
+    for (int i = 0; i <= 10000; ++i) {
+      const double x = lo + step * i;
+      if (f(x) < best) {
+        best = f(x);
+        best_x = x;
+      }
+    }
+    lo = best_x - step;
+    hi = best_x + step;
+  }
+  return {best_x, best};
+}
+
+double gelu(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
+double silu(double x) { return x / (1 + std::exp(-x)); }
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("lab claims: the table", "[lab][claims]") {
+  CHECK(lab::experiments().size() == 7);
+  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm"})
+    CHECK(lab::find_experiment(name).name == name);
+  CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
+  lab::ClaimOutcome o;
+  o.set("x", 2.5);
+  o.measured = "x = 2.5";
+  CHECK(o.number("x") == 2.5);
+  CHECK_THROWS_AS(o.number("y"), ValueError);
+  CHECK(lab::verdict_line(lab::find_experiment("xor"), o) ==
+        "claim: " + std::string(lab::find_experiment("xor").claim) + " measured: x = 2.5 → not reproduced");
+  o.reproduced = true;
+  CHECK(lab::verdict_line(lab::find_experiment("xor"), o).ends_with("→ reproduced"));
+  CHECK(lab::per_layer_factor({1e-4, 1e-2, 1.0}) == Approx(0.01));
+  lab::LabSettings s;
+  s.override_data(500, 2);
+  CHECK(s.collapse.data.train == 500);
+  CHECK(s.dying_relu.measure == 500);
+  CHECK(s.batchnorm.train.epochs == 2);
+}
+
+TEST_CASE("lab claims: collapse", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  const auto& o = outcome("collapse");
+  CHECK(o.number("max_difference_init") < 1e-5);
+  CHECK(o.number("max_difference_trained") < 1e-4);
+  CHECK(o.number("max_output") > 0.01);  // the difference is small next to real outputs
+  CHECK(std::fabs(o.number("stack_accuracy") - o.number("logistic_accuracy")) <= 0.02);
+  CHECK(o.number("bent_accuracy") >= o.number("stack_accuracy") + 0.01);
+}
+
+TEST_CASE("lab claims: xor", "[lab][claims]") {
+  const auto o = outcome_without_data("xor");
+  CHECK(o.number("linear_loss") == Approx(std::log(2.0)).epsilon(0.01));
+  CHECK(o.number("linear_accuracy") <= 0.75);
+  CHECK(o.number("bends") == 6);
+  CHECK(o.number("solved") == 6);
+  CHECK(o.number("worst_bend_loss") < 0.05);
+}
+
+TEST_CASE("lab claims: vanishing", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  const auto& o = outcome("vanishing");
+  CHECK(o.number("sigmoid_max_derivative") == Approx(0.25).epsilon(1e-6));
+  CHECK(std::fabs(o.number("sigmoid_argmax_derivative")) < 1e-3);
+  CHECK(o.number("bound_20") == Approx(std::pow(0.25, 20)).epsilon(1e-5));
+  CHECK(o.number("bound_20") <= 1e-12);
+  for (int depth : {20, 50}) {
+    INFO("depth " << depth);
+    // σ' ≤ 0.25 times Xavier weights of gain ~1: about 0.25 per layer.
+    CHECK(o.number("sigmoid_factor_" + std::to_string(depth)) < 0.3);
+    CHECK(o.number("sigmoid_ratio_" + std::to_string(depth)) < std::pow(0.3, depth));
+    CHECK(o.number("relu_factor_" + std::to_string(depth)) > 0.7);
+    CHECK(o.number("relu_factor_" + std::to_string(depth)) < 1.43);
+    CHECK(o.number("tanh_factor_" + std::to_string(depth)) > 0.7);
+  }
+}
+
+TEST_CASE("lab claims: dying-relu", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  const auto& o = outcome("dying-relu");
+  CHECK(o.number("relu_silent_after_kill") >= 0.95 * 0.98);
+  CHECK(o.number("relu_silent_lowest") >= o.number("relu_silent_after_kill"));  // none came back
+  CHECK(o.number("relu_killed_bias_grad") == 0.0);
+  CHECK(o.number("relu_accuracy") < o.number("healthy_accuracy") - 0.02);
+  for (const char* act : {"leaky_relu", "elu", "gelu"}) {
+    INFO(act);
+    const std::string a(act);
+    CHECK(o.number(a + "_silent_after_kill") == o.number("relu_silent_after_kill"));  // same kill
+    CHECK(o.number(a + "_killed_bias_grad") > 0.0);
+    CHECK(o.number(a + "_silent_end") <= 0.5 * o.number(a + "_silent_after_kill"));
+    CHECK(o.number(a + "_accuracy") > o.number("relu_accuracy"));
+  }
+}
+
+TEST_CASE("lab claims: dip", "[lab][claims]") {
+  const auto o = outcome_without_data("dip");
+  const auto [gelu_x, gelu_min] = minimum(&gelu, -3, 1);
+  const auto [silu_x, silu_min] = minimum(&silu, -3, 1);
+  CHECK(gelu_min == Approx(-0.16997).margin(1e-4));  // closed form, in double
+  CHECK(o.number("gelu_min") == Approx(gelu_min).margin(1e-5));
+  CHECK(o.number("gelu_argmin") == Approx(gelu_x).margin(2 * o.number("step")));
+  CHECK(o.number("silu_min") == Approx(silu_min).margin(1e-5));
+  CHECK(o.number("silu_argmin") == Approx(silu_x).margin(2 * o.number("step")));
+}
+
+TEST_CASE("lab claims: init", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  const auto& o = outcome("init");
+  CHECK(o.number("relu_he_signal_ratio") > 0.25);
+  CHECK(o.number("relu_he_signal_ratio") < 4);
+  // LeCun halves the variance of He: the std shrinks by √2 per layer, 2^-9.5 over 19 layers.
+  CHECK(o.number("relu_lecun_signal_ratio") < 0.05);
+  CHECK(o.number("relu_lecun_signal_ratio") > 1e-4);
+  CHECK(o.number("relu_torch_grad_factor") < 0.7);
+  CHECK(o.number("relu_he_accuracy") > o.number("relu_lecun_accuracy") + 0.05);
+  CHECK(o.number("relu_he_accuracy") > o.number("relu_torch_accuracy") + 0.05);
+}
+
+TEST_CASE("lab claims: batchnorm", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  const auto& o = outcome("batchnorm");
+  CHECK(o.number("sigmoid_grad_first") < 1e-8);
+  CHECK(o.number("sigmoid_bn_grad_first") > 1e-2);
+  CHECK(o.number("sigmoid_bn_grad_factor") > 0.7);
+  CHECK(o.number("sigmoid_accuracy") < 0.2);
+  CHECK(o.number("sigmoid_bn_accuracy") > 0.6);
+  CHECK(o.number("relu_accuracy") > 0.2);
+}
+
+TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart",
+          "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  std::vector<lab::LabResult> results;
+  for (const lab::Experiment& e : lab::experiments())
+    results.push_back(fast_results().at(std::string(e.name)));
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_lab_claims";
+  std::filesystem::remove_all(dir);
+  const auto files = lab::write_lab_page(results, dir, "bend lab all (test)");
+  const std::string html = read_text(dir / "index.html");
+  for (const lab::LabResult& r : results) {
+    INFO(r.experiment->name);
+    CHECK(html.find(plot::html_escape(r.experiment->claim)) != std::string::npos);
+    CHECK(html.find(plot::html_escape(r.outcome.measured)) != std::string::npos);
+    CHECK_FALSE(r.outcome.charts.empty());
+    for (const lab::Chart& c : r.outcome.charts) {
+      const std::string file = std::string(r.experiment->name) + "-" + c.file;
+      CHECK(std::filesystem::exists(dir / file));
+      CHECK(html.find(file) != std::string::npos);
+      CHECK(c.svg.find("</svg>") != std::string::npos);
+    }
+  }
+  CHECK(files.back() == dir / "index.html");
+  std::filesystem::remove_all(dir);
+}
+
+#ifdef BEND_CLI_PATH
+TEST_CASE("lab claims: bend lab prints the verdict line and writes the page", "[lab][claims][cli]") {
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_lab_cli";
+  std::filesystem::remove_all(dir);
+  const auto r = bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab dip --out " + dir.string());
+  REQUIRE(r.code == 0);
+  CHECK_THAT(r.out,
+             Catch::Contains("claim: " + std::string(lab::find_experiment("dip").claim) + " measured: "));
+  CHECK_THAT(r.out, Catch::Contains("→ reproduced"));
+  CHECK(std::filesystem::exists(dir / "index.html"));
+  CHECK(std::filesystem::exists(dir / "dip-curves.svg"));
+  std::filesystem::remove_all(dir);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab nope").code == 2);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab").code == 2);
+  CHECK(bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab xor --epochs -1").code == 2);
+  const auto help = bend::testing::run_command(std::string(BEND_CLI_PATH) + " lab --help");
+  CHECK(help.code == 0);
+  for (const lab::Experiment& e : lab::experiments())
+    CHECK_THAT(help.out, Catch::Contains(std::string(e.name)));
+}
+#endif
