@@ -20,8 +20,10 @@ bend=$build_dir/bend
 [[ -x $bend ]] || { echo "recipes.sh: $bend not built (cmake --build $build_dir --target bend_cli)" >&2; exit 1; }
 [[ -f data/mnist/train-labels-idx1-ubyte ]] || bash data/fetch-mnist.sh
 
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Raw results stay in $build_dir/recipe-results, one file per run; the table covers every run there,
+# so RECIPES=long bench/recipes.sh adds the long recipe's rows to earlier ones.
+out=$build_dir/recipe-results
+mkdir -p "$out"
 for recipe in $recipes; do
   recipe_threads=$threads
   [[ $recipe == long ]] && recipe_threads=$long_threads
@@ -29,13 +31,14 @@ for recipe in $recipes; do
     for s in $seeds; do
       echo "recipes.sh: --recipe $recipe --seed $s --threads $t" >&2
       "$bend" train --recipe "$recipe" --seed "$s" --threads "$t" --checkpoint-dir '' --json \
-        >"$out/$recipe.t$t.s$s.jsonl"
+        >"$out/$recipe.t$t.s$s.jsonl.part"
+      mv "$out/$recipe.t$t.s$s.jsonl.part" "$out/$recipe.t$t.s$s.jsonl"
     done
   done
 done
 
-RECIPES_RUN="$recipes" MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1)" REV="$(git rev-parse --short HEAD)" \
-  CORETYPE="${OPENBLAS_CORETYPE:-unset}" /usr/bin/python3 - "$out" "$results" <<'PY'
+MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1)" REV="$(git rev-parse --short HEAD)" \
+  CORETYPE="${OPENBLAS_CORETYPE:-unset}" BEND="$bend" /usr/bin/python3 - "$out" "$results" <<'PY'
 import glob, json, os, statistics, sys, datetime
 out, results = sys.argv[1], sys.argv[2]
 env = os.environ
@@ -47,7 +50,10 @@ lines = ["# What `bend train`'s recipes reach on MNIST", "",
          f"{datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d')}", "",
          "| recipe | threads | seeds | last-epoch accuracy per seed | min | mean ± std | best-epoch mean |",
          "|---|---:|---|---|---:|---:|---:|"]
-for recipe in env["RECIPES_RUN"].split():
+import subprocess
+names = [line.split()[0] for line in subprocess.run([env["BEND"], "help", "recipes"], capture_output=True,
+         text=True).stdout.splitlines() if line.startswith("  ") and not line.startswith("   ")]
+for recipe in names:
     by_threads = {}
     for path in sorted(glob.glob(f"{out}/{recipe}.t*.s*.jsonl")):
         name = os.path.basename(path)[:-len(".jsonl")]
@@ -62,9 +68,8 @@ for recipe in env["RECIPES_RUN"].split():
         lines.append(f"| {recipe} | {t} | {','.join(str(s) for s, _ in runs)} | "
                      f"{' '.join(f'{v:.2f}' for v in last)} | {min(last):.2f}% | {statistics.mean(last):.2f} ± {std:.2f}% | "
                      f"{statistics.mean(best):.2f}% |")
-lines += ["", "Recipes (`bend help recipes`): default = Adam lr 2e-3, cosine decay to 0 over 10 epochs, batch 64;",
-          "plain = PyTorch's plain loop (Adam 1e-3, constant; `--schedule none`); long = the default with dropout 0.2",
-          "over 30 epochs.", ""]
+help_text = subprocess.run([env["BEND"], "help", "recipes"], capture_output=True, text=True).stdout
+lines += ["", "`bend help recipes` (the table in src/train/recipe.cpp):", "", "```", help_text.rstrip(), "```", ""]
 open(results, "w").write("\n".join(lines))
 print("\n".join(lines))
 PY
