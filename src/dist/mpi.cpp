@@ -21,6 +21,8 @@ namespace bend::dist {
 
 bool built_with_mpi() noexcept { return BEND_HAVE_MPI != 0; }
 
+World self() { return World(0, 1); }
+
 bool launched_by_mpi() noexcept {
   // Open MPI's mpirun, PMI-1/2 launchers (MPICH's hydra, Intel MPI, srun --mpi=pmi2), PMIx launchers
   // (srun --mpi=pmix, Open MPI 4+), MVAPICH2.

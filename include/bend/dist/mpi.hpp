@@ -74,11 +74,15 @@ class World {
 
  private:
   friend World world();
+  friend World self();
   World(int rank, int size) : rank_(rank), size_(size) {}
   int rank_ = 0, size_ = 1;
 };
 
 // MPI_COMM_WORLD, or the single-process world when MPI is not active.
 World world();
+
+// This process alone (rank 0 of 1), MPI or not: for code that takes a World but should not spread out.
+World self();
 
 }  // namespace bend::dist
