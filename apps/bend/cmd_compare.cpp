@@ -192,7 +192,18 @@ int run_compare(int argc, char** argv) {
 
   SweepProgress progress(stderr_is_tty() && world.size() == 1 && compare.jobs == 1,
                          world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string());
-  const lab::CompareResult result = lab::run_compare(compare, train, test, world, &progress);
+  lab::CompareResult result;
+  try {
+    result = lab::run_compare(compare, train, test, world, &progress);
+  } catch (const ValueError&) {
+    throw;  // bad options or a --resume refused: every rank throws it alike
+  } catch (const std::exception& e) {
+    if (world.size() == 1) throw;
+    // Runs catch their own errors; this is the sweep itself failing on this rank (a collective, a
+    // malformed result), and the other ranks may be waiting for it: end the whole job.
+    fmt::print(stderr, "bend compare: error on rank {}: {}\n", world.rank(), describe_exception(e));
+    world.abort(1);
+  }
   if (!result.complete) return 0;  // rank 0 reports
   if (result.resumed_runs > 0)
     fmt::print(stderr, "resumed: {} of {} run(s) loaded from {}\n", result.resumed_runs, runs,

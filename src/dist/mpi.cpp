@@ -93,6 +93,11 @@ World world() {
   return World(rank, size);
 }
 
+void World::abort(int exit_code) const {
+  if (mpi_active()) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
+}
+
 void World::barrier() const {
   if (size_ == 1) return;
   check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
@@ -166,6 +171,7 @@ Environment::Environment() {}
 Environment::~Environment() = default;
 bool Environment::active() const noexcept { return false; }
 World world() { return World(0, 1); }
+void World::abort(int exit_code) const { std::exit(exit_code); }
 void World::barrier() const {}
 void World::broadcast(std::string&, int) const {}
 std::vector<std::string> World::gather(const std::string& bytes, int) const { return {bytes}; }

@@ -201,11 +201,23 @@ std::optional<RunRecord> load_run_record(const std::filesystem::path& dir, const
   std::string found;
   RunRecord r = parse_run_record(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()),
                                  path.string(), &found);
-  if (found != fingerprint)
+  if (found != fingerprint) {
+    // Name the settings that differ, not the whole fingerprint.
+    std::string differences;
+    try {
+      const json there = json::parse(found), now = json::parse(fingerprint);
+      for (const auto& [key, value] : now.items())
+        if (!there.contains(key) || there.at(key) != value)
+          differences += fmt::format("{}{} {} there, {} now", differences.empty() ? "" : "; ", key,
+                                     there.contains(key) ? there.at(key).dump() : "missing", value.dump());
+    } catch (const json::exception&) {
+      differences = "unreadable settings";
+    }
     throw ValueError(
-        fmt::format("--resume: {} was written by a sweep with other settings ({} there, {} now); "
-                    "use another --out or remove the directory",
-                    path.string(), found, fingerprint));
+        fmt::format("--resume: {} was written by a sweep with other settings ({}); use another --out "
+                    "or remove that directory",
+                    path.string(), differences));
+  }
   if (r.activation != activation || r.seed != seed)
     throw IoError(fmt::format("{}: holds {} seed {}, not {} seed {}", path.string(), r.activation, r.seed,
                               activation, seed));

@@ -68,6 +68,10 @@ class World {
   // others, an empty vector.
   std::vector<std::string> gather(const std::string& bytes, int root = 0) const;
 
+  // Ends every rank of the job with `exit_code` (MPI_Abort; without MPI, std::exit): for an error on
+  // one rank that would leave the others waiting in a collective.
+  [[noreturn]] void abort(int exit_code) const;
+
   // Element-wise sum over ranks, in place, on every rank (same length on every rank).
   void allreduce_sum(std::span<float> values) const;
   void allreduce_sum(std::span<double> values) const;

@@ -70,7 +70,8 @@ struct RunRecord {
 // Aggregates over the seeds of one activation. Accuracy is the last epoch's test accuracy.
 struct ActivationSummary {
   std::string activation;
-  int runs = 0, failed_runs = 0;
+  int runs = 0, failed_runs = 0;  // failed: diverged or without a result
+  int missing_runs = 0;           // of the failed, those without a result (RunRecord::failed)
   double test_accuracy_mean = 0, test_accuracy_std = 0;  // over successful runs
   double best_test_accuracy = 0;                         // best epoch's seed-mean test accuracy
   std::int64_t best_epoch = 0;                           // epoch of best_test_accuracy (1-based)
@@ -121,7 +122,8 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
 // loads the data itself): the runs to do (with resume: those rank 0 finds no file for) go round-robin
 // to the ranks, each rank runs its share `jobs` at a time, and rank 0 gathers every record and returns
 // the complete result, equal to a single process's. A rank's failed run comes back as a failed record
-// naming the rank; no rank skips a collective.
+// naming the rank; no rank skips a collective. ValueError (bad options, a --resume directory from a
+// sweep with other settings) is thrown on every rank alike.
 CompareResult run_compare(const CompareOptions& options, const TensorDataset& train,
                           const TensorDataset& test, const dist::World& world,
                           CompareObserver* observer = nullptr);
