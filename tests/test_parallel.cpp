@@ -3,8 +3,8 @@
 // same numbers on 2 and 3 threads as on 1 (up to rounding for products; exactly for elementwise
 // loops) and as a double reference.
 #include <atomic>
-#include <thread>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "support.hpp"

@@ -53,7 +53,8 @@ class SweepProgress : public lab::CompareObserver {
 
   void on_run_end(std::size_t run, const lab::RunRecord& r) override {
     if (tty_) fmt::print(stderr, "\r\033[K");
-    if (!r.error.empty()) fmt::print(stderr, "{} failed: {}\n", label(run), r.error);
+    // A failed run's error starts with "failed on rank N" (or "failed", "interrupted") already.
+    if (!r.error.empty()) fmt::print(stderr, "{}{}{}\n", label(run), r.failed ? ": " : " failed: ", r.error);
     std::fflush(stderr);
     active_.erase(run);
   }
