@@ -1,5 +1,6 @@
 // bend compare: train the same MLP with several activations (and seeds), measure diagnostics, and
 // write a report (report.md, curves.csv, summary.json, SVG charts, index.html).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -81,11 +82,21 @@ void all_ranks_ok(const dist::World& world, const std::string& error) {
     if (!error.empty()) throw Error(error);
     return;
   }
-  std::string combined;
+  // Ranks with the same error are named together: "rank 0, 1: <error>".
+  std::vector<std::pair<std::string, std::string>> grouped;  // error, ranks
   const std::vector<std::string> errors = world.gather(error);
-  for (std::size_t rank = 0; rank < errors.size(); ++rank)
-    if (!errors[rank].empty())
-      combined += fmt::format("{}rank {}: {}", combined.empty() ? "" : "; ", rank, errors[rank]);
+  for (std::size_t rank = 0; rank < errors.size(); ++rank) {
+    if (errors[rank].empty()) continue;
+    auto it =
+        std::find_if(grouped.begin(), grouped.end(), [&](const auto& g) { return g.first == errors[rank]; });
+    if (it == grouped.end())
+      grouped.emplace_back(errors[rank], fmt::format("rank {}", rank));
+    else
+      it->second += fmt::format(", {}", rank);
+  }
+  std::string combined;
+  for (const auto& [message, ranks] : grouped)
+    combined += fmt::format("{}{}: {}", combined.empty() ? "" : "; ", ranks, message);
   world.broadcast(combined);
   if (!combined.empty()) throw Error(combined);
 }
