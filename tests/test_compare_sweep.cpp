@@ -332,7 +332,7 @@ TEST_CASE("compare sweep: under mpirun a diverging run on one rank is marked and
   require_same_reports(single, spread);
 }
 
-TEST_CASE("compare sweep: under mpirun runs that fail are reported with their rank; the job ends",
+TEST_CASE("compare sweep: under mpirun runs that fail are reported with their rank and the job ends",
           "[compare][sweep][mpi]") {
   if (!have_mnist() || !have_mpirun()) return;
   // 300 inputs: not MNIST's 784, so every run fails when its Trainer checks the model against the data.
