@@ -13,6 +13,7 @@ packages=(
   catch2                             # tests (Catch2 v2)
   libcxxopts-dev                     # CLI flags
   dataset-fashion-mnist              # Fashion-MNIST IDX files
+  libopenmpi-dev openmpi-bin         # MPI: `mpirun -np R bend compare` (CMake option BEND_MPI)
 )
 
 # Test dependencies, not runtime ones: PyTorch loads bend's safetensors files in a test.
