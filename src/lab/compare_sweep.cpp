@@ -94,7 +94,8 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
     for (int k = 0; k < options.seeds; ++k) {
       train::TrainConfig config = options.base;
       const train::ModelSource model =
-          train::mlp_source(nn::MlpSpec::parse(options.arch, act, options.dropout), nn::init::parse_scheme(options.init));
+          train::model_source(nn::ModelSpec::parse(options.arch, act, options.norm, options.dropout),
+                              nn::init::parse_scheme(options.init));
       config.seed = options.base.seed + static_cast<std::uint64_t>(k);
       config.checkpoint_dir.clear();
       config.save.clear();
