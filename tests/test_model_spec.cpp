@@ -157,7 +157,7 @@ TEST_CASE("model spec: a spec that does not fit says which layer and which shape
   // Weights or activations beyond this machine's memory: refused before anything is allocated.
   CHECK_THROWS_WITH(
       bend::nn::check_model_fits_in_memory(ModelSpec::parse("1x28x28-c999999k999p500-10", "relu")),
-      Contains("layer 0 ('c999999k999p500'") && Contains("for its weights"));
+      Contains("layer 0 (1x28x28 -> 999999x30x30) needs") && Contains("for its weights"));
   CHECK_THROWS_WITH(
       bend::nn::check_model_fits_in_memory(ModelSpec::parse("1x28x28-c100000k1p99999-10", "relu")),
       Contains("for one sample's output"));

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -25,19 +26,20 @@
 namespace bend::nn {
 namespace {
 
-// Sizes in a spec stay far below this, so products of a few of them cannot overflow before the
-// overflow-checked counts catch them.
+// Channels, kernels, strides and paddings stay far below this, so the window arithmetic cannot overflow;
+// dense sizes may be anything (the MLP spec always allowed it): their products are overflow-checked.
 constexpr std::int64_t kMaxSize = 1'000'000'000;
+constexpr std::int64_t kMaxDenseSize = std::numeric_limits<std::int64_t>::max();
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::int64_t read_size(std::string_view token, std::string_view text, std::string_view what,
-                       std::int64_t min) {
+                       std::int64_t min, std::int64_t max = kMaxSize) {
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > kMaxSize)
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
     throw ValueError(
-        fmt::format("'{}': {} '{}' is not a whole number in [{}, {}]", token, what, text, min, kMaxSize));
+        fmt::format("'{}': {} '{}' is not a whole number in [{}, {}]", token, what, text, min, max));
   return v;
 }
 
@@ -296,7 +298,7 @@ std::string explicit_dropout2d(const LayerSpec& l, const SampleShape&) {
 LayerSpec parse_dense(std::string_view token) {
   LayerSpec l;
   l.kind = "dense";
-  l.size = read_size(token, token, "the layer size", 1);
+  l.size = read_size(token, token, "the layer size", 1, kMaxDenseSize);
   return l;
 }
 std::string dense_token(const LayerSpec& l) { return std::to_string(l.size); }

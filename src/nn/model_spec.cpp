@@ -56,11 +56,16 @@ std::optional<SampleShape> read_input_token(std::string_view token, std::string_
   for (std::string_view p : parts) {
     std::int64_t v = 0;
     const auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), v);
-    if (ec != std::errc() || end != p.data() + p.size() || v <= 0 || v > kMaxDim)
+    // A flat input may be any size (its weights are checked later); image sides stay below 1e9.
+    if (ec != std::errc() || end != p.data() + p.size() || v <= 0 || (parts.size() > 1 && v > kMaxDim))
       throw ValueError(fmt::format(
           "--arch '{}': '{}' is not a positive layer size (expected e.g. 784-256-128-10)", arch, p));
     shape.push_back(v);
   }
+  std::int64_t values = 1;
+  for (std::int64_t d : shape)
+    if (__builtin_mul_overflow(values, d, &values))
+      throw ValueError(fmt::format("--arch '{}': the input '{}' has more than 2^63 values", arch, token));
   if (shape.size() == 2) shape.insert(shape.begin(), 1);
   return shape;
 }
@@ -282,24 +287,21 @@ void check_model_fits_in_memory(const ModelSpec& spec) {
   double total = 0.0;
   SampleShape in = spec.input;
   for (std::size_t i = 0; i < shapes.size(); ++i) {
-    const LayerKind& kind = find_layer_kind(spec.layers[i].kind);
     const double weights =
         (static_cast<double>(shapes[i].parameters) + static_cast<double>(shapes[i].buffers)) *
         static_cast<double>(sizeof(float));
     const double activations = values_of(shapes[i].output) * static_cast<double>(sizeof(float));
     total += weights;
-    if (shapes[i].parameters < 0 || shapes[i].buffers < 0 || (memory > 0.0 && weights > memory))
-      throw ValueError(
-          fmt::format("layer {} ('{}', {} -> {}) needs {} for its weights, more than this machine's {} "
-                      "of memory",
-                      i, kind.token(spec.layers[i]), sample_shape_string(in),
-                      sample_shape_string(shapes[i].output), human_bytes(weights), human_bytes(memory)));
+    const std::string where =
+        fmt::format("layer {} ({} -> {})", i, sample_shape_string(in), sample_shape_string(shapes[i].output));
+    if (shapes[i].parameters < 0 || shapes[i].buffers < 0)
+      throw ValueError(fmt::format("{} has more than 2^63 weights", where));
+    if (memory > 0.0 && weights > memory)
+      throw ValueError(fmt::format("{} needs {} for its weights, more than this machine's {} of memory", where,
+                                   human_bytes(weights), human_bytes(memory)));
     if (memory > 0.0 && activations > memory)
-      throw ValueError(
-          fmt::format("layer {} ('{}', {} -> {}) needs {} for one sample's output, more than this "
-                      "machine's {} of memory",
-                      i, kind.token(spec.layers[i]), sample_shape_string(in),
-                      sample_shape_string(shapes[i].output), human_bytes(activations), human_bytes(memory)));
+      throw ValueError(fmt::format("{} needs {} for one sample's output, more than this machine's {} of memory",
+                                   where, human_bytes(activations), human_bytes(memory)));
     in = shapes[i].output;
   }
   if (memory > 0.0 && total > memory)
