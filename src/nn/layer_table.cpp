@@ -33,8 +33,8 @@ constexpr std::int64_t kMaxDenseSize = std::numeric_limits<std::int64_t>::max();
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::int64_t read_size(std::string_view token, std::string_view text, std::string_view what,
-                       std::int64_t min, std::int64_t max = kMaxSize) {
+std::int64_t read_size(std::string_view token, std::string_view text, std::string_view what, std::int64_t min,
+                       std::int64_t max = kMaxSize) {
   std::int64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max)

@@ -297,11 +297,12 @@ void check_model_fits_in_memory(const ModelSpec& spec) {
     if (shapes[i].parameters < 0 || shapes[i].buffers < 0)
       throw ValueError(fmt::format("{} has more than 2^63 weights", where));
     if (memory > 0.0 && weights > memory)
-      throw ValueError(fmt::format("{} needs {} for its weights, more than this machine's {} of memory", where,
-                                   human_bytes(weights), human_bytes(memory)));
+      throw ValueError(fmt::format("{} needs {} for its weights, more than this machine's {} of memory",
+                                   where, human_bytes(weights), human_bytes(memory)));
     if (memory > 0.0 && activations > memory)
-      throw ValueError(fmt::format("{} needs {} for one sample's output, more than this machine's {} of memory",
-                                   where, human_bytes(activations), human_bytes(memory)));
+      throw ValueError(
+          fmt::format("{} needs {} for one sample's output, more than this machine's {} of memory", where,
+                      human_bytes(activations), human_bytes(memory)));
     in = shapes[i].output;
   }
   if (memory > 0.0 && total > memory)

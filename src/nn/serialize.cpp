@@ -113,8 +113,8 @@ LoadedModel model_from_file(SafetensorsFile file, std::string_view name,
                                             spec.norm == "none" ? "" : ", norm " + spec.norm);
   if (needed < 0 || needed > held)
     throw ValueError(fmt::format(
-        "{}: does not fit the architecture {}: its layers' parameters and buffers need {} values but the file "
-        "holds {}",
+        "{}: does not fit the architecture {}: its layers' parameters and buffers need {} values but "
+        "the file holds {}",
         name, described, needed < 0 ? std::string("more than 2^63") : std::to_string(needed), held));
   Rng rng(0);
   Sequential model = build_model(spec, init::Scheme::Torch, rng);
