@@ -117,6 +117,9 @@ std::int64_t window_output(std::int64_t in, std::int64_t kernel, std::int64_t st
                            std::int64_t dilation, const SampleShape& input, std::string_view what) {
   const std::int64_t span = dilation * (kernel - 1) + 1;
   const std::int64_t room = in + 2 * padding - span;
+  if (room < 0 && what == "the pool window")
+    throw ValueError(fmt::format("the pool window {} is larger than its {} input (it would leave 0x0)",
+                                 kernel, sample_shape_string(input)));
   if (room < 0)
     throw ValueError(fmt::format("{} {} (dilation {}, padding {}) is larger than its {} input", what, kernel,
                                  dilation, padding, sample_shape_string(input)));
