@@ -99,7 +99,8 @@ TEST_CASE("cli: sizes that cannot fit are refused with what and how much", "[cli
   REQUIRE(run("train" + data).code == 0);  // the tiny dataset itself trains
   const Run huge = run("train" + data + " --arch 784-99999999999-10");
   require_one_clear_line(huge);
-  CHECK_THAT(huge.out, Contains("layer 1 (784 -> 99999999999) needs 285 TiB"));
+  // Layers are numbered as the state dict names them (module 0 is the first Linear); biases count too.
+  CHECK_THAT(huge.out, Contains("layer 0 (784 -> 99999999999) needs 286 TiB"));
   const Run wide = run("train" + data + " --arch 784-100000-100000-10");
   require_one_clear_line(wide);
   CHECK_THAT(wide.out, Contains("layer 2 (100000 -> 100000) needs 37.3 GiB"));

@@ -45,16 +45,21 @@ std::string data_dir_flag_help();
 // The MLP trained when --arch is not given: <inputs>-256-128-<classes> ("784-256-128-10" for mnist).
 std::string default_arch(const DatasetEntry& dataset);
 
-// The MLP a command builds: --arch --act --init --dropout.
+// The model a command builds: --model (a preset) or --arch (the model-spec grammar of
+// bend/nn/model_spec.hpp), --act --norm --init --dropout.
 void add_mlp_flags(cxxopts::Options& options);
+// The --arch help text: the grammar, from the layer table.
+std::string arch_flag_help();
 struct ModelFlags {
-  std::string arch, act, init;
+  std::string arch, act, init,
+      norm;  // arch: canonical, with the input ("1x28x28-c6k5p2-...", "784-256-128-10")
   float dropout = 0.0f;
-  bool given = false;  // --arch, --act or --dropout was on the command line
-  nn::MlpSpec spec;
+  bool given = false;  // --model, --arch, --act, --norm or --dropout was on the command line
+  nn::ModelSpec spec;
   nn::init::Scheme scheme{};
   train::ModelSource source() const;
 };
+// UsageError on bad values; ValueError when the model does not take the dataset's samples.
 ModelFlags model_flags(const cxxopts::ParseResult& args);  // UsageError on bad values
 // A Sequential's layer table for one sample of `features` inputs; any other module's describe() and size.
 std::string model_summary(nn::Module& model, std::int64_t features);

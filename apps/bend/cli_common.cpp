@@ -13,6 +13,8 @@
 
 #include "bend/activations.hpp"
 #include "bend/data/registry.hpp"
+#include "bend/nn/layer_table.hpp"
+#include "bend/nn/model_presets.hpp"
 #include "bend/optim/registry.hpp"
 #include "cli.hpp"
 
@@ -61,20 +63,33 @@ std::string default_arch(const DatasetEntry& dataset) {
   return fmt::format("{}-256-128-{}", dataset.input_features(), dataset.num_classes);
 }
 
+std::string arch_flag_help() {
+  return "the layers, tokens joined by '-': [input-]layer-...-output. Input: CxHxW (e.g. 1x28x28; default: "
+         "the dataset's) or, as first token, a number N (a flat input: 784-256-128-10 is the MLP it always was). Layers: " +
+         nn::layer_grammar_help() +
+         ". --act goes after each conv and hidden dense layer, --norm before it. Example (LeNet-5): "
+         "c6k5p2-p2-c16k5-p2-120-84-10. A preset name (" +
+         nn::model_preset_names() + ") works too";
+}
+
 void add_mlp_flags(cxxopts::Options& options) {
-  options.add_options("Model")(
-      "arch",
-      "layer sizes, input-hidden...-output (default: <inputs>-256-128-<classes> of the dataset, "
-      "784-256-128-10 for mnist)",
-      cxxopts::value<std::string>())(
+  options.add_options("Model")("model",
+                               "a preset model: " + nn::model_preset_names() +
+                                   " (default: mlp, <inputs>-256-128-<classes>; lenet5: "
+                                   "c6k5p2-p2-c16k5-p2-120-84-<classes>)",
+                               cxxopts::value<std::string>())("arch", arch_flag_help(),
+                                                              cxxopts::value<std::string>())(
       "act",
-      "hidden activation: one name, or a comma list with one per hidden layer; 'swiglu' makes a hidden "
-      "layer a SwiGLU block. Names: " +
+      "hidden activation: one name, or a comma list with one per hidden layer (each conv and hidden dense "
+      "layer); 'swiglu' makes a hidden dense layer a SwiGLU block. Names: " +
           activation_names(),
       cxxopts::value<std::string>()->default_value("relu"))(
-      "init", "torch (PyTorch's Linear default) | auto (matched to the activation) | he | xavier | lecun",
+      "norm", "none | batch (BatchNorm1d/2d) | layer (LayerNorm), before each hidden activation",
+      cxxopts::value<std::string>()->default_value("none"))(
+      "init",
+      "torch (PyTorch's Linear/Conv2d default) | auto (matched to the activation) | he | xavier | lecun",
       cxxopts::value<std::string>()->default_value("torch"))(
-      "dropout", "dropout after each hidden activation (default: the recipe's, 0 for most)",
+      "dropout", "dropout after each hidden dense layer's activation (default: the recipe's, 0 for most)",
       cxxopts::value<float>());
 }
 
@@ -112,24 +127,46 @@ void add_training_flags(cxxopts::Options& options) {
                                                           cxxopts::value<std::int64_t>()->default_value("0"));
 }
 
+// The --arch string of a preset for `dataset`; UsageError naming the presets when there is none.
+std::string preset_arch(std::string_view name, const DatasetEntry& dataset) {
+  const nn::ModelPreset* preset = nn::find_model_preset(name);
+  if (preset == nullptr)
+    throw UsageError(
+        fmt::format("--model '{}': no such preset (presets: {})", name, nn::model_preset_names()));
+  return preset->arch(dataset.input_shape, dataset.num_classes);
+}
+
 ModelFlags model_flags(const cxxopts::ParseResult& a) {
   ModelFlags m;
+  const DatasetEntry* dataset = nullptr;
   try {
-    m.arch = a.count("arch") ? a["arch"].as<std::string>() : default_arch(find_dataset(a["dataset"].as<std::string>()));
+    dataset = &find_dataset(a["dataset"].as<std::string>());
   } catch (const ValueError& e) {
     throw UsageError(fmt::format("--dataset: {}", e.what()));
   }
+  if (a.count("model") && a.count("arch")) throw UsageError("give --model (a preset) or --arch, not both");
+  std::string arch;
+  if (a.count("arch"))
+    arch = nn::find_model_preset(a["arch"].as<std::string>())
+               ? preset_arch(a["arch"].as<std::string>(), *dataset)
+               : a["arch"].as<std::string>();
+  else
+    arch = preset_arch(a.count("model") ? a["model"].as<std::string>() : "mlp", *dataset);
   m.act = a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
+  m.norm = a["norm"].as<std::string>();
   // A recipe may bring dropout (--recipe long); --dropout wins.
   m.dropout = a.count("dropout") ? a["dropout"].as<float>() : find_recipe_flag(a).dropout;
-  m.given = a.count("arch") > 0 || a.count("act") > 0 || a.count("dropout") > 0;
+  m.given = a.count("model") > 0 || a.count("arch") > 0 || a.count("act") > 0 || a.count("norm") > 0 ||
+            a.count("dropout") > 0;
   try {
-    m.spec = nn::MlpSpec::parse(m.arch, m.act, m.dropout);
+    m.spec = nn::ModelSpec::parse(arch, m.act, m.norm, m.dropout, &dataset->input_shape);
     m.scheme = nn::init::parse_scheme(m.init);
   } catch (const ValueError& e) {
     throw UsageError(e.what());
   }
+  m.arch = m.spec.arch_string();
+  m.spec.check_input(dataset->input_shape, dataset->name);
   return m;
 }
 
@@ -138,7 +175,7 @@ std::string model_summary(nn::Module& model, std::int64_t features) {
   return fmt::format("{}\n{} parameters\n", model.describe(), model.num_parameters());
 }
 
-train::ModelSource ModelFlags::source() const { return train::mlp_source(spec, scheme); }
+train::ModelSource ModelFlags::source() const { return train::model_source(spec, scheme); }
 
 static std::string lower_case(std::string text) {
   for (char& ch : text) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));

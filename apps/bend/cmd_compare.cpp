@@ -125,7 +125,7 @@ std::string command_line(int argc, char** argv) {
 
 int run_compare(int argc, char** argv) {
   cxxopts::Options options("bend compare",
-                           "Train one MLP per activation (and seed) and compare accuracy, speed, dead units, "
+                           "Train one model (an MLP by default; --model, --arch) per activation (and seed) and compare accuracy, speed, dead units, "
                            "saturation and gradient flow.");
   add_training_flags(options);
   options.add_options("Compare")(
@@ -150,6 +150,7 @@ int run_compare(int argc, char** argv) {
   compare.base = training_config(args);
   const ModelFlags model = model_flags(args);
   compare.arch = model.arch;
+  compare.norm = model.norm;
   compare.dropout = model.dropout;
   compare.init = model.init;
   try {

@@ -5,6 +5,7 @@
 
 #include "bend/data/registry.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/nn/model_presets.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/train/metrics.hpp"
 #include "cli.hpp"
@@ -27,32 +28,46 @@ void check_dataset_name(const std::string& name) {
 
 }  // namespace
 
-// Shared by eval/predict/info: the model from a file, with --arch/--act for files without metadata.
-nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args) {
+// The spec of --arch (a preset name or the grammar) --act --norm --dropout, for a file without bend
+// metadata; nullopt without --arch. The input shape and class count of presets come from --dataset (mnist
+// by default).
+std::optional<nn::ModelSpec> fallback_spec_from_args(const cxxopts::ParseResult& args) {
+  if (!args.count("arch")) return std::nullopt;
+  const DatasetEntry& dataset =
+      find_dataset(args.count("dataset") ? args["dataset"].as<std::string>() : "mnist");
+  std::string arch = args["arch"].as<std::string>();
+  if (const nn::ModelPreset* preset = nn::find_model_preset(arch))
+    arch = preset->arch(dataset.input_shape, dataset.num_classes);
+  try {
+    return nn::ModelSpec::parse(arch, args.count("act") ? args["act"].as<std::string>() : "relu",
+                                args.count("norm") ? args["norm"].as<std::string>() : "none", 0.0f,
+                                &dataset.input_shape);
+  } catch (const ValueError& e) {
+    throw UsageError(e.what());
+  }
+}
+
+// Shared by eval/predict: the model from a file, with --arch/--act/--norm for files without metadata.
+nn::LoadedModel load_model_from_args(const cxxopts::ParseResult& args) {
   if (!args.count("model")) throw UsageError("--model FILE is required");
   // Flags are checked before any file is read.
   if (args.count("dataset")) check_dataset_name(args["dataset"].as<std::string>());
   const std::filesystem::path path = args["model"].as<std::string>();
+  const std::optional<nn::ModelSpec> fallback = fallback_spec_from_args(args);
   if (!std::filesystem::exists(path))
     throw UsageError(fmt::format("--model {}: no such file", path.string()));
-  std::optional<nn::MlpSpec> fallback;
-  if (args.count("arch")) {
-    try {
-      fallback = nn::MlpSpec::parse(args["arch"].as<std::string>(),
-                                    args.count("act") ? args["act"].as<std::string>() : "relu");
-    } catch (const ValueError& e) {
-      throw UsageError(e.what());
-    }
-  }
-  return nn::load_mlp(path, fallback);
+  return nn::load_model(path, fallback);
 }
 
 void add_model_flags(cxxopts::Options& options) {
   options.add_options("Model")("model", "the model or checkpoint (.safetensors)",
                                cxxopts::value<std::string>())(
-      "arch", "architecture, for files without bend metadata (e.g. from PyTorch)",
+      "arch",
+      "architecture, for files without bend metadata (e.g. from PyTorch): a preset (" +
+          nn::model_preset_names() + ") or the --arch grammar of bend train (bend help train)",
       cxxopts::value<std::string>())("act", "hidden activation(s), with --arch",
                                      cxxopts::value<std::string>())(
+      "norm", "none | batch | layer, with --arch", cxxopts::value<std::string>())(
       "dataset", dataset_names() + " (default: the one the model was trained on)",
       cxxopts::value<std::string>())("data-dir", "where the IDX files are (default: the dataset's own place)",
                                      cxxopts::value<std::string>());
@@ -78,15 +93,15 @@ int run_eval(int argc, char** argv) {
       cxxopts::value<std::string>())("json", "machine-readable output");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
-  nn::LoadedMlp loaded = load_model_from_args(args);
+  nn::LoadedModel loaded = load_model_from_args(args);
   TensorDataset test = test_set_from_args(args, loaded.metadata);
   apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
-  if (test.features() != loaded.spec.sizes.front())
+  if (test.features() != loaded.spec.input_features())
     throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
-                                 loaded.spec.sizes.front(), test.features()));
-  if (loaded.spec.sizes.back() != test.num_classes)
+                                 nn::sample_shape_string(loaded.spec.input), test.features()));
+  if (loaded.spec.outputs() != test.num_classes)
     throw ValueError(fmt::format("{}: the model has {} outputs but {} has {} classes",
-                                 args["model"].as<std::string>(), loaded.spec.sizes.back(), test.name,
+                                 args["model"].as<std::string>(), loaded.spec.outputs(), test.name,
                                  test.num_classes));
   const bool want_probs = args.count("predictions") > 0;
   const train::EvalResult r = train::evaluate(loaded.model, test, 1000, want_probs);
@@ -117,8 +132,8 @@ int run_eval(int argc, char** argv) {
     fmt::print("{}\n", j.dump());
     return 0;
   }
-  fmt::print("model {} ({}, {})\n", args["model"].as<std::string>(), loaded.spec.arch_string(),
-             loaded.spec.act_string());
+  fmt::print("model {} ({}, {}{})\n", args["model"].as<std::string>(), loaded.spec.arch_string(),
+             loaded.spec.act_string(), loaded.spec.norm == "none" ? "" : ", norm " + loaded.spec.norm);
   fmt::print("test: {} images  loss {:.4f}  accuracy {:.2f}%\n\n", r.samples, r.loss, 100 * r.accuracy);
   fmt::print("per-class accuracy:\n");
   for (int t = 0; t < c; ++t) fmt::print("  {}: {:6.2f}%\n", t, 100 * r.class_accuracy(t));

@@ -1,15 +1,26 @@
 // bend info: what a saved model or checkpoint holds.
 #include <fmt/format.h>
 
+#include "bend/nn/model_presets.hpp"
 #include "bend/nn/serialize.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
 
+std::optional<nn::ModelSpec> fallback_spec_from_args(const cxxopts::ParseResult& args);
+
 int run_info(int argc, char** argv) {
   cxxopts::Options options("bend info",
                            "Show the architecture, parameters and training state of a model file.");
   options.add_options()("file", "model or checkpoint (.safetensors)", cxxopts::value<std::string>());
+  options.add_options("Model")("arch",
+                               "architecture, for files without bend metadata: a preset (" +
+                                   nn::model_preset_names() + ") or the --arch grammar of bend train",
+                               cxxopts::value<std::string>())("act", "hidden activation(s), with --arch",
+                                                              cxxopts::value<std::string>())(
+      "norm", "none | batch | layer, with --arch", cxxopts::value<std::string>())(
+      "dataset", "the dataset whose input shape and classes a preset takes (default: mnist)",
+      cxxopts::value<std::string>());
   options.parse_positional({"file"});
   options.positional_help("FILE");
   cxxopts::ParseResult args;
@@ -23,13 +34,15 @@ int run_info(int argc, char** argv) {
   fmt::print("{}: {}\n", path.string(), checkpoint ? "bend checkpoint" : "model");
   std::int64_t model_params = 0, other = 0;
   for (const auto& [name, t] : tensors) (name.starts_with("optim.") ? other : model_params) += t.numel();
-  if (nn::MlpSpec::has_metadata(metadata)) {
-    nn::LoadedMlp loaded = nn::load_mlp(path);
-    fmt::print("architecture: {}  activations: {}  dropout: {}\n", loaded.spec.arch_string(),
-               loaded.spec.act_string(), loaded.spec.dropout);
-    fmt::print("{}", loaded.model.summary({1, loaded.spec.sizes.front()}));
+  const std::optional<nn::ModelSpec> fallback = fallback_spec_from_args(args);
+  if (nn::ModelSpec::has_metadata(metadata) || fallback) {
+    nn::LoadedModel loaded = nn::load_model(path, fallback);
+    fmt::print("architecture: {}  activations: {}  norm: {}  dropout: {}{}\n", loaded.spec.arch_string(),
+               loaded.spec.act_string(), loaded.spec.norm, loaded.spec.dropout,
+               nn::ModelSpec::has_metadata(metadata) ? "" : " (from --arch)");
+    fmt::print("{}", loaded.model.summary({1, loaded.spec.input_features()}));
   } else {
-    fmt::print("no bend metadata (give --arch/--act to eval/predict with it)\n");
+    fmt::print("no bend metadata (give --arch/--act/--norm to info, eval or predict with it)\n");
   }
   fmt::print("tensors:\n");
   for (const auto& [name, t] : tensors) fmt::print("  {:<28} {}\n", name, t.shape().str());

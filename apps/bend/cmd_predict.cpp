@@ -6,14 +6,14 @@
 
 #include "bend/autograd.hpp"
 #include "bend/data/pgm.hpp"
-#include "bend/plot/terminal_image.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
+#include "bend/plot/terminal_image.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
 
-nn::LoadedMlp load_model_from_args(const cxxopts::ParseResult& args);
+nn::LoadedModel load_model_from_args(const cxxopts::ParseResult& args);
 void add_model_flags(cxxopts::Options& options);
 TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata);
 void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
@@ -29,9 +29,13 @@ int run_predict(int argc, char** argv) {
   if (!parse_or_help(options, argc, argv, args)) return 0;
   if (args.count("index") == args.count("image"))
     throw UsageError("give exactly one of --index N or --image FILE.pgm");
-  nn::LoadedMlp loaded = load_model_from_args(args);
-  const std::int64_t side =
-      static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(loaded.spec.sizes.front()))));
+  nn::LoadedModel loaded = load_model_from_args(args);
+  // An image model knows its height and width; a flat one is taken to be square.
+  const nn::SampleShape& sample = loaded.spec.input;
+  const std::int64_t features = loaded.spec.input_features();
+  const std::int64_t side = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(features))));
+  const std::int64_t height = sample.size() == 3 ? sample[1] : side,
+                     width = sample.size() == 3 ? sample[2] : side;
   Tensor image;
   std::optional<std::int32_t> label;
   if (args.count("index")) {
@@ -44,12 +48,15 @@ int run_predict(int argc, char** argv) {
                          {1, test.features()});
     label = test.labels[static_cast<std::size_t>(index)];
   } else {
-    if (side * side != loaded.spec.sizes.front())
+    if (height * width != features)
       throw UsageError(
-          fmt::format("the model takes {} inputs, not a square image", loaded.spec.sizes.front()));
-    image = read_pgm(args["image"].as<std::string>(), side, side);
+          fmt::format("the model takes {} inputs, not one grey image", nn::sample_shape_string(sample)));
+    image = read_pgm(args["image"].as<std::string>(), height, width);
   }
-  fmt::print("{}", render_image_for_stdout(image.data(), side, side));
+  if (image.numel() != height * width)
+    throw UsageError(fmt::format("the model takes {} inputs but the test images have {} pixels",
+                                 nn::sample_shape_string(sample), image.numel()));
+  fmt::print("{}", render_image_for_stdout(image.data(), height, width));
   Tensor input = image.clone();
   apply_saved_normalization(input, loaded.metadata, args["model"].as<std::string>());
   NoGradGuard no_grad;

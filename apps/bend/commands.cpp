@@ -18,7 +18,7 @@ namespace bend::cli {
 namespace {
 
 constexpr std::array kCommands = {
-    Command{"train", "train an MLP (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST)",
+    Command{"train", "train an MLP or a CNN (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST; --model lenet5)",
             run_train},
     Command{"eval", "loss, accuracy, per-class accuracy and confusion matrix of a saved model", run_eval},
     Command{"predict", "top-3 classes for a test image (--index N) or a PGM file (--image F)", run_predict},

@@ -93,6 +93,7 @@ std::string sweep_fingerprint(const CompareOptions& options) {
   for (const auto& [key, value] : c.optimizer_options) options_json[key] = number(value);
   const json j = {{"dataset", c.dataset},
                   {"arch", options.arch},
+                  {"norm", options.norm},
                   {"dropout", number(options.dropout)},
                   {"init", options.init},
                   {"optimizer", c.optimizer},

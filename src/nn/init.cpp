@@ -64,13 +64,18 @@ void xavier_normal_(Tensor& t, Rng& rng, float gain) {
 }
 void lecun_normal_(Tensor& t, Rng& rng) { normal_(t, 0.0f, 1.0f / std::sqrt(fan(t, FanMode::FanIn)), rng); }
 
-void torch_linear_default(Linear& layer, Rng& rng) {
-  kaiming_uniform_(layer.weight, rng, std::sqrt(5.0f));
-  if (layer.bias.defined()) {
-    const float bound = 1.0f / std::sqrt(static_cast<float>(layer.in_features()));
-    uniform_(layer.bias, -bound, bound, rng);
+namespace {
+// nn.Linear and nn.Conv2d's reset_parameters: kaiming_uniform(a=√5) weight, uniform(±1/√fan_in) bias.
+void torch_default(Tensor& weight, Tensor& bias, Rng& rng) {
+  kaiming_uniform_(weight, rng, std::sqrt(5.0f));
+  if (bias.defined()) {
+    const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in(weight)));
+    uniform_(bias, -bound, bound, rng);
   }
 }
+}  // namespace
+
+void torch_linear_default(Linear& layer, Rng& rng) { torch_default(layer.weight, layer.bias, rng); }
 
 Scheme parse_scheme(std::string_view name) {
   if (name == "auto") return Scheme::Auto;
@@ -98,8 +103,12 @@ std::string_view scheme_name(Scheme s) {
 }
 
 void init_linear(Linear& layer, Scheme scheme, const ActivationInfo* next, Rng& rng) {
+  init_layer(layer.weight, layer.bias, scheme, next, rng);
+}
+
+void init_layer(Tensor& weight, Tensor& bias, Scheme scheme, const ActivationInfo* next, Rng& rng) {
   if (scheme == Scheme::Torch) {
-    torch_linear_default(layer, rng);
+    torch_default(weight, bias, rng);
     return;
   }
   if (scheme == Scheme::Auto) {
@@ -115,18 +124,18 @@ void init_linear(Linear& layer, Scheme scheme, const ActivationInfo* next, Rng& 
   const float gain = next ? next->gain(next->defaults) : 1.0f;
   switch (scheme) {
     case Scheme::He:
-      kaiming_uniform_with_gain_(layer.weight, rng, gain);
+      kaiming_uniform_with_gain_(weight, rng, gain);
       break;
     case Scheme::Xavier:
-      xavier_uniform_(layer.weight, rng, gain);
+      xavier_uniform_(weight, rng, gain);
       break;
     case Scheme::LeCun:
-      lecun_normal_(layer.weight, rng);
+      lecun_normal_(weight, rng);
       break;
     default:
       break;
   }
-  if (layer.bias.defined()) zeros_(layer.bias);
+  if (bias.defined()) zeros_(bias);
 }
 
 }  // namespace bend::nn::init

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 
 #include "bend/autograd.hpp"
+#include "bend/error.hpp"
+#include "bend/ops.hpp"
 
 namespace bend::nn {
 
@@ -13,8 +15,27 @@ Sequential::Sequential(std::initializer_list<AnyModule> modules) {
 
 void Sequential::push_back(AnyModule m) { register_module(std::to_string(children().size()), m.ptr()); }
 
+void Sequential::set_input_shape(std::vector<std::int64_t> sample_shape) {
+  if (sample_shape.size() + 1 > static_cast<std::size_t>(Shape::kMaxDims))
+    throw ValueError(
+        fmt::format("Sequential: a sample shape of {} dimensions is too many", sample_shape.size()));
+  input_shape_ = std::move(sample_shape);
+}
+
+Tensor Sequential::view_input(const Tensor& x) const {
+  if (input_shape_.empty() || x.ndim() != 2) return x;
+  std::int64_t features = 1;
+  for (std::int64_t d : input_shape_) features *= d;
+  if (x.size(1) != features)
+    throw ShapeError(fmt::format("Sequential: input {} has {} values per sample, expected {} ([{}])",
+                                 x.shape().str(), x.size(1), features, fmt::join(input_shape_, ", ")));
+  std::vector<std::int64_t> dims{x.size(0)};
+  dims.insert(dims.end(), input_shape_.begin(), input_shape_.end());
+  return reshape(x, Shape(std::span<const std::int64_t>(dims)));
+}
+
 Tensor Sequential::forward(const Tensor& x) {
-  Tensor h = x;
+  Tensor h = view_input(x);
   for (const auto& [name, child] : children()) h = child->forward(h);
   return h;
 }
@@ -44,7 +65,7 @@ std::string Sequential::summary(const Shape& input) {
   NoGradGuard no_grad;
   const bool was_training = is_training();
   eval();
-  Tensor h = Tensor::zeros(input);
+  Tensor h = view_input(Tensor::zeros(input));
   std::int64_t total = 0;
   for (const auto& [name, child] : children()) {
     h = child->forward(h);

@@ -74,7 +74,76 @@ LoadedMlp mlp_from_file(SafetensorsFile file, std::string_view name, const std::
   return {std::move(model), std::move(spec), std::move(metadata)};
 }
 
+// A checkpoint keeps the model under "model."; a model file has the bare names.
+NamedTensors model_part(NamedTensors tensors) {
+  NamedTensors model_tensors;
+  for (auto& [tensor_name, t] : tensors)
+    if (tensor_name.starts_with("model.")) model_tensors.emplace_back(tensor_name.substr(6), t);
+  if (model_tensors.empty()) model_tensors = std::move(tensors);
+  return model_tensors;
+}
+
+LoadedModel model_from_file(SafetensorsFile file, std::string_view name,
+                            const std::optional<ModelSpec>& fallback) {
+  NamedTensors tensors = to_named_tensors(file);
+  Metadata metadata = std::move(file.metadata);
+  ModelSpec spec;
+  if (ModelSpec::has_metadata(metadata)) try {
+      spec = ModelSpec::from_metadata(metadata);
+    } catch (const ValueError& e) {
+      throw ValueError(fmt::format("{}: {}", name, e.what()));
+    }
+  else if (fallback)
+    spec = *fallback;
+  else
+    throw ValueError(
+        fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
+                    "and --act (and --norm)",
+                    name));
+  NamedTensors model_tensors = model_part(std::move(tensors));
+  std::int64_t held = 0;
+  for (const auto& [tensor_name, t] : model_tensors) held += t.numel();  // each fits: it was read
+  std::int64_t needed = 0;
+  for (const LayerShape& layer : spec.infer_shapes())
+    if (layer.parameters < 0 || layer.buffers < 0 ||
+        __builtin_add_overflow(needed, layer.parameters, &needed) ||
+        __builtin_add_overflow(needed, layer.buffers, &needed))
+      needed = -1;
+  const std::string described = fmt::format("{} ({}{})", spec.arch_string(), spec.act_string(),
+                                            spec.norm == "none" ? "" : ", norm " + spec.norm);
+  if (needed < 0 || needed > held)
+    throw ValueError(fmt::format(
+        "{}: does not fit the architecture {}: its layers' parameters and buffers need {} values but "
+        "the file holds {}",
+        name, described, needed < 0 ? std::string("more than 2^63") : std::to_string(needed), held));
+  Rng rng(0);
+  Sequential model = build_model(spec, init::Scheme::Torch, rng);
+  try {
+    model.load_state_dict(model_tensors);
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("{}: does not fit the architecture {}: {}", name, described, e.what()));
+  }
+  return {std::move(model), std::move(spec), std::move(metadata)};
+}
+
 }  // namespace
+
+void save_model(const std::filesystem::path& path, const Sequential& model, const ModelSpec& spec,
+                Metadata extra) {
+  Metadata metadata = spec.to_metadata();
+  metadata["format"] = "pt";
+  metadata.merge(extra);
+  save_tensors(path, model.state_dict(), metadata);
+}
+
+LoadedModel load_model(const std::filesystem::path& path, const std::optional<ModelSpec>& fallback) {
+  return model_from_file(load_safetensors(path), path.string(), fallback);
+}
+
+LoadedModel parse_model(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
+                        const std::optional<ModelSpec>& fallback) {
+  return model_from_file(parse_safetensors(bytes, name_for_errors), name_for_errors, fallback);
+}
 
 NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata) {
   SafetensorsFile file = load_safetensors(path);

@@ -115,7 +115,7 @@ Diagnostics diagnose(nn::Module& any_model, const Tensor& images, std::span<cons
     // Pass 1, no recording: pre-activations and activations layer by layer.
     nn::Sequential& model = *sequential;
     NoGradGuard no_grad;
-    Tensor x = images;
+    Tensor x = model.view_input(images);  // a conv net takes its images as [N, C, H, W]
     for (std::size_t i = 0; i < model.size(); ++i) {
       nn::Module& m = model[i];
       if (auto* linear = dynamic_cast<nn::Linear*>(&m)) {

@@ -27,8 +27,9 @@ namespace bend::lab {
 std::vector<std::string> parse_activation_list(std::string_view list);
 
 struct CompareOptions {
-  train::TrainConfig base;              // everything but the model and seed; checkpoints are never written
-  std::string arch = "784-256-128-10";  // the MLP every run trains, with one activation each
+  train::TrainConfig base;               // everything but the model and seed; checkpoints are never written
+  std::string arch = "784-256-128-10";   // the model every run trains (nn::ModelSpec's --arch, with its input)
+  std::string norm = "none";             // nn::ModelSpec's --norm
   float dropout = 0.0f;
   std::string init = "torch";            // nn::init::parse_scheme
   std::vector<std::string> activations;  // table names

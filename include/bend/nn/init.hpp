@@ -55,5 +55,8 @@ std::string_view scheme_name(Scheme s);
 // Initialises one Linear for the activation that follows it (null: none, e.g. the output layer).
 // Biases start at zero except for Torch. He uses the activation's gain; Xavier uses its gain too.
 void init_linear(Linear& layer, Scheme scheme, const ActivationInfo* next_activation, Rng& rng);
+// The same for any layer's weight (fan_in from its shape: a Conv2d's [O, C, kh, kw] has C·kh·kw) and
+// bias (may be undefined).
+void init_layer(Tensor& weight, Tensor& bias, Scheme scheme, const ActivationInfo* next_activation, Rng& rng);
 
 }  // namespace bend::nn::init

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "bend/nn/mlp.hpp"
+#include "bend/nn/model_spec.hpp"
 
 namespace bend::nn {
 
@@ -40,5 +41,24 @@ LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpe
 // The same from the bytes of a file held in memory; `name_for_errors` stands for the file name.
 LoadedMlp parse_mlp(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
                     const std::optional<MlpSpec>& fallback = std::nullopt);
+
+// Any model spec's Sequential: its state dict plus the spec's metadata and `extra`.
+void save_model(const std::filesystem::path& path, const Sequential& model, const ModelSpec& spec,
+                Metadata extra = {});
+
+struct LoadedModel {
+  Sequential model;
+  ModelSpec spec;
+  Metadata metadata;
+};
+// load_mlp for any model spec: rebuilds the model from the file's metadata (bend.arch, bend.act,
+// bend.norm, bend.dropout; files written before model specs read as the MLPs they hold), or from
+// `fallback` for a file without bend metadata. The metadata is validated and the spec's parameter and
+// buffer count checked against the values the file holds before anything is allocated; then every
+// tensor's name and shape (load_state_dict, strict). bend::ValueError otherwise.
+LoadedModel load_model(const std::filesystem::path& path,
+                       const std::optional<ModelSpec>& fallback = std::nullopt);
+LoadedModel parse_model(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
+                        const std::optional<ModelSpec>& fallback = std::nullopt);
 
 }  // namespace bend::nn

@@ -6,7 +6,9 @@
 //
 //   ModelSource::of(std::make_shared<Net>())      // a model you built (the Trainer takes it as it is)
 //   ModelSource::from([](Rng& rng) { ... })        // a factory: initialised from --seed
-//   mlp_source(MlpSpec::parse("784-256-10", "relu"), init::Scheme::Torch)   // what `bend train` builds
+//   mlp_source(MlpSpec::parse("784-256-10", "relu"), init::Scheme::Torch)   // an MLP
+//   model_source(ModelSpec::parse("1x28x28-c6k5-p2-10", "relu"), init::Scheme::Torch)  // what `bend train`
+//   builds
 #include <functional>
 #include <memory>
 #include <string>
@@ -14,6 +16,7 @@
 
 #include "bend/nn/init.hpp"
 #include "bend/nn/mlp.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/nn/module.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/checkpoint.hpp"
@@ -36,5 +39,10 @@ struct ModelSource {
 // The MLPs of `bend train --arch --act --dropout --init`: nn::build_mlp, described by the spec's
 // metadata (bend.arch, bend.act, bend.dropout), so `bend eval` rebuilds them from the file alone.
 ModelSource mlp_source(const nn::MlpSpec& spec, nn::init::Scheme scheme);
+
+// Any model spec (`bend train --model/--arch --act --norm --dropout --init`): nn::build_model, described
+// by the spec's metadata (bend.arch, bend.act, bend.norm, bend.dropout, bend.layers). For an MLP spec
+// the model, its initial weights and bend.arch/bend.act/bend.dropout are mlp_source's.
+ModelSource model_source(const nn::ModelSpec& spec, nn::init::Scheme scheme);
 
 }  // namespace bend::train

@@ -1,0 +1,104 @@
+#pragma once
+// Models from a spec: any nn.Sequential of bend's layers written as one line a person can read and type,
+// e.g. "c6k5p2-p2-c16k5-p2-120-84-10" (LeNet-5), plus the hidden activation(s), an optional norm and
+// dropout. The spec travels in a saved model's metadata, so the file alone rebuilds the model.
+//
+// The --arch grammar: tokens joined by '-', in order.
+//   1x28x28  CxHxW   the input sample shape (first token only; default: the dataset's, e.g. 1x28x28)
+//   784      N       first token: a flat input of N values (the MLP spec "784-256-128-10");
+//                    later: a dense (Linear) layer with N outputs. The last token is the output layer.
+//   c6k5s1p2d1       Conv2d: 6 output channels, kernel 5, then optional stride s, zero padding p and
+//                    dilation d (defaults 1, 0, 1). Square kernels.
+//   p2 / p3s2        MaxPool2d: kernel 2 (stride = kernel unless s is given). "mp2" is the same.
+//   ap2 / ap3s2      AvgPool2d.
+//   f                Flatten; implicit before the first dense layer after a conv or pool.
+//   bn               BatchNorm1d (flat input) or BatchNorm2d (image input).
+//   ln               LayerNorm over the whole sample shape.
+//   drop0.5          Dropout(0.5); "drop2d0.25" is Dropout2d(0.25).
+// The hidden activation (--act: one name, or one per hidden layer) goes after each conv and each
+// hidden dense layer; --norm batch|layer puts a BatchNorm1d/2d or LayerNorm before each of those
+// activations; --dropout p puts a Dropout after each hidden dense layer's activation. A hidden dense
+// layer with activation "swiglu" is one SwiGLU block.
+//
+// Module names follow torch.nn.Sequential of the same layers: "0.weight", "1.running_mean", ...
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bend/nn/init.hpp"
+#include "bend/nn/sequential.hpp"
+#include "bend/ops.hpp"
+
+namespace bend::nn {
+
+// One module of the expanded spec. `kind` names an entry of the layer table (bend/nn/layer_table.hpp).
+struct LayerSpec {
+  std::string kind;         // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm",
+                            // "dropout", "dropout2d", "dense", "swiglu", "act"
+  std::int64_t size = 0;    // conv: output channels; dense, swiglu: output features
+  std::int64_t kernel = 1;  // conv, pools
+  std::int64_t stride = 1;  // conv, pools (a pool's stride defaults to its kernel)
+  std::int64_t padding = 0;
+  std::int64_t dilation = 1;
+  float p = 0.0f;          // dropout probability
+  std::string activation;  // act: an activation table name
+  friend bool operator==(const LayerSpec&, const LayerSpec&) = default;
+};
+
+using SampleShape = std::vector<std::int64_t>;  // one sample, without the batch dimension
+
+// What one layer does to a sample, from shape inference.
+struct LayerShape {
+  SampleShape output;
+  std::int64_t parameters = 0;  // trained values; -1 when the count does not fit in 63 bits
+  std::int64_t buffers = 0;     // saved non-trained values (batch norm's running statistics)
+};
+
+struct ModelSpec {
+  SampleShape input;                     // {784} or {1, 28, 28}
+  std::vector<LayerSpec> arch;           // the --arch tokens after the input (no activations)
+  std::vector<std::string> activations;  // one per hidden layer (convs and hidden dense layers)
+  std::string norm = "none";             // "none" | "batch" | "layer"
+  float dropout = 0.0f;                  // after each hidden dense layer's activation
+  std::vector<LayerSpec> layers;  // every module in order: arch + flatten, norms, activations, dropouts
+
+  // `arch` in the grammar above; `input` is the sample shape used when arch does not start with one
+  // (nullptr: arch must start with one). Throws bend::ValueError naming the token or layer that is wrong,
+  // including shapes that do not fit (a kernel larger than its input, a pool that leaves 0x0).
+  static ModelSpec parse(std::string_view arch, std::string_view acts, std::string_view norm = "none",
+                         float dropout = 0.0f, const SampleShape* input = nullptr);
+  std::string arch_string() const;    // canonical, with the input first: "1x28x28-c6k5p2-p2-...-10"
+  std::string act_string() const;     // "relu,relu"
+  std::string layers_string() const;  // every module, ';'-separated (metadata bend.layers)
+  std::int64_t hidden_layers() const { return static_cast<std::int64_t>(activations.size()); }
+  std::int64_t input_features() const;  // product of input
+  std::int64_t outputs() const;         // the last layer's output values
+
+  // Each module's output shape and parameter count (same length as `layers`).
+  std::vector<LayerShape> infer_shapes() const;
+  // ValueError when a dataset sample of shape `sample` cannot go in (its size differs from the input's).
+  void check_input(const SampleShape& sample, std::string_view dataset_name) const;
+
+  // Metadata keys ("bend.arch", "bend.act", "bend.norm", "bend.dropout", "bend.layers"). Files from
+  // before model specs (bend.arch "784-256-128-10", bend.act, bend.dropout) read the same as then.
+  std::map<std::string, std::string> to_metadata() const;
+  static bool has_metadata(const std::map<std::string, std::string>& metadata);
+  // Throws bend::ValueError naming the key when a value does not parse.
+  static ModelSpec from_metadata(const std::map<std::string, std::string>& metadata);
+};
+
+// "1x28x28" for {1, 28, 28}, "784" for {784}.
+std::string sample_shape_string(const SampleShape& shape);
+
+// Throws bend::ValueError naming the layer when its weights, or all weights together, or one sample's
+// activations cannot fit in this machine's physical memory. build_model calls it before allocating.
+void check_model_fits_in_memory(const ModelSpec& spec);
+
+// The Sequential of spec.layers, initialised with `scheme` (convs and dense layers alike; see
+// init::init_linear); an image input is set as its input shape (Sequential::set_input_shape), so it
+// takes flat samples too. For an MLP spec the draws from `rng` are build_mlp's.
+Sequential build_model(const ModelSpec& spec, init::Scheme scheme, Rng& rng);
+
+}  // namespace bend::nn

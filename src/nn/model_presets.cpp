@@ -1,0 +1,51 @@
+// The preset models of `bend train --model`.
+#include "bend/nn/model_presets.hpp"
+
+#include <fmt/format.h>
+
+namespace bend::nn {
+namespace {
+
+std::int64_t values(const SampleShape& input) {
+  std::int64_t n = 1;
+  for (std::int64_t d : input) n *= d;
+  return n;
+}
+
+// Today's default MLP: flat input, two hidden layers.
+std::string mlp_arch(const SampleShape& input, std::int64_t classes) {
+  return fmt::format("{}-256-128-{}", values(input), classes);
+}
+
+// LeCun et al.'s LeNet-5 took 32x32 images; padding 2 on the first conv gives MNIST's 28x28 images the
+// same geometry: 28 -> conv5 pad2 -> 6x28x28 -> pool -> 6x14x14 -> conv5 -> 16x10x10 -> pool -> 16x5x5
+// -> 400 -> 120 -> 84 -> classes. Max pooling and the chosen --act stand in for the paper's subsampling
+// and scaled tanh, as in most modern renditions.
+std::string lenet5_arch(const SampleShape& input, std::int64_t classes) {
+  return fmt::format("{}-c6k5p2-p2-c16k5-p2-120-84-{}", sample_shape_string(input), classes);
+}
+
+}  // namespace
+
+const std::vector<ModelPreset>& model_presets() {
+  static const std::vector<ModelPreset> presets = {
+      {"mlp", "the default MLP: <inputs>-256-128-<classes>", mlp_arch},
+      {"lenet5", "LeNet-5: c6k5p2-p2-c16k5-p2-120-84-<classes> (classic geometry on 28x28 images)",
+       lenet5_arch},
+  };
+  return presets;
+}
+
+const ModelPreset* find_model_preset(std::string_view name) {
+  for (const ModelPreset& p : model_presets())
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+std::string model_preset_names() {
+  std::string out;
+  for (const ModelPreset& p : model_presets()) out += fmt::format("{}{}", out.empty() ? "" : ", ", p.name);
+  return out;
+}
+
+}  // namespace bend::nn
