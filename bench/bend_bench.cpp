@@ -36,17 +36,19 @@
 #include "bend/activations.hpp"
 #include "bend/autograd.hpp"
 #include "bend/data/loader.hpp"
+#include "bend/data/registry.hpp"
 #include "bend/denormal.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/mlp.hpp"
+#include "bend/nn/model_presets.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/ops.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/sgd.hpp"
 #include "bend/parallel.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/metrics.hpp"
-#include "bend/data/registry.hpp"
 #include "bend/train/trainer.hpp"
 
 namespace bend::bench {
@@ -349,12 +351,23 @@ class PhaseTimer : public train::TrainObserver {
     if (timing_) {
       const double elapsed = seconds_between(last_, now);
       switch (current_) {
-        case train::StepPhase::ZeroGrad: times_.zero_grad += elapsed; break;
-        case train::StepPhase::Forward: times_.forward += elapsed; break;
-        case train::StepPhase::Backward: times_.backward += elapsed; break;
-        case train::StepPhase::Update: times_.optimizer += elapsed; break;
-        case train::StepPhase::Bookkeeping: times_.other += elapsed; break;
-        case train::StepPhase::Data: break;  // the remainder, below
+        case train::StepPhase::ZeroGrad:
+          times_.zero_grad += elapsed;
+          break;
+        case train::StepPhase::Forward:
+          times_.forward += elapsed;
+          break;
+        case train::StepPhase::Backward:
+          times_.backward += elapsed;
+          break;
+        case train::StepPhase::Update:
+          times_.optimizer += elapsed;
+          break;
+        case train::StepPhase::Bookkeeping:
+          times_.other += elapsed;
+          break;
+        case train::StepPhase::Data:
+          break;  // the remainder, below
       }
     }
     timing_ = true;
@@ -404,6 +417,22 @@ train::TrainConfig bench_config(const BenchOptions& o) {
 
 }  // namespace
 
+// The model of --arch (any spec: an MLP "784-256-128-10" or a CNN "c6k5p2-p2-...", on MNIST's 1x28x28
+// samples) with --act.
+nn::ModelSpec bench_model_spec(const BenchOptions& o) {
+  const nn::SampleShape mnist_sample = {1, 28, 28};
+  return nn::ModelSpec::parse(o.arch, o.act, "none", 0.0f, &mnist_sample);
+}
+
+// The layer sizes of an MLP spec (for the GEMM floor, which knows only dense layers); empty otherwise.
+std::vector<std::int64_t> mlp_sizes(const BenchOptions& o) {
+  try {
+    return nn::MlpSpec::parse(o.arch, o.act).sizes;
+  } catch (const ValueError&) {
+    return {};
+  }
+}
+
 // Trains with bend::train::Trainer (what `bend train` runs: PyTorch's default init, as torch_mlp.py),
 // timing each part of every step through the observer's phase marks; calls on_epoch after each epoch
 // (evaluation is not timed). Warm-up steps run first on a throwaway model (same init), as torch_mlp.py
@@ -411,7 +440,7 @@ train::TrainConfig bench_config(const BenchOptions& o) {
 TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
                       const std::function<void(const EpochReport&)>& on_epoch = {}) {
   const train::ModelSource source =
-      train::mlp_source(nn::MlpSpec::parse(o.arch, o.act), nn::init::Scheme::Torch);
+      train::model_source(bench_model_spec(o), nn::init::Scheme::Torch);
   if (o.warmup_steps > 0) {
     train::TrainConfig warmup = bench_config(o);
     warmup.max_steps = o.warmup_steps;
@@ -484,7 +513,9 @@ int bench_main(int argc, char** argv) {
   // clang-format off
   cli.add_options()
     ("data-dir", "directory with the MNIST IDX files", cxxopts::value<std::string>()->default_value(""))
-    ("arch", "layer sizes", cxxopts::value<std::string>()->default_value("784-256-128-10"))
+    ("arch", "the model: layer sizes, or any --arch spec of bend train (e.g. a CNN)", cxxopts::value<std::string>()->default_value("784-256-128-10"))
+    ("model", "a preset model of bend train (" + nn::model_preset_names() + "); replaces --arch", cxxopts::value<std::string>())
+    ("describe", "print the model's layers as bend.layers describes them (for bench/torch_mlp.py --layers) and exit")
     ("act", "hidden activation (a table name)", cxxopts::value<std::string>()->default_value("relu"))
     ("opt", "optimizer: " + optimizer_names(), cxxopts::value<std::string>()->default_value("adam"))
     ("lr", "learning rate (default 1e-3 Adam, 0.01 SGD)", cxxopts::value<double>())
@@ -516,6 +547,13 @@ int bench_main(int argc, char** argv) {
 
   BenchOptions o;
   o.arch = args["arch"].as<std::string>();
+  if (args.count("model")) {
+    const nn::ModelPreset* preset = nn::find_model_preset(args["model"].as<std::string>());
+    if (!preset)
+      throw ValueError(fmt::format("--model '{}': no such preset ({})", args["model"].as<std::string>(),
+                                   nn::model_preset_names()));
+    o.arch = preset->arch({1, 28, 28}, 10);
+  }
   o.act = args["act"].as<std::string>();
   o.opt = args["opt"].as<std::string>();
   if (args.count("lr")) o.lr = args["lr"].as<double>();
@@ -529,6 +567,10 @@ int bench_main(int argc, char** argv) {
   o.flush_denormal = args.count("flush-denormal") > 0;
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
+  if (args.count("describe")) {
+    fmt::print("{}\n", bench_model_spec(o).layers_string());
+    return 0;
+  }
   if (args.count("core-check")) {
     const CoreCheck check = measure_core_check(o.threads);
     emit({{"core_check", true},
@@ -581,8 +623,9 @@ int bench_main(int argc, char** argv) {
 
   const auto on_epoch = [&](const EpochReport& r) {
     const PhaseTimes& p = r.phases;
-    const std::string phases = fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} zero_grad {:.3f} step {:.3f} other {:.3f}]",
-                           p.data, p.forward, p.backward, p.zero_grad, p.optimizer, p.other);
+    const std::string phases =
+        fmt::format("  [data {:.3f} fwd {:.3f} bwd {:.3f} zero_grad {:.3f} step {:.3f} other {:.3f}]", p.data,
+                    p.forward, p.backward, p.zero_grad, p.optimizer, p.other);
     emit(epoch_json(r, samples),
          fmt::format(
              "epoch {:3d}  {:7.3f} s  {:7.0f} steps/s  {:8.0f} samples/s  loss {:.4f}  test acc {:.2f}%{}",
@@ -593,7 +636,8 @@ int bench_main(int argc, char** argv) {
 
   std::optional<GemmFloor> floor;
   if (o.measure_gemm)
-    floor = measure_gemm_floor(nn::MlpSpec::parse(o.arch, o.act).sizes, o.batch, samples, run.threads);
+    if (const auto sizes = mlp_sizes(o); !sizes.empty())
+      floor = measure_gemm_floor(sizes, o.batch, samples, run.threads);
 
   std::vector<double> seconds;
   for (const EpochReport& r : run.epochs) seconds.push_back(r.seconds);
@@ -643,8 +687,8 @@ int bench_main(int argc, char** argv) {
         "  {:<7} {:<14} {:>8} {:>9}   {:>10} {:>10} {:>10}  (us per call)\n",
         o.batch, run.threads, floor->step_seconds * 1e6, floor->gflops(), floor->epoch_seconds,
         median_seconds / floor->epoch_seconds, floor->step_flops() * 1e-9, floor->peak_one_thread_gflops,
-        run.threads, floor->peak_epoch_seconds, median_seconds / floor->peak_epoch_seconds, "product", "[MxNxK]", "best us", "GFLOP/s", "blas 1 thr",
-        fmt::format("blas {} thr", run.threads), "bend split");
+        run.threads, floor->peak_epoch_seconds, median_seconds / floor->peak_epoch_seconds, "product",
+        "[MxNxK]", "best us", "GFLOP/s", "blas 1 thr", fmt::format("blas {} thr", run.threads), "bend split");
     for (const GemmShape& s : floor->shapes)
       human += fmt::format("  {:<7} {:<14} {:8.1f} {:9.1f}   {:10.1f} {:10.1f} {:10.1f}\n", s.role,
                            fmt::format("[{}x{}x{}]", s.m, s.n, s.k), s.seconds_per_call * 1e6, s.gflops(),

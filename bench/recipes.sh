@@ -5,7 +5,7 @@
 # Usage: bench/recipes.sh                      every recipe, seeds 0-4, 1 and 2 threads
 #        RECIPES="default" bench/recipes.sh    only some recipes
 # Settings (environment): RECIPES, SEEDS ("0 1 2 3 4"), THREADS ("1 2"), LONG_THREADS (threads for the
-# long recipe, default "2": it runs 30 epochs), BUILD_DIR (build), RESULTS (bench/RECIPES.md).
+# long recipe, default "2": it runs 20 epochs), BUILD_DIR (build), RESULTS (bench/RECIPES.md).
 # Accuracy does not depend on the machine's load, so this may run next to other work; its times do.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -107,6 +107,19 @@ def build_mlp(sizes, activation: str) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def build_from_layers(text: str):
+    """A CNN (or any spec) as bend describes it in bend.layers ("input 1,28,28;Conv2d in=1 ...;..."),
+    built by scripts/torch_load_model.py's module_from: (Sequential, input sample shape)."""
+    sys.path.insert(0, str(REPO_ROOT / "scripts"))
+    from torch_load_model import module_from  # noqa: E402
+
+    head, *lines = text.split(";")
+    if not head.startswith("input "):
+        raise argparse.ArgumentTypeError(f"--layers starts with {head!r}, expected 'input C,H,W'")
+    shape = [int(v) for v in head[len("input "):].split(",")]
+    return nn.Sequential(*[module_from(line) for line in lines]), shape
+
+
 def build_optimizer(args, parameters):
     # foreach=None is PyTorch's default (the per-tensor loop on CPU in torch 1.13).
     foreach = True if args.foreach else None
@@ -169,6 +182,12 @@ def main() -> int:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="directory with the MNIST IDX files")
     parser.add_argument("--arch", type=parse_arch, default=parse_arch("784-256-128-10"), help="layer sizes")
     parser.add_argument("--act", choices=sorted(ACTIVATIONS), default="relu")
+    parser.add_argument(
+        "--layers",
+        default=None,
+        help="any model bend can build, as its bend.layers description (bend_bench --describe prints it); "
+        "replaces --arch/--act",
+    )
     parser.add_argument("--opt", choices=["adam", "sgd"], default="adam")
     parser.add_argument("--lr", type=float, default=None, help="default: 1e-3 for Adam, 0.01 for SGD")
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD momentum")
@@ -202,7 +221,12 @@ def main() -> int:
         train_labels = train_labels[: args.train_limit].contiguous()
     train_count = train_images.shape[0]
 
-    model = build_mlp(args.arch, args.act)
+    if args.layers:
+        model, sample_shape = build_from_layers(args.layers)
+        train_images = train_images.view(-1, *sample_shape)
+        test_images = test_images.view(-1, *sample_shape)
+    else:
+        model = build_mlp(args.arch, args.act)
     optimizer = build_optimizer(args, model.parameters())
     warm_up(args, model, train_images, train_labels)
 
@@ -242,7 +266,7 @@ def main() -> int:
         "summary": True,
         "framework": "pytorch",
         "torch_version": torch.__version__,
-        "arch": "-".join(str(size) for size in args.arch),
+        "arch": "-".join(str(size) for size in args.arch) if not args.layers else args.layers,
         "act": args.act,
         "opt": args.opt,
         "lr": optimizer.param_groups[0]["lr"],

@@ -10,6 +10,7 @@
 #include "bend/data/loader.hpp"
 #include "bend/data/registry.hpp"
 #include "bend/dist/mpi.hpp"
+#include "bend/io/atomic_file.hpp"
 #include "bend/lab/compare.hpp"
 #include "bend/parallel.hpp"
 #include "cli.hpp"
@@ -121,57 +122,36 @@ std::string command_line(int argc, char** argv) {
   return text;
 }
 
-}  // namespace
-
-int run_compare(int argc, char** argv) {
-  cxxopts::Options options("bend compare",
-                           "Train one model (an MLP by default; --model, --arch) per activation (and seed) and compare accuracy, speed, dead units, "
-                           "saturation and gradient flow.");
-  add_training_flags(options);
-  options.add_options("Compare")(
-      "acts",
-      "comma list of activations, 'default' (the docs' table: sigmoid,tanh,relu,leaky_relu,gelu,silu) or "
-      "'all' (every activation bend knows)",
-      cxxopts::value<std::string>()->default_value("default"))(
-      "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
-      cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
-                                                 cxxopts::value<std::int64_t>()->default_value("512"))(
-      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"))(
-      "jobs",
-      "runs at the same time, sharing --threads (each gets threads/jobs, at least 1); 0: one per core when "
-      "there are at least as many runs as cores, else 1",
-      cxxopts::value<int>()->default_value("0"))(
-      "resume", "run only the runs whose result is not yet in OUT/runs (an interrupted sweep)");
-  cxxopts::ParseResult args;
-  if (!parse_or_help(options, argc, argv, args)) return 0;
-  if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
-
+// One sweep and its report. `dataset`/`acts` (when not empty) and `seeds_default` (when > 0 and
+// --seeds is not given) are a preset's; `result_out` receives the result on rank 0.
+int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const std::string& dataset,
+                const std::string& acts, int seeds_default, const std::filesystem::path& out,
+                lab::CompareResult* result_out = nullptr) {
   lab::CompareOptions compare;
   compare.base = training_config(args);
+  if (!dataset.empty()) compare.base.dataset = dataset;
   const ModelFlags model = model_flags(args);
   compare.arch = model.arch;
   compare.norm = model.norm;
   compare.dropout = model.dropout;
   compare.init = model.init;
   try {
-    compare.activations = lab::parse_activation_list(args["acts"].as<std::string>());
+    compare.activations = lab::parse_activation_list(acts.empty() ? args["acts"].as<std::string>() : acts);
   } catch (const ValueError& e) {
     throw UsageError(e.what());
   }
-  compare.seeds = args["seeds"].as<int>();
+  compare.seeds = seeds_default > 0 && !args.count("seeds") ? seeds_default : args["seeds"].as<int>();
   if (compare.seeds < 1) throw UsageError(fmt::format("--seeds must be >= 1, got {}", compare.seeds));
   compare.probe_size = args["probe"].as<std::int64_t>();
   if (compare.probe_size < 1)
     throw UsageError(fmt::format("--probe must be >= 1, got {}", compare.probe_size));
   compare.command_line = command_line(argc, argv);
-  const std::filesystem::path out = args["out"].as<std::string>();
   compare.run_dir = out;
   compare.resume = args.count("resume") > 0;
   const int jobs_flag = args["jobs"].as<int>();
   if (jobs_flag < 0) throw UsageError(fmt::format("--jobs must be >= 0, got {}", jobs_flag));
 
   // Under mpirun/srun the runs are spread over the ranks; rank 0 writes the report.
-  dist::Environment mpi;
   const dist::World world = dist::world();
   const std::size_t runs = compare.activations.size() * static_cast<std::size_t>(compare.seeds);
   compare.jobs = choose_jobs(jobs_flag, runs, world);
@@ -222,6 +202,7 @@ int run_compare(int argc, char** argv) {
     fmt::print(stderr, "resumed: {} of {} run(s) loaded from {}\n", result.resumed_runs, runs,
                (out / "runs").string());
   const auto files = lab::write_compare_report(compare, result, out);
+  if (result_out) *result_out = result;
 
   fmt::print("{}\n", lab::summary_table_markdown(result));
   fmt::print("ranking (test accuracy): ");
@@ -240,6 +221,86 @@ int run_compare(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+struct DocsPresetPart {
+  std::string dataset;
+  std::filesystem::path dir;
+  lab::CompareResult result;
+};
+
+// OUT/report.md and OUT/index.html of --preset docs: each dataset's table, ranking and charts.
+void write_docs_preset_index(const std::filesystem::path& out, const std::vector<DocsPresetPart>& parts,
+                             const std::string& command) {
+  std::string md = fmt::format("# The docs' activation table, measured\n\n`{}`\n\n", command);
+  std::string html = fmt::format(
+      "<!doctype html><meta charset=\"utf-8\"><title>The docs' activation table, measured</title>"
+      "<h1>The docs' activation table, measured</h1><p><code>{}</code></p>",
+      command);
+  for (const DocsPresetPart& p : parts) {
+    const std::string name = find_dataset(p.dataset).summary;
+    md += fmt::format(
+        "## {} ({})\n\n{}\n\n{}\n\nCharts: [{}/accuracy.svg]({}/accuracy.svg), full report: "
+        "[{}/report.md]({}/report.md)\n\n",
+        p.dataset, name, lab::summary_table_markdown(p.result), lab::statistics_markdown(p.result), p.dataset,
+        p.dataset, p.dataset, p.dataset);
+    html += fmt::format(
+        "<h2>{} ({})</h2><p><img src=\"{}/accuracy.svg\" alt=\"test accuracy per epoch on {}\"></p>"
+        "<p><a href=\"{}/index.html\">the full report: statistics, loss, gradients, dead units</a></p>",
+        p.dataset, name, p.dataset, p.dataset, p.dataset);
+  }
+  write_file_atomically(out / "report.md", md);
+  write_file_atomically(out / "index.html", html);
+  fmt::print("report over both datasets: {}\n", (out / "index.html").string());
+}
+
+}  // namespace
+
+int run_compare(int argc, char** argv) {
+  cxxopts::Options options("bend compare",
+                           "Train one model (an MLP by default; --model, --arch) per activation (and seed) "
+                           "and compare accuracy, speed, dead units, "
+                           "saturation and gradient flow.");
+  add_training_flags(options);
+  options.add_options("Compare")(
+      "acts",
+      "comma list of activations, 'default' (the docs' table: sigmoid,tanh,relu,leaky_relu,gelu,silu) or "
+      "'all' (every activation bend knows)",
+      cxxopts::value<std::string>()->default_value("default"))(
+      "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
+      cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
+                                                 cxxopts::value<std::int64_t>()->default_value("512"))(
+      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"))(
+      "jobs",
+      "runs at the same time, sharing --threads (each gets threads/jobs, at least 1); 0: one per core when "
+      "there are at least as many runs as cores, else 1",
+      cxxopts::value<int>()->default_value("0"))(
+      "resume", "run only the runs whose result is not yet in OUT/runs (an interrupted sweep)")(
+      "preset",
+      "docs: the docs' table, measured: their six activations on MNIST and on Fashion-MNIST (--seeds 5 "
+      "unless given), each in OUT/<dataset>, with OUT/report.md and OUT/index.html over both",
+      cxxopts::value<std::string>());
+  cxxopts::ParseResult args;
+  if (!parse_or_help(options, argc, argv, args)) return 0;
+  if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
+
+  dist::Environment mpi;  // once per process: MPI may be initialised only once
+  if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, args["out"].as<std::string>());
+  const std::string preset = args["preset"].as<std::string>();
+  if (preset != "docs") throw UsageError(fmt::format("--preset '{}': the only preset is docs", preset));
+  if (args.count("dataset") || args.count("data-dir") || args.count("acts"))
+    throw UsageError("--preset docs chooses the datasets (mnist, fashion) and the activations itself");
+  // The docs' table on each dataset, then one page over both.
+  const std::filesystem::path out = args["out"].as<std::string>();
+  std::vector<DocsPresetPart> parts;
+  int status = 0;
+  for (const char* dataset : {"mnist", "fashion"}) {
+    DocsPresetPart part{dataset, out / dataset, {}};
+    status = std::max(status, compare_one(args, argc, argv, dataset, "default", 5, part.dir, &part.result));
+    parts.push_back(std::move(part));
+  }
+  if (dist::world().is_root()) write_docs_preset_index(out, parts, command_line(argc, argv));
+  return status;
 }
 
 }  // namespace bend::cli

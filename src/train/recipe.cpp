@@ -15,13 +15,13 @@ double Recipe::lr_for(std::string_view chosen_optimizer, std::string_view chosen
 const std::vector<Recipe>& recipe_registry() {
   static const std::vector<Recipe> table = {
       {"default", "Adam lr 2e-3 with cosine decay to 0 over 10 epochs, batch 64",
-       "784-256-128-10 ReLU on MNIST: 98.41-98.62% last-epoch test accuracy, seeds 0-4, 1 and 2 threads",
+       "784-256-128-10 ReLU on MNIST: 98.41-98.60% last-epoch test accuracy, seeds 0-4, 1 and 2 threads",
        "adam", 2e-3, "cosine", 10, 64, 0.0f},
       {"plain", "PyTorch's plain loop: Adam at its default lr 1e-3, constant; the same as --schedule none",
        "784-256-128-10 ReLU on MNIST: about 98.0%, varying by a few tenths between epochs", "adam", 0.0,
        "none", 10, 64, 0.0f},
-      {"long", "the default recipe with dropout 0.2 after each hidden activation, over 30 epochs",
-       "784-256-128-10 ReLU on MNIST: see bench/RECIPES.md", "adam", 2e-3, "cosine", 30, 64, 0.2f},
+      {"long", "the default recipe with dropout 0.2 after each hidden activation, over 20 epochs",
+       "784-256-128-10 ReLU on MNIST: 98.52-98.70% last-epoch test accuracy (mean 98.59%), seeds 0-4, 2 threads", "adam", 2e-3, "cosine", 20, 64, 0.2f},
   };
   return table;
 }

@@ -5,7 +5,7 @@
 //
 //   default  Adam, lr 2e-3, cosine decay to 0 over 10 epochs, batch 64
 //   plain    PyTorch's plain loop: Adam at its default lr 1e-3, constant (the same as --schedule none)
-//   long     the default with dropout 0.2 after each hidden activation, over 30 epochs
+//   long     the default with dropout 0.2 after each hidden activation, over 20 epochs
 //
 // Adding a recipe is one entry in src/train/recipe.cpp; help texts and the tests read the table.
 #include <cstdint>

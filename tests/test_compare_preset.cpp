@@ -1,0 +1,61 @@
+// bend compare --preset docs: the docs' six activations on MNIST and on Fashion-MNIST, one report per
+// dataset and one page over both (on tiny subsets here; the README's table comes from the full run).
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "bend/data/registry.hpp"
+#include "requirements.hpp"
+#include "run_command.hpp"
+
+#ifdef BEND_CLI_PATH
+namespace {
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+TEST_CASE("bend compare --preset docs runs the docs' table on MNIST and Fashion-MNIST", "[compare][cli]") {
+  for (const char* name : {"mnist", "fashion"}) {
+    const std::filesystem::path dir = bend::find_dataset(name).default_dir();
+    if (!bend::testing::require_available(std::filesystem::exists(dir), std::string(name) + " in " + dir.string(),
+                                          bend::find_dataset(name).fetch_hint))
+      return;
+  }
+  const auto out = std::filesystem::temp_directory_path() / "bend_test_compare_preset";
+  std::filesystem::remove_all(out);
+  const auto r = bend::testing::run_command(std::string(BEND_CLI_PATH) +
+                                            " compare --preset docs --seeds 2 --epochs 1 --train-limit 256 "
+                                            "--test-limit 128 --threads 2 --out " +
+                                            out.string());
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const std::string report = slurp(out / "report.md");
+  for (const char* dataset : {"mnist", "fashion"}) {
+    INFO(dataset);
+    CHECK(std::filesystem::exists(out / dataset / "accuracy.svg"));
+    CHECK(std::filesystem::exists(out / dataset / "summary.json"));
+    CHECK_THAT(report, Catch::Contains(std::string("## ") + dataset));
+  }
+  for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu"}) CHECK_THAT(report, Catch::Contains(act));
+  CHECK_THAT(report, Catch::Contains("--preset docs"));
+  CHECK_THAT(slurp(out / "index.html"), Catch::Contains("mnist/accuracy.svg") && Catch::Contains("fashion/accuracy.svg"));
+  std::filesystem::remove_all(out);
+}
+
+TEST_CASE("bend compare --preset refuses unknown presets and flags it chooses itself", "[compare][cli]") {
+  const std::string cli = std::string(BEND_CLI_PATH) + " compare ";
+  const auto unknown = bend::testing::run_command(cli + "--preset fast");
+  CHECK(unknown.code == 2);
+  CHECK_THAT(unknown.out, Catch::Contains("'fast'") && Catch::Contains("docs"));
+  const auto dataset = bend::testing::run_command(cli + "--preset docs --dataset emnist-letters");
+  CHECK(dataset.code == 2);
+  CHECK_THAT(dataset.out, Catch::Contains("--preset docs chooses"));
+}
+#endif
