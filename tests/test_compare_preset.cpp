@@ -24,7 +24,8 @@ std::string slurp(const std::filesystem::path& path) {
 TEST_CASE("bend compare --preset docs runs the docs' table on MNIST and Fashion-MNIST", "[compare][cli]") {
   for (const char* name : {"mnist", "fashion"}) {
     const std::filesystem::path dir = bend::find_dataset(name).default_dir();
-    if (!bend::testing::require_available(std::filesystem::exists(dir), std::string(name) + " in " + dir.string(),
+    if (!bend::testing::require_available(std::filesystem::exists(dir),
+                                          std::string(name) + " in " + dir.string(),
                                           bend::find_dataset(name).fetch_hint))
       return;
   }
@@ -43,9 +44,11 @@ TEST_CASE("bend compare --preset docs runs the docs' table on MNIST and Fashion-
     CHECK(std::filesystem::exists(out / dataset / "summary.json"));
     CHECK_THAT(report, Catch::Contains(std::string("## ") + dataset));
   }
-  for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu"}) CHECK_THAT(report, Catch::Contains(act));
+  for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu"})
+    CHECK_THAT(report, Catch::Contains(act));
   CHECK_THAT(report, Catch::Contains("--preset docs"));
-  CHECK_THAT(slurp(out / "index.html"), Catch::Contains("mnist/accuracy.svg") && Catch::Contains("fashion/accuracy.svg"));
+  CHECK_THAT(slurp(out / "index.html"),
+             Catch::Contains("mnist/accuracy.svg") && Catch::Contains("fashion/accuracy.svg"));
   std::filesystem::remove_all(out);
 }
 

@@ -38,7 +38,8 @@ TEST_CASE("the recipe table: default first, unique names, valid optimizers and s
     CHECK_FALSE(r.measured.empty());
   }
   CHECK(find_recipe("plain").schedule == "none");
-  CHECK_THROWS_WITH(find_recipe("fast"), Catch::Contains("'fast'") && Catch::Contains("default, plain, long"));
+  CHECK_THROWS_WITH(find_recipe("fast"),
+                    Catch::Contains("'fast'") && Catch::Contains("default, plain, long"));
 }
 
 TEST_CASE("a recipe's learning rate applies only with its own optimizer and schedule", "[recipe]") {
@@ -46,7 +47,7 @@ TEST_CASE("a recipe's learning rate applies only with its own optimizer and sche
   CHECK(r.optimizer == "adam");
   CHECK(r.schedule == "cosine");
   CHECK(r.lr_for("adam", "cosine") == Approx(2e-3));
-  CHECK(r.lr_for("adam", "none") == 0);  // --schedule none: PyTorch's plain loop at Adam's 1e-3
+  CHECK(r.lr_for("adam", "none") == 0);   // --schedule none: PyTorch's plain loop at Adam's 1e-3
   CHECK(r.lr_for("sgd", "cosine") == 0);  // SGD's own default, not Adam's tuned rate
 }
 
@@ -72,7 +73,8 @@ TEST_CASE("bend train fills in the recipe and prints it; flags win", "[recipe][c
   CHECK_THAT(plain.out, Catch::Contains("lr=0.001") && Catch::Contains("schedule none"));
   CHECK(train_line("--recipe plain").out.find("lr=0.001,") != std::string::npos);
   const auto sgd = train_line("--opt sgd");
-  CHECK_THAT(sgd.out, Catch::Contains("SGD(") && Catch::Contains("lr=0.01,") && Catch::Contains("schedule cosine"));
+  CHECK_THAT(sgd.out,
+             Catch::Contains("SGD(") && Catch::Contains("lr=0.01,") && Catch::Contains("schedule cosine"));
   CHECK_THAT(train_line("--lr 0.005").out, Catch::Contains("lr=0.005"));
   CHECK_THAT(train_line("--batch 32").out, Catch::Contains("batch 32"));
   const auto bad = train_line("--recipe fast");
@@ -89,8 +91,8 @@ TEST_CASE("a resumed run takes what the flags leave out from its checkpoint, not
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_recipe_resume";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string cli = std::string(BEND_CLI_PATH) + " train --train-limit 640 --test-limit 64 --checkpoint-dir " +
-                          dir.string();
+  const std::string cli = std::string(BEND_CLI_PATH) +
+                          " train --train-limit 640 --test-limit 64 --checkpoint-dir " + dir.string();
   // SGD, batch 32, a cosine schedule over 3 epochs, stopped after 5 steps (a checkpoint mid-epoch).
   const auto first = bend::testing::run_command(cli + " --opt sgd --batch 32 --epochs 3 --steps 5");
   INFO(first.out);
@@ -103,8 +105,8 @@ TEST_CASE("a resumed run takes what the flags leave out from its checkpoint, not
                               Catch::Contains("batch 32") && Catch::Contains("3 epochs") &&
                               Catch::Contains("epoch   3"));
   // A flag that contradicts the checkpoint is still refused.
-  const auto other = bend::testing::run_command(cli + " --resume " + (dir / "checkpoint.safetensors").string() +
-                                                " --epochs 5");
+  const auto other = bend::testing::run_command(cli + " --resume " +
+                                                (dir / "checkpoint.safetensors").string() + " --epochs 5");
   CHECK(other.code != 0);
   CHECK_THAT(other.out, Catch::Contains("planned over 3 epochs"));
   std::filesystem::remove_all(dir);

@@ -3,8 +3,8 @@
 
 #include <cctype>
 #include <filesystem>
-#include <optional>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -22,8 +22,10 @@ namespace bend::cli {
 
 std::string describe_exception(const std::exception& error) {
   if (dynamic_cast<const Error*>(&error) != nullptr) return error.what();
-  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr || dynamic_cast<const std::length_error*>(&error))
-    return "out of memory: a size given on the command line or read from a file is too large for this machine";
+  if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr ||
+      dynamic_cast<const std::length_error*>(&error))
+    return "out of memory: a size given on the command line or read from a file is too large for this "
+           "machine";
   if (dynamic_cast<const std::filesystem::filesystem_error*>(&error) != nullptr) return error.what();
   if (const auto* system = dynamic_cast<const std::system_error*>(&error))
     return fmt::format("system error: {}", system->code().message());
@@ -65,7 +67,8 @@ std::string default_arch(const DatasetEntry& dataset) {
 
 std::string arch_flag_help() {
   return "the layers, tokens joined by '-': [input-]layer-...-output. Input: CxHxW (e.g. 1x28x28; default: "
-         "the dataset's) or, as first token, a number N (a flat input: 784-256-128-10 is the MLP it always was). Layers: " +
+         "the dataset's) or, as first token, a number N (a flat input: 784-256-128-10 is the MLP it always "
+         "was). Layers: " +
          nn::layer_grammar_help() +
          ". --act goes after each conv and hidden dense layer, --norm before it. Example (LeNet-5): "
          "c6k5p2-p2-c16k5-p2-120-84-10. A preset name (" +
@@ -95,25 +98,27 @@ void add_mlp_flags(cxxopts::Options& options) {
 
 void add_training_flags(cxxopts::Options& options) {
   add_mlp_flags(options);
-  options.add_options("Training")("dataset", dataset_flag_help(), cxxopts::value<std::string>()->default_value("mnist"))(
-      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())("opt", optimizer_help() + " (default: the recipe's)", cxxopts::value<std::string>())(
-      "recipe", fmt::format("the defaults for what is not given: {} (bend help recipes)", train::recipe_names()),
+  options.add_options("Training")("dataset", dataset_flag_help(),
+                                  cxxopts::value<std::string>()->default_value("mnist"))(
+      "data-dir", data_dir_flag_help(), cxxopts::value<std::string>())(
+      "opt", optimizer_help() + " (default: the recipe's)", cxxopts::value<std::string>())(
+      "recipe",
+      fmt::format("the defaults for what is not given: {} (bend help recipes)", train::recipe_names()),
       cxxopts::value<std::string>()->default_value("default"))(
       "lr", "learning rate (default: the recipe's for its optimizer and schedule, else the optimizer's)",
-      cxxopts::value<double>())(
-      "momentum", "momentum (sgd, rmsprop)", cxxopts::value<double>())("nesterov", "Nesterov momentum (sgd)")(
-      "weight-decay", "weight decay (default: the optimizer's; adamw 1e-2, others 0)", cxxopts::value<double>())(
+      cxxopts::value<double>())("momentum", "momentum (sgd, rmsprop)", cxxopts::value<double>())(
+      "nesterov", "Nesterov momentum (sgd)")("weight-decay",
+                                             "weight decay (default: the optimizer's; adamw 1e-2, others 0)",
+                                             cxxopts::value<double>())(
       "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
       cxxopts::value<std::vector<std::string>>())(
       "schedule", "none | step | cosine | plateau (default: the recipe's; none is PyTorch's plain loop)",
-      cxxopts::value<std::string>())(
-      "warmup", "linear learning-rate warm-up over this many steps",
-      cxxopts::value<std::int64_t>()->default_value("0"))(
+      cxxopts::value<std::string>())("warmup", "linear learning-rate warm-up over this many steps",
+                                     cxxopts::value<std::int64_t>()->default_value("0"))(
       "batch", "batch size (default: the recipe's)", cxxopts::value<std::int64_t>())(
       "epochs", "total epochs; a resumed run counts the epochs already done (default: the recipe's)",
-      cxxopts::value<std::int64_t>())(
-      "steps", "stop after this many optimizer steps (0: no limit)",
-      cxxopts::value<std::int64_t>()->default_value("0"))(
+      cxxopts::value<std::int64_t>())("steps", "stop after this many optimizer steps (0: no limit)",
+                                      cxxopts::value<std::int64_t>()->default_value("0"))(
       "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("0"))(
       "threads", "threads (0: the cores this process may use, at most 8, or $BEND_NUM_THREADS)",
       cxxopts::value<int>()->default_value("0"))(
@@ -200,10 +205,12 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   std::optional<train::CheckpointState> resumed;
   if (a.count("resume") && std::filesystem::is_regular_file(a["resume"].as<std::string>()))
     resumed = train::read_checkpoint(a["resume"].as<std::string>());
-  c.optimizer = a.count("opt")  ? a["opt"].as<std::string>()
-                : resumed       ? lower_case(resumed->optimizer_name)
-                                : recipe.optimizer;
-  c.schedule = a.count("schedule") ? a["schedule"].as<std::string>() : resumed ? resumed->schedule : recipe.schedule;
+  c.optimizer = a.count("opt") ? a["opt"].as<std::string>()
+                : resumed      ? lower_case(resumed->optimizer_name)
+                               : recipe.optimizer;
+  c.schedule = a.count("schedule") ? a["schedule"].as<std::string>()
+               : resumed           ? resumed->schedule
+                                   : recipe.schedule;
   // Only the options given on the command line, and the recipe's lr where it applies: the rest take
   // the optimizer's defaults (or, resumed, the checkpoint's).
   if (a.count("lr"))
@@ -225,7 +232,7 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
     }
   c.warmup_steps = a["warmup"].as<std::int64_t>();
   c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : resumed ? resumed->batch : recipe.batch;
-  c.epochs = a.count("epochs")                       ? a["epochs"].as<std::int64_t>()
+  c.epochs = a.count("epochs")                        ? a["epochs"].as<std::int64_t>()
              : resumed && resumed->planned_epochs > 0 ? resumed->planned_epochs
                                                       : recipe.epochs;
   c.max_steps = a["steps"].as<std::int64_t>();

@@ -1,5 +1,5 @@
-// bend train: train a model (an MLP, a preset or an --arch spec), with a progress bar on a terminal, per-epoch
-// lines, checkpoints, Ctrl-C.
+// bend train: train a model (an MLP, a preset or an --arch spec), with a progress bar on a terminal,
+// per-epoch lines, checkpoints, Ctrl-C.
 #include <chrono>
 #include <csignal>
 #include <fstream>
@@ -49,9 +49,10 @@ class ConsoleObserver : public train::TrainObserver {
                t.test_data().size(), t.config().dataset, recipe_name, t.recipe(),
                t.config().schedule == "none" ? "" : " (--schedule none: PyTorch's plain loop)");
     if (t.epochs_done() > 0 || t.steps_done() > 0)
-      fmt::print("resumed from {} at epoch {}, step {}: model, optimizer state, schedule, seed and data order "
-                 "continue from the checkpoint\n",
-                 t.config().resume.string(), t.epochs_done() + 1, t.steps_done());
+      fmt::print(
+          "resumed from {} at epoch {}, step {}: model, optimizer state, schedule, seed and data order "
+          "continue from the checkpoint\n",
+          t.config().resume.string(), t.epochs_done() + 1, t.steps_done());
     fmt::print("\n");
     std::fflush(stdout);
   }
@@ -106,16 +107,18 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
 }  // namespace
 
 int run_train(int argc, char** argv) {
-  cxxopts::Options options("bend train",
-                           "Train a classifier on an image dataset (MNIST by default): an MLP, LeNet-5 (--model "
-                           "lenet5) or any stack of conv, pool, norm, dropout and dense layers (--arch).");
+  cxxopts::Options options(
+      "bend train",
+      "Train a classifier on an image dataset (MNIST by default): an MLP, LeNet-5 (--model "
+      "lenet5) or any stack of conv, pool, norm, dropout and dense layers (--arch).");
   add_training_flags(options);
   options.add_options("Output")("save", "write the final model here (.safetensors)",
                                 cxxopts::value<std::string>())(
       "checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
       cxxopts::value<std::string>()->default_value("checkpoints"))("resume", "continue from a checkpoint",
                                                                    cxxopts::value<std::string>())(
-      "init-from", "start from these weights (.safetensors; files without bend metadata use --arch/--act/--norm)",
+      "init-from",
+      "start from these weights (.safetensors; files without bend metadata use --arch/--act/--norm)",
       cxxopts::value<std::string>())("metrics", "write per-epoch metrics to FILE.csv or FILE.json",
                                      cxxopts::value<std::string>())(
       "diagnostics",

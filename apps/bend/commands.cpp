@@ -18,7 +18,9 @@ namespace bend::cli {
 namespace {
 
 constexpr std::array kCommands = {
-    Command{"train", "train an MLP or a CNN (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST; --model lenet5)",
+    Command{"train",
+            "train an MLP or a CNN (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST; "
+            "--model lenet5)",
             run_train},
     Command{"eval", "loss, accuracy, per-class accuracy and confusion matrix of a saved model", run_eval},
     Command{"predict", "top-3 classes for a test image (--index N) or a PGM file (--image F)", run_predict},
@@ -57,10 +59,10 @@ std::string datasets_text() {
 std::string recipes_text() {
   std::size_t width = 0;
   for (const train::Recipe& r : train::recipe_registry()) width = std::max(width, r.name.size());
-  std::string out =
-      "Recipes (bend train --recipe NAME; any flag given explicitly wins over the recipe):\n\n";
+  std::string out = "Recipes (bend train --recipe NAME; any flag given explicitly wins over the recipe):\n\n";
   for (const train::Recipe& r : train::recipe_registry())
-    out += fmt::format("  {:<{}}  {}\n  {:<{}}  measured: {}\n", r.name, width, r.summary, "", width, r.measured);
+    out += fmt::format("  {:<{}}  {}\n  {:<{}}  measured: {}\n", r.name, width, r.summary, "", width,
+                       r.measured);
   return out;
 }
 

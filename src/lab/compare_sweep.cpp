@@ -103,9 +103,9 @@ RunRecord run_one(const CompareOptions& options, const RunSpec& spec, std::size_
     config.checkpoint_dir.clear();
     config.save.clear();
     config.resume.clear();
-    const train::ModelSource model =
-        train::model_source(nn::ModelSpec::parse(options.arch, spec.activation, options.norm, options.dropout),
-                            nn::init::parse_scheme(options.init));
+    const train::ModelSource model = train::model_source(
+        nn::ModelSpec::parse(options.arch, spec.activation, options.norm, options.dropout),
+        nn::init::parse_scheme(options.init));
     // Standardisation normalises the trainer's copy in place, and copies share pixels: give each
     // run its own pixels then.
     auto trainer = config.standardize

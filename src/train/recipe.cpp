@@ -21,7 +21,9 @@ const std::vector<Recipe>& recipe_registry() {
        "784-256-128-10 ReLU on MNIST: about 98.0%, varying by a few tenths between epochs", "adam", 0.0,
        "none", 10, 64, 0.0f},
       {"long", "the default recipe with dropout 0.2 after each hidden activation, over 20 epochs",
-       "784-256-128-10 ReLU on MNIST: 98.52-98.70% last-epoch test accuracy (mean 98.59%), seeds 0-4, 2 threads", "adam", 2e-3, "cosine", 20, 64, 0.2f},
+       "784-256-128-10 ReLU on MNIST: 98.52-98.70% last-epoch test accuracy (mean 98.59%), seeds 0-4, 2 "
+       "threads",
+       "adam", 2e-3, "cosine", 20, 64, 0.2f},
   };
   return table;
 }

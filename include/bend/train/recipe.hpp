@@ -17,14 +17,14 @@ namespace bend::train {
 
 struct Recipe {
   std::string name;
-  std::string summary;      // one line for help texts
-  std::string measured;     // what it reached, where measured (for `bend help recipes` and the README)
-  std::string optimizer;    // an optimizer registry name
-  double lr = 0;            // 0: the optimizer's default
-  std::string schedule;     // none | step | cosine | plateau
+  std::string summary;    // one line for help texts
+  std::string measured;   // what it reached, where measured (for `bend help recipes` and the README)
+  std::string optimizer;  // an optimizer registry name
+  double lr = 0;          // 0: the optimizer's default
+  std::string schedule;   // none | step | cosine | plateau
   std::int64_t epochs = 10;
   std::int64_t batch = 64;
-  float dropout = 0;        // for MLPs whose --dropout is not given
+  float dropout = 0;  // for MLPs whose --dropout is not given
 
   // The learning rate the recipe applies for `optimizer` and `schedule` as finally chosen: its own lr
   // when both are the recipe's, else 0 (the optimizer's default). A recipe's lr is tuned for its
