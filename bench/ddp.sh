@@ -35,7 +35,7 @@ die() {
 [[ -x $bend ]] || die "$bend not found: cmake --build build --target bend_cli (or set BEND=...)"
 command -v mpirun >/dev/null || die "mpirun not found (Debian: apt-get install openmpi-bin libopenmpi-dev)"
 command -v python3 >/dev/null || die "python3 not found (used for the arithmetic)"
-"$bend" train --help | grep -q -- --bucket-mb || die "$bend has no data-parallel training (--bucket-mb)"
+[[ $("$bend" train --help) == *--bucket-mb* ]] || die "$bend has no data-parallel training (--bucket-mb)"
 [[ $((batch % 2)) == 0 ]] || die "BATCH must be even (two ranks share every batch)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

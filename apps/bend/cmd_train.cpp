@@ -153,7 +153,18 @@ int run_train(int argc, char** argv) {
   train::Trainer trainer(config, model.source());
   ConsoleObserver observer(stderr_is_tty() && !json && root, quiet, json);
   train::clear_stop_request();
-  std::signal(SIGINT, on_sigint);
+  // Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then SIGKILL to the ranks).
+  // A clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to every rank), or SIGINT or
+  // SIGTERM to any rank (a batch system's SIGTERM before its SIGKILL); the ranks agree within a step.
+  const bool many = dist::world().size() > 1;
+  const auto handle_stop_signals = [many](void (*handler)(int)) {
+    std::signal(SIGINT, handler);
+    if (many) {
+      std::signal(SIGTERM, handler);
+      std::signal(SIGUSR1, handler);
+    }
+  };
+  handle_stop_signals(on_sigint);
   train::DiagnosticsObserver diagnostics(
       &observer, 512, [&](std::int64_t epoch, const train::Diagnostics& d) {
         if (!json && root)
@@ -166,10 +177,10 @@ int run_train(int argc, char** argv) {
   try {
     result = trainer.run(watcher);
   } catch (...) {
-    std::signal(SIGINT, SIG_DFL);
+    handle_stop_signals(SIG_DFL);
     throw;
   }
-  std::signal(SIGINT, SIG_DFL);
+  handle_stop_signals(SIG_DFL);
   if (!root) return result.stopped ? 130 : 0;
   if (!metrics.empty()) write_metrics(metrics, result.history);
   if (result.stopped) {
