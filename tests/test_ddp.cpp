@@ -28,12 +28,13 @@ using namespace bend;
 TEST_CASE("gradient buckets: in a world of one, weight x the gradient backward computed", "[ddp]") {
   Rng rng(7);
   Tensor x = Tensor::uniform({6, 5}, -1, 1, rng);
-  std::vector<Tensor> params = {Tensor::uniform({4, 5}, -1, 1, rng).requires_grad_(),
-                                Tensor::uniform({4}, -1, 1, rng).requires_grad_(),
-                                Tensor::uniform({3, 4}, -1, 1, rng).requires_grad_(),
-                                Tensor::uniform({3}, -1, 1, rng).requires_grad_(),
-                                Tensor::uniform({3}, -1, 1, rng).requires_grad_()};  // never used
-  const auto loss = [&] { return tanh(linear(tanh(linear(x, params[0], params[1])), params[2], params[3])).sum(); };
+  std::vector<Tensor> params = {
+      Tensor::uniform({4, 5}, -1, 1, rng).requires_grad_(), Tensor::uniform({4}, -1, 1, rng).requires_grad_(),
+      Tensor::uniform({3, 4}, -1, 1, rng).requires_grad_(), Tensor::uniform({3}, -1, 1, rng).requires_grad_(),
+      Tensor::uniform({3}, -1, 1, rng).requires_grad_()};  // never used
+  const auto loss = [&] {
+    return tanh(linear(tanh(linear(x, params[0], params[1])), params[2], params[3])).sum();
+  };
   loss().backward();
   std::vector<std::vector<float>> expected;
   for (int k = 0; k < 4; ++k) expected.push_back(params[static_cast<std::size_t>(k)].grad().to_vector());
@@ -180,7 +181,8 @@ TEST_CASE("ddp: a run stopped by --steps resumes under mpirun and ends where an 
   CHECK(first.out.find("data-parallel over 2 ranks") != std::string::npos);
   // One rank wrote one checkpoint, and nothing half-written is left behind.
   std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) files.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    files.push_back(entry.path().filename().string());
   CHECK(files == std::vector<std::string>{"checkpoint.safetensors"});
   const auto second = run_two(dir, "--epochs 3 --json --resume " + (dir / "checkpoint.safetensors").string());
   INFO(second.out);

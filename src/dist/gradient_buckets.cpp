@@ -25,15 +25,16 @@ void check(int code, const char* call) {
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   if (MPI_Error_string(code, text, &length) != MPI_SUCCESS) length = 0;
-  throw Error(fmt::format("{} failed: {}", call, length > 0 ? std::string(text, length) : "unknown MPI error"));
+  throw Error(
+      fmt::format("{} failed: {}", call, length > 0 ? std::string(text, length) : "unknown MPI error"));
 }
 #endif
 }  // namespace
 
 struct GradientBuckets::Bucket {
-  std::vector<float> buffer;      // the bucket's gradients, back to back (made once)
-  std::vector<std::size_t> slots; // its parameters
-  std::size_t pending = 0;        // parameters not yet arrived this step
+  std::vector<float> buffer;       // the bucket's gradients, back to back (made once)
+  std::vector<std::size_t> slots;  // its parameters
+  std::size_t pending = 0;         // parameters not yet arrived this step
 #if BEND_HAVE_MPI
   MPI_Request request = MPI_REQUEST_NULL;
 #endif
@@ -47,12 +48,13 @@ GradientBuckets::GradientBuckets(World world, std::vector<Tensor> parameters, st
   for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
     if (!it->defined()) throw ValueError("GradientBuckets: a parameter is undefined");
     const auto n = static_cast<std::size_t>(it->numel());
-    if (buckets_.empty() || (!buckets_.back()->slots.empty() && buckets_.back()->buffer.size() + n > bucket_floats))
+    if (buckets_.empty() ||
+        (!buckets_.back()->slots.empty() && buckets_.back()->buffer.size() + n > bucket_floats))
       buckets_.push_back(std::make_unique<Bucket>());
     Bucket& b = *buckets_.back();
     if (b.buffer.size() + n > static_cast<std::size_t>(INT_MAX))
-      throw ValueError(fmt::format("GradientBuckets: a parameter of {} values is more than one MPI call sends",
-                                   it->numel()));
+      throw ValueError(fmt::format(
+          "GradientBuckets: a parameter of {} values is more than one MPI call sends", it->numel()));
     slots_.push_back({*it, buckets_.size() - 1, static_cast<std::int64_t>(b.buffer.size()), false});
     b.slots.push_back(slots_.size() - 1);
     b.buffer.resize(b.buffer.size() + n);
@@ -91,8 +93,9 @@ void GradientBuckets::begin(float weight) {
 void GradientBuckets::on_ready(void* self, const Tensor& leaf) {
   auto& me = *static_cast<GradientBuckets*>(self);
   const detail::TensorImpl* impl = leaf.impl();
-  const auto it = std::lower_bound(me.slot_of_.begin(), me.slot_of_.end(), impl,
-                                   [](const auto& entry, const detail::TensorImpl* p) { return entry.first < p; });
+  const auto it =
+      std::lower_bound(me.slot_of_.begin(), me.slot_of_.end(), impl,
+                       [](const auto& entry, const detail::TensorImpl* p) { return entry.first < p; });
   if (it == me.slot_of_.end() || it->first != impl) return;  // a leaf that is not one of ours (an input)
   me.arrive(it->second);
 }
@@ -130,8 +133,8 @@ void GradientBuckets::launch_complete_buckets() {
     Bucket& b = *buckets_[next_launch_];
 #if BEND_HAVE_MPI
     if (world_.size() > 1)
-      check(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data(), static_cast<int>(b.buffer.size()), MPI_FLOAT, MPI_SUM,
-                           MPI_COMM_WORLD, &b.request),
+      check(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data(), static_cast<int>(b.buffer.size()), MPI_FLOAT,
+                           MPI_SUM, MPI_COMM_WORLD, &b.request),
             "MPI_Iallreduce");
 #else
     (void)b;
@@ -164,8 +167,8 @@ void broadcast_tensors(const World& world, std::span<Tensor> tensors, int root) 
   for (Tensor& t : tensors) {
     if (!t.defined() || t.numel() == 0) continue;
     if (t.numel() > INT_MAX)
-      throw ValueError(fmt::format("broadcast_tensors: a tensor of {} values is more than one MPI call sends",
-                                   t.numel()));
+      throw ValueError(
+          fmt::format("broadcast_tensors: a tensor of {} values is more than one MPI call sends", t.numel()));
     check(MPI_Bcast(t.data(), static_cast<int>(t.numel()), MPI_FLOAT, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
 #else

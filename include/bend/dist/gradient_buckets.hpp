@@ -32,7 +32,8 @@ class GradientBuckets {
   static constexpr std::size_t kDefaultBucketBytes = std::size_t{25} << 20;  // PyTorch's bucket_cap_mb=25
 
   // Throws ValueError when bucket_bytes is 0 or a parameter is defined twice.
-  GradientBuckets(World world, std::vector<Tensor> parameters, std::size_t bucket_bytes = kDefaultBucketBytes);
+  GradientBuckets(World world, std::vector<Tensor> parameters,
+                  std::size_t bucket_bytes = kDefaultBucketBytes);
   ~GradientBuckets();  // waits for reductions still in flight (after an exception mid-step)
   GradientBuckets(const GradientBuckets&) = delete;
   GradientBuckets& operator=(const GradientBuckets&) = delete;
