@@ -47,6 +47,7 @@ GradientBuckets::GradientBuckets(World world, std::vector<Tensor> parameters, st
   // Reverse order: backward reports the last layer first, so the first bucket fills first.
   for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
     if (!it->defined()) throw ValueError("GradientBuckets: a parameter is undefined");
+    if (!it->requires_grad()) continue;  // frozen: no gradient to average
     const auto n = static_cast<std::size_t>(it->numel());
     if (buckets_.empty() ||
         (!buckets_.back()->slots.empty() && buckets_.back()->buffer.size() + n > bucket_floats))

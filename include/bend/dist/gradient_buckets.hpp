@@ -31,7 +31,8 @@ class GradientBuckets {
  public:
   static constexpr std::size_t kDefaultBucketBytes = std::size_t{25} << 20;  // PyTorch's bucket_cap_mb=25
 
-  // Throws ValueError when bucket_bytes is 0 or a parameter is defined twice.
+  // Parameters that do not require grad (frozen) are left out. Throws ValueError when bucket_bytes is 0
+  // or a parameter is listed twice.
   GradientBuckets(World world, std::vector<Tensor> parameters,
                   std::size_t bucket_bytes = kDefaultBucketBytes);
   ~GradientBuckets();  // waits for reductions still in flight (after an exception mid-step)
