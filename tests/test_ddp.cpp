@@ -4,12 +4,21 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +33,8 @@
 #include "run_command.hpp"
 
 using namespace bend;
+
+extern char** environ;
 
 TEST_CASE("gradient buckets: in a world of one, weight x the gradient backward computed", "[ddp]") {
   Rng rng(7);
@@ -209,5 +220,93 @@ TEST_CASE("ddp: a NaN loss stops every rank, and nothing is written over the las
   CHECK(r.out.find("of 2 data-parallel ranks") != std::string::npos);
   CHECK(std::filesystem::last_write_time(checkpoint) == written);
   CHECK(std::filesystem::file_size(checkpoint) == size);
+}
+
+// Ctrl-C under mpirun: mpirun forwards SIGUSR1 to every rank (a Ctrl-C makes it end the job with
+// SIGTERM, which the ranks also take as a stop request); the ranks agree on stopping within a step, rank 0
+// writes one checkpoint, and mpirun -np 2 --resume continues from it.
+TEST_CASE("ddp: SIGUSR1 to mpirun stops both ranks with one checkpoint that --resume continues",
+          "[ddp][mpi]") {
+  if (!ddp_available()) return;
+  const auto dir = fresh_dir("stop");
+  const std::filesystem::path log = dir / "train.log", checkpoint = dir / "checkpoint.safetensors";
+  const auto slurp = [](const std::filesystem::path& path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  // Enough epochs that the run cannot end by itself before the signal.
+  std::vector<std::string> args = {"mpirun",
+                                   "--oversubscribe",
+                                   "--allow-run-as-root",
+                                   "-np",
+                                   "2",
+                                   BEND_CLI_PATH,
+                                   "train",
+                                   "--data-dir",
+                                   kMnist.string(),
+                                   "--arch",
+                                   "784-32-10",
+                                   "--epochs",
+                                   "1000",
+                                   "--threads",
+                                   "1",
+                                   "--train-limit",
+                                   "6400",
+                                   "--test-limit",
+                                   "500",
+                                   "--checkpoint-dir",
+                                   dir.string()};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t files;
+  posix_spawn_file_actions_init(&files);
+  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
+  pid_t pid = 0;
+  REQUIRE(posix_spawnp(&pid, "mpirun", &files, nullptr, argv.data(), environ) == 0);
+  posix_spawn_file_actions_destroy(&files);
+
+  // Wait for the first epoch to be reported, then stop the second one.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (slurp(log).find("epoch   1") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(::kill(pid, SIGUSR1) == 0);
+  int status = 0;
+  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  if (std::chrono::steady_clock::now() >= deadline) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL("mpirun bend train did not stop within 120 s of starting: " << slurp(log));
+  }
+  const std::string out = slurp(log);
+  INFO(out);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  // Rank 0 alone reports it, once.
+  const auto first = out.find("interrupted after step");
+  REQUIRE(first != std::string::npos);
+  CHECK(out.find("interrupted after step", first + 1) == std::string::npos);
+  REQUIRE(std::filesystem::exists(checkpoint));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{"checkpoint.safetensors", "train.log"});
+
+  const auto resumed =
+      testing::run_command("timeout 300 mpirun --oversubscribe --allow-run-as-root -np 2 " +
+                           std::string(BEND_CLI_PATH) + " train --data-dir " + kMnist.string() +
+                           " --arch 784-32-10 --epochs 3 --threads 1 --train-limit 6400 --test-limit 500 "
+                           "--json --checkpoint-dir " +
+                           dir.string() + " --resume " + checkpoint.string());
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK(resumed.out.find("\"epoch\":3") != std::string::npos);
+  CHECK(resumed.out.find("summary") != std::string::npos);
 }
 #endif
