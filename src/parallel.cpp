@@ -42,12 +42,16 @@ constexpr auto kSpinTime = std::chrono::microseconds(300);
 // (alone: 0.5 s), and 1.6 s with 2048 spins before yielding.
 constexpr unsigned kSpinsBeforeYield = 256;
 
+}  // namespace
+
 int cores_available() {
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
+
+namespace {
 
 int threads_from_environment() {
   const char* value = std::getenv("BEND_NUM_THREADS");
@@ -71,12 +75,21 @@ int default_num_threads() {
 
 namespace {
 
+class Pool;
+// The pool of a ThreadBudget on this thread (and on that pool's workers); nullptr: the shared one.
+thread_local Pool* t_pool = nullptr;
+
 class Pool {
  public:
+  // The pool this thread's regions use.
   static Pool& instance() {
+    if (t_pool) return *t_pool;
     static Pool pool;
     return pool;
   }
+
+  // A ThreadBudget's pool: `threads` threads, workers started at the first region.
+  explicit Pool(int threads) { size_.store(threads, std::memory_order_relaxed); }
 
   int size() const { return size_.load(std::memory_order_relaxed); }
 
@@ -170,6 +183,7 @@ class Pool {
 
   void work(int index, std::uint32_t seen) {
     t_inside_region = true;  // a part that starts a region of its own runs it serially
+    t_pool = this;           // ... with this pool's thread count
     for (;;) {
       seen = wait_for_next(seen);
       if (stopping_.load(std::memory_order_relaxed)) return;
@@ -213,6 +227,21 @@ class Pool {
 }  // namespace
 
 int num_threads() { return Pool::instance().size(); }
+
+ThreadBudget::ThreadBudget(int threads) : pool_(nullptr), previous_(t_pool) {
+  if (threads < 1 || threads > kMaxThreads)
+    throw ValueError("ThreadBudget: thread count must be from 1 to " + std::to_string(kMaxThreads) +
+                     ", got " + std::to_string(threads));
+  Pool* pool = new Pool(threads);
+  pool_ = pool;
+  t_pool = pool;
+  openblas_set_num_threads(1);
+}
+
+ThreadBudget::~ThreadBudget() {
+  t_pool = static_cast<Pool*>(previous_);
+  delete static_cast<Pool*>(pool_);  // stops and joins its workers
+}
 
 void set_num_threads(int n) {
   if (n < 0 || n > kMaxThreads)

@@ -13,12 +13,8 @@
 using bend::testing::require_available;
 using bend::testing::run_command;
 
-TEST_CASE("dist: without mpirun, the world is one process and collectives are the identity", "[dist]") {
-  // The test binary is not started by an MPI launcher, so no Environment initialises MPI.
-  REQUIRE_FALSE(bend::dist::launched_by_mpi());
-  bend::dist::Environment mpi;
-  CHECK_FALSE(mpi.active());
-  const bend::dist::World world = bend::dist::world();
+TEST_CASE("dist: a world of one process: rank 0 of 1, collectives are the identity", "[dist]") {
+  const bend::dist::World world = bend::dist::self();
   CHECK(world.rank() == 0);
   CHECK(world.size() == 1);
   CHECK(world.is_root());
@@ -30,6 +26,18 @@ TEST_CASE("dist: without mpirun, the world is one process and collectives are th
   std::vector<float> values = {1.5f, -2.0f};
   world.allreduce_sum(values);
   CHECK(values == std::vector<float>{1.5f, -2.0f});
+  std::vector<double> sums = {0.25};
+  world.allreduce_sum(sums);
+  CHECK(sums == std::vector<double>{0.25});
+}
+
+TEST_CASE("dist: a process not started by mpirun does not start MPI", "[dist]") {
+  // ctest starts this binary directly; run under srun or mpirun the check does not apply.
+  if (bend::dist::launched_by_mpi()) return;
+  bend::dist::Environment mpi;
+  CHECK_FALSE(mpi.active());
+  CHECK_FALSE(bend::dist::mpi_active());
+  CHECK(bend::dist::world().size() == 1);
 }
 
 #ifdef BEND_MPI_WORLD_CHECK_PATH

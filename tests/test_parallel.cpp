@@ -4,6 +4,7 @@
 // loops) and as a double reference.
 #include <atomic>
 #include <cstdlib>
+#include <thread>
 #include <vector>
 
 #include "support.hpp"
@@ -202,4 +203,31 @@ TEST_CASE("set_flush_denormal reaches the calling thread and bend's workers", "[
   CHECK(halve_on_every_part() == std::vector<float>{0.0f, 0.0f});
   set_flush_denormal(false);
   CHECK(halve_on_every_part() == std::vector<float>{5e-39f, 5e-39f});
+}
+
+TEST_CASE("ThreadBudget: two threads each run their regions on a pool of their own", "[parallel]") {
+  ThreadsGuard shared(3);
+  std::atomic<int> failures{0};
+  auto run = [&](int threads) {
+    ThreadBudget budget(threads);
+    if (num_threads() != threads) ++failures;
+    for (int repeat = 0; repeat < 200; ++repeat) {
+      std::vector<int> hits(static_cast<std::size_t>(threads), 0);
+      std::vector<std::thread::id> ids(static_cast<std::size_t>(threads));
+      parallel_for(threads, [&](int part, int parts) {
+        if (parts != threads) ++failures;
+        ++hits[static_cast<std::size_t>(part)];
+        ids[static_cast<std::size_t>(part)] = std::this_thread::get_id();
+      });
+      for (int h : hits) failures += h != 1;
+      // Two parts ran on two threads at once (the shared pool would run one run's parts serially).
+      if (threads > 1 && ids[0] == ids[1]) ++failures;
+    }
+  };
+  std::thread a(run, 2), b(run, 2);
+  a.join();
+  b.join();
+  CHECK(failures == 0);
+  CHECK(num_threads() == 3);  // the shared pool is untouched
+  CHECK_THROWS_AS(ThreadBudget(0), ValueError);
 }

@@ -1,69 +1,116 @@
 // bend compare: train the same MLP with several activations (and seeds), measure diagnostics, and
 // write a report (report.md, curves.csv, summary.json, SVG charts, index.html).
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "bend/data/loader.hpp"
-#include "bend/lab/compare.hpp"
 #include "bend/data/registry.hpp"
+#include "bend/dist/mpi.hpp"
+#include "bend/lab/compare.hpp"
+#include "bend/parallel.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
 namespace {
 
-// The sweep's progress on stderr: a redrawn line on a terminal, one line per epoch otherwise.
+// The sweep's progress on stderr: a redrawn line on a terminal, one line per epoch otherwise. With
+// several runs at once (--jobs, MPI ranks) the lines name their run; the calls are never concurrent.
 class SweepProgress : public lab::CompareObserver {
  public:
-  explicit SweepProgress(bool tty) : tty_(tty) {}
+  SweepProgress(bool tty, std::string rank_prefix) : tty_(tty), prefix_(std::move(rank_prefix)) {}
 
   void on_run_start(std::size_t run, std::size_t runs, const std::string& act, std::uint64_t seed) override {
-    run_ = run + 1;
     runs_ = runs;
-    act_ = act;
-    seed_ = seed;
+    active_[run] = {act, seed};
   }
 
-  void on_step(const train::StepProgress& p) override {
+  void on_step(std::size_t run, const train::StepProgress& p) override {
     if (!tty_) return;
     const auto now = std::chrono::steady_clock::now();
     if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
     constexpr int width = 24;
     const int filled = static_cast<int>(width * p.batch / std::max<std::int64_t>(1, p.batches));
-    fmt::print(stderr, "\r\033[K[{}/{}] {} seed {} epoch {}/{} [{}{}] loss {:.4f} {:.0f} samples/s", run_,
-               runs_, act_, seed_, p.epoch, p.epochs, std::string(static_cast<std::size_t>(filled), '='),
+    fmt::print(stderr, "\r\033[K{} epoch {}/{} [{}{}] loss {:.4f} {:.0f} samples/s", label(run), p.epoch,
+               p.epochs, std::string(static_cast<std::size_t>(filled), '='),
                std::string(static_cast<std::size_t>(width - filled), ' '), p.loss, p.samples_per_second);
     std::fflush(stderr);
   }
 
-  void on_epoch(const train::EpochMetrics& m, const train::Diagnostics& d) override {
+  void on_epoch(std::size_t run, const train::EpochMetrics& m, const train::Diagnostics& d) override {
     std::string dead;
     for (const auto* h : d.hidden())
       dead += fmt::format("{}{:.1f}%", dead.empty() ? "" : "/", 100 * h->dead_fraction);
     fmt::print(stderr,
-               "{}[{}/{}] {} seed {} epoch {}: train loss {:.4f}, test acc {:.2f}%, dead {}, grad ratio "
-               "{:.2e}, {:.2f}s\n",
-               tty_ ? "\r\033[K" : "", run_, runs_, act_, seed_, m.epoch, m.train_loss, 100 * m.test_accuracy,
+               "{}{} epoch {}: train loss {:.4f}, test acc {:.2f}%, dead {}, grad ratio {:.2e}, {:.2f}s\n",
+               tty_ ? "\r\033[K" : "", label(run), m.epoch, m.train_loss, 100 * m.test_accuracy,
                dead.empty() ? "n/a" : dead, d.grad_norm_ratio, m.seconds);
     std::fflush(stderr);
   }
 
-  void on_run_end(const lab::RunRecord& r) override {
+  void on_run_end(std::size_t run, const lab::RunRecord& r) override {
     if (tty_) fmt::print(stderr, "\r\033[K");
-    if (!r.error.empty())
-      fmt::print(stderr, "[{}/{}] {} seed {} failed: {}\n", run_, runs_, act_, seed_, r.error);
+    // A failed run's error starts with "failed on rank N" (or "failed", "interrupted") already.
+    if (!r.error.empty()) fmt::print(stderr, "{}{}{}\n", label(run), r.failed ? ": " : " failed: ", r.error);
     std::fflush(stderr);
+    active_.erase(run);
   }
 
  private:
+  std::string label(std::size_t run) const {
+    const auto it = active_.find(run);
+    return it == active_.end() ? fmt::format("{}[{}/{}]", prefix_, run + 1, runs_)
+                               : fmt::format("{}[{}/{}] {} seed {}", prefix_, run + 1, runs_,
+                                             it->second.first, it->second.second);
+  }
+
   bool tty_;
-  std::size_t run_ = 0, runs_ = 0;
-  std::string act_;
-  std::uint64_t seed_ = 0;
+  std::string prefix_;
+  std::size_t runs_ = 0;
+  std::map<std::size_t, std::pair<std::string, std::uint64_t>> active_;  // runs going on
   std::chrono::steady_clock::time_point last_draw_{};
 };
+
+// Every rank's error (empty: none) from a step that may fail on some ranks only; afterwards all ranks
+// throw together, so none is left waiting in a collective.
+void all_ranks_ok(const dist::World& world, const std::string& error) {
+  if (world.size() == 1) {
+    if (!error.empty()) throw Error(error);
+    return;
+  }
+  // Ranks with the same error are named together: "rank 0, 1: <error>".
+  std::vector<std::pair<std::string, std::string>> grouped;  // error, ranks
+  const std::vector<std::string> errors = world.gather(error);
+  for (std::size_t rank = 0; rank < errors.size(); ++rank) {
+    if (errors[rank].empty()) continue;
+    auto it =
+        std::find_if(grouped.begin(), grouped.end(), [&](const auto& g) { return g.first == errors[rank]; });
+    if (it == grouped.end())
+      grouped.emplace_back(errors[rank], fmt::format("rank {}", rank));
+    else
+      it->second += fmt::format(", {}", rank);
+  }
+  std::string combined;
+  for (const auto& [message, ranks] : grouped)
+    combined += fmt::format("{}{}: {}", combined.empty() ? "" : "; ", ranks, message);
+  world.broadcast(combined);
+  if (!combined.empty()) throw Error(combined);
+}
+
+// --jobs 0: one run per core when the grid has at least as many runs as cores, else one at a time
+// (each run then uses the threads). Under MPI each rank runs one at a time unless told otherwise.
+int choose_jobs(int asked, std::size_t runs, const dist::World& world) {
+  if (asked > 0)
+    return static_cast<int>(
+        std::min<std::size_t>(static_cast<std::size_t>(asked), std::max<std::size_t>(runs, 1)));
+  if (world.size() > 1) return 1;
+  const int cores = cores_available();
+  return cores > 1 && runs >= static_cast<std::size_t>(cores) ? cores : 1;
+}
 
 std::string command_line(int argc, char** argv) {
   std::string text = "bend";
@@ -89,7 +136,12 @@ int run_compare(int argc, char** argv) {
       "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
       cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
                                                  cxxopts::value<std::int64_t>()->default_value("512"))(
-      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"));
+      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"))(
+      "jobs",
+      "runs at the same time, sharing --threads (each gets threads/jobs, at least 1); 0: one per core when "
+      "there are at least as many runs as cores, else 1",
+      cxxopts::value<int>()->default_value("0"))(
+      "resume", "run only the runs whose result is not yet in OUT/runs (an interrupted sweep)");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
@@ -112,19 +164,62 @@ int run_compare(int argc, char** argv) {
     throw UsageError(fmt::format("--probe must be >= 1, got {}", compare.probe_size));
   compare.command_line = command_line(argc, argv);
   const std::filesystem::path out = args["out"].as<std::string>();
+  compare.run_dir = out;
+  compare.resume = args.count("resume") > 0;
+  const int jobs_flag = args["jobs"].as<int>();
+  if (jobs_flag < 0) throw UsageError(fmt::format("--jobs must be >= 0, got {}", jobs_flag));
 
-  // The datasets are loaded once for every run.
-  TensorDataset train = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Train);
-  TensorDataset test = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Test);
-  fmt::print(stderr,
-             "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each\n",
-             compare.activations.size(), compare.seeds, compare.base.dataset,
-             compare.base.train_limit > 0 ? std::min(compare.base.train_limit, train.size()) : train.size(),
-             compare.base.test_limit > 0 ? std::min(compare.base.test_limit, test.size()) : test.size(),
-             compare.base.epochs);
+  // Under mpirun/srun the runs are spread over the ranks; rank 0 writes the report.
+  dist::Environment mpi;
+  const dist::World world = dist::world();
+  const std::size_t runs = compare.activations.size() * static_cast<std::size_t>(compare.seeds);
+  compare.jobs = choose_jobs(jobs_flag, runs, world);
+  if (compare.jobs > 1) {
+    // --threads is the total: each run gets its share.
+    const int total = compare.base.threads > 0 ? compare.base.threads : default_num_threads();
+    compare.base.threads = std::max(1, total / compare.jobs);
+  }
 
-  SweepProgress progress(stderr_is_tty());
-  const lab::CompareResult result = lab::run_compare(compare, train, test, &progress);
+  // The datasets are loaded once for every run (once per rank).
+  TensorDataset train, test;
+  std::string load_error;
+  try {
+    train = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Train);
+    test = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Test);
+  } catch (const std::exception& e) {
+    load_error = describe_exception(e);
+  }
+  all_ranks_ok(world, load_error);
+  if (world.is_root())
+    fmt::print(
+        stderr,
+        "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each; {} "
+        "run(s) at a time{}, {} thread(s) each\n",
+        compare.activations.size(), compare.seeds, compare.base.dataset,
+        compare.base.train_limit > 0 ? std::min(compare.base.train_limit, train.size()) : train.size(),
+        compare.base.test_limit > 0 ? std::min(compare.base.test_limit, test.size()) : test.size(),
+        compare.base.epochs, compare.jobs,
+        world.size() > 1 ? fmt::format(" on each of {} MPI ranks", world.size()) : "",
+        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default");
+
+  SweepProgress progress(stderr_is_tty() && world.size() == 1 && compare.jobs == 1,
+                         world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string());
+  lab::CompareResult result;
+  try {
+    result = lab::run_compare(compare, train, test, world, &progress);
+  } catch (const ValueError&) {
+    throw;  // bad options or a --resume refused: every rank throws it alike
+  } catch (const std::exception& e) {
+    if (world.size() == 1) throw;
+    // Runs catch their own errors; this is the sweep itself failing on this rank (a collective, a
+    // malformed result), and the other ranks may be waiting for it: end the whole job.
+    fmt::print(stderr, "bend compare: error on rank {}: {}\n", world.rank(), describe_exception(e));
+    world.abort(1);
+  }
+  if (!result.complete) return 0;  // rank 0 reports
+  if (result.resumed_runs > 0)
+    fmt::print(stderr, "resumed: {} of {} run(s) loaded from {}\n", result.resumed_runs, runs,
+               (out / "runs").string());
   const auto files = lab::write_compare_report(compare, result, out);
 
   fmt::print("{}\n", lab::summary_table_markdown(result));
@@ -132,6 +227,17 @@ int run_compare(int argc, char** argv) {
   for (std::size_t i = 0; i < result.ranking.size(); ++i)
     fmt::print("{}{}", i ? " > " : "", result.ranking[i]);
   fmt::print("\ntotal {:.1f}s; report: {}\n", result.total_seconds, (out / "index.html").string());
+  // Runs that failed (not diverged) have no result: the report lists them, --resume runs them again.
+  std::size_t failed = 0;
+  for (const lab::RunRecord& r : result.runs)
+    if (r.failed) {
+      fmt::print(stderr, "bend compare: {} seed {} has no result: {}\n", r.activation, r.seed, r.error);
+      ++failed;
+    }
+  if (failed > 0) {
+    fmt::print(stderr, "bend compare: {} of {} run(s) failed; `--resume` runs only those\n", failed, runs);
+    return 1;
+  }
   return 0;
 }
 

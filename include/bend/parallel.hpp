@@ -29,6 +29,26 @@ int num_threads();
 // splits the products itself). Call it between steps, not from inside a parallel region.
 void set_num_threads(int n);
 int default_num_threads();
+// The cores this process may run on (sched_getaffinity; under mpirun, the cores the rank is bound to).
+int cores_available();
+
+// A pool of the calling thread's own, for running several trainings at once in one process (each
+// `bend compare --jobs` run on its own thread). While it lives, num_threads(), set_num_threads() and
+// the parallel regions started on this thread use this pool of `threads` threads (the calling thread
+// included) instead of the process's shared one; its workers run their parts as part of it.
+//   std::thread([&] { bend::ThreadBudget budget(2); trainer.run(); });
+// Create and destroy it on the same thread, outside a parallel region.
+class ThreadBudget {
+ public:
+  explicit ThreadBudget(int threads);
+  ~ThreadBudget();
+  ThreadBudget(const ThreadBudget&) = delete;
+  ThreadBudget& operator=(const ThreadBudget&) = delete;
+
+ private:
+  void* pool_;      // the Pool of parallel.cpp
+  void* previous_;  // the thread's pool before this one (nullptr: the shared pool)
+};
 
 namespace detail {
 using ParallelTask = void (*)(void* context, int part, int parts);

@@ -21,6 +21,8 @@ namespace bend::dist {
 
 bool built_with_mpi() noexcept { return BEND_HAVE_MPI != 0; }
 
+World self() { return World(0, 1); }
+
 bool launched_by_mpi() noexcept {
   // Open MPI's mpirun, PMI-1/2 launchers (MPICH's hydra, Intel MPI, srun --mpi=pmi2), PMIx launchers
   // (srun --mpi=pmix, Open MPI 4+), MVAPICH2.
@@ -89,6 +91,11 @@ World world() {
   check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
   check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
   return World(rank, size);
+}
+
+void World::abort(int exit_code) const {
+  if (mpi_active()) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::exit(exit_code);
 }
 
 void World::barrier() const {
@@ -164,6 +171,7 @@ Environment::Environment() {}
 Environment::~Environment() = default;
 bool Environment::active() const noexcept { return false; }
 World world() { return World(0, 1); }
+void World::abort(int exit_code) const { std::exit(exit_code); }
 void World::barrier() const {}
 void World::broadcast(std::string&, int) const {}
 std::vector<std::string> World::gather(const std::string& bytes, int) const { return {bytes}; }

@@ -88,7 +88,8 @@ nlohmann::json statistics_json(const CompareResult& result) {
   nlohmann::json left_out = nlohmann::json::array();
   for (const RunRecord& r : result.runs)
     if (!r.error.empty() || r.history.empty())
-      left_out.push_back({{"activation", r.activation}, {"seed", r.seed}, {"error", r.error}});
+      left_out.push_back(
+          {{"activation", r.activation}, {"seed", r.seed}, {"error", r.error}, {"failed", r.failed}});
   j["left_out_runs"] = left_out;
   return j;
 }
@@ -251,6 +252,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
         runs.push_back(
             {{"seed", r->seed},
              {"error", r->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->error)},
+             {"failed", r->failed},
              {"final_test_accuracy",
               r->history.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->history.back().test_accuracy)},
              {"seconds", r->total_seconds},
@@ -260,6 +262,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
       acts.push_back({{"activation", s.activation},
                       {"runs", s.runs},
                       {"failed_runs", s.failed_runs},
+                      {"missing_runs", s.missing_runs},
                       {"test_accuracy_mean", finite_or_null(s.test_accuracy_mean)},
                       {"test_accuracy_std", finite_or_null(s.test_accuracy_std)},
                       {"best_epoch", s.best_epoch},

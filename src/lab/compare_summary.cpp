@@ -64,11 +64,14 @@ std::string join_pct(const std::vector<double>& v) {
 }
 
 std::string accuracy_cell(const ActivationSummary& s) {
-  if (s.runs == s.failed_runs) return "diverged";
+  const int diverged = s.failed_runs - s.missing_runs;
+  if (s.runs == s.failed_runs)
+    return s.missing_runs == 0 ? "diverged" : diverged == 0 ? "no result" : "diverged / no result";
   std::string cell = s.runs - s.failed_runs > 1 ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean,
                                                               100 * s.test_accuracy_std)
                                                 : pct(s.test_accuracy_mean);
-  if (s.failed_runs > 0) cell += fmt::format(" ({} of {} diverged)", s.failed_runs, s.runs);
+  if (diverged > 0) cell += fmt::format(" ({} of {} diverged)", diverged, s.runs);
+  if (s.missing_runs > 0) cell += fmt::format(" ({} of {} without a result)", s.missing_runs, s.runs);
   return cell;
 }
 
@@ -117,7 +120,7 @@ std::string ranking_text(const CompareResult& result) {
 }
 
 static std::string percent_or_note(const stats::SampleSummary& s, bool interval) {
-  if (s.n == 0) return "all runs diverged";
+  if (s.n == 0) return "no successful run";
   if (!interval)
     return s.has_spread() ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std) : pct(s.mean);
   if (!s.has_spread()) return "needs ≥ 2 seeds";
@@ -200,13 +203,20 @@ StatisticsText statistics_text(const CompareResult& result) {
       out.lines.push_back(fmt::format("Every pair is resolved at {} seeds.", seeds));
     }
   }
-  std::string diverged;
-  for (const RunRecord& r : result.runs)
+  std::string diverged, missing;
+  for (const RunRecord& r : result.runs) {
+    std::string& list = r.failed ? missing : diverged;
     if (!r.error.empty() || r.history.empty())
-      diverged += fmt::format("{}{} seed {}", diverged.empty() ? "" : ", ", r.activation, r.seed);
+      list += fmt::format("{}{} seed {}", list.empty() ? "" : ", ", r.activation, r.seed);
+  }
   if (!diverged.empty())
     out.lines.push_back("Diverged runs, left out of the means, intervals and paired tests: " + diverged +
                         ".");
+  if (!missing.empty())
+    out.lines.push_back(
+        "Runs without a result (they failed; `bend compare --resume` runs them again), left out "
+        "of the means, intervals and paired tests: " +
+        missing + ".");
   return out;
 }
 
@@ -223,6 +233,7 @@ void summarize(CompareResult& result) {
     s.runs = static_cast<int>(runs_of(result, act, false).size());
     const auto ok = runs_of(result, act, true);
     s.failed_runs = s.runs - static_cast<int>(ok.size());
+    for (const RunRecord* r : runs_of(result, act, false)) s.missing_runs += r->failed;
     std::vector<double> acc, loss, secs, ratio;
     std::size_t epochs = 0, hidden = 0, linears = 0;
     for (const RunRecord* r : ok) {

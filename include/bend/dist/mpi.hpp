@@ -68,17 +68,25 @@ class World {
   // others, an empty vector.
   std::vector<std::string> gather(const std::string& bytes, int root = 0) const;
 
+  // Ends every rank of the job with `exit_code` (MPI_Abort; without MPI, std::exit): for an error on
+  // one rank that would leave the others waiting in a collective.
+  [[noreturn]] void abort(int exit_code) const;
+
   // Element-wise sum over ranks, in place, on every rank (same length on every rank).
   void allreduce_sum(std::span<float> values) const;
   void allreduce_sum(std::span<double> values) const;
 
  private:
   friend World world();
+  friend World self();
   World(int rank, int size) : rank_(rank), size_(size) {}
   int rank_ = 0, size_ = 1;
 };
 
 // MPI_COMM_WORLD, or the single-process world when MPI is not active.
 World world();
+
+// This process alone (rank 0 of 1), MPI or not: for code that takes a World but should not spread out.
+World self();
 
 }  // namespace bend::dist
