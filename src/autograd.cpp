@@ -105,14 +105,50 @@ void Tape::run_backward(const Tensor& root, const Tensor* seed) {
 
   // Entries after the root cannot contribute to it; entries whose output received no gradient are
   // not on a path to the root.
-  for (std::int64_t k = r->tape_index; k >= 0; --k) {
-    TapeEntry& e = entries_[static_cast<std::size_t>(k)];
-    if (e.out.impl()->grad) {
-      detail::materialized_grad(*e.out.impl());  // (only if someone zero_grad()ed an intermediate)
-      e.backward(e);
+  if (!grad_ready_) {
+    for (std::int64_t k = r->tape_index; k >= 0; --k) {
+      TapeEntry& e = entries_[static_cast<std::size_t>(k)];
+      if (e.out.impl()->grad) {
+        detail::materialized_grad(*e.out.impl());  // (only if someone zero_grad()ed an intermediate)
+        e.backward(e);
+      }
+    }
+  } else {
+    mark_final_uses(r->tape_index);
+    const GradReadyHook hook = grad_ready_;  // (a hook may install another; this backward keeps its own)
+    for (std::int64_t k = r->tape_index; k >= 0; --k) {
+      TapeEntry& e = entries_[static_cast<std::size_t>(k)];
+      if (e.out.impl()->grad) {
+        detail::materialized_grad(*e.out.impl());
+        e.backward(e);
+      }
+      for (std::uint8_t bits = e.finalizes, slot = 0; bits != 0; bits >>= 1, ++slot)
+        if (bits & 1u) hook.on_ready(hook.context, e.in[slot]);
     }
   }
   clear();
+}
+
+GradReadyHook Tape::set_grad_ready_hook(GradReadyHook hook) {
+  const GradReadyHook previous = grad_ready_;
+  grad_ready_ = hook;
+  return previous;
+}
+
+// Replay runs from `last` down to 0, so a leaf's final use is the entry of lowest index that takes it:
+// the first one met walking forward. One pass over the entries, no allocation.
+void Tape::mark_final_uses(std::int64_t last) {
+  for (std::int64_t k = 0; k <= last; ++k) {
+    TapeEntry& e = entries_[static_cast<std::size_t>(k)];
+    e.finalizes = 0;
+    for (std::size_t slot = 0; slot < e.in.size(); ++slot) {
+      detail::TensorImpl* leaf = e.in[slot].impl();
+      if (!leaf || !leaf->requires_grad || leaf->tape_index >= 0 || leaf->final_use_generation == generation_)
+        continue;
+      leaf->final_use_generation = generation_;
+      e.finalizes = static_cast<std::uint8_t>(e.finalizes | (1u << slot));
+    }
+  }
 }
 
 void Tape::clear() {

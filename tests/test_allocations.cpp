@@ -5,6 +5,7 @@
 
 #include "allocation_counter.hpp"
 #include "bend/bend.hpp"
+#include "bend/dist/gradient_buckets.hpp"
 #include "support.hpp"
 
 using namespace bend;
@@ -46,6 +47,44 @@ TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]
   CHECK(after.buffers_created == before.buffers_created);
   CHECK(after.objects_created == before.objects_created);
   CHECK(after.buffers_reused > before.buffers_reused);
+  CHECK(last < first);
+}
+
+TEST_CASE("a steady data-parallel step (grad-ready hook, gradient buckets) makes no heap allocation",
+          "[autograd][memory][ddp]") {
+  Rng rng(6);
+  std::vector<Tensor> params = {Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_(),
+                                Tensor::zeros({32}).requires_grad_(),
+                                Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_(),
+                                Tensor::zeros({4}).requires_grad_()};
+  Tensor x = Tensor::uniform({8, 16}, -1, 1, rng);
+  std::vector<std::int32_t> y = {0, 1, 2, 3, 0, 1, 2, 3};
+  // A world of one (this test is not under mpirun); 256-byte buckets, so there are several.
+  dist::GradientBuckets buckets(dist::world(), params, 256);
+  REQUIRE(buckets.bucket_count() > 1);
+  auto step = [&] {
+    for (Tensor& p : params) p.zero_grad();
+    Tensor loss = cross_entropy(linear(tanh(linear(x, params[0], params[1])), params[2], params[3]), y);
+    buckets.begin(1.0f);
+    {
+      GradReadyHookScope hook(buckets.hook());
+      loss.backward();
+    }
+    buckets.finish();
+    NoGradGuard no_grad;
+    for (Tensor& p : params) {
+      float* d = p.data();
+      const float* g = p.grad().data();
+      for (std::int64_t i = 0; i < p.numel(); ++i) d[i] -= 0.1f * g[i];
+    }
+    return loss.item();
+  };
+  const float first = step();
+  for (int i = 0; i < 3; ++i) step();
+  const std::uint64_t heap_before = bend::testing::heap_allocations();
+  float last = 0;
+  for (int i = 0; i < 20; ++i) last = step();
+  CHECK(bend::testing::heap_allocations() - heap_before == 0);
   CHECK(last < first);
 }
 

@@ -129,3 +129,75 @@ TEST_CASE("the tape is reused between steps", "[autograd]") {
   }
   CHECK(w.grad().item() == Approx(9.0f));  // 3 steps of 6w
 }
+
+namespace {
+// What a grad-ready hook saw: each leaf reported, in order, with its gradient at that moment.
+struct ReadyLog {
+  std::vector<const detail::TensorImpl*> leaves;
+  std::vector<std::vector<float>> grads;
+  static void record(void* context, const Tensor& leaf) {
+    auto& log = *static_cast<ReadyLog*>(context);
+    log.leaves.push_back(leaf.impl());
+    log.grads.push_back(leaf.grad().defined() ? leaf.grad().to_vector() : std::vector<float>{});
+  }
+};
+}  // namespace
+
+TEST_CASE("the grad-ready hook reports each leaf once, when its gradient is final", "[autograd][grad-ready]") {
+  Rng rng(11);
+  Tensor x = Tensor::uniform({4, 3}, -1, 1, rng);  // data: not a leaf that requires grad
+  Tensor w1 = Tensor::uniform({5, 3}, -1, 1, rng).requires_grad_();
+  Tensor b1 = Tensor::uniform({5}, -1, 1, rng).requires_grad_();
+  Tensor w2 = Tensor::uniform({2, 5}, -1, 1, rng).requires_grad_();
+  Tensor scale = Tensor::uniform({2}, 0.5f, 1.5f, rng).requires_grad_();
+  // w2 is used twice (once early, once late): it is final only after its earliest use is replayed.
+  const auto forward = [&] {
+    Tensor h = tanh(linear(x, w1, b1));
+    Tensor y = linear(h, w2, Tensor());
+    Tensor z = mul(y, scale) + linear(tanh(linear(x, w1, b1)), w2, Tensor());
+    return (z * z).sum();
+  };
+  ReadyLog log;
+  {
+    GradReadyHookScope scope({&ReadyLog::record, &log});
+    forward().backward();
+  }
+  // Replay runs backwards, so the last-used leaf (scale) comes first; w1 and b1 last.
+  REQUIRE(log.leaves.size() == 4);
+  CHECK(log.leaves[0] == scale.impl());
+  CHECK(log.leaves[1] == w2.impl());
+  CHECK(((log.leaves[2] == w1.impl() && log.leaves[3] == b1.impl()) ||
+         (log.leaves[2] == b1.impl() && log.leaves[3] == w1.impl())));
+  // The gradient a leaf had when reported is its final gradient, and it is not zero.
+  for (std::size_t k = 0; k < log.leaves.size(); ++k) {
+    Tensor leaf(std::const_pointer_cast<detail::TensorImpl>(
+        log.leaves[k] == w1.impl() ? w1.impl_ptr() : log.leaves[k] == b1.impl() ? b1.impl_ptr()
+                                                   : log.leaves[k] == w2.impl() ? w2.impl_ptr()
+                                                                                : scale.impl_ptr()));
+    CHECK(log.grads[k] == leaf.grad().to_vector());
+    float norm = 0;
+    for (float g : log.grads[k]) norm += g * g;
+    CHECK(norm > 0);
+  }
+  // The scope removed the hook: the next backward reports nothing and still computes gradients.
+  for (Tensor t : {w1, b1, w2, scale}) t.zero_grad();
+  forward().backward();
+  CHECK(log.leaves.size() == 4);
+  CHECK(log.grads[1] == w2.grad().to_vector());
+}
+
+TEST_CASE("the grad-ready hook reports again on every backward, never an unused leaf", "[autograd][grad-ready]") {
+  Rng rng(3);
+  Tensor x = Tensor::uniform({8, 4}, -1, 1, rng);
+  Tensor w = Tensor::uniform({3, 4}, -1, 1, rng).requires_grad_();
+  Tensor unused = Tensor::uniform({3}, -1, 1, rng).requires_grad_();
+  int calls = 0;
+  GradReadyHook hook{[](void* c, const Tensor&) { ++*static_cast<int*>(c); }, &calls};
+  GradReadyHookScope scope(hook);
+  for (int step = 0; step < 3; ++step) {
+    w.zero_grad();
+    relu(linear(x, w, Tensor())).sum().backward();
+  }
+  CHECK(calls == 3);  // w once per backward; `unused` never took part, so it is never reported
+  CHECK(!unused.grad().defined());
+}

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bend/dist/mpi.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/parallel.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -126,15 +127,26 @@ int run_train(int argc, char** argv) {
       "pre-activation statistics (on a probe batch of 512 test images)")(
       "json", "machine-readable output: one JSON object per epoch, then a summary")(
       "quiet", "print only the final line");
+  options.add_options("Data-parallel (mpirun -np R bend train ...)")(
+      "bucket-mb", "gradients are averaged over the ranks in buckets of this many MB, started during backward",
+      cxxopts::value<double>()->default_value("25"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
+  // Under mpirun: one rank each, training data-parallel; rank 0 prints and writes files.
+  dist::Environment mpi;
+  const bool root = dist::world().is_root();
   train::TrainConfig config = training_config(args);
+  config.data_parallel = true;
+  const double bucket_mb = args["bucket-mb"].as<double>();
+  if (!(bucket_mb > 0 && bucket_mb <= 4096))
+    throw UsageError(fmt::format("--bucket-mb must be in (0, 4096], got {}", bucket_mb));
+  config.bucket_bytes = static_cast<std::size_t>(bucket_mb * (1 << 20));
   const ModelFlags model = model_flags(args);
   if (args.count("save")) config.save = args["save"].as<std::string>();
   config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
   if (args.count("resume")) config.resume = args["resume"].as<std::string>();
   if (args.count("init-from")) config.init_from = args["init-from"].as<std::string>();
-  const bool json = args.count("json") > 0, quiet = args.count("quiet") > 0;
+  const bool json = args.count("json") > 0 && root, quiet = args.count("quiet") > 0 || !root;
   std::filesystem::path metrics;
   if (args.count("metrics")) {
     metrics = args["metrics"].as<std::string>();
@@ -145,16 +157,27 @@ int run_train(int argc, char** argv) {
     throw UsageError(fmt::format("--resume {}: no such file", config.resume.string()));
   if (!config.init_from.empty() && !std::filesystem::exists(config.init_from))
     throw UsageError(fmt::format("--init-from {}: no such file", config.init_from.string()));
-  if (!config.checkpoint_dir.empty()) std::filesystem::create_directories(config.checkpoint_dir);
+  if (!config.checkpoint_dir.empty() && root) std::filesystem::create_directories(config.checkpoint_dir);
 
   train::Trainer trainer(config, model.source());
-  ConsoleObserver observer(stderr_is_tty() && !json, quiet, json);
+  ConsoleObserver observer(stderr_is_tty() && !json && root, quiet, json);
   observer.recipe_name = find_recipe_flag(args).name;
   train::clear_stop_request();
-  std::signal(SIGINT, on_sigint);
+  // Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then SIGKILL to the ranks).
+  // A clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to every rank), or SIGINT or
+  // SIGTERM to any rank (a batch system's SIGTERM before its SIGKILL); the ranks agree within a step.
+  const bool many = dist::world().size() > 1;
+  const auto handle_stop_signals = [many](void (*handler)(int)) {
+    std::signal(SIGINT, handler);
+    if (many) {
+      std::signal(SIGTERM, handler);
+      std::signal(SIGUSR1, handler);
+    }
+  };
+  handle_stop_signals(on_sigint);
   train::DiagnosticsObserver diagnostics(
       &observer, 512, [&](std::int64_t epoch, const train::Diagnostics& d) {
-        if (!json)
+        if (!json && root)
           fmt::print("diagnostics {} epoch {}:\n{}", epoch == 0 ? "before" : "after", epoch,
                      train::format_diagnostics(d));
       });
@@ -164,10 +187,11 @@ int run_train(int argc, char** argv) {
   try {
     result = trainer.run(watcher);
   } catch (...) {
-    std::signal(SIGINT, SIG_DFL);
+    handle_stop_signals(SIG_DFL);
     throw;
   }
-  std::signal(SIGINT, SIG_DFL);
+  handle_stop_signals(SIG_DFL);
+  if (!root) return result.stopped ? 130 : 0;
   if (!metrics.empty()) write_metrics(metrics, result.history);
   if (result.stopped) {
     fmt::print(

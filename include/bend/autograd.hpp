@@ -24,6 +24,20 @@ struct TapeEntry {
   std::array<float, 4> f{};         // scalar arguments
   std::array<std::int64_t, 4> i{};  // integer arguments
   const void* ctx = nullptr;        // op-specific static data (e.g. a pointwise kernel)
+  // Set by run_backward() when a grad-ready hook is installed: bit k means in[k] is a leaf that no entry
+  // replayed after this one uses, so its gradient is final once this entry has been replayed.
+  std::uint8_t finalizes = 0;
+};
+
+// Told during backward() when a leaf's gradient is final: every entry that uses the leaf has been
+// replayed (its last contribution is added). Data-parallel training starts reducing gradients here
+// while backward goes on; an optimizer can update the leaf here. `leaf.grad()` may be undefined when no
+// gradient reached it (the entry that used it was off the path to the root). Leaves the replay never
+// reaches (unused, or used only after the root) are not reported. One indirect call per leaf per backward.
+struct GradReadyHook {
+  void (*on_ready)(void* context, const Tensor& leaf) = nullptr;
+  void* context = nullptr;
+  explicit operator bool() const { return on_ready != nullptr; }
 };
 
 class Tape {
@@ -40,12 +54,18 @@ class Tape {
   std::uint64_t generation() const { return generation_; }
   bool grad_enabled() const { return grad_enabled_; }
   void set_grad_enabled(bool on) { grad_enabled_ = on; }
+  // Installs (or, with an empty hook, removes) the grad-ready hook; returns the previous one. Without a
+  // hook, backward() costs nothing extra.
+  GradReadyHook set_grad_ready_hook(GradReadyHook hook);
 
  private:
   std::vector<TapeEntry> entries_;  // entries_[0, size_) are live; the rest keep their capacity
   std::size_t size_ = 0;
   std::uint64_t generation_ = 1;
   bool grad_enabled_ = true;
+  GradReadyHook grad_ready_;
+
+  void mark_final_uses(std::int64_t last);
 };
 
 // This thread's tape.
@@ -63,6 +83,18 @@ class NoGradGuard {
 
  private:
   bool previous_;
+};
+
+// Installs a grad-ready hook on this thread's tape for its scope (the previous one comes back after).
+class GradReadyHookScope {
+ public:
+  explicit GradReadyHookScope(GradReadyHook hook) : previous_(tape().set_grad_ready_hook(hook)) {}
+  ~GradReadyHookScope() { tape().set_grad_ready_hook(previous_); }
+  GradReadyHookScope(const GradReadyHookScope&) = delete;
+  GradReadyHookScope& operator=(const GradReadyHookScope&) = delete;
+
+ private:
+  GradReadyHook previous_;
 };
 
 // For backward functions: the gradient buffer of `t` to add into, created as zeros on first use;

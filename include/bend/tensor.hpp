@@ -40,6 +40,9 @@ struct TensorImpl {
   // Where on the tape this tensor was produced: -1 for a leaf (user-created or a parameter).
   std::int32_t tape_index = -1;
   std::uint64_t tape_generation = 0;
+  // For leaves: the tape generation whose backward has already assigned this leaf's final use
+  // (Tape::mark_final_uses, only when a grad-ready hook is installed).
+  std::uint64_t final_use_generation = 0;
 };
 
 // impl.grad with its deferred zero fill done (see grad_is_zero); null when there is no grad.

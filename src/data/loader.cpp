@@ -33,6 +33,18 @@ Tensor row_view(const Tensor& base, std::int64_t first, std::int64_t count) {
 
 }  // namespace
 
+Batch shard_of(const Batch& batch, int rank, int ranks) {
+  if (ranks < 1 || rank < 0 || rank >= ranks)
+    throw ValueError(fmt::format("shard_of: rank {} of {} ranks", rank, ranks));
+  const std::int64_t first = batch.size * rank / ranks, last = batch.size * (rank + 1) / ranks;
+  Batch out;
+  out.images = row_view(batch.images, first, last - first);
+  out.labels = batch.labels.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(last - first));
+  out.size = last - first;
+  out.index = batch.index;
+  return out;
+}
+
 TensorDataset to_tensor_dataset(const ImageDataset& dataset) {
   const std::int64_t features = dataset.rows * dataset.cols;
   if (static_cast<std::int64_t>(dataset.pixels.size()) != dataset.count * features ||

@@ -1,6 +1,7 @@
 // The training loop (the only one in bend), checkpoints and resume.
 #include "bend/train/trainer.hpp"
 
+#include <array>
 #include <chrono>
 #include <cmath>
 
@@ -9,6 +10,7 @@
 #include "bend/autograd.hpp"
 #include "bend/data/registry.hpp"
 #include "bend/denormal.hpp"
+#include "bend/dist/gradient_buckets.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
@@ -45,6 +47,7 @@ void TrainConfig::validate() const {
     throw ValueError(fmt::format("--threads must be in [0, {}], got {}", bend::kMaxThreads, threads));
   if (!(label_smoothing >= 0 && label_smoothing < 1)) throw ValueError("--label-smoothing must be in [0, 1)");
   if (train_limit < 0 || test_limit < 0) throw ValueError("--train-limit/--test-limit must be >= 0");
+  if (bucket_bytes == 0) throw ValueError("--bucket-mb must be positive");
 }
 
 namespace {
@@ -148,6 +151,33 @@ void Trainer::setup() {
   schedule_ = std::make_unique<Schedule>();
   schedule_->schedule = make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, config_.warmup_steps);
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
+  if (config_.data_parallel) setup_data_parallel();
+}
+
+// Every rank built the same run (same seed, files and data); rank 0's parameters and buffers are
+// broadcast anyway, so that nothing else (a file that changed between two ranks' reads) can make them
+// start apart.
+void Trainer::setup_data_parallel() {
+  const dist::World world = dist::world();
+  if (world.size() == 1) return;
+  const int ranks = world.size(), rank = world.rank();
+  if (config_.batch < ranks)
+    throw ValueError(fmt::format("--batch {} is split over {} data-parallel ranks: every rank needs at least one "
+                                 "row of each batch, so --batch must be at least {}",
+                                 config_.batch, ranks, ranks));
+  const std::int64_t last_batch = train_.size() % config_.batch;
+  if (last_batch != 0 && last_batch < ranks)
+    throw ValueError(fmt::format("the last batch of each epoch has {} samples ({} training samples, --batch {}), "
+                                 "fewer than the {} data-parallel ranks; change --batch or --train-limit",
+                                 last_batch, train_.size(), config_.batch, ranks));
+  world_ = world;
+  std::vector<Tensor> parameters = model_->parameters();
+  for (auto& [name, buffer] : model_->named_buffers()) buffers_.push_back(buffer);
+  dist::broadcast_tensors(*world_, parameters);
+  dist::broadcast_tensors(*world_, buffers_);
+  buckets_ = std::make_unique<dist::GradientBuckets>(*world_, std::move(parameters), config_.bucket_bytes);
+  const std::int64_t n = test_.size(), first = n * rank / ranks, last = n * (rank + 1) / ranks;
+  test_shard_ = subset(test_, first, last - first);
 }
 
 // One sample through the model (eval mode, no tape): the model must take the dataset's inputs and give
@@ -177,10 +207,18 @@ std::string Trainer::recipe() const {
   std::string options;
   for (const auto& [key, value] : optimizer_->hyperparameters())
     options += fmt::format("{}{}={:g}", options.empty() ? "" : ", ", key, value);
-  return fmt::format("{}({}), schedule {}{}, batch {}, {} epochs, seed {}, {} thread{}", optimizer_->name(),
-                     options, config_.schedule,
-                     config_.warmup_steps ? fmt::format(" after {} warm-up steps", config_.warmup_steps) : "",
-                     config_.batch, config_.epochs, config_.seed, num_threads(), num_threads() == 1 ? "" : "s");
+  std::string recipe =
+      fmt::format("{}({}), schedule {}{}, batch {}, {} epochs, seed {}, {} thread{}", optimizer_->name(), options,
+                  config_.schedule,
+                  config_.warmup_steps ? fmt::format(" after {} warm-up steps", config_.warmup_steps) : "",
+                  config_.batch, config_.epochs, config_.seed, num_threads(), num_threads() == 1 ? "" : "s");
+  if (buckets_)
+    recipe += fmt::format("; data-parallel over {} ranks ({} rows of each batch per rank, gradients averaged in "
+                          "{} bucket{} of {:.2f} MB per step)",
+                          ranks(), config_.batch / ranks(), buckets_->bucket_count(),
+                          buckets_->bucket_count() == 1 ? "" : "s",
+                          static_cast<double>(buckets_->numel()) * sizeof(float) / 1e6);
+  return recipe;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -193,12 +231,75 @@ EpochMetrics Trainer::finish_epoch_metrics(std::int64_t epoch, double seconds, d
   m.seconds = seconds;
   m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0.0;
   m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0.0;
-  const EvalResult test = evaluate(*model_, test_);
+  const EvalResult test = evaluate_test();
   m.test_loss = test.loss;
   m.test_accuracy = test.accuracy;
   m.lr = optimizer_->lr();
   m.steps = step_;
   return m;
+}
+
+// The test set's loss and accuracy; data-parallel, each rank evaluates its share and the sums are reduced
+// (the same numbers as one process, up to the order of the loss sum).
+EvalResult Trainer::evaluate_test() {
+  if (!buckets_) return evaluate(*model_, test_);
+  dist::broadcast_tensors(*world_, buffers_);  // rank 0's running statistics, as the saved model has
+  EvalResult mine;
+  if (test_shard_.size() > 0) mine = evaluate(*model_, test_shard_);
+  std::array<double, 3> sums = {mine.loss * static_cast<double>(mine.samples),
+                                std::round(mine.accuracy * static_cast<double>(mine.samples)),
+                                static_cast<double>(mine.samples)};
+  world_->allreduce_sum(sums);
+  EvalResult all;
+  all.samples = static_cast<std::int64_t>(sums[2]);
+  all.num_classes = test_.num_classes;
+  if (all.samples > 0) {
+    all.loss = sums[0] / sums[2];
+    all.accuracy = sums[1] / sums[2];
+  }
+  return all;
+}
+
+// One step of data-parallel training: this rank's rows forward and backward, gradients averaged over
+// the ranks while backward runs, and one small allreduce that agrees on the batch's loss and accuracy
+// and on stopping (a NaN anywhere, a stop request anywhere). Returns whether the ranks agreed to stop.
+bool Trainer::data_parallel_step(const Batch& batch, std::span<std::int32_t> predicted, double& loss_sum,
+                                 std::int64_t& correct, TrainObserver& watch, std::int64_t epoch_number) {
+  watch.on_phase(StepPhase::Forward);
+  if (!buffers_.empty()) dist::broadcast_tensors(*world_, buffers_);  // as DDP's broadcast_buffers=True
+  const Batch mine = shard_of(batch, world_->rank(), world_->size());
+  Tensor logits = (*model_)(mine.images);
+  Tensor loss = cross_entropy(logits, mine.labels, Reduction::Mean, config_.label_smoothing);
+  const float loss_value = loss.item();
+  watch.on_phase(StepPhase::Backward);
+  buckets_->begin(static_cast<float>(mine.size) / static_cast<float>(batch.size));
+  {
+    GradReadyHookScope hook(buckets_->hook());
+    loss.backward();
+  }
+  buckets_->finish();
+  argmax_rows(logits, predicted.data());
+  std::int64_t correct_here = 0;
+  for (std::int64_t i = 0; i < mine.size; ++i)
+    correct_here += predicted[static_cast<std::size_t>(i)] == mine.labels[static_cast<std::size_t>(i)];
+  std::array<double, 4> agreed = {static_cast<double>(loss_value) * static_cast<double>(mine.size),
+                                  static_cast<double>(correct_here), std::isfinite(loss_value) ? 0.0 : 1.0,
+                                  stop_requested() ? 1.0 : 0.0};
+  world_->allreduce_sum(agreed);
+  if (agreed[2] > 0)
+    throw TrainingDiverged(fmt::format(
+        "the loss became {} at step {} (epoch {}, batch {}) on {} of {} data-parallel ranks; every rank stopped "
+        "before saving anything over the last good checkpoint or model. Try a lower learning rate",
+        agreed[0] / static_cast<double>(batch.size), step_ + 1, epoch_number, batch.index + 1,
+        static_cast<int>(agreed[2]), world_->size()));
+  watch.on_phase(StepPhase::Update);
+  optimizer_->step();
+  watch.on_phase(StepPhase::Bookkeeping);
+  ++step_;
+  ++batch_in_epoch_;
+  correct += static_cast<std::int64_t>(agreed[1]);
+  loss_sum += agreed[0];
+  return agreed[3] > 0;
 }
 
 TrainResult Trainer::run(TrainObserver* observer) {
@@ -217,6 +318,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       static_cast<std::size_t>(std::min<std::int64_t>(loader.batch_size(), train_.size())));
   const auto run_start = clock::now();
   model_->train();
+  bool stop = false;  // data-parallel: the ranks' agreement; otherwise this process's stop_requested()
   auto checkpoint_path = [&] {
     const auto dir = config_.checkpoint_dir.empty() ? std::filesystem::path(".") : config_.checkpoint_dir;
     return dir / "checkpoint.safetensors";
@@ -244,6 +346,10 @@ TrainResult Trainer::run(TrainObserver* observer) {
       schedule_->schedule->before_step(*optimizer_, step_);
       watch.on_phase(StepPhase::ZeroGrad);
       optimizer_->zero_grad();
+      if (buckets_) {
+        stop = data_parallel_step(batch, predicted, loss_sum, correct, watch, epoch_number);
+        seen += batch.size;
+      } else {
       watch.on_phase(StepPhase::Forward);
       Tensor logits = (*model_)(batch.images);
       Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, config_.label_smoothing);
@@ -268,6 +374,8 @@ TrainResult Trainer::run(TrainObserver* observer) {
         correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
       loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
       seen += batch.size;
+      stop = stop_requested();
+      }
 
       const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
       const double done = static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
@@ -275,7 +383,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       watch.on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
                      loss_sum / static_cast<double>(seen), rate, done > 0 ? elapsed * (1 - done) / done : 0.0});
       const bool out_of_steps = config_.max_steps > 0 && step_ >= config_.max_steps;
-      if (stop_requested() || (out_of_steps && batch_in_epoch_ < loader.batches_per_epoch())) {
+      if (stop || (out_of_steps && batch_in_epoch_ < loader.batches_per_epoch())) {
         // Keep the partial epoch so that a resume continues exactly here.
         partial_loss_sum_ = loss_sum;
         partial_correct_ = correct;
@@ -286,7 +394,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       }
     }
     if (interrupted) {
-      result.stopped = stop_requested();
+      result.stopped = stop;
       if (!result.stopped) {
         // --steps ran out inside an epoch: report the partial epoch (evaluated).
         const EpochMetrics m = finish_epoch_metrics(epoch_number, partial_seconds_, loss_sum, correct, seen);
@@ -296,7 +404,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       // Either way the position is checkpointed, so a resume continues exactly here.
       if (result.stopped || !config_.checkpoint_dir.empty()) {
         const auto path = checkpoint_path();
-        save_checkpoint(path);
+        if (is_root()) save_checkpoint(path);  // (data-parallel: the ranks hold the same state)
         if (result.stopped) result.stop_checkpoint = path;
         watch.on_checkpoint(path);
       }
@@ -316,12 +424,12 @@ TrainResult Trainer::run(TrainObserver* observer) {
     watch.on_epoch(m);
     if (!config_.checkpoint_dir.empty()) {
       const auto path = checkpoint_path();
-      save_checkpoint(path);
+      if (is_root()) save_checkpoint(path);
       watch.on_checkpoint(path);
     }
   }
 
-  if (!result.stopped && !config_.save.empty()) save_model(config_.save);
+  if (!result.stopped && !config_.save.empty() && is_root()) save_model(config_.save);
   result.history.insert(result.history.begin(), history_.begin(), history_.end());
   result.steps = step_;
   result.total_seconds = std::chrono::duration<double>(clock::now() - run_start).count();

@@ -68,6 +68,11 @@ struct Batch {
   std::int64_t index = 0;                // 0-based batch number within the epoch
 };
 
+// Rank `rank`'s share of a batch split over `ranks` data-parallel processes: rows
+// [size·rank/ranks, size·(rank+1)/ranks), as a view (no copy), valid as long as `batch`. Every rank takes
+// its rows of the same global batch, so R ranks together see exactly what one process sees.
+Batch shard_of(const Batch& batch, int rank, int ranks);
+
 // Where a loader is within an epoch, for checkpoints. `order` is the epoch's sample order (empty when
 // the loader does not shuffle: file order), `next_batch` the index of the batch next() returns next,
 // `epoch` the number of start_epoch() calls so far.

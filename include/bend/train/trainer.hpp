@@ -14,15 +14,29 @@
 //   config.checkpoint_dir = "checkpoints";
 //   train::Trainer trainer(config, train::ModelSource::of(model, "Net"));
 //   train::TrainResult result = trainer.run();
+//
+// Data-parallel (config.data_parallel, `mpirun -np R bend train`): with a bend::dist::Environment alive
+// and R > 1 processes, every rank builds the same run, rank 0's parameters and buffers are broadcast,
+// and each rank computes rows [b·r/R, b·(r+1)/R) of every global batch b (the same order as one
+// process). Gradients are averaged in buckets that start while backward runs (bend/dist/
+// gradient_buckets.hpp), so every rank takes the same optimizer step: R = 2 follows R = 1's loss curve
+// within float rounding. Per step one small allreduce agrees on the loss, the accuracy, a stop request
+// on any rank and a NaN on any rank (every rank then stops). Evaluation is split over the ranks and its
+// sums reduced; only rank 0 writes checkpoints and the model. As in PyTorch's DDP: buffers (BatchNorm's
+// running statistics) are broadcast from rank 0 before each step, but BatchNorm normalises each rank's
+// rows with that rank's batch statistics (no SyncBatchNorm), and every rank's Dropout draws from the
+// same seeded stream (so R = 1 and R > 1 differ for models with BatchNorm or Dropout).
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "bend/data/loader.hpp"
+#include "bend/dist/mpi.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/module.hpp"
 #include "bend/optim/optimizer.hpp"
@@ -31,6 +45,10 @@
 #include "bend/train/checkpoint.hpp"
 #include "bend/train/metrics.hpp"
 #include "bend/train/model_source.hpp"
+
+namespace bend::dist {
+class GradientBuckets;
+}
 
 namespace bend::train {
 
@@ -59,6 +77,10 @@ struct TrainConfig {
   std::filesystem::path checkpoint_dir;  // a checkpoint after every epoch (empty: none)
   std::filesystem::path resume;          // continue from this checkpoint
   std::filesystem::path init_from;       // start from these weights
+  // Train data-parallel over the MPI world when it has more than one process (see above); a world of
+  // one trains as without. Off by default: `bend compare` runs separate runs on separate ranks.
+  bool data_parallel = false;
+  std::size_t bucket_bytes = std::size_t{25} << 20;  // gradient bucket size (PyTorch's bucket_cap_mb = 25)
 
   // Validates the values (ValueError naming the flag) without touching files.
   void validate() const;
@@ -133,6 +155,9 @@ class Trainer {
   std::int64_t epochs_done() const { return epoch_; }
   std::int64_t steps_done() const { return step_; }
   const std::vector<EpochMetrics>& history() const { return history_; }  // completed epochs
+  // Processes training this model together: 1 unless data-parallel under MPI.
+  int ranks() const { return world_ ? world_->size() : 1; }
+  bool is_root() const { return !world_ || world_->is_root(); }
   // One-line description of the recipe: optimizer and its options, schedule, batch, epochs, threads.
   std::string recipe() const;
 
@@ -145,6 +170,10 @@ class Trainer {
  private:
   void setup();
   void check_model_fits_data();
+  void setup_data_parallel();
+  bool data_parallel_step(const Batch& batch, std::span<std::int32_t> predicted, double& loss_sum,
+                          std::int64_t& correct, TrainObserver& watch, std::int64_t epoch_number);
+  EvalResult evaluate_test();
   EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
                                     std::int64_t seen);
 
@@ -166,6 +195,12 @@ class Trainer {
   double partial_seconds_ = 0;
   std::vector<EpochMetrics> history_;
   std::optional<Normalization> normalization_;  // with --standardize; saved with the model
+  // Data-parallel only (ranks() > 1): the gradient buckets, the model's buffers (broadcast each step),
+  // and this rank's share of the test set.
+  std::optional<dist::World> world_;  // set when data-parallel
+  std::unique_ptr<dist::GradientBuckets> buckets_;
+  std::vector<Tensor> buffers_;
+  TensorDataset test_shard_;
 };
 
 }  // namespace bend::train
