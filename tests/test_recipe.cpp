@@ -54,7 +54,9 @@ TEST_CASE("a recipe's learning rate applies only with its own optimizer and sche
 #ifdef BEND_CLI_PATH
 namespace {
 bend::testing::CommandResult train_line(const std::string& flags) {
-  return bend::testing::run_command(std::string(BEND_CLI_PATH) + " train --epochs 1 --steps 1 " + flags +
+  const std::string data = (std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist").string();
+  return bend::testing::run_command(std::string(BEND_CLI_PATH) + " train --data-dir " + data +
+                                    " --epochs 1 --steps 1 " + flags +
                                     " --checkpoint-dir '' --train-limit 64 --test-limit 64");
 }
 }  // namespace
@@ -91,8 +93,8 @@ TEST_CASE("a resumed run takes what the flags leave out from its checkpoint, not
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_recipe_resume";
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  const std::string cli = std::string(BEND_CLI_PATH) +
-                          " train --train-limit 640 --test-limit 64 --checkpoint-dir " + dir.string();
+  const std::string cli = std::string(BEND_CLI_PATH) + " train --data-dir " + mnist.string() +
+                          " --train-limit 640 --test-limit 64 --checkpoint-dir " + dir.string();
   // SGD, batch 32, a cosine schedule over 3 epochs, stopped after 5 steps (a checkpoint mid-epoch).
   const auto first = bend::testing::run_command(cli + " --opt sgd --batch 32 --epochs 3 --steps 5");
   INFO(first.out);

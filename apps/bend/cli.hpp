@@ -3,6 +3,7 @@
 // (shared by `train` and `compare`), and terminal helpers.
 #include <cxxopts.hpp>
 
+#include <filesystem>
 #include <span>
 #include <string>
 #include <string_view>
@@ -69,7 +70,8 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 // --label-smoothing --train-limit --test-limit. Help texts list the optimizer and dataset registries.
 void add_training_flags(cxxopts::Options& options);
 // Reads the training flags into a config, validated (UsageError on bad values).
-train::TrainConfig training_config(const cxxopts::ParseResult& args);
+// `resume`: the checkpoint of `bend train --resume`, whose settings fill in what the flags leave out.
+train::TrainConfig training_config(const cxxopts::ParseResult& args, const std::filesystem::path& resume = {});
 // The --recipe the command line names (UsageError for an unknown name).
 const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& args);
 

@@ -195,7 +195,7 @@ const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
   }
 }
 
-train::TrainConfig training_config(const cxxopts::ParseResult& a) {
+train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::filesystem::path& resume) {
   train::TrainConfig c;
   c.dataset = a["dataset"].as<std::string>();
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
@@ -203,8 +203,7 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a) {
   // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its
   // optimizer, schedule, batch and planned epochs), not from the recipe. The Trainer checks the rest.
   std::optional<train::CheckpointState> resumed;
-  if (a.count("resume") && std::filesystem::is_regular_file(a["resume"].as<std::string>()))
-    resumed = train::read_checkpoint(a["resume"].as<std::string>());
+  if (!resume.empty() && std::filesystem::is_regular_file(resume)) resumed = train::read_checkpoint(resume);
   c.optimizer = a.count("opt") ? a["opt"].as<std::string>()
                 : resumed      ? lower_case(resumed->optimizer_name)
                                : recipe.optimizer;

@@ -135,7 +135,8 @@ int run_train(int argc, char** argv) {
   // Under mpirun: one rank each, training data-parallel; rank 0 prints and writes files.
   dist::Environment mpi;
   const bool root = dist::world().is_root();
-  train::TrainConfig config = training_config(args);
+  train::TrainConfig config =
+      training_config(args, args.count("resume") ? args["resume"].as<std::string>() : std::string());
   config.data_parallel = true;
   const double bucket_mb = args["bucket-mb"].as<double>();
   if (!(bucket_mb > 0 && bucket_mb <= 4096))

@@ -135,7 +135,7 @@ Optimizer::IncomingState Optimizer::check_state(const OptimizerState& state,
       continue;
     }
     const auto known =
-        std::find_if(keys.begin(), keys.end(), [&](const StateKey& k) { return k.key == key; });
+        std::find_if(keys.begin(), keys.end(), [&key = key](const StateKey& k) { return k.key == key; });
     if (known == keys.end()) {
       std::string known_keys = keeps_step ? "step" : "";
       for (const StateKey& k : keys) known_keys += fmt::format("{}{}", known_keys.empty() ? "" : ", ", k.key);
