@@ -18,7 +18,7 @@ accuracy=${ACCURACY:-1}
 acc_epochs=${ACC_EPOCHS:-10}
 python=/usr/bin/python3
 
-cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_APPS=ON >/dev/null
 cmake --build "$build_dir" --target bend_bench bend_cli -j"$(nproc)" >/dev/null
 bend_bench=$build_dir/bench/bend_bench
 bend=$build_dir/bend
