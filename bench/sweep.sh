@@ -8,8 +8,8 @@
 #      checkpoints): the extra wall time per epoch is what the diagnostics (probe-batch forward and
 #      backward at init and after every epoch) and the report cost.
 # The two sweeps run each run on different thread counts, which changes the last digits of split sums;
-# it checks that every number of curves.csv (but the seconds) agrees to 1e-5 relative. (At equal
-# threads per run, --jobs changes no digit: tests/test_compare_sweep.cpp.)
+# it notes whether every number of curves.csv (but the seconds) agrees to 1e-5 relative; over full
+# epochs they drift apart. (At equal threads per run, --jobs changes no digit: tests/test_compare_sweep.cpp.)
 #
 # Usage: bench/sweep.sh                      the full measurement (long: 2 x 18 runs x 5 epochs per repeat)
 #        TRAIN_LIMIT=512 EPOCHS=1 SEEDS=1 ACTS=relu,tanh bench/sweep.sh   a check of the script itself
@@ -87,7 +87,10 @@ for ((rep = 1; rep <= repeats; rep++)); do
   jobs1+=("$(wall "jobs1.$rep" "$bend" compare "${common[@]}" --acts "$acts" --seeds "$seeds" --jobs 1 --out "$out/jobs1")")
   jobs2+=("$(wall "jobs2.$rep" "$bend" compare "${common[@]}" --acts "$acts" --seeds "$seeds" --jobs 2 --out "$out/jobs2")")
   echo "   --jobs 1: ${jobs1[-1]} s, --jobs 2: ${jobs2[-1]} s"
-  same_numbers "$out/jobs1" "$out/jobs2" || die "--jobs 1 and --jobs 2 gave different numbers (diff $out/jobs1/curves.csv $out/jobs2/curves.csv)"
+  # Over full epochs the last-digit differences of 2- vs 1-thread sums grow (training is chaotic), so
+  # this is a note, not a failure; at equal threads per run the numbers are identical (tested).
+  same_numbers "$out/jobs1" "$out/jobs2" ||
+    echo "   note: the curves differ beyond 1e-5 relative (each run on 2 threads vs 1 sums in another order; diff $out/jobs1/curves.csv $out/jobs2/curves.csv)"
 done
 
 echo "== one run: bend compare (diagnostics) against bend train, $epochs epoch(s), $threads thread(s)"
