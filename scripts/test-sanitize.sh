@@ -11,5 +11,6 @@ cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE
 cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \
   fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"

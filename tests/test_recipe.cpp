@@ -74,6 +74,12 @@ TEST_CASE("bend train fills in the recipe and prints it; flags win", "[recipe][c
   REQUIRE(plain.code == 0);
   CHECK_THAT(plain.out, Catch::Contains("lr=0.001") && Catch::Contains("schedule none"));
   CHECK(train_line("--recipe plain").out.find("lr=0.001,") != std::string::npos);
+  // The long recipe brings its own MLP and dropout; --arch and --dropout win over them.
+  const auto long_recipe = train_line("--recipe long");
+  CHECK_THAT(long_recipe.out, Catch::Contains("out_features=512") && Catch::Contains("Dropout(p=0.2)") &&
+                                  Catch::Contains("recipe long:"));
+  const auto long_own = train_line("--recipe long --arch 784-64-10 --dropout 0");
+  CHECK_THAT(long_own.out, Catch::Contains("out_features=64") && !Catch::Contains("Dropout("));
   const auto sgd = train_line("--opt sgd");
   CHECK_THAT(sgd.out,
              Catch::Contains("SGD(") && Catch::Contains("lr=0.01,") && Catch::Contains("schedule cosine"));

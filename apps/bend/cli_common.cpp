@@ -155,6 +155,8 @@ ModelFlags model_flags(const cxxopts::ParseResult& a) {
     arch = nn::find_model_preset(a["arch"].as<std::string>())
                ? preset_arch(a["arch"].as<std::string>(), *dataset)
                : a["arch"].as<std::string>();
+  else if (const train::Recipe& recipe = find_recipe_flag(a); !a.count("model") && !recipe.hidden.empty())
+    arch = fmt::format("{}-{}-{}", dataset->input_features(), recipe.hidden, dataset->num_classes);
   else
     arch = preset_arch(a.count("model") ? a["model"].as<std::string>() : "mlp", *dataset);
   m.act = a["act"].as<std::string>();

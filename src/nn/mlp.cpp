@@ -14,6 +14,7 @@
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/nn/swiglu.hpp"
+#include "spec_helpers.hpp"
 
 namespace bend::nn {
 namespace {
@@ -30,24 +31,9 @@ std::vector<std::string_view> split_on(std::string_view s, char sep) {
   return parts;
 }
 
-std::string canonical_activation(std::string_view name) {
-  if (name == "swiglu") return "swiglu";
-  return std::string(activation(name).name);  // validates, resolves aliases
-}
-
-// "292 GiB", "1.5 MiB": a byte count for a message.
-std::string human_bytes(double bytes) {
-  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int unit = 0;
-  while (bytes >= 1024.0 && unit < 6) bytes /= 1024.0, ++unit;
-  return unit == 0 ? fmt::format("{:.0f} bytes", bytes) : fmt::format("{:.3g} {}", bytes, kUnits[unit]);
-}
-
-// Physical memory of this machine in bytes (0 when unknown).
-double physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
-  return pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0.0;
-}
+using detail::canonical_activation;
+using detail::human_bytes;
+using detail::physical_memory_bytes;
 
 // Parameters of the block that maps `in` features to `out` (a Linear with bias, or a SwiGLU block of
 // two), or -1 when the count does not fit in 63 bits.

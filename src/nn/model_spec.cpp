@@ -12,6 +12,7 @@
 #include "bend/activations.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/layer_table.hpp"
+#include "spec_helpers.hpp"
 
 namespace bend::nn {
 namespace {
@@ -70,23 +71,9 @@ std::optional<SampleShape> read_input_token(std::string_view token, std::string_
   return shape;
 }
 
-std::string canonical_activation(std::string_view name) {
-  if (name == "swiglu") return "swiglu";
-  return std::string(activation(name).name);  // validates, resolves aliases
-}
-
-// "292 GiB", "1.5 MiB": a byte count for a message.
-std::string human_bytes(double bytes) {
-  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int unit = 0;
-  while (bytes >= 1024.0 && unit < 6) bytes /= 1024.0, ++unit;
-  return unit == 0 ? fmt::format("{:.0f} bytes", bytes) : fmt::format("{:.3g} {}", bytes, kUnits[unit]);
-}
-
-double physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
-  return pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0.0;
-}
+using detail::canonical_activation;
+using detail::human_bytes;
+using detail::physical_memory_bytes;
 
 double values_of(const SampleShape& s) {
   double n = 1.0;

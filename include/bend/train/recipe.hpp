@@ -5,7 +5,7 @@
 //
 //   default  Adam, lr 2e-3, cosine decay to 0 over 10 epochs, batch 64
 //   plain    PyTorch's plain loop: Adam at its default lr 1e-3, constant (the same as --schedule none)
-//   long     the default with dropout 0.2 after each hidden activation, over 20 epochs
+//   long     a wider MLP (hidden 512-256) with dropout 0.2 after each hidden activation, over 20 epochs
 //
 // Adding a recipe is one entry in src/train/recipe.cpp; help texts and the tests read the table.
 #include <cstdint>
@@ -25,6 +25,8 @@ struct Recipe {
   std::int64_t epochs = 10;
   std::int64_t batch = 64;
   float dropout = 0;  // for MLPs whose --dropout is not given
+  std::string
+      hidden;  // hidden layer sizes ("512-256") when neither --arch nor --model is given; "": the MLP's
 
   // The learning rate the recipe applies for `optimizer` and `schedule` as finally chosen: its own lr
   // when both are the recipe's, else 0 (the optimizer's default). A recipe's lr is tuned for its
