@@ -11,6 +11,13 @@ cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE
 cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \
   fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
-export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$PWD/scripts/lsan-suppressions.txt}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)"
+# Processes under mpirun: Open MPI loads its components with dlopen and unloads them at MPI_Finalize,
+# so LeakSanitizer reports their allocations from "<unknown module>" frames that no suppression can
+# name. Those tests run with ASan and UBSan but without the leak check; every other test keeps it.
+mpi_tests='mpirun|^ddp:|^dist:'
+status=0
+ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" -E "$mpi_tests" || status=1
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+  ctest --test-dir build-sanitize --output-on-failure -j"$(nproc)" -R "$mpi_tests" || status=1
+exit $status
