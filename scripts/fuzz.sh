@@ -3,6 +3,8 @@
 # for SECONDS (default 60), one after another, on one core at the lowest priority.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]      e.g. scripts/fuzz.sh 600 safetensors model
+#   FUZZ_RUNS=10000000 scripts/fuzz.sh         each target for that many executions instead of a time
+#                                              (the corpus is kept, so a second call adds to the first)
 #
 # Each target starts from its seed corpus (fuzz/corpus/<target>, copied into build-fuzz/corpus so the
 # committed corpus stays small). A finding is a crash, a sanitizer report, an input running longer
@@ -22,14 +24,17 @@ cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \
   -DBEND_BUILD_TESTS=OFF -DBEND_BUILD_APPS=OFF -DBEND_BUILD_BENCH=OFF >/dev/null
 nice -n 19 cmake --build build-fuzz -j"$(nproc)" --target "${targets[@]/#/fuzz_}"
 
+limit=(-max_total_time="$seconds") length="${seconds}s"
+[[ -n ${FUZZ_RUNS:-} ]] && limit=(-runs="$FUZZ_RUNS") length="$FUZZ_RUNS executions"
+
 status=0
 for target in "${targets[@]}"; do
   corpus=build-fuzz/corpus/$target findings=build-fuzz/findings/$target
   mkdir -p "$corpus" "$findings"
   cp -n fuzz/corpus/"$target"/* "$corpus"/
-  echo "fuzz.sh: $target for ${seconds}s"
+  echo "fuzz.sh: $target for $length"
   log=build-fuzz/fuzz_$target.log
-  if ! nice -n 19 build-fuzz/fuzz/fuzz_"$target" "$corpus" -max_total_time="$seconds" -timeout=10 \
+  if ! nice -n 19 build-fuzz/fuzz/fuzz_"$target" "$corpus" "${limit[@]}" -timeout=10 \
     -rss_limit_mb=2048 -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings"/ \
     >"$log" 2>&1; then
     echo "fuzz.sh: $target FOUND A BUG; the input is in $findings/, the report in $log" >&2

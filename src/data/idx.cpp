@@ -132,7 +132,7 @@ class GzipStream {
     const std::size_t plausible = compressed_.size() * 1040 + 1024;
     out.reserve(std::min(target_size, std::max(out.size(), plausible)));
     while (out.size() < target_size && !finished_) {
-      const std::size_t chunk = std::min<std::size_t>(target_size - out.size(), kChunkBytes);
+      const std::size_t chunk = std::min<std::size_t>(target_size - out.size(), chunk_bytes());
       const std::size_t old_size = out.size();
       out.resize(old_size + chunk);
       out.resize(old_size + inflate_into(out.data() + old_size, chunk));
@@ -141,7 +141,7 @@ class GzipStream {
 
   // Decompresses and discards what is left; returns its length.
   std::uint64_t skip_rest() {
-    std::vector<std::uint8_t> scratch(kChunkBytes);
+    std::vector<std::uint8_t> scratch(chunk_bytes());
     std::uint64_t skipped = 0;
     while (!finished_) skipped += inflate_into(scratch.data(), scratch.size());
     return skipped;
@@ -151,6 +151,14 @@ class GzipStream {
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
 
   std::size_t compressed_offset() const { return consumed_ - stream_.avail_in; }
+
+  // A buffer size for the next inflate: kChunkBytes, or less when the compressed bytes left cannot
+  // expand to that much (~1032:1 at most), so that a small file costs no megabyte-sized buffer.
+  // Only speed depends on it: the callers loop until the data end.
+  std::size_t chunk_bytes() const {
+    const std::size_t left = compressed_.size() - compressed_offset();
+    return std::min(kChunkBytes, left * 1040 + 4096);
+  }
 
   // Fills up to `capacity` (<= kChunkBytes) bytes at `dst`; fewer only at the end of the data.
   std::size_t inflate_into(std::uint8_t* dst, std::size_t capacity) {
