@@ -72,16 +72,17 @@ struct BenchOptions {
   std::int64_t warmup_steps = 50;
   int gemm_min_calls = 0;  // 0: time each GEMM shape for ~30 ms; >0: exactly this many calls (tests)
   bool measure_gemm = true;
-  bool flush_denormal = false;  // bend::set_flush_denormal for the run
+  bool flush_denormal = false;     // bend::set_flush_denormal for the run
+  bool update_in_backward = true;  // TrainConfig::update_in_backward
 };
 
 // Seconds spent in each part of a step, summed over an epoch.
 struct PhaseTimes {
   double data = 0;       // loader.next(): shuffled gather into the batch buffer
   double forward = 0;    // model(x) and the loss
-  double backward = 0;   // loss.backward()
+  double backward = 0;   // loss.backward() (and the updates made during it, unless --step-after-backward)
   double zero_grad = 0;  // optimizer.zero_grad(): clearing the parameters' gradients
-  double optimizer = 0;  // optimizer.step()
+  double optimizer = 0;  // optimizer.step() (0 when the parameters are updated during backward)
   double other = 0;      // argmax and accuracy/loss bookkeeping
   double sum() const { return data + forward + backward + zero_grad + optimizer + other; }
 };
@@ -411,6 +412,7 @@ train::TrainConfig bench_config(const BenchOptions& o) {
   config.epochs = o.epochs;
   config.threads = o.threads;
   config.flush_denormal = o.flush_denormal;
+  config.update_in_backward = o.update_in_backward;
   config.seed = o.seed;
   return config;
 }
@@ -439,8 +441,7 @@ std::vector<std::int64_t> mlp_sizes(const BenchOptions& o) {
 // does.
 TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, const TensorDataset& test_data,
                       const std::function<void(const EpochReport&)>& on_epoch = {}) {
-  const train::ModelSource source =
-      train::model_source(bench_model_spec(o), nn::init::Scheme::Torch);
+  const train::ModelSource source = train::model_source(bench_model_spec(o), nn::init::Scheme::Torch);
   if (o.warmup_steps > 0) {
     train::TrainConfig warmup = bench_config(o);
     warmup.max_steps = o.warmup_steps;
@@ -528,6 +529,8 @@ int bench_main(int argc, char** argv) {
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
     ("no-gemm", "skip the GEMM floor measurement")
     ("flush-denormal", "treat floats below 1.2e-38 as zero (bend::set_flush_denormal)")
+    ("step-after-backward", "step in a separate pass after backward (PyTorch's loop) instead of updating "
+     "each parameter during backward as soon as its gradient is final")
     ("activations", "run only the activation kernel microbenchmark")
     ("core-check", "run only the check of how the machine's cores run together (sgemm alone vs on all threads)")
     ("act-elements", "elements for the activation microbenchmark", cxxopts::value<std::int64_t>()->default_value("16777216"))
@@ -565,6 +568,7 @@ int bench_main(int argc, char** argv) {
   o.warmup_steps = args["warmup-steps"].as<std::int64_t>();
   o.measure_gemm = args.count("no-gemm") == 0;
   o.flush_denormal = args.count("flush-denormal") > 0;
+  o.update_in_backward = args.count("step-after-backward") == 0;
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
   if (args.count("describe")) {
@@ -661,6 +665,7 @@ int bench_main(int argc, char** argv) {
       {"final_test_accuracy", final_accuracy},
       {"threads", run.threads},
       {"flush_denormal", o.flush_denormal},
+      {"update_in_backward", o.update_in_backward},
       {"blas", blas_description()},
       {"peak_rss_mib", rss},
       {"memory",

@@ -915,3 +915,87 @@ TEST_CASE("every registry entry steps without allocating in steady state", "[opt
     CHECK(after.bytes_in_use == before.bytes_in_use);
   }
 }
+
+TEST_CASE("backward_and_step ends bit-identical to backward then step, for every registry entry",
+          "[optim][registry]") {
+  // Two copies of the same parameters, stepped the two ways over several steps. The loss covers what
+  // the grad-ready hook must get right: a weight used by two ops (updated only after its last use), a
+  // leaf input that requires grad but is no parameter, a bias whose gradient arrives first, a
+  // parameter the loss never uses but that holds a gradient (stepped after backward, as step() does)
+  // and one with no gradient at all (skipped).
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    struct Params {
+      Tensor w1, b1, w2, unused_with_grad, unused_without_grad;
+      std::vector<Tensor> all() const { return {w1, b1, w2, unused_with_grad, unused_without_grad}; }
+    };
+    Rng init(7);
+    Params a{Tensor::uniform({8, 6}, -0.5, 0.5, init), Tensor::uniform({8}, -0.1, 0.1, init),
+             Tensor::uniform({3, 8}, -0.5, 0.5, init), Tensor::uniform({5}, -1, 1, init), Tensor::zeros({4})};
+    Params b{a.w1.clone(), a.b1.clone(), a.w2.clone(), a.unused_with_grad.clone(),
+             a.unused_without_grad.clone()};
+    for (Params* p : {&a, &b})
+      for (Tensor t : p->all()) t.requires_grad_();
+    const OptimizerOptions options = rich_options(entry);
+    auto opt_a = make_optimizer(entry.name, a.all(), options);
+    auto opt_b = make_optimizer(entry.name, b.all(), options);
+    Rng data(11);
+    for (int step = 0; step < 4; ++step) {
+      const Tensor x = Tensor::uniform({5, 6}, -1, 1, data);
+      const Tensor x_a = x.clone().requires_grad_(), x_b = x.clone().requires_grad_();
+      const auto loss_of = [](const Params& p, const Tensor& input) {
+        const Tensor h = tanh(linear(input, p.w1, p.b1));
+        const Tensor twice = linear(tanh(linear(input, p.w1)), p.w2);  // w1 again, and w2
+        return add(mean(mul(linear(h, p.w2), linear(h, p.w2))), mean(mul(twice, twice)));
+      };
+      opt_a->zero_grad();
+      opt_b->zero_grad();
+      a.unused_with_grad.set_grad(Tensor::full({5}, 0.25f));
+      b.unused_with_grad.set_grad(Tensor::full({5}, 0.25f));
+      const Tensor loss_a = loss_of(a, x_a);
+      loss_a.backward();
+      opt_a->step();
+      const Tensor loss_b = loss_of(b, x_b);
+      opt_b->backward_and_step(loss_b);
+      REQUIRE(loss_a.item() == loss_b.item());
+      const std::vector<Tensor> pa = a.all(), pb = b.all();
+      for (std::size_t k = 0; k < pa.size(); ++k) {
+        INFO("step " << step << ", parameter " << k);
+        CHECK(bit_identical(pa[k], pb[k]));
+        CHECK(pa[k].grad().defined() == pb[k].grad().defined());
+        if (pa[k].grad().defined()) CHECK(bit_identical(pa[k].grad(), pb[k].grad()));
+      }
+      CHECK(bit_identical(x_a.grad(), x_b.grad()));
+      const OptimizerState sa = opt_a->state_tensors(), sb = opt_b->state_tensors();
+      REQUIRE(sa.size() == sb.size());
+      for (std::size_t k = 0; k < sa.size(); ++k) {
+        CHECK(sa[k].first == sb[k].first);
+        CHECK(bit_identical(sa[k].second, sb[k].second));
+      }
+    }
+    CHECK(!a.unused_without_grad.grad().defined());
+    CHECK(!bit_identical(a.w1, Tensor::uniform({8, 6}, -0.5, 0.5, init)));  // (it did move)
+  }
+}
+
+TEST_CASE("backward_and_step updates each parameter while backward runs", "[optim]") {
+  // The first layer's weight is read by nothing after its last use, so its update may happen before
+  // backward reaches the input; observed through the input's gradient, which is computed from the
+  // weights *before* any update (the update comes after the op's backward), and the parameter itself.
+  Rng rng(3);
+  Tensor w = Tensor::uniform({4, 3}, -1, 1, rng).requires_grad_();
+  const Tensor w_before = w.clone();
+  const Tensor x = Tensor::uniform({2, 3}, -1, 1, rng).requires_grad_();
+  SGD sgd({w}, 0.5);
+  const Tensor loss = sum(linear(x, w));
+  sgd.backward_and_step(loss);
+  // d(sum(x·wᵀ))/dx = column sums of w: from the weights before the update.
+  for (std::int64_t i = 0; i < 2; ++i)
+    for (std::int64_t j = 0; j < 3; ++j) {
+      float column = 0;
+      for (std::int64_t o = 0; o < 4; ++o) column += w_before.data()[o * 3 + j];
+      CHECK(x.grad().data()[i * 3 + j] == Approx(column));
+    }
+  for (std::int64_t k = 0; k < w.numel(); ++k)
+    CHECK(w.data()[k] == Approx(w_before.data()[k] - 0.5f * w.grad().data()[k]));
+}

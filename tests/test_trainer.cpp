@@ -225,7 +225,7 @@ TEST_CASE("any nn::Module trains, checkpoints its parameters and buffers, and re
   std::vector<std::string> names;
   for (const auto& [name, t] : saved) names.push_back(name);
   CHECK_THAT(names, Catch::UnorderedEquals(std::vector<std::string>{"fc1.weight", "fc1.bias", "fc2.weight",
-                                                                     "fc2.bias", "calls"}));
+                                                                    "fc2.bias", "calls"}));
   CHECK(metadata["bend.model"] == "TinyNet");
 
   // A checkpoint whose names or shapes do not fit the model is refused, naming them.
@@ -302,11 +302,16 @@ TEST_CASE("a checkpoint with edited metadata is refused, never run", "[trainer][
   Trainer(c, small_mlp(), train, test).run();
   nn::Metadata metadata;
   const nn::NamedTensors tensors = nn::load_tensors(dir / "checkpoint.safetensors", &metadata);
-  const std::vector<std::pair<std::string, std::string>> edits{
-      {"bend.epochs", "nan"},          {"bend.epochs", "1e300"},         {"bend.epochs", "-1000000000000"},
-      {"bend.batch_in_epoch", "1e15"}, {"bend.steps", "2.5"},            {"bend.partial_seen", "x"},
-      {"bend.rng.loader", "zz"},       {"bend.partial_loss_sum", "inf"}, {"bend.history", "1 2 3;"},
-      {"optim.lr", "nan"}};
+  const std::vector<std::pair<std::string, std::string>> edits{{"bend.epochs", "nan"},
+                                                               {"bend.epochs", "1e300"},
+                                                               {"bend.epochs", "-1000000000000"},
+                                                               {"bend.batch_in_epoch", "1e15"},
+                                                               {"bend.steps", "2.5"},
+                                                               {"bend.partial_seen", "x"},
+                                                               {"bend.rng.loader", "zz"},
+                                                               {"bend.partial_loss_sum", "inf"},
+                                                               {"bend.history", "1 2 3;"},
+                                                               {"optim.lr", "nan"}};
   for (const auto& [key, value] : edits) {
     INFO(key << " = " << value);
     nn::Metadata edited = metadata;
@@ -347,4 +352,29 @@ TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
   // The same with the C++ API's evaluate() on the whole test subset.
   const EvalResult e = evaluate(t.model(), t.test_data());
   CHECK(e.accuracy == Approx(r.history.back().test_accuracy));
+}
+
+TEST_CASE("updating during backward trains bit-identically to stepping after it", "[trainer]") {
+  auto [train, test] = synthetic(160, 32);
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    for (const bool net : {false, true}) {
+      INFO(entry.name << (net ? ", TinyNet" : ", MLP with dropout"));
+      TrainConfig during = small_config();
+      during.optimizer = entry.name;
+      during.optimizer_options.clear();
+      during.epochs = 2;
+      REQUIRE(during.update_in_backward);  // the default
+      TrainConfig after = during;
+      after.update_in_backward = false;
+      const ModelSource model = net ? tiny_net() : small_mlp("gelu", 0.2f);
+      Trainer a(during, model, train, test), b(after, model, train, test);
+      const TrainResult ra = a.run(), rb = b.run();
+      REQUIRE(ra.history.size() == rb.history.size());
+      for (std::size_t k = 0; k < ra.history.size(); ++k) {
+        CHECK(ra.history[k].train_loss == rb.history[k].train_loss);
+        CHECK(ra.history[k].test_loss == rb.history[k].test_loss);
+      }
+      CHECK(weights_of(a) == weights_of(b));
+    }
+  }
 }

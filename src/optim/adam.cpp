@@ -108,47 +108,40 @@ void Adam::validate(const AdamOptions& o) const {
 
 AdamOptions Adam::options() const { return {lr_, {beta1_, beta2_}, eps_, weight_decay_, amsgrad_}; }
 
-void Adam::step() {
-  NoGradGuard no_grad;
+void Adam::update(std::size_t i) {
   const bool l2 = !decoupled_weight_decay_ && weight_decay_ != 0.0;
   const bool decoupled = decoupled_weight_decay_ && weight_decay_ != 0.0;  // p *= 1 is a no-op
   const AdamKernel kernel = pick_kernel(l2, decoupled, amsgrad_);
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    detail::TensorImpl& p = *params_[i].impl();
-    if (!p.grad) continue;  // no gradient reached this parameter: PyTorch skips it too
-    if (p.grad->numel != p.numel)
-      throw ShapeError(fmt::format("{}: parameter {} has shape {} but its gradient has shape {}", name(), i,
-                                   p.shape.str(), p.grad->shape.str()));
-    AdamState& s = state_[i];
-    if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step
-      s.exp_avg = Tensor::zeros(p.shape);
-      s.exp_avg_sq = Tensor::zeros(p.shape);
-      s.step = 0;
-    }
-    if (amsgrad_ && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = Tensor::zeros(p.shape);
-    s.step += 1;
-
-    const double step = static_cast<double>(s.step);
-    const double bias_correction1 = 1.0 - std::pow(beta1_, step);
-    const double bias_correction2 = 1.0 - std::pow(beta2_, step);
-    const double step_size = lr_ / bias_correction1;
-    const AdamCoefficients c{static_cast<float>(1.0 - lr_ * weight_decay_),
-                             static_cast<float>(weight_decay_),
-                             static_cast<float>(beta1_),
-                             static_cast<float>(1.0 - beta1_),
-                             static_cast<float>(beta2_),
-                             static_cast<float>(1.0 - beta2_),
-                             static_cast<float>(std::sqrt(bias_correction2)),
-                             static_cast<float>(eps_),
-                             static_cast<float>(-step_size)};
-    float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
-    float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
-    const float* grad = detail::materialized_grad(p)->data;
-    parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-      kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,
-             max_exp_avg_sq ? max_exp_avg_sq + begin : nullptr, end - begin, c);
-    });
+  detail::TensorImpl& p = *params_[i].impl();
+  AdamState& s = state_[i];
+  if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step
+    s.exp_avg = Tensor::zeros(p.shape);
+    s.exp_avg_sq = Tensor::zeros(p.shape);
+    s.step = 0;
   }
+  if (amsgrad_ && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = Tensor::zeros(p.shape);
+  s.step += 1;
+
+  const double step = static_cast<double>(s.step);
+  const double bias_correction1 = 1.0 - std::pow(beta1_, step);
+  const double bias_correction2 = 1.0 - std::pow(beta2_, step);
+  const double step_size = lr_ / bias_correction1;
+  const AdamCoefficients c{static_cast<float>(1.0 - lr_ * weight_decay_),
+                           static_cast<float>(weight_decay_),
+                           static_cast<float>(beta1_),
+                           static_cast<float>(1.0 - beta1_),
+                           static_cast<float>(beta2_),
+                           static_cast<float>(1.0 - beta2_),
+                           static_cast<float>(std::sqrt(bias_correction2)),
+                           static_cast<float>(eps_),
+                           static_cast<float>(-step_size)};
+  float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
+  float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
+  const float* grad = detail::materialized_grad(p)->data;
+  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
+    kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,
+           max_exp_avg_sq ? max_exp_avg_sq + begin : nullptr, end - begin, c);
+  });
 }
 
 std::vector<StateBuffer<AdamState>> Adam::state_buffers() const {

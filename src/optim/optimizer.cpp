@@ -4,10 +4,10 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
+#include "bend/autograd.hpp"
 #include "bend/error.hpp"
 
 namespace bend {
@@ -30,7 +30,6 @@ bool hyperparameter_flag(std::string_view owner, std::string_view key, double va
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
   if (params_.empty()) throw ValueError("optimizer got an empty parameter list");
-  std::unordered_set<const detail::TensorImpl*> seen;
   for (std::size_t i = 0; i < params_.size(); ++i) {
     const Tensor& p = params_[i];
     if (!p.defined()) throw ValueError(fmt::format("optimizer: parameter {} is an undefined tensor", i));
@@ -39,11 +38,49 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(
           fmt::format("optimizer: parameter {} (shape {}) is not a leaf tensor; optimize the leaf "
                       "it was computed from",
                       i, p.shape().str()));
-    if (!seen.insert(p.impl()).second)
+    if (!index_of_.emplace(p.impl(), i).second)
       throw ValueError(
           fmt::format("optimizer: parameter {} (shape {}) appears more than once", i, p.shape().str()));
   }
+  updated_.assign(params_.size(), 0);
   // The derived class validates lr together with its other options (its name is known only there).
+}
+
+bool Optimizer::step_parameter(std::size_t index) {
+  const detail::TensorImpl& p = *params_[index].impl();
+  if (!p.grad) return false;  // no gradient reached this parameter: PyTorch skips it too
+  if (p.grad->numel != p.numel)
+    throw ShapeError(fmt::format("{}: parameter {} has shape {} but its gradient has shape {}", name(), index,
+                                 p.shape.str(), p.grad->shape.str()));
+  update(index);
+  return true;
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i) step_parameter(i);
+}
+
+void Optimizer::on_grad_ready(void* self, const Tensor& leaf) {
+  Optimizer& optimizer = *static_cast<Optimizer*>(self);
+  NoGradGuard no_grad;
+  const auto found = optimizer.index_of_.find(leaf.impl());
+  if (found == optimizer.index_of_.end()) return;  // a leaf this optimizer does not update
+  optimizer.step_parameter(found->second);
+  optimizer.updated_[found->second] = 1;
+}
+
+void Optimizer::backward_and_step(const Tensor& loss) {
+  std::fill(updated_.begin(), updated_.end(), std::uint8_t{0});
+  {
+    GradReadyHookScope hook({&Optimizer::on_grad_ready, this});
+    loss.backward();
+  }
+  // Parameters the replay did not reach (unused by this loss, or a gradient already there from an
+  // earlier backward) are stepped now, as step() would.
+  NoGradGuard no_grad;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (!updated_[i]) step_parameter(i);
 }
 
 void Optimizer::zero_grad() {

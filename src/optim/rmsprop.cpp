@@ -100,39 +100,32 @@ void RMSprop::validate(const RmspropOptions& o) {
 
 RmspropOptions RMSprop::options() const { return {lr_, alpha_, eps_, weight_decay_, momentum_, centered_}; }
 
-void RMSprop::step() {
-  NoGradGuard no_grad;
+void RMSprop::update(std::size_t i) {
   const bool use_momentum = momentum_ > 0.0;  // PyTorch: `if momentum > 0`
   const RmspropKernel kernel = pick_kernel(weight_decay_ != 0.0, centered_, use_momentum);
   const RmspropCoefficients c{static_cast<float>(weight_decay_), static_cast<float>(alpha_),
                               static_cast<float>(1.0 - alpha_),  static_cast<float>(eps_),
                               static_cast<float>(momentum_),     static_cast<float>(-lr_)};
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    detail::TensorImpl& p = *params_[i].impl();
-    if (!p.grad) continue;  // no gradient reached this parameter: PyTorch skips it too
-    if (p.grad->numel != p.numel)
-      throw ShapeError(fmt::format("RMSprop: parameter {} has shape {} but its gradient has shape {}", i,
-                                   p.shape.str(), p.grad->shape.str()));
-    RmspropState& s = state_[i];
-    // Allocated once, on first use. A buffer switched on later by set_hyperparameters also starts at
-    // zero (PyTorch would fail there; zero is what its first step would have used).
-    if (!s.square_avg.defined()) {
-      s.square_avg = Tensor::zeros(p.shape);
-      s.step = 0;
-    }
-    if (use_momentum && !s.momentum_buffer.defined()) s.momentum_buffer = Tensor::zeros(p.shape);
-    if (centered_ && !s.grad_avg.defined()) s.grad_avg = Tensor::zeros(p.shape);
-    s.step += 1;
-
-    float *param = p.data, *square_avg = s.square_avg.data();
-    float* grad_avg = centered_ ? s.grad_avg.data() : nullptr;
-    float* buffer = use_momentum ? s.momentum_buffer.data() : nullptr;
-    const float* grad = detail::materialized_grad(p)->data;
-    parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-      kernel(param + begin, grad + begin, square_avg + begin, grad_avg ? grad_avg + begin : nullptr,
-             buffer ? buffer + begin : nullptr, end - begin, c);
-    });
+  detail::TensorImpl& p = *params_[i].impl();
+  RmspropState& s = state_[i];
+  // Allocated once, on first use. A buffer switched on later by set_hyperparameters also starts at
+  // zero (PyTorch would fail there; zero is what its first step would have used).
+  if (!s.square_avg.defined()) {
+    s.square_avg = Tensor::zeros(p.shape);
+    s.step = 0;
   }
+  if (use_momentum && !s.momentum_buffer.defined()) s.momentum_buffer = Tensor::zeros(p.shape);
+  if (centered_ && !s.grad_avg.defined()) s.grad_avg = Tensor::zeros(p.shape);
+  s.step += 1;
+
+  float *param = p.data, *square_avg = s.square_avg.data();
+  float* grad_avg = centered_ ? s.grad_avg.data() : nullptr;
+  float* buffer = use_momentum ? s.momentum_buffer.data() : nullptr;
+  const float* grad = detail::materialized_grad(p)->data;
+  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
+    kernel(param + begin, grad + begin, square_avg + begin, grad_avg ? grad_avg + begin : nullptr,
+           buffer ? buffer + begin : nullptr, end - begin, c);
+  });
 }
 
 std::vector<StateBuffer<RmspropState>> RMSprop::state_buffers() const {

@@ -100,30 +100,23 @@ void SGD::validate(const SgdOptions& o) {
 
 SgdOptions SGD::options() const { return {lr_, momentum_, dampening_, nesterov_, weight_decay_}; }
 
-void SGD::step() {
-  NoGradGuard no_grad;
+void SGD::update(std::size_t i) {
   const SgdCoefficients c{static_cast<float>(weight_decay_), static_cast<float>(momentum_),
                           static_cast<float>(1.0 - dampening_), static_cast<float>(-lr_)};
-  for (std::size_t i = 0; i < params_.size(); ++i) {
-    detail::TensorImpl& p = *params_[i].impl();
-    if (!p.grad) continue;  // no gradient reached this parameter: PyTorch skips it too
-    if (p.grad->numel != p.numel)
-      throw ShapeError(fmt::format("SGD: parameter {} has shape {} but its gradient has shape {}", i,
-                                   p.shape.str(), p.grad->shape.str()));
-    MomentumPhase phase = MomentumPhase::kNone;
-    float* buffer = nullptr;
-    if (momentum_ != 0.0) {
-      Tensor& buf = state_[i].momentum_buffer;
-      phase = buf.defined() ? MomentumPhase::kRunning : MomentumPhase::kFirstStep;
-      if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
-      buffer = buf.data();
-    }
-    const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
-    float *param = p.data, *grad = detail::materialized_grad(p)->data;
-    parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-      kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
-    });
+  detail::TensorImpl& p = *params_[i].impl();
+  MomentumPhase phase = MomentumPhase::kNone;
+  float* buffer = nullptr;
+  if (momentum_ != 0.0) {
+    Tensor& buf = state_[i].momentum_buffer;
+    phase = buf.defined() ? MomentumPhase::kRunning : MomentumPhase::kFirstStep;
+    if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
+    buffer = buf.data();
   }
+  const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
+  float *param = p.data, *grad = detail::materialized_grad(p)->data;
+  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
+    kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
+  });
 }
 
 std::vector<StateBuffer<SgdState>> SGD::state_buffers() const {

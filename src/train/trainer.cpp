@@ -76,8 +76,8 @@ std::string description_mismatch(const Metadata& file, const Metadata& run) {
 
 // Keeps the "model." tensors of a checkpoint (without the prefix), or all tensors of a model file.
 nn::NamedTensors model_tensors(nn::NamedTensors tensors) {
-  const bool checkpoint =
-      std::any_of(tensors.begin(), tensors.end(), [](const auto& t) { return t.first.starts_with("model."); });
+  const bool checkpoint = std::any_of(tensors.begin(), tensors.end(),
+                                      [](const auto& t) { return t.first.starts_with("model."); });
   if (!checkpoint) return tensors;
   nn::NamedTensors out;
   for (auto& [name, t] : tensors)
@@ -94,7 +94,8 @@ struct Trainer::Schedule {
   std::unique_ptr<LrSchedule> schedule;
 };
 
-Trainer::Trainer(TrainConfig config, ModelSource model) : config_(std::move(config)), source_(std::move(model)) {
+Trainer::Trainer(TrainConfig config, ModelSource model)
+    : config_(std::move(config)), source_(std::move(model)) {
   config_.validate();
   if (config_.dataset.empty()) throw ValueError("Trainer: name a dataset (config.dataset) or give the data");
   train_ = load_dataset(config_.dataset, config_.data_dir, Split::Train);
@@ -103,7 +104,10 @@ Trainer::Trainer(TrainConfig config, ModelSource model) : config_(std::move(conf
 }
 
 Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, TensorDataset test)
-    : config_(std::move(config)), source_(std::move(model)), train_(std::move(train)), test_(std::move(test)) {
+    : config_(std::move(config)),
+      source_(std::move(model)),
+      train_(std::move(train)),
+      test_(std::move(test)) {
   config_.validate();
   // Data given without a registry name are named by themselves ("xor", "mnist/train", ...).
   if (config_.dataset.empty()) config_.dataset = train_.name.empty() ? "data" : train_.name;
@@ -162,14 +166,16 @@ void Trainer::setup_data_parallel() {
   if (world.size() == 1) return;
   const int ranks = world.size(), rank = world.rank();
   if (config_.batch < ranks)
-    throw ValueError(fmt::format("--batch {} is split over {} data-parallel ranks: every rank needs at least one "
-                                 "row of each batch, so --batch must be at least {}",
-                                 config_.batch, ranks, ranks));
+    throw ValueError(
+        fmt::format("--batch {} is split over {} data-parallel ranks: every rank needs at least one "
+                    "row of each batch, so --batch must be at least {}",
+                    config_.batch, ranks, ranks));
   const std::int64_t last_batch = train_.size() % config_.batch;
   if (last_batch != 0 && last_batch < ranks)
-    throw ValueError(fmt::format("the last batch of each epoch has {} samples ({} training samples, --batch {}), "
-                                 "fewer than the {} data-parallel ranks; change --batch or --train-limit",
-                                 last_batch, train_.size(), config_.batch, ranks));
+    throw ValueError(
+        fmt::format("the last batch of each epoch has {} samples ({} training samples, --batch {}), "
+                    "fewer than the {} data-parallel ranks; change --batch or --train-limit",
+                    last_batch, train_.size(), config_.batch, ranks));
   world_ = world;
   std::vector<Tensor> parameters = model_->parameters();
   for (auto& [name, buffer] : model_->named_buffers()) buffers_.push_back(buffer);
@@ -196,11 +202,12 @@ void Trainer::check_model_fits_data() {
   }
   model_->train(was_training);
   if (out.ndim() != 2 || out.shape()[0] != 1 || out.shape()[1] != train_.num_classes)
-    throw ValueError(fmt::format("{} gives {} per sample but {} has {} classes (the model must output one "
-                                 "score per class)",
-                                 source_.description, out.ndim() == 2 ? fmt::format("{} outputs", out.shape()[1])
-                                                                     : "shape " + out.shape().str(),
-                                 config_.dataset, train_.num_classes));
+    throw ValueError(fmt::format(
+        "{} gives {} per sample but {} has {} classes (the model must output one "
+        "score per class)",
+        source_.description,
+        out.ndim() == 2 ? fmt::format("{} outputs", out.shape()[1]) : "shape " + out.shape().str(),
+        config_.dataset, train_.num_classes));
 }
 
 std::string Trainer::recipe() const {
@@ -208,16 +215,16 @@ std::string Trainer::recipe() const {
   for (const auto& [key, value] : optimizer_->hyperparameters())
     options += fmt::format("{}{}={:g}", options.empty() ? "" : ", ", key, value);
   std::string recipe =
-      fmt::format("{}({}), schedule {}{}, batch {}, {} epochs, seed {}, {} thread{}", optimizer_->name(), options,
-                  config_.schedule,
+      fmt::format("{}({}), schedule {}{}, batch {}, {} epochs, seed {}, {} thread{}", optimizer_->name(),
+                  options, config_.schedule,
                   config_.warmup_steps ? fmt::format(" after {} warm-up steps", config_.warmup_steps) : "",
                   config_.batch, config_.epochs, config_.seed, num_threads(), num_threads() == 1 ? "" : "s");
   if (buckets_)
-    recipe += fmt::format("; data-parallel over {} ranks ({} rows of each batch per rank, gradients averaged in "
-                          "{} bucket{} of {:.2f} MB per step)",
-                          ranks(), config_.batch / ranks(), buckets_->bucket_count(),
-                          buckets_->bucket_count() == 1 ? "" : "s",
-                          static_cast<double>(buckets_->numel()) * sizeof(float) / 1e6);
+    recipe += fmt::format(
+        "; data-parallel over {} ranks ({} rows of each batch per rank, gradients averaged in "
+        "{} bucket{} of {:.2f} MB per step)",
+        ranks(), config_.batch / ranks(), buckets_->bucket_count(), buckets_->bucket_count() == 1 ? "" : "s",
+        static_cast<double>(buckets_->numel()) * sizeof(float) / 1e6);
   return recipe;
 }
 
@@ -288,7 +295,8 @@ bool Trainer::data_parallel_step(const Batch& batch, std::span<std::int32_t> pre
   world_->allreduce_sum(agreed);
   if (agreed[2] > 0)
     throw TrainingDiverged(fmt::format(
-        "the loss became {} at step {} (epoch {}, batch {}) on {} of {} data-parallel ranks; every rank stopped "
+        "the loss became {} at step {} (epoch {}, batch {}) on {} of {} data-parallel ranks; every rank "
+        "stopped "
         "before saving anything over the last good checkpoint or model. Try a lower learning rate",
         agreed[0] / static_cast<double>(batch.size), step_ + 1, epoch_number, batch.index + 1,
         static_cast<int>(agreed[2]), world_->size()));
@@ -310,9 +318,10 @@ TrainResult Trainer::run(TrainObserver* observer) {
   watch.on_start(*this);
   DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_);
   if (batch_in_epoch_ >= loader.batches_per_epoch())
-    throw ValueError(fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
-                                 "of {} batches",
-                                 batch_in_epoch_, loader.batches_per_epoch()));
+    throw ValueError(
+        fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
+                    "of {} batches",
+                    batch_in_epoch_, loader.batches_per_epoch()));
   // A batch is never larger than the training set (a huge --batch on a small set allocates nothing big).
   std::vector<std::int32_t> predicted(
       static_cast<std::size_t>(std::min<std::int64_t>(loader.batch_size(), train_.size())));
@@ -350,38 +359,45 @@ TrainResult Trainer::run(TrainObserver* observer) {
         stop = data_parallel_step(batch, predicted, loss_sum, correct, watch, epoch_number);
         seen += batch.size;
       } else {
-      watch.on_phase(StepPhase::Forward);
-      Tensor logits = (*model_)(batch.images);
-      Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, config_.label_smoothing);
-      const float loss_value = loss.item();
-      if (!std::isfinite(loss_value)) {
-        tape().clear();
-        throw TrainingDiverged(fmt::format(
-            "the loss became {} at step {} (epoch {}, batch {}); training stopped before saving anything over "
-            "the last good checkpoint or model. Try a lower learning rate",
-            loss_value, step_ + 1, epoch_number, batch.index + 1));
-      }
-      watch.on_phase(StepPhase::Backward);
-      loss.backward();
-      watch.on_phase(StepPhase::Update);
-      optimizer_->step();
-      watch.on_phase(StepPhase::Bookkeeping);
-      ++step_;
-      ++batch_in_epoch_;
+        watch.on_phase(StepPhase::Forward);
+        Tensor logits = (*model_)(batch.images);
+        Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, config_.label_smoothing);
+        const float loss_value = loss.item();
+        if (!std::isfinite(loss_value)) {
+          tape().clear();
+          throw TrainingDiverged(
+              fmt::format("the loss became {} at step {} (epoch {}, batch {}); training stopped before "
+                          "saving anything over "
+                          "the last good checkpoint or model. Try a lower learning rate",
+                          loss_value, step_ + 1, epoch_number, batch.index + 1));
+        }
+        watch.on_phase(StepPhase::Backward);
+        if (config_.update_in_backward) {
+          optimizer_->backward_and_step(loss);  // (the Update phase is inside Backward then)
+        } else {
+          loss.backward();
+          watch.on_phase(StepPhase::Update);
+          optimizer_->step();
+        }
+        watch.on_phase(StepPhase::Bookkeeping);
+        ++step_;
+        ++batch_in_epoch_;
 
-      argmax_rows(logits, predicted.data());
-      for (std::int64_t i = 0; i < batch.size; ++i)
-        correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
-      loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
-      seen += batch.size;
-      stop = stop_requested();
+        argmax_rows(logits, predicted.data());
+        for (std::int64_t i = 0; i < batch.size; ++i)
+          correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
+        loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
+        seen += batch.size;
+        stop = stop_requested();
       }
 
       const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
-      const double done = static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
+      const double done =
+          static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
       const double rate = elapsed > 0 ? static_cast<double>(seen - partial_seen_) / elapsed : 0.0;
       watch.on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
-                     loss_sum / static_cast<double>(seen), rate, done > 0 ? elapsed * (1 - done) / done : 0.0});
+                     loss_sum / static_cast<double>(seen), rate,
+                     done > 0 ? elapsed * (1 - done) / done : 0.0});
       const bool out_of_steps = config_.max_steps > 0 && step_ >= config_.max_steps;
       if (stop || (out_of_steps && batch_in_epoch_ < loader.batches_per_epoch())) {
         // Keep the partial epoch so that a resume continues exactly here.
@@ -489,7 +505,8 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   CheckpointState s = read_checkpoint(path);
   const std::string where = fmt::format("--resume {}", path.string());
   if (auto diff = description_mismatch(s.model_metadata, source_.metadata); !diff.empty())
-    throw ValueError(fmt::format("{}: the checkpoint holds another model than the run builds ({})", where, diff));
+    throw ValueError(
+        fmt::format("{}: the checkpoint holds another model than the run builds ({})", where, diff));
   if (s.dataset != config_.dataset)
     throw ValueError(fmt::format("{}: the checkpoint was trained on {} but the run asks for {}", where,
                                  s.dataset, config_.dataset));
@@ -497,35 +514,39 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     throw ValueError(fmt::format("{}: the checkpoint was trained with {} but the run asks for {}", where,
                                  s.optimizer_name, optimizer_->name()));
   if (s.batch != config_.batch)
-    throw ValueError(fmt::format("{}: the checkpoint was trained at batch {} but the run asks for batch {}; the "
-                                 "position in the epoch depends on it",
-                                 where, s.batch, config_.batch));
+    throw ValueError(
+        fmt::format("{}: the checkpoint was trained at batch {} but the run asks for batch {}; the "
+                    "position in the epoch depends on it",
+                    where, s.batch, config_.batch));
   if (s.schedule != config_.schedule)
-    throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where, s.schedule,
-                                 config_.schedule));
+    throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where,
+                                 s.schedule, config_.schedule));
   if ((s.schedule == "cosine" || s.schedule == "step") && s.planned_epochs != config_.epochs)
-    throw ValueError(fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "
-                                 "not follow it (a cosine schedule ends at learning rate 0). Resume with --epochs "
-                                 "{}, or start a new run with --init-from",
-                                 where, s.schedule, s.planned_epochs, config_.epochs, s.planned_epochs));
+    throw ValueError(
+        fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "
+                    "not follow it (a cosine schedule ends at learning rate 0). Resume with --epochs "
+                    "{}, or start a new run with --init-from",
+                    where, s.schedule, s.planned_epochs, config_.epochs, s.planned_epochs));
   // Options given for this run must be those the checkpoint's run was configured with (older
   // checkpoints only have the current values).
   const auto& configured = s.optimizer_config.empty() ? s.optimizer_hyperparameters : s.optimizer_config;
   for (const auto& [key, value] : config_.optimizer_options) {
     auto it = configured.find(key);
     if (it != configured.end() && it->second != value)
-      throw ValueError(fmt::format("{}: {} = {:g} does not apply to a resumed run: the checkpoint's run was "
-                                   "configured with {} = {:g}, and its optimizer state continues. Start a new "
-                                   "run with --init-from to change it",
-                                   where, key, value, key, it->second));
+      throw ValueError(
+          fmt::format("{}: {} = {:g} does not apply to a resumed run: the checkpoint's run was "
+                      "configured with {} = {:g}, and its optimizer state continues. Start a new "
+                      "run with --init-from to change it",
+                      where, key, value, key, it->second));
   }
   if (s.normalization.has_value() != normalization_.has_value())
     throw ValueError(fmt::format("{}: the checkpoint was trained {} --standardize", where,
                                  s.normalization ? "with" : "without"));
   auto drops = dropouts_of(*model_);
   if (s.module_rngs.size() != drops.size())
-    throw ValueError(fmt::format("{}: the checkpoint has {} dropout streams but the model has {} Dropout modules",
-                                 where, s.module_rngs.size(), drops.size()));
+    throw ValueError(
+        fmt::format("{}: the checkpoint has {} dropout streams but the model has {} Dropout modules", where,
+                    s.module_rngs.size(), drops.size()));
   if (s.epochs_done > config_.epochs)
     throw ValueError(fmt::format("{}: the checkpoint has done {} epochs, more than --epochs {}", where,
                                  s.epochs_done, config_.epochs));

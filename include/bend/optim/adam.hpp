@@ -38,7 +38,6 @@ class Adam : public OptimizerWithState<AdamState> {
                 double eps = 1e-8, double weight_decay = 0.0, bool amsgrad = false);
   Adam(std::vector<Tensor> params, const AdamOptions& options);
 
-  void step() override;
   std::string_view name() const override { return decoupled_weight_decay_ ? "AdamW" : "Adam"; }
   AdamOptions options() const;
 
@@ -51,6 +50,7 @@ class Adam : public OptimizerWithState<AdamState> {
   // State keys per parameter that has taken a step: step (0-d), exp_avg, exp_avg_sq, max_exp_avg_sq
   // (amsgrad only).
   std::vector<StateBuffer<AdamState>> state_buffers() const override;
+  void update(std::size_t index) override;  // one parameter's step (see Optimizer)
 
  private:
   void validate(const AdamOptions& o) const;

@@ -13,11 +13,13 @@
 //
 // Adding an optimizer: derive from OptimizerWithState<State> (below), where State holds one
 // parameter's buffers (and `std::int64_t step` if it counts steps), list the buffers in
-// state_buffers(), write step(); saving and loading the state is done here, the same for all.
+// state_buffers(), write update() (one parameter's step); step(), backward_and_step() and saving and
+// loading the state are done here, the same for all.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,7 +48,14 @@ class Optimizer {
   Optimizer& operator=(const Optimizer&) = delete;
 
   // One update of every parameter whose grad is defined.
-  virtual void step() = 0;
+  void step();
+  // loss.backward() and step() in one pass, as PyTorch's optimizer-in-backward: each parameter is
+  // updated as soon as its gradient is final (every op that uses it has been replayed), while that
+  // gradient is still in cache, instead of in a second pass over all parameters. Parameters, gradients
+  // and optimizer state end bit-identical to backward() then step(): an update reads only its own
+  // parameter, gradient and state, and no op replayed after a parameter's final use reads it. Not for
+  // gradients that change between backward and step (clipping, averaging over ranks).
+  void backward_and_step(const Tensor& loss);
   // Fills every existing gradient with zeros, keeping its memory (undefined grads stay undefined).
   void zero_grad();
 
@@ -72,6 +81,10 @@ class Optimizer {
   virtual void set_hyperparameters(const std::map<std::string, double>& values) = 0;
 
  protected:
+  // Updates parameter `index`, whose gradient is defined and of its shape: step()'s work for one
+  // parameter, under NoGradGuard. Each optimizer writes this; step() and backward_and_step() call it.
+  virtual void update(std::size_t index) = 0;
+
   // A checkpoint's per-parameter state, checked against `keys` (plus "step" when `keeps_step`) and
   // not yet applied: every name well-formed, known, in use, given once, of its parameter's shape, and
   // every parameter mentioned complete. The errors are load_state()'s.
@@ -105,6 +118,14 @@ class Optimizer {
   double lr_;
 
  private:
+  // step()'s checks and update of one parameter; false when it has no gradient (skipped).
+  bool step_parameter(std::size_t index);
+  // The grad-ready hook of backward_and_step(): updates `leaf` if it is one of params().
+  static void on_grad_ready(void* self, const Tensor& leaf);
+
+  std::unordered_map<const detail::TensorImpl*, std::size_t> index_of_;  // params_[index_of_[p]] is p
+  std::vector<std::uint8_t> updated_;  // per parameter: updated during the current backward_and_step()
+
   // Splits "state.<index>.<key>" into index and key; ValueError when malformed or out of range.
   std::pair<std::size_t, std::string> parse_state_name(const std::string& name) const;
   // The step count a 0-d tensor holds (ValueError unless a non-negative integer).

@@ -37,7 +37,6 @@ class RMSprop : public OptimizerWithState<RmspropState> {
                    double weight_decay = 0.0, double momentum = 0.0, bool centered = false);
   RMSprop(std::vector<Tensor> params, const RmspropOptions& options);
 
-  void step() override;
   std::string_view name() const override { return "RMSprop"; }
   RmspropOptions options() const;
 
@@ -49,6 +48,7 @@ class RMSprop : public OptimizerWithState<RmspropState> {
   // State keys per parameter that has taken a step: step (0-d), square_avg, momentum_buffer (momentum
   // > 0 only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
   std::vector<StateBuffer<RmspropState>> state_buffers() const override;
+  void update(std::size_t index) override;  // one parameter's step (see Optimizer)
 
  private:
   static void validate(const RmspropOptions& o);

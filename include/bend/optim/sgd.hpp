@@ -30,7 +30,6 @@ class SGD : public OptimizerWithState<SgdState> {
       bool nesterov = false, double weight_decay = 0.0);
   SGD(std::vector<Tensor> params, const SgdOptions& options);
 
-  void step() override;
   std::string_view name() const override { return "SGD"; }
   SgdOptions options() const;
 
@@ -41,6 +40,7 @@ class SGD : public OptimizerWithState<SgdState> {
  protected:
   // State keys: "state.<i>.momentum_buffer" (only once a parameter has taken a step with momentum).
   std::vector<StateBuffer<SgdState>> state_buffers() const override;
+  void update(std::size_t index) override;  // one parameter's step (see Optimizer)
 
  private:
   static void validate(const SgdOptions& o);

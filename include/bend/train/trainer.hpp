@@ -71,6 +71,11 @@ struct TrainConfig {
   bool shuffle = true;
   bool standardize = false;  // standardise inputs with the training set's mean/std
   float label_smoothing = 0.0f;
+  // Update each parameter during backward, as soon as its gradient is final (Optimizer::
+  // backward_and_step): bit-identical results, one pass over the parameters less. Off: backward, then
+  // step, as PyTorch's plain loop (the benchmark compares the two). Data-parallel training always
+  // steps after backward, once the gradients are averaged.
+  bool update_in_backward = true;
   std::int64_t train_limit = 0;          // use only the first N training samples (0: all)
   std::int64_t test_limit = 0;           // use only the first N test samples (0: all)
   std::filesystem::path save;            // final model (.safetensors)
