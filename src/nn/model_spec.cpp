@@ -249,16 +249,8 @@ std::map<std::string, std::string> ModelSpec::to_metadata() const {
 bool ModelSpec::has_metadata(const std::map<std::string, std::string>& m) { return m.contains("bend.arch"); }
 
 ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m) {
-  auto get = [&](const char* key) -> std::string {
-    auto it = m.find(key);
-    return it == m.end() ? std::string() : it->second;
-  };
-  float dropout = 0.0f;
-  if (const std::string d = get("bend.dropout"); !d.empty()) {
-    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), dropout);
-    if (ec != std::errc() || end != d.data() + d.size() || !(dropout >= 0.0f && dropout < 1.0f))
-      throw ValueError(fmt::format("model metadata: bend.dropout \"{}\" is not a probability in [0, 1)", d));
-  }
+  const auto get = [&](const char* key) { return detail::metadata_value(m, key); };
+  const float dropout = detail::dropout_from_metadata(m);
   const std::string norm = get("bend.norm").empty() ? "none" : get("bend.norm");
   try {
     return parse(get("bend.arch"), get("bend.act").empty() ? "relu" : get("bend.act"), norm, dropout);

@@ -126,14 +126,20 @@ LoadedModel model_from_file(SafetensorsFile file, std::string_view name,
   return {std::move(model), std::move(spec), std::move(metadata)};
 }
 
+// A model's state_dict with its spec's metadata (and "format": "pt", as torch's safetensors writes),
+// plus `extra` keys where the spec has none.
+void save_described(const std::filesystem::path& path, const Sequential& model, Metadata metadata,
+                    Metadata extra) {
+  metadata["format"] = "pt";
+  metadata.merge(extra);
+  save_tensors(path, model.state_dict(), metadata);
+}
+
 }  // namespace
 
 void save_model(const std::filesystem::path& path, const Sequential& model, const ModelSpec& spec,
                 Metadata extra) {
-  Metadata metadata = spec.to_metadata();
-  metadata["format"] = "pt";
-  metadata.merge(extra);
-  save_tensors(path, model.state_dict(), metadata);
+  save_described(path, model, spec.to_metadata(), std::move(extra));
 }
 
 LoadedModel load_model(const std::filesystem::path& path, const std::optional<ModelSpec>& fallback) {
@@ -154,10 +160,7 @@ NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata)
 
 void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec,
               Metadata extra) {
-  Metadata metadata = spec.to_metadata();
-  metadata["format"] = "pt";
-  metadata.merge(extra);
-  save_tensors(path, model.state_dict(), metadata);
+  save_described(path, model, spec.to_metadata(), std::move(extra));
 }
 
 LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpec>& fallback) {

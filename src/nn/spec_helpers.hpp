@@ -1,14 +1,18 @@
 #pragma once
 // Helpers shared by the two model specs (MlpSpec in mlp.cpp, ModelSpec in model_spec.cpp): activation
-// names as the table spells them, and the memory figures of "needs 292 GiB" messages.
+// names as the table spells them, reading their metadata, and the memory figures of "needs 292 GiB"
+// messages.
 #include <unistd.h>
 
+#include <charconv>
+#include <map>
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
 
 #include "bend/activations.hpp"
+#include "bend/error.hpp"
 
 namespace bend::nn::detail {
 
@@ -16,6 +20,23 @@ namespace bend::nn::detail {
 inline std::string canonical_activation(std::string_view name) {
   if (name == "swiglu") return "swiglu";
   return std::string(activation(name).name);
+}
+
+// A file's metadata value for `key`; empty when absent.
+inline std::string metadata_value(const std::map<std::string, std::string>& metadata, const char* key) {
+  const auto it = metadata.find(key);
+  return it == metadata.end() ? std::string() : it->second;
+}
+
+// bend.dropout from a file's metadata (0 when absent); ValueError unless a probability in [0, 1).
+inline float dropout_from_metadata(const std::map<std::string, std::string>& metadata) {
+  float dropout = 0.0f;
+  if (const std::string d = metadata_value(metadata, "bend.dropout"); !d.empty()) {
+    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), dropout);
+    if (ec != std::errc() || end != d.data() + d.size() || !(dropout >= 0.0f && dropout < 1.0f))
+      throw ValueError(fmt::format("model metadata: bend.dropout \"{}\" is not a probability in [0, 1)", d));
+  }
+  return dropout;
 }
 
 // "292 GiB", "1.5 MiB": a byte count for a message.
