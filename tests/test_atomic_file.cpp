@@ -16,31 +16,17 @@
 
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "scratch_files.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
 
 namespace {
 
+using bend::testing::FileSizeLimit;
+using bend::testing::ScratchDir;
+
 // A fresh directory under the system temp dir, removed with its contents afterwards.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "bend_atomic_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::permissions(path_, fs::perms::owner_all, ignored);
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream content;
@@ -54,27 +40,6 @@ std::vector<std::string> names_in(const fs::path& directory) {
   std::sort(names.begin(), names.end());
   return names;
 }
-
-// Caps the size of files this process may write, so that writing past it fails with EFBIG the way
-// a full disk fails with ENOSPC. Restores the limit and SIGXFSZ's handler on destruction.
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_handler_ = ::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    ::signal(SIGXFSZ, previous_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  sighandler_t previous_handler_;
-};
 
 }  // namespace
 

@@ -16,9 +16,12 @@
 
 #include "bend/io/safetensors.hpp"
 #include "run_command.hpp"
+#include "scratch_files.hpp"
 
 #ifdef BEND_CLI_PATH
 namespace {
+
+using bend::testing::ScratchDir;
 
 namespace fs = std::filesystem;
 using Catch::Contains;
@@ -27,7 +30,8 @@ using Run = bend::testing::CommandResult;
 
 // Runs `bend <args>` through the shell (`prefix` goes before the binary, e.g. a ulimit), at most 60 s.
 Run run(const std::string& args, const std::string& prefix = "") {
-  return bend::testing::run_command("bash -c '" + prefix + " exec timeout 60 " + BEND_CLI_PATH + " " + args + "'");
+  return bend::testing::run_command("bash -c '" + prefix + " exec timeout 60 " + BEND_CLI_PATH + " " + args +
+                                    "'");
 }
 
 void require_one_clear_line(const Run& r, int code = 1) {
@@ -36,23 +40,6 @@ void require_one_clear_line(const Run& r, int code = 1) {
   CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   CHECK_THAT(r.out, !Contains("std::") && !Contains("terminate") && !Contains("stof"));
 }
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "bend_cli_limits.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 // A 784-3-10 model file with `metadata` (bend.arch included unless given).
 void write_model(const fs::path& path, std::map<std::string, std::string> metadata) {

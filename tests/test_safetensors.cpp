@@ -24,30 +24,17 @@
 #include "bend/io/safetensors.hpp"
 
 #include "requirements.hpp"
+#include "scratch_files.hpp"
 
 namespace fs = std::filesystem;
 using Catch::Contains;
 
 namespace {
 
+using bend::testing::FileSizeLimit;
+using bend::testing::ScratchDir;
+
 constexpr const char* kName = "test.safetensors";
-
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "bend_safetensors_test.XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 std::string read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -110,25 +97,6 @@ std::vector<float> special_floats() {
           std::numeric_limits<float>::max(),
           -1.0f / 3.0f};
 }
-
-class FileSizeLimit {
- public:
-  explicit FileSizeLimit(rlim_t bytes) {
-    ::getrlimit(RLIMIT_FSIZE, &saved_);
-    previous_handler_ = ::signal(SIGXFSZ, SIG_IGN);
-    rlimit limit = saved_;
-    limit.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &limit);
-  }
-  ~FileSizeLimit() {
-    ::setrlimit(RLIMIT_FSIZE, &saved_);
-    ::signal(SIGXFSZ, previous_handler_);
-  }
-
- private:
-  rlimit saved_{};
-  sighandler_t previous_handler_;
-};
 
 }  // namespace
 
