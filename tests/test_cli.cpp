@@ -33,7 +33,9 @@ extern char** environ;
 namespace {
 
 using Run = bend::testing::CommandResult;
-Run run(const std::string& args) { return bend::testing::run_command(std::string(BEND_CLI_PATH) + " " + args); }
+Run run(const std::string& args) {
+  return bend::testing::run_command(std::string(BEND_CLI_PATH) + " " + args);
+}
 
 const std::filesystem::path kMnist = std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist";
 
@@ -164,8 +166,9 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   const std::string data = " --data-dir " + kMnist.string();
   const std::string model = (dir / "m.safetensors").string();
   // A constant learning rate (PyTorch's plain loop), so that the resume below may add epochs.
-  const Run t = run("train" + data + " --epochs 1 --schedule none --train-limit 3000 --test-limit 500 --quiet --save " +
-                    model + " --checkpoint-dir " + dir.string() + " --metrics " + (dir / "m.csv").string());
+  const Run t =
+      run("train" + data + " --epochs 1 --schedule none --train-limit 3000 --test-limit 500 --quiet --save " +
+          model + " --checkpoint-dir " + dir.string() + " --metrics " + (dir / "m.csv").string());
   INFO(t.out);
   REQUIRE(t.code == 0);
   CHECK_THAT(t.out, Catch::Contains("best test accuracy"));
@@ -206,51 +209,14 @@ TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][m
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_cli_sigint";
   if (!fresh_mnist_test_dir(dir)) return;
   const std::filesystem::path log = dir / "train.log", checkpoint = dir / "checkpoint.safetensors";
-  const auto slurp = [](const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
 
   // Enough epochs that the run cannot end by itself before the signal (each epoch over 12,800 images).
-  std::vector<std::string> args = {BEND_CLI_PATH,  "train", "--data-dir",       kMnist.string(),
-                                   "--epochs",     "1000",  "--schedule", "none", "--train-limit",    "12800",
-                                   "--test-limit", "500",   "--checkpoint-dir", dir.string()};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t default_signals;  // whatever this test inherited, the child starts with SIGINT's default
-  sigemptyset(&default_signals);
-  sigaddset(&default_signals, SIGINT);
-  posix_spawnattr_setsigdefault(&attributes, &default_signals);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, argv[0], &files, &attributes, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&files);
-  posix_spawnattr_destroy(&attributes);
-
-  // Wait for the first epoch to be reported, then interrupt the second one.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (slurp(log).find("epoch   1") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(::kill(pid, SIGINT) == 0);
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (std::chrono::steady_clock::now() >= deadline) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    FAIL("bend train did not stop within 120 s of starting: " << slurp(log));
-  }
-  const std::string out = slurp(log);
+  std::vector<std::string> args = {BEND_CLI_PATH,      "train",     "--data-dir",   kMnist.string(),
+                                   "--epochs",         "1000",      "--schedule",   "none",
+                                   "--train-limit",    "12800",     "--test-limit", "500",
+                                   "--checkpoint-dir", dir.string()};
+  // Interrupt the second epoch.
+  const auto [status, out] = bend::testing::interrupt_in_second_epoch(args, log, SIGINT);
   INFO(out);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);

@@ -230,12 +230,6 @@ TEST_CASE("ddp: SIGUSR1 to mpirun stops both ranks with one checkpoint that --re
   if (!ddp_available()) return;
   const auto dir = fresh_dir("stop");
   const std::filesystem::path log = dir / "train.log", checkpoint = dir / "checkpoint.safetensors";
-  const auto slurp = [](const std::filesystem::path& path) {
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    return text.str();
-  };
   // Enough epochs that the run cannot end by itself before the signal.
   std::vector<std::string> args = {"mpirun",
                                    "--oversubscribe",
@@ -258,32 +252,8 @@ TEST_CASE("ddp: SIGUSR1 to mpirun stops both ranks with one checkpoint that --re
                                    "500",
                                    "--checkpoint-dir",
                                    dir.string()};
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t files;
-  posix_spawn_file_actions_init(&files);
-  posix_spawn_file_actions_addopen(&files, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&files, STDOUT_FILENO, STDERR_FILENO);
-  pid_t pid = 0;
-  REQUIRE(posix_spawnp(&pid, "mpirun", &files, nullptr, argv.data(), environ) == 0);
-  posix_spawn_file_actions_destroy(&files);
-
-  // Wait for the first epoch to be reported, then stop the second one.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (slurp(log).find("epoch   1") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(::kill(pid, SIGUSR1) == 0);
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  if (std::chrono::steady_clock::now() >= deadline) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-    FAIL("mpirun bend train did not stop within 120 s of starting: " << slurp(log));
-  }
-  const std::string out = slurp(log);
+  // Stop the second epoch.
+  const auto [status, out] = bend::testing::interrupt_in_second_epoch(args, log, SIGUSR1);
   INFO(out);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);
