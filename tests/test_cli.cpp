@@ -132,7 +132,14 @@ TEST_CASE("usage errors exit 2 with one clear line", "[cli]") {
   CHECK_THAT(bad_act.out, Catch::Contains("bogus"));
   CHECK(std::count(bad_act.out.begin(), bad_act.out.end(), '\n') == 1);
   CHECK(run("train --arch 784-x-10").code == 2);
-  CHECK(run("train --batch abc").code == 2);
+  for (const char* bad_number : {"train --batch abc", "train --batch=1e10", "train --epochs 1 --lr x"}) {
+    const Run r = run(bad_number);
+    INFO(r.out);
+    CHECK(r.code == 2);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
+    // The flag is named, not just the value.
+    CHECK_THAT(r.out, Catch::Contains("--batch '") || Catch::Contains("--lr 'x'"));
+  }
   CHECK(run("train --opt lbfgs").code == 2);
   CHECK(run("train --no-such-flag").code == 2);
   CHECK(run("train --metrics out.txt").code == 2);
