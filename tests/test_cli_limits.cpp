@@ -133,6 +133,15 @@ TEST_CASE("cli: a FIFO given as a data file is an error, not a hang", "[cli][lim
   CHECK_THAT(r.out, Contains("is a FIFO, not an IDX file"));
 }
 
+TEST_CASE("cli: a checkpoint directory that cannot be made is one clear line naming it", "[cli][limits]") {
+  ScratchDir dir;
+  std::ofstream(dir.path() / "a-file") << "not a directory";
+  const fs::path below_a_file = dir.path() / "a-file" / "checkpoints";
+  const Run r = run("train --epochs 1 --train-limit 64 --checkpoint-dir " + below_a_file.string());
+  require_one_clear_line(r);
+  CHECK_THAT(r.out, Contains(below_a_file.string()) && !Contains("filesystem error"));
+}
+
 TEST_CASE("cli: a full disk leaves the earlier files as they were", "[cli][limits]") {
   ScratchDir dir;
   // A 256 KiB tmpfs when this machine lets us mount one (ENOSPC), else a 64 KiB file-size limit

@@ -26,7 +26,14 @@ std::string describe_exception(const std::exception& error) {
       dynamic_cast<const std::length_error*>(&error))
     return "out of memory: a size given on the command line or read from a file is too large for this "
            "machine";
-  if (dynamic_cast<const std::filesystem::filesystem_error*>(&error) != nullptr) return error.what();
+  if (dynamic_cast<const std::filesystem::filesystem_error*>(&error) != nullptr) {
+    // libstdc++: "filesystem error: cannot create directories: Permission denied [/proc/x]"; the
+    // library's name for its exception adds nothing for the user.
+    std::string_view what = error.what();
+    if (what.starts_with("filesystem error: "))
+      what.remove_prefix(std::string_view("filesystem error: ").size());
+    return std::string(what);
+  }
   if (const auto* system = dynamic_cast<const std::system_error*>(&error))
     return fmt::format("system error: {}", system->code().message());
   const std::string_view what = error.what();
