@@ -320,9 +320,11 @@ void summarize(CompareResult& result) {
   result.statistics = stats::compare_over_seeds(acts, scores);
 }
 
-std::string summary_table_markdown(const CompareResult& result) {
-  const auto header = table_header(hidden_count(result));
-  const auto rows = table_rows(result);
+namespace {
+
+// A Markdown table: the first column left-aligned, the others (numbers) right-aligned.
+std::string markdown_table(const std::vector<std::string>& header,
+                           const std::vector<std::vector<std::string>>& rows) {
   std::string text = "|";
   for (const auto& h : header) text += " " + h + " |";
   text += "\n|";
@@ -336,31 +338,24 @@ std::string summary_table_markdown(const CompareResult& result) {
   return text;
 }
 
+}  // namespace
+
+std::string summary_table_markdown(const CompareResult& result) {
+  return markdown_table(table_header(hidden_count(result)), table_rows(result));
+}
+
 std::string statistics_markdown(const CompareResult& result) {
   const detail::StatisticsText t = detail::statistics_text(result);
-  auto table = [](const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-    std::string text = "|";
-    for (const auto& h : header) text += " " + h + " |";
-    text += "\n|";
-    for (std::size_t i = 0; i < header.size(); ++i) text += i == 0 ? "---|" : "---:|";
-    text += "\n";
-    for (const auto& row : rows) {
-      text += "|";
-      for (const auto& cell : row) text += " " + cell + " |";
-      text += "\n";
-    }
-    return text;
-  };
   std::string md;
   for (const std::string& line : t.lines) md += line + "\n\n";
   md +=
       "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; best: each run's "
       "best "
       "epoch):\n\n";
-  md += table(t.interval_header, t.interval_rows);
+  md += markdown_table(t.interval_header, t.interval_rows);
   if (!t.pair_rows.empty()) {
     md += "\nPairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points):\n\n";
-    md += table(t.pair_header, t.pair_rows);
+    md += markdown_table(t.pair_header, t.pair_rows);
   }
   return md;
 }

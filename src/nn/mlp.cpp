@@ -19,17 +19,7 @@
 namespace bend::nn {
 namespace {
 
-std::vector<std::string_view> split_on(std::string_view s, char sep) {
-  std::vector<std::string_view> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t end = s.find(sep, start);
-    parts.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
-    if (end == std::string_view::npos) break;
-    start = end + 1;
-  }
-  return parts;
-}
+using detail::split_on;
 
 using detail::canonical_activation;
 using detail::human_bytes;

@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -20,6 +21,19 @@ namespace bend::nn::detail {
 inline std::string canonical_activation(std::string_view name) {
   if (name == "swiglu") return "swiglu";
   return std::string(activation(name).name);
+}
+
+// `s` cut at every `sep` ("a-b--c" -> "a", "b", "", "c"); one part when there is none.
+inline std::vector<std::string_view> split_on(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = s.find(sep, start);
+    parts.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
 }
 
 // A file's metadata value for `key`; empty when absent.
