@@ -46,13 +46,11 @@ nn::Sequential deep_net(const std::vector<std::int64_t>& sizes, const std::strin
 ClaimOutcome batchnorm_claim(const LabSettings& all, const LabData* mnist) {
   using namespace detail;
   const BatchNormSettings& s = all.batchnorm;
-  const LabData data = limit_data(*mnist, s.data);
-  const TensorDataset probe = train::probe_batch(data.test, s.probe);
-  TrainSettings train = s.train;
-  train.seed = all.seed;
-  std::vector<std::int64_t> sizes = {data.train.features()};
-  for (std::int64_t i = 0; i < s.depth; ++i) sizes.push_back(s.width);
-  sizes.push_back(data.train.num_classes);
+  const DeepSetup setup = deep_setup(s, all.seed, *mnist);
+  const LabData& data = setup.data;
+  const TensorDataset& probe = setup.probe;
+  const TrainSettings& train = setup.train;
+  const std::vector<std::int64_t>& sizes = setup.sizes;
 
   struct Variant {
     std::string label, key, act;

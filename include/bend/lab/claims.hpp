@@ -15,6 +15,7 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/train/diagnostics.hpp"
 
 namespace bend::lab {
 
@@ -178,6 +179,25 @@ LabData limit_data(const LabData& data, const DataLimits& limits);
 // the mode as it was.
 std::vector<double> linear_grad_norms(nn::Sequential& net, const Tensor& images,
                                       std::span<const std::int32_t> labels, bool training);
+// What the deep-network experiments (init, batchnorm) start from: the data cut to their limits, a probe
+// batch of their test split, their training settings with the lab's seed, and the layer sizes of a
+// `depth` x `width` MLP for the data.
+struct DeepSetup {
+  LabData data;
+  TensorDataset probe;
+  TrainSettings train;
+  std::vector<std::int64_t> sizes;
+};
+template <class Settings>
+DeepSetup deep_setup(const Settings& s, std::uint64_t seed, const LabData& mnist) {
+  DeepSetup d{limit_data(mnist, s.data), {}, s.train, {}};
+  d.probe = train::probe_batch(d.data.test, s.probe);
+  d.train.seed = seed;
+  d.sizes = {d.data.train.features()};
+  for (std::int64_t i = 0; i < s.depth; ++i) d.sizes.push_back(s.width);
+  d.sizes.push_back(d.data.train.num_classes);
+  return d;
+}
 // (first / last)^(1 / (n - 1)) of a list of per-layer norms: the mean factor by which the gradient
 // shrinks (< 1) or grows (> 1) per layer on its way back to the input.
 double per_layer_factor(const std::vector<double>& norms);
