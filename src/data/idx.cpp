@@ -132,7 +132,10 @@ class GzipStream {
     const std::size_t plausible = compressed_.size() * 1040 + 1024;
     out.reserve(std::min(target_size, std::max(out.size(), plausible)));
     while (out.size() < target_size && !finished_) {
-      const std::size_t chunk = std::min<std::size_t>(target_size - out.size(), chunk_bytes());
+      // Buffers grow with the output (64 KiB, then doubling), so input that turns out corrupt after a
+      // few bytes costs no megabyte of zeroed memory.
+      const std::size_t chunk =
+          std::min({target_size - out.size(), chunk_bytes(), std::max(out.size(), kFirstChunkBytes)});
       const std::size_t old_size = out.size();
       out.resize(old_size + chunk);
       out.resize(old_size + inflate_into(out.data() + old_size, chunk));
@@ -141,7 +144,7 @@ class GzipStream {
 
   // Decompresses and discards what is left; returns its length.
   std::uint64_t skip_rest() {
-    std::vector<std::uint8_t> scratch(chunk_bytes());
+    std::vector<std::uint8_t> scratch(std::min(chunk_bytes(), kFirstChunkBytes));
     std::uint64_t skipped = 0;
     while (!finished_) skipped += inflate_into(scratch.data(), scratch.size());
     return skipped;
@@ -149,6 +152,7 @@ class GzipStream {
 
  private:
   static constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+  static constexpr std::size_t kFirstChunkBytes = std::size_t{64} << 10;
 
   std::size_t compressed_offset() const { return consumed_ - stream_.avail_in; }
 
