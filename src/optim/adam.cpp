@@ -1,10 +1,12 @@
-// Adam and AdamW: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter.
+// Adam and AdamW: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter
+// (in double for blocks with tiny values, with float's results: tiny_values.hpp).
 // Weight-decay kind and AMSGrad are template parameters, picked once per parameter; the scalar
 // coefficients (bias corrections, step size) are computed in double per parameter, as PyTorch does.
 #include "bend/optim/adam.hpp"
 #include "bend/detail/multiversion.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 #include "bend/parallel.hpp"
+#include "tiny_values.hpp"
 
 namespace bend {
 namespace {
@@ -27,33 +30,117 @@ struct AdamCoefficients {
   float negative_step_size;  // value of p.addcdiv_(m, denom, value=-lr/bias_correction1)
 };
 
+// Bits of the magnitudes below which a value may make one of the update's float operations denormal.
+struct AdamTinyLimits {
+  std::uint32_t gradient, first_moment, second_moment, param;
+};
+
+AdamTinyLimits tiny_limits(const AdamCoefficients& k, bool l2, bool decoupled) {
+  using optim_detail::tiny_below;
+  // g is scaled by 1 - beta1, and squared and scaled by 1 - beta2: g^2 * (1 - beta2) stays normal for
+  // |g| >= sqrt(2^-125 / (1 - beta2)), within 2^-63 for any beta2 below 1 - 2^-24.
+  const std::uint32_t squared =
+      std::bit_cast<std::uint32_t>(std::min(0x1p-40f, 0x1p-63f / std::sqrt(k.one_minus_beta2)));
+  return {std::max(tiny_below({k.one_minus_beta1}), squared), tiny_below({k.beta1, k.negative_step_size}),
+          tiny_below({k.beta2}), tiny_below({decoupled ? k.decay_factor : 0.0f, l2 ? k.weight_decay : 0.0f})};
+}
+
+// One block of the update, in three chains of operations that each take float or double arithmetic
+// (tiny_values.hpp): the first moment's (p, g, m and the step value * m), the second moment's (v and
+// the denominator) and the quotient's (step / denom added to p). A first moment stuck at a denormal
+// (its gradient is zero) is the common case; its step then rounds to zero, and the other two chains
+// keep float's width and divider. Arrays are indexed from the block's start; step and denom are
+// scratch. Returns the arithmetic for the block's next update.
+template <bool kL2, bool kDecoupled, bool kAmsgrad, class FirstMoment, class SecondMoment>
+inline optim_detail::BlockArithmetic adam_block(FirstMoment first_moment, SecondMoment second_moment,
+                                                float* __restrict param, const float* __restrict grad,
+                                                float* __restrict exp_avg, float* __restrict exp_avg_sq,
+                                                float* __restrict max_exp_avg_sq, std::int64_t n,
+                                                const AdamCoefficients& k, const AdamTinyLimits& tiny,
+                                                float* __restrict step, float* __restrict denom) {
+  using optim_detail::tiny_bit;
+  using RealM = typename FirstMoment::Real;
+  using RealV = typename SecondMoment::Real;
+  const auto rounded_m = [&](RealM x) { return first_moment.rounded(x); };
+  const auto rounded_v = [&](RealV x) { return second_moment.rounded(x); };
+  std::uint32_t tiny_first = 0, tiny_second = 0;  // seen in this update's values: the next one's choice
+  for (std::int64_t i = 0; i < n; ++i) {
+    RealM p = param[i];
+    if constexpr (kDecoupled) p = rounded_m(p * RealM{k.decay_factor});
+    if constexpr (kDecoupled) param[i] = static_cast<float>(p);
+    RealM g = grad[i];
+    if constexpr (kL2) g = rounded_m(g + rounded_m(RealM{k.weight_decay} * p));
+    const RealV g_v = static_cast<RealV>(g);  // exact: g holds a float value
+    // mul_(b1).add_(g, alpha=1-b1)
+    const RealM m =
+        rounded_m(rounded_m(exp_avg[i] * RealM{k.beta1}) + rounded_m(RealM{k.one_minus_beta1} * g));
+    // mul_(b2).addcmul_(g, g, value=1-b2)
+    const RealV v = rounded_v(rounded_v(exp_avg_sq[i] * RealV{k.beta2}) +
+                              rounded_v(rounded_v(RealV{k.one_minus_beta2} * g_v) * g_v));
+    exp_avg[i] = static_cast<float>(m);
+    exp_avg_sq[i] = static_cast<float>(v);
+    RealV v_used = v;
+    if constexpr (kAmsgrad) {
+      v_used = std::max(RealV{max_exp_avg_sq[i]}, v);
+      max_exp_avg_sq[i] = static_cast<float>(v_used);
+    }
+    denom[i] = static_cast<float>(
+        rounded_v(rounded_v(rounded_v(std::sqrt(v_used)) / RealV{k.bias_correction2_sqrt}) + RealV{k.eps}));
+    step[i] = static_cast<float>(rounded_m(RealM{k.negative_step_size} * m));
+    tiny_first |= tiny_bit(m, tiny.first_moment) | tiny_bit(p, tiny.param);
+    tiny_second |= tiny_bit(g, tiny.gradient) | tiny_bit(v, tiny.second_moment);
+  }
+  return tiny_second  ? optim_detail::kAllDouble
+         : tiny_first ? optim_detail::kFirstChainDouble
+                      : optim_detail::kAllFloat;
+}
+
+// addcdiv_: p + value*m/denom, with step = value*m.
+template <class Quotient>
+inline void adam_apply(Quotient quotient, float* __restrict param, const float* __restrict step,
+                       const float* __restrict denom, std::int64_t n) {
+  using Real = typename Quotient::Real;
+  for (std::int64_t i = 0; i < n; ++i)
+    param[i] = static_cast<float>(quotient.rounded(param[i] + quotient.rounded(Real{step[i]} / denom[i])));
+}
+
+// Elements [begin, end) of one parameter, begin on a block boundary; arithmetic: one entry per block.
 template <bool kL2, bool kDecoupled, bool kAmsgrad>
 BEND_MULTIVERSION void adam_update(float* __restrict param, const float* __restrict grad,
                                    float* __restrict exp_avg, float* __restrict exp_avg_sq,
-                                   float* __restrict max_exp_avg_sq, std::int64_t n,
-                                   const AdamCoefficients& c) {
+                                   float* __restrict max_exp_avg_sq, std::int64_t begin, std::int64_t end,
+                                   std::uint8_t* arithmetic, const AdamCoefficients& c) {
+  namespace od = optim_detail;
   const AdamCoefficients k = c;  // locals, so the compiler keeps them in registers
-  for (std::int64_t i = 0; i < n; ++i) {
-    float p = param[i];
-    if constexpr (kDecoupled) p = p * k.decay_factor;
-    float g = grad[i];
-    if constexpr (kL2) g = g + k.weight_decay * p;
-    const float m = exp_avg[i] * k.beta1 + k.one_minus_beta1 * g;         // mul_(b1).add_(g, alpha=1-b1)
-    const float v = exp_avg_sq[i] * k.beta2 + k.one_minus_beta2 * g * g;  // mul_(b2).addcmul_(g, g, 1-b2)
-    exp_avg[i] = m;
-    exp_avg_sq[i] = v;
-    float v_used = v;
-    if constexpr (kAmsgrad) {
-      v_used = std::max(max_exp_avg_sq[i], v);
-      max_exp_avg_sq[i] = v_used;
+  const AdamTinyLimits tiny = tiny_limits(k, kL2, kDecoupled);
+  const od::DoubleRoundedToFloat in_double = od::double_rounded_to_float();
+  const od::FloatArithmetic in_float;
+  alignas(64) float step[od::kUpdateBlock], denom[od::kUpdateBlock];
+  od::for_each_block(begin, end, arithmetic, [&](std::int64_t b, std::int64_t e, od::BlockArithmetic last) {
+    float* max_sq = max_exp_avg_sq ? max_exp_avg_sq + b : nullptr;
+    const auto block = [&](auto first_moment, auto second_moment) {
+      return adam_block<kL2, kDecoupled, kAmsgrad>(first_moment, second_moment, param + b, grad + b,
+                                                   exp_avg + b, exp_avg_sq + b, max_sq, e - b, k, tiny, step,
+                                                   denom);
+    };
+    od::BlockArithmetic next;
+    if (last == od::kAllFloat) {
+      next = block(in_float, in_float);
+      adam_apply(in_float, param + b, step, denom, e - b);
+      return next;
     }
-    const float denom = std::sqrt(v_used) / k.bias_correction2_sqrt + k.eps;
-    param[i] = p + k.negative_step_size * m / denom;  // addcdiv_: p + value*m/denom
-  }
+    next = last == od::kAllDouble ? block(in_double, in_double) : block(in_double, in_float);
+    // A tiny step over a normal denominator, or a huge denominator, gives a denormal quotient.
+    if (od::quotients_normal(step, denom, e - b))
+      adam_apply(in_float, param + b, step, denom, e - b);
+    else
+      adam_apply(in_double, param + b, step, denom, e - b);
+    return next;
+  });
 }
 
-using AdamKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t,
-                            const AdamCoefficients&);
+using AdamKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t, std::int64_t,
+                            std::uint8_t*, const AdamCoefficients&);
 
 template <bool kL2, bool kDecoupled>
 AdamKernel pick_kernel(bool amsgrad) {
@@ -138,10 +225,10 @@ void Adam::update(std::size_t i) {
   float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
   float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
   const float* grad = detail::materialized_grad(p)->data;
-  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-    kernel(param + begin, grad + begin, exp_avg + begin, exp_avg_sq + begin,
-           max_exp_avg_sq ? max_exp_avg_sq + begin : nullptr, end - begin, c);
-  });
+  optim_detail::update_in_blocks(
+      p.numel, s.block_arithmetic, [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
+        kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, begin, end, arithmetic, c);
+      });
 }
 
 std::vector<StateBuffer<AdamState>> Adam::state_buffers() const {

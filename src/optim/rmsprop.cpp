@@ -1,8 +1,11 @@
-// RMSprop: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter. Weight
+// RMSprop: PyTorch's single-tensor update as one fused, vectorisable float loop per parameter (in
+// double, rounded to float, for blocks with tiny values: tiny_values.hpp). Weight
 // decay, centering and momentum are template parameters, picked once per step.
 #include "bend/optim/rmsprop.hpp"
 #include "bend/detail/multiversion.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -10,6 +13,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 #include "bend/parallel.hpp"
+#include "tiny_values.hpp"
 
 namespace bend {
 namespace {
@@ -24,40 +28,70 @@ struct RmspropCoefficients {
   float negative_lr;      // p.add_(buf, alpha=-lr) or p.addcdiv_(g, avg, value=-lr)
 };
 
-// All arrays have n elements; square_avg, grad_avg and buffer are read and written, grad only read.
+// Elements [begin, end) of one parameter, begin on a block boundary; arithmetic: one entry per block
+// (float, or double rounded to float where values are tiny: tiny_values.hpp). square_avg, grad_avg and
+// buffer are read and written, grad only read.
 template <bool kWeightDecay, bool kCentered, bool kMomentum>
 BEND_MULTIVERSION void rmsprop_update(float* __restrict param, const float* __restrict grad,
                                       float* __restrict square_avg, float* __restrict grad_avg,
-                                      float* __restrict buffer, std::int64_t n,
-                                      const RmspropCoefficients& c) {
+                                      float* __restrict buffer, std::int64_t begin, std::int64_t end,
+                                      std::uint8_t* arithmetic, const RmspropCoefficients& c) {
+  using optim_detail::tiny_below, optim_detail::tiny_bit;
   const RmspropCoefficients k = c;  // locals, so the compiler keeps them in registers
-  for (std::int64_t i = 0; i < n; ++i) {
-    const float p = param[i];
-    float g = grad[i];
-    if constexpr (kWeightDecay) g = g + k.weight_decay * p;
-    const float v = square_avg[i] * k.alpha + k.one_minus_alpha * g * g;  // mul_(a).addcmul_(g, g, 1-a)
-    square_avg[i] = v;
-    float avg;
-    if constexpr (kCentered) {
-      const float m = grad_avg[i] * k.alpha + k.one_minus_alpha * g;  // mul_(a).add_(g, alpha=1-a)
-      grad_avg[i] = m;
-      avg = std::sqrt(v + -1.0f * m * m);  // addcmul(m, m, value=-1).sqrt_()
-    } else {
-      avg = std::sqrt(v);
-    }
-    avg = avg + k.eps;
-    if constexpr (kMomentum) {
-      const float b = buffer[i] * k.momentum + g / avg;  // mul_(momentum).addcdiv_(g, avg)
-      buffer[i] = b;
-      param[i] = p + k.negative_lr * b;  // add_(buf, alpha=-lr)
-    } else {
-      param[i] = p + k.negative_lr * g / avg;  // addcdiv_: p + value*g/avg
-    }
-  }
+  // g and grad_avg are squared: |x| >= 2^-58 keeps x^2 * (1 - alpha) normal for 1 - alpha >= 2^-9;
+  // below that, the limit follows 1 - alpha.
+  const float squared_limit =
+      std::min(0x1p-40f, 0x1p-63f / std::sqrt(k.one_minus_alpha == 0.0f ? 1.0f : k.one_minus_alpha));
+  const std::uint32_t tiny_squared =
+      std::max(std::bit_cast<std::uint32_t>(squared_limit), tiny_below({k.one_minus_alpha, k.negative_lr}));
+  const std::uint32_t tiny_square_avg = tiny_below({k.alpha});
+  const std::uint32_t tiny_buffer = tiny_below({k.momentum, k.negative_lr});
+  const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
+  optim_detail::for_each_block_one_chain(
+      begin, end, arithmetic, [&](const auto arithmetic, std::int64_t b, std::int64_t e) {
+        using Real = typename decltype(arithmetic)::Real;
+        const auto rounded = [&](Real x) { return arithmetic.rounded(x); };
+        std::uint32_t tiny = 0;
+        for (std::int64_t i = b; i < e; ++i) {
+          const Real p = param[i];
+          Real g = grad[i];
+          tiny |= tiny_bit(g, tiny_squared) | tiny_bit(p, tiny_param);
+          if constexpr (kWeightDecay) g = rounded(g + rounded(Real{k.weight_decay} * p));
+          // mul_(a).addcmul_(g, g, 1-a)
+          const Real v = rounded(rounded(square_avg[i] * Real{k.alpha}) +
+                                 rounded(rounded(Real{k.one_minus_alpha} * g) * g));
+          square_avg[i] = static_cast<float>(v);
+          tiny |= tiny_bit(v, tiny_square_avg);
+          Real avg;
+          if constexpr (kCentered) {
+            const Real m = rounded(rounded(grad_avg[i] * Real{k.alpha}) +
+                                   rounded(Real{k.one_minus_alpha} * g));  // mul_(a).add_(g, alpha=1-a)
+            grad_avg[i] = static_cast<float>(m);
+            tiny |= tiny_bit(m, tiny_squared);
+            avg = rounded(std::sqrt(
+                rounded(v + rounded(rounded(Real{-1.0f} * m) * m))));  // addcmul(m, m, value=-1).sqrt_()
+          } else {
+            avg = rounded(std::sqrt(v));
+          }
+          avg = rounded(avg + Real{k.eps});
+          if constexpr (kMomentum) {
+            const Real buf = rounded(rounded(buffer[i] * Real{k.momentum}) +
+                                     rounded(g / avg));  // mul_(momentum).addcdiv_(g, avg)
+            buffer[i] = static_cast<float>(buf);
+            tiny |= tiny_bit(buf, tiny_buffer);
+            param[i] =
+                static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * buf)));  // add_(buf, alpha=-lr)
+          } else {
+            param[i] = static_cast<float>(
+                rounded(p + rounded(rounded(Real{k.negative_lr} * g) / avg)));  // addcdiv_: p + value*g/avg
+          }
+        }
+        return tiny;
+      });
 }
 
-using RmspropKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t,
-                               const RmspropCoefficients&);
+using RmspropKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t, std::int64_t,
+                               std::uint8_t*, const RmspropCoefficients&);
 
 template <bool kWeightDecay, bool kCentered>
 RmspropKernel pick_kernel(bool momentum) {
@@ -122,10 +156,10 @@ void RMSprop::update(std::size_t i) {
   float* grad_avg = centered_ ? s.grad_avg.data() : nullptr;
   float* buffer = use_momentum ? s.momentum_buffer.data() : nullptr;
   const float* grad = detail::materialized_grad(p)->data;
-  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-    kernel(param + begin, grad + begin, square_avg + begin, grad_avg ? grad_avg + begin : nullptr,
-           buffer ? buffer + begin : nullptr, end - begin, c);
-  });
+  optim_detail::update_in_blocks(
+      p.numel, s.block_arithmetic, [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
+        kernel(param, grad, square_avg, grad_avg, buffer, begin, end, arithmetic, c);
+      });
 }
 
 std::vector<StateBuffer<RmspropState>> RMSprop::state_buffers() const {

@@ -1,4 +1,5 @@
-// SGD: PyTorch's update rule as one fused, vectorisable float loop per parameter. The option branches
+// SGD: PyTorch's update rule as one fused, vectorisable float loop per parameter (in double, rounded
+// to float, for blocks with tiny values: tiny_values.hpp). The option branches
 // (weight decay, momentum phase, Nesterov) are template parameters, picked once per parameter.
 #include "bend/optim/sgd.hpp"
 #include "bend/detail/multiversion.hpp"
@@ -8,6 +9,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 #include "bend/parallel.hpp"
+#include "tiny_values.hpp"
 
 namespace bend {
 namespace {
@@ -21,33 +23,50 @@ struct SgdCoefficients {
   float negative_lr;          // alpha of p.add_(g, alpha=-lr)
 };
 
+// Elements [begin, end) of one parameter, begin on a block boundary; arithmetic: one entry per block
+// (float, or double rounded to float where values are tiny: tiny_values.hpp).
 template <bool kWeightDecay, MomentumPhase kPhase, bool kNesterov>
 BEND_MULTIVERSION void sgd_update(float* __restrict param, const float* __restrict grad,
-                                  float* __restrict buffer, std::int64_t n, const SgdCoefficients& c) {
-  const float weight_decay = c.weight_decay, momentum = c.momentum;
-  const float one_minus_dampening = c.one_minus_dampening, negative_lr = c.negative_lr;
-  for (std::int64_t i = 0; i < n; ++i) {
-    float d = grad[i];
-    if constexpr (kWeightDecay) d = d + weight_decay * param[i];
-    if constexpr (kPhase != MomentumPhase::kNone) {
-      float b;
-      if constexpr (kPhase == MomentumPhase::kFirstStep) {
-        b = d;  // PyTorch starts the buffer as a copy of the gradient, without dampening
-      } else {
-        b = buffer[i] * momentum + one_minus_dampening * d;
-      }
-      buffer[i] = b;
-      if constexpr (kNesterov) {
-        d = d + momentum * b;
-      } else {
-        d = b;
-      }
-    }
-    param[i] = param[i] + negative_lr * d;
-  }
+                                  float* __restrict buffer, std::int64_t begin, std::int64_t end,
+                                  std::uint8_t* arithmetic, const SgdCoefficients& c) {
+  using optim_detail::tiny_below, optim_detail::tiny_bit;
+  const SgdCoefficients k = c;  // locals, so the compiler keeps them in registers
+  const std::uint32_t tiny_gradient = tiny_below({k.one_minus_dampening, k.momentum, k.negative_lr});
+  const std::uint32_t tiny_buffer = tiny_below({k.momentum, k.negative_lr});
+  const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
+  optim_detail::for_each_block_one_chain(
+      begin, end, arithmetic, [&](const auto arithmetic, std::int64_t b, std::int64_t e) {
+        using Real = typename decltype(arithmetic)::Real;
+        const auto rounded = [&](Real x) { return arithmetic.rounded(x); };
+        std::uint32_t tiny = 0;
+        for (std::int64_t i = b; i < e; ++i) {
+          const Real p = param[i];
+          Real d = grad[i];
+          tiny |= tiny_bit(d, tiny_gradient) | tiny_bit(p, tiny_param);
+          if constexpr (kWeightDecay) d = rounded(d + rounded(Real{k.weight_decay} * p));
+          if constexpr (kPhase != MomentumPhase::kNone) {
+            Real m;
+            if constexpr (kPhase == MomentumPhase::kFirstStep) {
+              m = d;  // PyTorch starts the buffer as a copy of the gradient, without dampening
+            } else {
+              m = rounded(rounded(buffer[i] * Real{k.momentum}) + rounded(Real{k.one_minus_dampening} * d));
+            }
+            buffer[i] = static_cast<float>(m);
+            tiny |= tiny_bit(m, tiny_buffer);
+            if constexpr (kNesterov) {
+              d = rounded(d + rounded(Real{k.momentum} * m));
+            } else {
+              d = m;
+            }
+          }
+          param[i] = static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * d)));
+        }
+        return tiny;
+      });
 }
 
-using SgdKernel = void (*)(float*, const float*, float*, std::int64_t, const SgdCoefficients&);
+using SgdKernel = void (*)(float*, const float*, float*, std::int64_t, std::int64_t, std::uint8_t*,
+                           const SgdCoefficients&);
 
 template <bool kWeightDecay, MomentumPhase kPhase>
 SgdKernel pick_kernel(bool nesterov) {
@@ -114,9 +133,10 @@ void SGD::update(std::size_t i) {
   }
   const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
   float *param = p.data, *grad = detail::materialized_grad(p)->data;
-  parallel_for_elements(p.numel, [&](std::int64_t begin, std::int64_t end) {
-    kernel(param + begin, grad + begin, buffer ? buffer + begin : nullptr, end - begin, c);
-  });
+  optim_detail::update_in_blocks(p.numel, state_[i].block_arithmetic,
+                                 [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
+                                   kernel(param, grad, buffer, begin, end, arithmetic, c);
+                                 });
 }
 
 std::vector<StateBuffer<SgdState>> SGD::state_buffers() const {

@@ -13,6 +13,7 @@
 // element-wise work in float, one fused pass per parameter.
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #include "bend/optim/optimizer.hpp"
 
@@ -29,6 +30,9 @@ struct AdamOptions {
 struct AdamState {
   Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;  // undefined until the parameter's first step
   std::int64_t step = 0;
+  // Per block of the update, whether it runs in float or in double rounded to float (tiny values:
+  // see src/optim/tiny_values.hpp). Speed only, never results; not part of the state_dict.
+  std::vector<std::uint8_t> block_arithmetic;
 };
 
 class Adam : public OptimizerWithState<AdamState> {

@@ -181,6 +181,10 @@ class OptimizerWithState : public Optimizer {
     }
   }
 
+ public:
+  // The state of parameter i (PyTorch's optimizer.state[p]); std::out_of_range past the last.
+  const State& state(std::size_t param) const { return state_.at(param); }
+
  protected:
   OptimizerWithState(std::vector<Tensor> params, double lr)
       : Optimizer(std::move(params), lr), state_(params_.size()) {}

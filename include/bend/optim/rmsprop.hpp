@@ -11,6 +11,7 @@
 //   else:          p -= lr*g/avg
 // Every buffer starts at zero (unlike SGD, whose momentum buffer starts as the first gradient).
 #include <cstdint>
+#include <vector>
 
 #include "bend/optim/optimizer.hpp"
 
@@ -28,6 +29,9 @@ struct RmspropOptions {
 struct RmspropState {
   Tensor square_avg, momentum_buffer, grad_avg;  // undefined until first needed
   std::int64_t step = 0;
+  // Per block of the update, float or double rounded to float (tiny values: src/optim/tiny_values.hpp).
+  // Speed only, never results; not part of the state_dict.
+  std::vector<std::uint8_t> block_arithmetic;
 };
 
 class RMSprop : public OptimizerWithState<RmspropState> {

@@ -6,6 +6,9 @@
 //                      g = nesterov ? g + momentum*buf : buf
 //   p -= lr * g
 // The float operations are done in that order, so results agree with PyTorch to float rounding.
+#include <cstdint>
+#include <vector>
+
 #include "bend/optim/optimizer.hpp"
 
 namespace bend {
@@ -20,6 +23,9 @@ struct SgdOptions {
 
 struct SgdState {
   Tensor momentum_buffer;  // undefined until the parameter's first step with momentum
+  // Per block of the update, float or double rounded to float (tiny values: src/optim/tiny_values.hpp).
+  // Speed only, never results; not part of the state_dict.
+  std::vector<std::uint8_t> block_arithmetic;
 };
 
 class SGD : public OptimizerWithState<SgdState> {
