@@ -109,7 +109,7 @@ per_epoch_extra=$(calc "($compare_wall - $train_wall) / $epochs")
 {
   echo "# bend compare: --jobs 2 against --jobs 1"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, load $(cut -d' ' -f1-3 /proc/loadavg)."
   echo "Sweep: --acts $acts --seeds $seeds --epochs $epochs --train-limit $train_limit --threads $threads (total);"
   echo "median of $repeats repeat(s), the two settings alternating. Raw logs: $out."
   echo
