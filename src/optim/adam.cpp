@@ -37,10 +37,8 @@ struct AdamTinyLimits {
 
 AdamTinyLimits tiny_limits(const AdamCoefficients& k, bool l2, bool decoupled) {
   using optim_detail::tiny_below;
-  // g is scaled by 1 - beta1, and squared and scaled by 1 - beta2: g^2 * (1 - beta2) stays normal for
-  // |g| >= sqrt(2^-125 / (1 - beta2)), within 2^-63 for any beta2 below 1 - 2^-24.
-  const std::uint32_t squared =
-      std::bit_cast<std::uint32_t>(std::min(0x1p-40f, 0x1p-63f / std::sqrt(k.one_minus_beta2)));
+  // g is scaled by 1 - beta1, and squared and scaled by 1 - beta2.
+  const std::uint32_t squared = optim_detail::tiny_below_squared(k.one_minus_beta2);
   return {std::max(tiny_below({k.one_minus_beta1}), squared), tiny_below({k.beta1, k.negative_step_size}),
           tiny_below({k.beta2}), tiny_below({decoupled ? k.decay_factor : 0.0f, l2 ? k.weight_decay : 0.0f})};
 }

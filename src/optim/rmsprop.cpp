@@ -38,56 +38,48 @@ BEND_MULTIVERSION void rmsprop_update(float* __restrict param, const float* __re
                                       std::uint8_t* arithmetic, const RmspropCoefficients& c) {
   using optim_detail::tiny_below, optim_detail::tiny_bit;
   const RmspropCoefficients k = c;  // locals, so the compiler keeps them in registers
-  // g and grad_avg are squared: |x| >= 2^-58 keeps x^2 * (1 - alpha) normal for 1 - alpha >= 2^-9;
-  // below that, the limit follows 1 - alpha.
-  const float squared_limit =
-      std::min(0x1p-40f, 0x1p-63f / std::sqrt(k.one_minus_alpha == 0.0f ? 1.0f : k.one_minus_alpha));
-  const std::uint32_t tiny_squared =
-      std::max(std::bit_cast<std::uint32_t>(squared_limit), tiny_below({k.one_minus_alpha, k.negative_lr}));
+  // g and grad_avg are squared and scaled by 1 - alpha; g is also scaled by the step.
+  const std::uint32_t tiny_squared = std::max(optim_detail::tiny_below_squared(k.one_minus_alpha),
+                                              tiny_below({k.one_minus_alpha, k.negative_lr}));
   const std::uint32_t tiny_square_avg = tiny_below({k.alpha});
   const std::uint32_t tiny_buffer = tiny_below({k.momentum, k.negative_lr});
   const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
-  optim_detail::for_each_block_one_chain(
-      begin, end, arithmetic, [&](const auto arithmetic, std::int64_t b, std::int64_t e) {
-        using Real = typename decltype(arithmetic)::Real;
-        const auto rounded = [&](Real x) { return arithmetic.rounded(x); };
-        std::uint32_t tiny = 0;
-        for (std::int64_t i = b; i < e; ++i) {
-          const Real p = param[i];
-          Real g = grad[i];
-          tiny |= tiny_bit(g, tiny_squared) | tiny_bit(p, tiny_param);
-          if constexpr (kWeightDecay) g = rounded(g + rounded(Real{k.weight_decay} * p));
-          // mul_(a).addcmul_(g, g, 1-a)
-          const Real v = rounded(rounded(square_avg[i] * Real{k.alpha}) +
-                                 rounded(rounded(Real{k.one_minus_alpha} * g) * g));
-          square_avg[i] = static_cast<float>(v);
-          tiny |= tiny_bit(v, tiny_square_avg);
-          Real avg;
-          if constexpr (kCentered) {
-            const Real m = rounded(rounded(grad_avg[i] * Real{k.alpha}) +
-                                   rounded(Real{k.one_minus_alpha} * g));  // mul_(a).add_(g, alpha=1-a)
-            grad_avg[i] = static_cast<float>(m);
-            tiny |= tiny_bit(m, tiny_squared);
-            avg = rounded(std::sqrt(
-                rounded(v + rounded(rounded(Real{-1.0f} * m) * m))));  // addcmul(m, m, value=-1).sqrt_()
-          } else {
-            avg = rounded(std::sqrt(v));
-          }
-          avg = rounded(avg + Real{k.eps});
-          if constexpr (kMomentum) {
-            const Real buf = rounded(rounded(buffer[i] * Real{k.momentum}) +
-                                     rounded(g / avg));  // mul_(momentum).addcdiv_(g, avg)
-            buffer[i] = static_cast<float>(buf);
-            tiny |= tiny_bit(buf, tiny_buffer);
-            param[i] =
-                static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * buf)));  // add_(buf, alpha=-lr)
-          } else {
-            param[i] = static_cast<float>(
-                rounded(p + rounded(rounded(Real{k.negative_lr} * g) / avg)));  // addcdiv_: p + value*g/avg
-          }
-        }
-        return tiny;
-      });
+  optim_detail::for_each_element_one_chain(begin, end, arithmetic, [&](const auto rounded, std::int64_t i) {
+    using Real = typename decltype(rounded)::Real;
+    std::uint32_t tiny = 0;
+    const Real p = param[i];
+    Real g = grad[i];
+    tiny |= tiny_bit(g, tiny_squared) | tiny_bit(p, tiny_param);
+    if constexpr (kWeightDecay) g = rounded(g + rounded(Real{k.weight_decay} * p));
+    // mul_(a).addcmul_(g, g, 1-a)
+    const Real v =
+        rounded(rounded(square_avg[i] * Real{k.alpha}) + rounded(rounded(Real{k.one_minus_alpha} * g) * g));
+    square_avg[i] = static_cast<float>(v);
+    tiny |= tiny_bit(v, tiny_square_avg);
+    Real avg;
+    if constexpr (kCentered) {
+      const Real m = rounded(rounded(grad_avg[i] * Real{k.alpha}) +
+                             rounded(Real{k.one_minus_alpha} * g));  // mul_(a).add_(g, alpha=1-a)
+      grad_avg[i] = static_cast<float>(m);
+      tiny |= tiny_bit(m, tiny_squared);
+      avg = rounded(
+          std::sqrt(rounded(v + rounded(rounded(Real{-1.0f} * m) * m))));  // addcmul(m, m, value=-1).sqrt_()
+    } else {
+      avg = rounded(std::sqrt(v));
+    }
+    avg = rounded(avg + Real{k.eps});
+    if constexpr (kMomentum) {
+      const Real buf = rounded(rounded(buffer[i] * Real{k.momentum}) +
+                               rounded(g / avg));  // mul_(momentum).addcdiv_(g, avg)
+      buffer[i] = static_cast<float>(buf);
+      tiny |= tiny_bit(buf, tiny_buffer);
+      param[i] = static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * buf)));  // add_(buf, alpha=-lr)
+    } else {
+      param[i] = static_cast<float>(
+          rounded(p + rounded(rounded(Real{k.negative_lr} * g) / avg)));  // addcdiv_: p + value*g/avg
+    }
+    return tiny;
+  });
 }
 
 using RmspropKernel = void (*)(float*, const float*, float*, float*, float*, std::int64_t, std::int64_t,

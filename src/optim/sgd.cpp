@@ -34,35 +34,31 @@ BEND_MULTIVERSION void sgd_update(float* __restrict param, const float* __restri
   const std::uint32_t tiny_gradient = tiny_below({k.one_minus_dampening, k.momentum, k.negative_lr});
   const std::uint32_t tiny_buffer = tiny_below({k.momentum, k.negative_lr});
   const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
-  optim_detail::for_each_block_one_chain(
-      begin, end, arithmetic, [&](const auto arithmetic, std::int64_t b, std::int64_t e) {
-        using Real = typename decltype(arithmetic)::Real;
-        const auto rounded = [&](Real x) { return arithmetic.rounded(x); };
-        std::uint32_t tiny = 0;
-        for (std::int64_t i = b; i < e; ++i) {
-          const Real p = param[i];
-          Real d = grad[i];
-          tiny |= tiny_bit(d, tiny_gradient) | tiny_bit(p, tiny_param);
-          if constexpr (kWeightDecay) d = rounded(d + rounded(Real{k.weight_decay} * p));
-          if constexpr (kPhase != MomentumPhase::kNone) {
-            Real m;
-            if constexpr (kPhase == MomentumPhase::kFirstStep) {
-              m = d;  // PyTorch starts the buffer as a copy of the gradient, without dampening
-            } else {
-              m = rounded(rounded(buffer[i] * Real{k.momentum}) + rounded(Real{k.one_minus_dampening} * d));
-            }
-            buffer[i] = static_cast<float>(m);
-            tiny |= tiny_bit(m, tiny_buffer);
-            if constexpr (kNesterov) {
-              d = rounded(d + rounded(Real{k.momentum} * m));
-            } else {
-              d = m;
-            }
-          }
-          param[i] = static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * d)));
-        }
-        return tiny;
-      });
+  optim_detail::for_each_element_one_chain(begin, end, arithmetic, [&](const auto rounded, std::int64_t i) {
+    using Real = typename decltype(rounded)::Real;
+    std::uint32_t tiny = 0;
+    const Real p = param[i];
+    Real d = grad[i];
+    tiny |= tiny_bit(d, tiny_gradient) | tiny_bit(p, tiny_param);
+    if constexpr (kWeightDecay) d = rounded(d + rounded(Real{k.weight_decay} * p));
+    if constexpr (kPhase != MomentumPhase::kNone) {
+      Real m;
+      if constexpr (kPhase == MomentumPhase::kFirstStep) {
+        m = d;  // PyTorch starts the buffer as a copy of the gradient, without dampening
+      } else {
+        m = rounded(rounded(buffer[i] * Real{k.momentum}) + rounded(Real{k.one_minus_dampening} * d));
+      }
+      buffer[i] = static_cast<float>(m);
+      tiny |= tiny_bit(m, tiny_buffer);
+      if constexpr (kNesterov) {
+        d = rounded(d + rounded(Real{k.momentum} * m));
+      } else {
+        d = m;
+      }
+    }
+    param[i] = static_cast<float>(rounded(p + rounded(Real{k.negative_lr} * d)));
+    return tiny;
+  });
 }
 
 using SgdKernel = void (*)(float*, const float*, float*, std::int64_t, std::int64_t, std::uint8_t*,

@@ -19,6 +19,7 @@
 // run in float at full vector width. Which arithmetic a block uses changes speed, never results.
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <vector>
@@ -49,6 +50,13 @@ inline std::uint32_t tiny_below(std::initializer_list<float> factors) {
   return std::bit_cast<std::uint32_t>(std::min(0x1p-60f, 0x1p-125f / smallest));  // one binade of margin
 }
 
+// The same for a value that is squared and then scaled by scale: |x| >= 2^-63 / sqrt(scale) keeps
+// x^2 * scale normal (and at most 2^-40, so any scale of 2^-46 or more gives the same bound).
+inline std::uint32_t tiny_below_squared(float scale) {
+  const float limit = std::min(0x1p-40f, 0x1p-63f / std::sqrt(scale > 0.0f ? scale : 1.0f));
+  return std::bit_cast<std::uint32_t>(limit);
+}
+
 // 1 if 0 < |x| < the float whose bits are limit_bits. Integer operations on the bits, so that the
 // check itself takes no assist; vectorises inside the element loops.
 template <class Real>
@@ -62,6 +70,7 @@ inline std::uint32_t tiny_bit(Real x, std::uint32_t limit_bits) {
 struct FloatArithmetic {
   using Real = float;
   float rounded(float x) const { return x; }
+  float operator()(float x) const { return x; }
 };
 struct DoubleRoundedToFloat {
   using Real = double;
@@ -70,6 +79,7 @@ struct DoubleRoundedToFloat {
   // and that float multiply is the one that takes the assist. The addition hides the operands.
   double minus_zero;
   double rounded(double x) const { return static_cast<double>(static_cast<float>(x + minus_zero)); }
+  double operator()(double x) const { return rounded(x); }
 };
 
 // A -0.0 the compiler cannot see through (see DoubleRoundedToFloat).
@@ -104,16 +114,21 @@ inline void for_each_block(std::int64_t begin, std::int64_t end, std::uint8_t* a
   }
 }
 
-// Inside a kernel whose update is one chain: element_range(arithmetic, b, e) runs the elements of one
-// block in that arithmetic and returns nonzero if it saw a tiny value, which sends the block to double
-// for its next update.
-template <class ElementRange>
-inline void for_each_block_one_chain(std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic,
-                                     ElementRange&& element_range) {
+// Inside a kernel whose update is one chain: element(rounded, i) updates element i, with rounded one of
+// the two arithmetics (Real, and rounded(x) for each operation's result), and returns nonzero if it saw
+// a tiny value, which sends the element's block to double for its next update.
+template <class Element>
+inline void for_each_element_one_chain(std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic,
+                                       Element&& element) {
   const DoubleRoundedToFloat in_double = double_rounded_to_float();
+  const auto block_in = [&](const auto rounded, std::int64_t b, std::int64_t e) {
+    std::uint32_t tiny = 0;
+    for (std::int64_t i = b; i < e; ++i) tiny |= element(rounded, i);
+    return tiny;
+  };
   for_each_block(begin, end, arithmetic, [&](std::int64_t b, std::int64_t e, BlockArithmetic last) {
     const std::uint32_t tiny =
-        last == kAllFloat ? element_range(FloatArithmetic{}, b, e) : element_range(in_double, b, e);
+        last == kAllFloat ? block_in(FloatArithmetic{}, b, e) : block_in(in_double, b, e);
     return tiny ? kAllDouble : kAllFloat;
   });
 }
