@@ -46,11 +46,10 @@ BEND_MULTIVERSION void rmsprop_update(float* __restrict param, const float* __re
   const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
   optim_detail::for_each_element_one_chain(begin, end, arithmetic, [&](const auto rounded, std::int64_t i) {
     using Real = typename decltype(rounded)::Real;
-    std::uint32_t tiny = 0;
     const Real p = param[i];
-    Real g = grad[i];
-    tiny |= tiny_bit(g, tiny_squared) | tiny_bit(p, tiny_param);
-    if constexpr (kWeightDecay) g = rounded(g + rounded(Real{k.weight_decay} * p));
+    std::uint32_t tiny = 0;
+    Real g = optim_detail::decayed_gradient<kWeightDecay>(rounded, p, grad[i], k.weight_decay, tiny_squared,
+                                                          tiny_param, tiny);
     // mul_(a).addcmul_(g, g, 1-a)
     const Real v =
         rounded(rounded(square_avg[i] * Real{k.alpha}) + rounded(rounded(Real{k.one_minus_alpha} * g) * g));

@@ -36,11 +36,10 @@ BEND_MULTIVERSION void sgd_update(float* __restrict param, const float* __restri
   const std::uint32_t tiny_param = tiny_below({kWeightDecay ? k.weight_decay : 0.0f});
   optim_detail::for_each_element_one_chain(begin, end, arithmetic, [&](const auto rounded, std::int64_t i) {
     using Real = typename decltype(rounded)::Real;
-    std::uint32_t tiny = 0;
     const Real p = param[i];
-    Real d = grad[i];
-    tiny |= tiny_bit(d, tiny_gradient) | tiny_bit(p, tiny_param);
-    if constexpr (kWeightDecay) d = rounded(d + rounded(Real{k.weight_decay} * p));
+    std::uint32_t tiny = 0;
+    Real d = optim_detail::decayed_gradient<kWeightDecay>(rounded, p, grad[i], k.weight_decay, tiny_gradient,
+                                                          tiny_param, tiny);
     if constexpr (kPhase != MomentumPhase::kNone) {
       Real m;
       if constexpr (kPhase == MomentumPhase::kFirstStep) {

@@ -114,6 +114,19 @@ inline void for_each_block(std::int64_t begin, std::int64_t end, std::uint8_t* a
   }
 }
 
+// The gradient an update starts from: grad, plus weight_decay * param with weight decay on (PyTorch's
+// grad.add(param, alpha=weight_decay)). Adds the tiny flags of both inputs to tiny.
+template <bool kWeightDecay, class Rounded>
+inline typename Rounded::Real decayed_gradient(Rounded rounded, typename Rounded::Real param, float grad,
+                                               float weight_decay, std::uint32_t tiny_gradient,
+                                               std::uint32_t tiny_param, std::uint32_t& tiny) {
+  using Real = typename Rounded::Real;
+  tiny |= tiny_bit(grad, tiny_gradient) | tiny_bit(param, tiny_param);
+  Real g = grad;
+  if constexpr (kWeightDecay) g = rounded(g + rounded(Real{weight_decay} * param));
+  return g;
+}
+
 // Inside a kernel whose update is one chain: element(rounded, i) updates element i, with rounded one of
 // the two arithmetics (Real, and rounded(x) for each operation's result), and returns nonzero if it saw
 // a tiny value, which sends the element's block to double for its next update.
