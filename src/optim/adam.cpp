@@ -50,7 +50,7 @@ AdamTinyLimits tiny_limits(const AdamCoefficients& k, bool l2, bool decoupled) {
 // keep float's width and divider. Arrays are indexed from the block's start; step and denom are
 // scratch. Returns the arithmetic for the block's next update.
 template <bool kL2, bool kDecoupled, bool kAmsgrad, class FirstMoment, class SecondMoment>
-inline optim_detail::BlockArithmetic adam_block(FirstMoment first_moment, SecondMoment second_moment,
+inline optim_detail::BlockArithmetic adam_block(FirstMoment rounded_m, SecondMoment rounded_v,
                                                 float* __restrict param, const float* __restrict grad,
                                                 float* __restrict exp_avg, float* __restrict exp_avg_sq,
                                                 float* __restrict max_exp_avg_sq, std::int64_t n,
@@ -59,8 +59,6 @@ inline optim_detail::BlockArithmetic adam_block(FirstMoment first_moment, Second
   using optim_detail::tiny_bit;
   using RealM = typename FirstMoment::Real;
   using RealV = typename SecondMoment::Real;
-  const auto rounded_m = [&](RealM x) { return first_moment.rounded(x); };
-  const auto rounded_v = [&](RealV x) { return second_moment.rounded(x); };
   std::uint32_t tiny_first = 0, tiny_second = 0;  // seen in this update's values: the next one's choice
   for (std::int64_t i = 0; i < n; ++i) {
     RealM p = param[i];
@@ -95,11 +93,11 @@ inline optim_detail::BlockArithmetic adam_block(FirstMoment first_moment, Second
 
 // addcdiv_: p + value*m/denom, with step = value*m.
 template <class Quotient>
-inline void adam_apply(Quotient quotient, float* __restrict param, const float* __restrict step,
+inline void adam_apply(Quotient rounded, float* __restrict param, const float* __restrict step,
                        const float* __restrict denom, std::int64_t n) {
   using Real = typename Quotient::Real;
   for (std::int64_t i = 0; i < n; ++i)
-    param[i] = static_cast<float>(quotient.rounded(param[i] + quotient.rounded(Real{step[i]} / denom[i])));
+    param[i] = static_cast<float>(rounded(param[i] + rounded(Real{step[i]} / denom[i])));
 }
 
 // Elements [begin, end) of one parameter, begin on a block boundary; arithmetic: one entry per block.

@@ -6,7 +6,7 @@
 // round-to-nearest, stays there: 0.9 times the smallest denormal rounds back to it. Intel cores take a
 // microcode assist for each float operation on such a value (a multiply costs ~40 times as much), and
 // the number of stuck values grows with training: on a Sapphire Rapids-class Xeon the b64 MNIST epoch
-// grew from 0.60 s to 0.85 s over three epochs, with Adam at 36% of a one-thread profile. PyTorch keeps
+// grew from 0.59 s to 0.83 s over three epochs, with Adam at 36% of a one-thread profile. PyTorch keeps
 // these values (no flush to zero by default), so bend computes them too.
 //
 // How: the update runs in blocks of kUpdateBlock elements. A block that held a tiny value after its last
@@ -65,11 +65,10 @@ inline std::uint32_t tiny_bit(Real x, std::uint32_t limit_bits) {
   return static_cast<std::uint32_t>(magnitude - 1u < limit_bits - 1u);  // zero wraps to the top
 }
 
-// The element code's arithmetic: Real, and rounded(x), the result of one operation as float arithmetic
-// rounds it.
+// The element code's arithmetic: Real, and operator()(x), the result x of one operation rounded as float
+// arithmetic rounds it (element code names the object `rounded`).
 struct FloatArithmetic {
   using Real = float;
-  float rounded(float x) const { return x; }
   float operator()(float x) const { return x; }
 };
 struct DoubleRoundedToFloat {
@@ -78,8 +77,7 @@ struct DoubleRoundedToFloat {
   // back to a float multiply when it can see that both operands came from float (by the same theorem),
   // and that float multiply is the one that takes the assist. The addition hides the operands.
   double minus_zero;
-  double rounded(double x) const { return static_cast<double>(static_cast<float>(x + minus_zero)); }
-  double operator()(double x) const { return rounded(x); }
+  double operator()(double x) const { return static_cast<double>(static_cast<float>(x + minus_zero)); }
 };
 
 // A -0.0 the compiler cannot see through (see DoubleRoundedToFloat).
