@@ -69,6 +69,7 @@ std::function<std::shared_ptr<Module>(Rng&)> with_rng(Args... args) {
 void reseed_dropouts(Module& m) {
   if (auto* d = dynamic_cast<Dropout*>(&m)) d->rng().seed_with(11);
   if (auto* d = dynamic_cast<Dropout2d*>(&m)) d->rng().seed_with(11);
+  if (auto* a = dynamic_cast<MultiheadAttention*>(&m)) a->rng().seed_with(13);
   for (const auto& [name, child] : m.children()) reseed_dropouts(*child);
 }
 
@@ -382,6 +383,99 @@ std::vector<Entry> conformance_list() {
                    .state_names = {"0.weight", "1.weight", "1.bias", "1.running_mean", "1.running_var",
                                    "1.num_batches_tracked", "6.weight", "6.bias"},
                    .mode_dependent = true}});
+
+  // Embedding and attention. Indices are float32 whole numbers (no gradient).
+  const Tensor indices = Tensor::from({0, 3, 6, 2, 2, 5}, {2, 3});
+  list.push_back(
+      {{"Embedding"},
+       {.name = "Embedding(7, 3)",
+        .make = with_rng<Embedding>(std::int64_t{7}, std::int64_t{3}, std::optional<std::int64_t>{}),
+        .inputs = {indices},
+        .state_names = {"weight"}}});
+  list.push_back(
+      {{"Embedding"},
+       {.name = "Embedding(7, 3, padding_idx=2)",
+        .make = with_rng<Embedding>(std::int64_t{7}, std::int64_t{3}, std::optional<std::int64_t>{2}),
+        .inputs = {indices},
+        .state_names = {"weight"}}});
+  const std::vector<std::string> mha_state = {"in_proj_weight", "in_proj_bias", "out_proj.weight",
+                                              "out_proj.bias"};
+  list.push_back({{"MultiheadAttention"},
+                  {.name = "MultiheadAttention(8, 2) self-attention",
+                   .make = with_rng<MultiheadAttention>(std::int64_t{8}, std::int64_t{2}, 0.0f, true, true),
+                   .inputs = {example({2, 3, 8}, ++seed)},
+                   .state_names = mha_state}});
+  list.push_back({{"MultiheadAttention"},
+                  {.name = "MultiheadAttention(8, 2, dropout=0.3, bias=False, batch_first=False)",
+                   .make = with_rng<MultiheadAttention>(std::int64_t{8}, std::int64_t{2}, 0.3f, false, false),
+                   .inputs = {example({3, 2, 8}, ++seed)},
+                   .forward = forward_with_fixed_mask,
+                   .state_names = {"in_proj_weight", "out_proj.weight"},
+                   .mode_dependent = true}});
+  list.push_back(
+      {{"MultiheadAttention"},
+       {.name = "MultiheadAttention(8, 2) cross-attention, key_padding_mask, additive attn_mask, is_causal",
+        .make = with_rng<MultiheadAttention>(std::int64_t{8}, std::int64_t{2}, 0.0f, true, true),
+        .inputs = {example({2, 3, 8}, ++seed), example({2, 4, 8}, ++seed)},
+        .forward =
+            [](Module& m, const std::vector<Tensor>& xs) {
+              static const Tensor padding = Tensor::from({0, 0, 0, 1, 0, 1, 0, 0}, {2, 4});
+              static const Tensor bias = Tensor::from({0.5f, -1, 0, 2, 0, 0, 1, -0.5f, 1, 0, 0, 0}, {3, 4});
+              AttentionCall call;
+              call.key_padding_mask = {padding, MaskType::Boolean};
+              call.attn_mask = {bias, MaskType::Additive};
+              call.is_causal = true;
+              call.need_weights = false;
+              return dynamic_cast<MultiheadAttention&>(m).forward(xs.at(0), xs.at(1), xs.at(1), call).output;
+            },
+        .state_names = mha_state}});
+  const std::vector<std::string> encoder_state = {"self_attn.in_proj_weight",
+                                                  "self_attn.in_proj_bias",
+                                                  "self_attn.out_proj.weight",
+                                                  "self_attn.out_proj.bias",
+                                                  "linear1.weight",
+                                                  "linear1.bias",
+                                                  "linear2.weight",
+                                                  "linear2.bias",
+                                                  "norm1.weight",
+                                                  "norm1.bias",
+                                                  "norm2.weight",
+                                                  "norm2.bias"};
+  auto encoder_layer = [](TransformerEncoderLayerConfig config) {
+    return [config](Rng& rng) { return std::make_shared<TransformerEncoderLayer>(config, rng); };
+  };
+  list.push_back({{"TransformerEncoderLayer"},
+                  {.name = "TransformerEncoderLayer(8, 2, 16, dropout=0, activation=gelu)",
+                   .make = encoder_layer({8, 2, 16, 0.0f, "gelu", 1e-5f, true, false}),
+                   .inputs = {example({2, 3, 8}, ++seed)},
+                   .state_names = encoder_state}});
+  list.push_back(
+      {{"TransformerEncoderLayer"},
+       {.name = "TransformerEncoderLayer(8, 2, 16, dropout=0.2, activation=swiglu, norm_first=True)",
+        .make = encoder_layer({8, 2, 16, 0.2f, "swiglu", 1e-5f, true, true}),
+        .inputs = {example({2, 3, 8}, ++seed)},
+        .forward = forward_with_fixed_mask,
+        .state_names = encoder_state,
+        .mode_dependent = true}});
+  list.push_back({{"TransformerEncoder"},
+                  {.name = "TransformerEncoder(TransformerEncoderLayer(8, 2, 16, dropout=0, "
+                           "activation=silu), 2, LayerNorm(8))",
+                   .make =
+                       [encoder_layer](Rng& rng) {
+                         const auto layer = encoder_layer({8, 2, 16, 0.0f, "silu", 1e-5f, true, false})(rng);
+                         return std::make_shared<TransformerEncoder>(*layer, 2,
+                                                                     std::make_shared<LayerNorm>(8), rng);
+                       },
+                   .inputs = {example({2, 3, 8}, ++seed)},
+                   .state_names =
+                       [&] {
+                         std::vector<std::string> names;
+                         for (const char* prefix : {"layers.0.", "layers.1."})
+                           for (const std::string& n : encoder_state) names.push_back(prefix + n);
+                         names.push_back("norm.weight");
+                         names.push_back("norm.bias");
+                         return names;
+                       }()}});
   return list;
 }
 
@@ -454,8 +548,8 @@ TEST_CASE("the source scan finds Module subclasses and nothing else", "[modules]
       "class A : public Module {};\n"
       "class B final :\n    public nn::Module {};\n"
       "class C : public bend::nn::Module\n{};\n"
-      "class D : public ModuleList {};\n"   // not Module
-      "subclass E : public Module {};\n"    // not the keyword
+      "class D : public ModuleList {};\n"  // not Module
+      "subclass E : public Module {};\n"   // not the keyword
       "class F : private Module {};\n"
       "class G;\n";
   CHECK(module_declarations(text) == std::vector<std::string>{"A", "B", "C"});
@@ -477,7 +571,8 @@ TEST_CASE("every Module subclass in the sources is in the conformance list", "[m
   const auto classes = module_classes_in_sources();
   // The scan itself works: it finds the modules the issue names.
   for (const char* known : {"Linear", "Sequential", "Dropout", "Activation", "PReLU", "Softmax", "LogSoftmax",
-                            "GLU", "SwiGLU", "AdaptiveLogSoftmaxWithLoss"})
+                            "GLU", "SwiGLU", "AdaptiveLogSoftmaxWithLoss", "Embedding", "MultiheadAttention",
+                            "TransformerEncoderLayer", "TransformerEncoder"})
     CHECK(classes.contains(known));
   for (const auto& [name, file] : classes) {
     INFO(name << " (declared in " << file

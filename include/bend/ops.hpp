@@ -4,6 +4,7 @@
 // and the shapes. Every op bend records on the tape is declared here; the activation table
 // (bend/activations.hpp) adds activate(), which runs a table entry's kernel through apply_pointwise.
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -112,6 +113,62 @@ Tensor log_softmax(const Tensor& a, int dim = -1);
 // Inverted dropout (F.dropout): keeps each element with probability 1 - p and scales it by 1/(1 - p),
 // the mask drawn from `rng`. Returns x itself when not training or p = 0.
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);
+
+// --- embedding and attention (src/ops/embedding.cpp, masked_softmax.cpp, attention_heads.cpp,
+// attention.cpp) ---
+
+// F.embedding: rows of weight [num_embeddings, D] picked by `indices`, a float32 tensor of any shape
+// whose values are whole numbers in [0, num_embeddings) (bend has no integer tensors); the result is
+// indices.shape + [D]. Backward scatter-adds each output row into its weight row, except rows equal to
+// padding_idx (negative: counted from num_embeddings, as in PyTorch), which get no gradient. A
+// non-integral or out-of-range index throws ValueError naming it and its position.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<std::int64_t> padding_idx = {});
+
+// How a mask tensor (float32, like every bend tensor) is read:
+//   Additive: added to the scores (0 keeps, -inf removes, anything between biases);
+//   Boolean:  values 0 or 1, where 1 (true) means "masked out" (the score becomes -inf). This is
+//             PyTorch 1.13's convention for nn.MultiheadAttention's attn_mask and key_padding_mask;
+//             PyTorch 2's F.scaled_dot_product_attention uses the opposite sense (true = attend).
+enum class MaskType { Additive, Boolean };
+struct AttentionMask {
+  Tensor mask;  // undefined: no mask
+  MaskType type = MaskType::Additive;
+  bool defined() const { return mask.defined(); }
+};
+
+// softmax over the last dimension of x [*, Lq, Lk] after masking: `mask` broadcasts to x's shape (aligned
+// from the right); causal removes the elements above the diagonal (j > i, counted from the top-left as
+// torch.ones(Lq, Lk).tril()). A row with everything masked is NaN, as in PyTorch. The mask is a
+// constant (no gradient).
+Tensor masked_softmax(const Tensor& x, const AttentionMask& mask, bool causal = false);
+
+// Attention heads. split_heads: x [B, L, P·H·d] (or [L, B, P·H·d] when seq_first) -> [P, B, H, L, d]: the
+// P projections (q, k, v packed by an in-projection) cut into H heads each. merge_heads: o [B, H, L, d]
+// -> [B, L, H·d] (or [L, B, H·d]), the inverse for P = 1. select_first: the view a[index] of a's first
+// dimension (no copy; the gradient goes back into that slice).
+Tensor split_heads(const Tensor& x, std::int64_t parts, std::int64_t heads, bool seq_first = false);
+Tensor merge_heads(const Tensor& o, bool seq_first = false);
+Tensor select_first(const Tensor& a, std::int64_t index);
+
+// F.scaled_dot_product_attention's math path, one fused op:
+//   q [B, H, Lq, E], k [B, H, Lk, E], v [B, H, Lk, Ev] -> [B, H, Lq, Ev]
+//   P = softmax(q·kᵀ·scale + mask, causal), scale = 1/√E unless given;  out = dropout(P)·v
+// attn_mask broadcasts to [B, H, Lq, Lk]. Dropout (probability dropout_p, only when training) acts on
+// the attention weights, its mask drawn from `rng` (one draw per call seeds every (batch, head), so the
+// result does not depend on the thread count). Threads over batch × heads; each head is a few
+// cblas_sgemm calls. When weights is given it receives the (post-dropout) weights P [B, H, Lq, Lk],
+// without gradient.
+struct AttentionOptions {
+  AttentionMask attn_mask{};
+  float dropout_p = 0.0f;
+  bool is_causal = false;
+  bool training = true;
+  std::optional<float> scale{};
+  Rng* rng = nullptr;  // required when dropout acts (training and dropout_p > 0)
+  Tensor* weights = nullptr;
+};
+Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                    const AttentionOptions& options = {});
 
 // --- losses (src/ops/losses.cpp); targets are class indices ---
 enum class Reduction { Mean, Sum, None };
