@@ -20,7 +20,8 @@ class Rng;
 // --- matrix products (src/ops/matmul.cpp, src/ops/linear.cpp) ---
 // op(a) · op(b) for 2-d a, b, where op transposes when asked; one cblas_sgemm, no copies.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
-// x·wᵀ + bias for x [N, in], weight [out, in], bias [out] (optional): PyTorch's F.linear.
+// x·wᵀ + bias for x [*, in] (any leading dimensions, read as rows without a copy), weight [out, in], bias
+// [out] (optional) -> [*, out]: PyTorch's F.linear.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // --- elementwise arithmetic with broadcasting (src/ops/arithmetic.cpp) ---

@@ -1,5 +1,6 @@
 #pragma once
-// Linear: y = x·Wᵀ + b, as torch.nn.Linear (weight [out, in], bias [out], same names and default init).
+// Linear: y = x·Wᵀ + b, as torch.nn.Linear (weight [out, in], bias [out], same names and default init). The
+// input is [*, in_features], any leading dimensions, and the output [*, out_features].
 #include "bend/nn/module.hpp"
 #include "bend/rng.hpp"
 
