@@ -345,7 +345,7 @@ TEST_CASE("reshape and view infer one -1, as torch.reshape", "[ops][shape][api]"
   CHECK_THROWS_WITH(x.view({-1, -1}), Contains("only one dimension can be -1"));
   CHECK_THROWS_WITH(x.view({-2, 640}), Contains("negative (-2)"));
   CHECK_THROWS_WITH(view(Tensor::zeros({0, 5}), {-1, 0}), Contains("could be anything"));
-  CHECK_THROWS_WITH(x.view({5, 256}), Contains("[4, 20, 4, 4]") && Contains("[5, 256]"));
+  CHECK_THROWS_WITH(x.view({5, 255}), Contains("[4, 20, 4, 4]") && Contains("[5, 255]"));
 }
 
 // --- transpose / permute ---
@@ -564,9 +564,10 @@ TensorDataset numbered_images(std::int64_t n) {
 }
 
 // The samples of one range-for epoch, checking each batch's shape, pixels and labels.
-std::vector<std::int64_t> epoch_samples(DataLoader& loader, const Shape& sample_shape) {
+std::vector<std::int64_t> epoch_samples(DataLoader& loader, const Shape& sample_shape,
+                                        std::int64_t first_index = 0) {
   std::vector<std::int64_t> samples;
-  std::int64_t index = 0;
+  std::int64_t index = first_index;
   for (Batch& batch : loader) {
     CHECK(batch.index == index++);
     REQUIRE(batch.images.ndim() == sample_shape.ndim() + 1);
@@ -617,6 +618,7 @@ TEST_CASE("loader: options, its own seeded Rng, [N, C, H, W] batches and range-f
   DataLoader dropping(ds, {.batch_size = 4, .drop_last = true, .images = true});
   CHECK(epoch_samples(dropping, Shape{1, 3, 2}).size() == 8);
   Batch batch;
+  dropping.start_epoch();
   REQUIRE(dropping.next(batch) == true);
   const Batch half = shard_of(batch, 1, 2);
   CHECK(half.images.shape() == Shape{2, 1, 3, 2});
@@ -637,7 +639,7 @@ TEST_CASE("loader: range-for after set_state() goes on from the restored positio
 
   DataLoader resumed(ds, {.batch_size = 3, .shuffle = true, .seed = 1});
   resumed.set_state(saved);
-  std::vector<std::int64_t> continued = epoch_samples(resumed, Shape{6});
+  std::vector<std::int64_t> continued = epoch_samples(resumed, Shape{6}, /*first_index=*/1);
   CHECK(continued == rest);
   CHECK(epoch_samples(resumed, Shape{6}).size() == 10);  // the next range-for is a whole new epoch
 }
