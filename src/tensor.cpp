@@ -2,6 +2,7 @@
 #include "bend/tensor.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -75,6 +76,13 @@ Tensor Tensor::from(std::initializer_list<float> values) {
 
 Tensor Tensor::scalar(float value) { return full(Shape{}, value); }
 
+Tensor Tensor::from_indices(std::span<const std::int32_t> indices) {
+  Tensor t = empty(Shape{static_cast<std::int64_t>(indices.size())});
+  float* p = t.data();
+  for (std::size_t k = 0; k < indices.size(); ++k) p[k] = static_cast<float>(indices[k]);
+  return t;
+}
+
 Tensor Tensor::uniform(const Shape& shape, float lo, float hi, Rng& rng) {
   Tensor t = empty(shape);
   for (float& v : t.span()) v = rng.uniform(lo, hi);
@@ -102,6 +110,12 @@ float Tensor::item() const {
     throw ShapeError(fmt::format("item: the tensor has shape {} ({} values); item() needs exactly one",
                                  shape().str(), numel()));
   return data()[0];
+}
+
+void detail::check_item_range(float v, double lo, double hi, const char* type) {
+  // Truncation toward zero keeps anything in (lo - 1, hi + 1) inside the type.
+  if (!std::isfinite(v) || static_cast<double>(v) <= lo - 1.0 || static_cast<double>(v) >= hi + 1.0)
+    throw ValueError(fmt::format("item: {} does not fit in {} type ([{}, {}])", v, type, lo, hi));
 }
 
 namespace {
@@ -191,7 +205,17 @@ void Tensor::backward() const { tape().run_backward(*this, nullptr); }
 void Tensor::backward(const Tensor& grad_output) const { tape().run_backward(*this, &grad_output); }
 
 Tensor Tensor::reshape(const Shape& s) const { return bend::reshape(*this, s); }
+Tensor Tensor::reshape(std::initializer_list<std::int64_t> dims) const { return bend::reshape(*this, dims); }
+Tensor Tensor::view(std::initializer_list<std::int64_t> dims) const { return bend::reshape(*this, dims); }
 Tensor Tensor::t() const { return bend::transpose(*this); }
+Tensor Tensor::transpose(int dim0, int dim1) const { return bend::transpose(*this, dim0, dim1); }
+Tensor Tensor::permute(std::initializer_list<int> dims) const { return bend::permute(*this, dims); }
+Tensor Tensor::argmax() const { return bend::argmax(*this); }
+Tensor Tensor::argmax(int dim, bool keepdim) const { return bend::argmax(*this, dim, keepdim); }
+Tensor Tensor::eq(const Tensor& other) const { return bend::eq(*this, other); }
+Tensor Tensor::ne(const Tensor& other) const { return bend::ne(*this, other); }
+Tensor Tensor::lt(const Tensor& other) const { return bend::lt(*this, other); }
+Tensor Tensor::gt(const Tensor& other) const { return bend::gt(*this, other); }
 Tensor Tensor::sum() const { return bend::sum(*this); }
 Tensor Tensor::mean() const { return bend::mean(*this); }
 Tensor Tensor::matmul(const Tensor& other) const { return bend::matmul(*this, other); }
@@ -210,5 +234,13 @@ Tensor operator-(float a, const Tensor& b) { return add(neg(b), a); }
 Tensor operator*(float a, const Tensor& b) { return mul(b, a); }
 Tensor operator/(float a, const Tensor& b) { return mul(reciprocal(b), a); }
 Tensor operator-(const Tensor& a) { return neg(a); }
+Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+Tensor operator==(const Tensor& a, float b) { return eq(a, b); }
+Tensor operator!=(const Tensor& a, float b) { return ne(a, b); }
+Tensor operator<(const Tensor& a, float b) { return lt(a, b); }
+Tensor operator>(const Tensor& a, float b) { return gt(a, b); }
 
 }  // namespace bend

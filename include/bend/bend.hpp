@@ -33,6 +33,7 @@
 #include "bend/nn/model_presets.hpp"
 #include "bend/nn/model_spec.hpp"
 #include "bend/nn/module.hpp"
+#include "bend/nn/module_holder.hpp"
 #include "bend/nn/multihead_attention.hpp"
 #include "bend/nn/sequential.hpp"
 #include "bend/nn/serialize.hpp"

@@ -18,7 +18,13 @@ namespace bend {
 class Rng;
 
 // --- matrix products (src/ops/matmul.cpp, src/ops/linear.cpp) ---
-// op(a) · op(b) for 2-d a, b, where op transposes when asked; one cblas_sgemm, no copies.
+// torch.matmul: op(a) · op(b), where op transposes the last two dimensions when asked (a flag to BLAS,
+// never a copy). 2-d x 2-d is one cblas_sgemm. 1-d x 1-d is a dot product (0-d result); a 1-d a is a
+// row [1, k] and a 1-d b a column [k, 1], that dimension dropped from the result. Otherwise the
+// dimensions before the last two are batch dimensions and broadcast as in add():
+//   [j, 1, m, k] x [p, k, n] -> [j, p, m, n].
+// One sgemm per batch (threads over batches when they are small), or one sgemm in all when b is a
+// single matrix (a's batches then stack into the rows). The transpose flags need a >= 2-d operand.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
 // x·wᵀ + bias for x [*, in] (any leading dimensions, read as rows without a copy), weight [out, in], bias
 // [out] (optional) -> [*, out]: PyTorch's F.linear.
@@ -77,15 +83,47 @@ Tensor prelu(const Tensor& x, const Tensor& weight);
 // GLU: splits dimension `dim` in halves a, b and returns a ⊙ sigmoid(b).
 Tensor glu(const Tensor& x, int dim = -1);
 
+// --- comparisons and argmax (src/ops/compare.cpp); no gradient ---
+// 1 where the comparison holds and 0 elsewhere, as float32 (bend's tensors are float32: a mask sums to
+// a count with sum()). Tensor-tensor forms broadcast as add() does. Never recorded on the tape.
+//   const auto correct = (argmax(logits, 1) == Tensor::from_indices(labels)).sum().item<std::int64_t>();
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, float b);
+Tensor ne(const Tensor& a, float b);
+Tensor lt(const Tensor& a, float b);
+Tensor le(const Tensor& a, float b);
+Tensor gt(const Tensor& a, float b);
+Tensor ge(const Tensor& a, float b);
+// torch.argmax: the index of the first maximum (a NaN counts as the maximum), as a float32 value
+// (exact: dimensions are limited to 2^24). Without dim, over the flattened tensor (a 0-d result);
+// with dim, along that dimension (removed, or kept as size 1 with keepdim).
+Tensor argmax(const Tensor& a);
+Tensor argmax(const Tensor& a, int dim, bool keepdim = false);
+
 // --- reductions (src/ops/reduce.cpp) ---
 Tensor sum(const Tensor& a);
 Tensor sum(const Tensor& a, int dim, bool keepdim = false);
 Tensor mean(const Tensor& a);
 Tensor mean(const Tensor& a, int dim, bool keepdim = false);
 
-// --- shapes (src/ops/shape_ops.cpp) ---
+// --- shapes (src/ops/shape_ops.cpp, src/ops/permute.cpp) ---
 Tensor reshape(const Tensor& a, const Shape& shape);  // a view sharing a's data
-Tensor transpose(const Tensor& a);                    // 2-d, copies
+// torch.reshape / Tensor.view: one size may be -1, inferred from the others and a's element count;
+// a ShapeError names both shapes when it cannot be.   reshape(x, {-1, 320})
+Tensor reshape(const Tensor& a, std::span<const std::int64_t> dims);
+Tensor reshape(const Tensor& a, std::initializer_list<std::int64_t> dims);
+inline Tensor view(const Tensor& a, std::initializer_list<std::int64_t> dims) { return reshape(a, dims); }
+Tensor transpose(const Tensor& a);  // 2-d, copies
+// torch.transpose and torch.permute for any rank; negative dimensions count from the end. They copy
+// (bend's tensors are contiguous); the gradient goes back through the inverse permutation.
+Tensor transpose(const Tensor& a, int dim0, int dim1);
+Tensor permute(const Tensor& a, std::span<const int> dims);
+Tensor permute(const Tensor& a, std::initializer_list<int> dims);
 Tensor clone(const Tensor& a);
 Tensor concat(std::span<const Tensor> parts, int dim = -1);
 Tensor concat(std::initializer_list<Tensor> parts, int dim = -1);

@@ -5,8 +5,10 @@
 // backward() adds d(loss)/d(tensor) into its grad().
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <span>
+#include <type_traits>
 #include <vector>
 
 #include "bend/shape.hpp"
@@ -65,6 +67,9 @@ class Tensor {
   static Tensor from(std::initializer_list<float> values, const Shape& shape);
   static Tensor from(std::initializer_list<float> values);  // 1-d
   static Tensor scalar(float value);                        // 0-d
+  // Class indices (labels) as a 1-d float32 tensor, the form argmax() returns, so that
+  // eq(argmax(logits, 1), Tensor::from_indices(labels)) compares them. Exact below 2^24.
+  static Tensor from_indices(std::span<const std::int32_t> indices);
   static Tensor uniform(const Shape& shape, float lo, float hi, Rng& rng);
   static Tensor normal(const Shape& shape, float mean, float stddev, Rng& rng);
 
@@ -81,6 +86,11 @@ class Tensor {
   std::vector<float> to_vector() const;
   // The single value of a one-element tensor; throws ShapeError otherwise.
   float item() const;
+  // The same converted to T, as libtorch's item<T>(): item<std::int64_t>() of a count or an argmax.
+  // For an integer T the value is truncated toward zero, and a NaN, infinite or out-of-range value
+  // throws ValueError.
+  template <class T>
+  T item() const;
   // Element access by index, one index per dimension (negative indices are not accepted).
   float& at(std::initializer_list<std::int64_t> index);
   float at(std::initializer_list<std::int64_t> index) const;
@@ -106,10 +116,20 @@ class Tensor {
 
   // --- sugar for the ops in bend/ops.hpp ---
   Tensor reshape(const Shape& shape) const;
-  Tensor t() const;  // 2-d transpose (a copy)
+  Tensor reshape(std::initializer_list<std::int64_t> dims) const;  // one size may be -1
+  Tensor view(std::initializer_list<std::int64_t> dims) const;     // the same (bend's views are reshapes)
+  Tensor t() const;                                                // 2-d transpose (a copy)
+  Tensor transpose(int dim0, int dim1) const;
+  Tensor permute(std::initializer_list<int> dims) const;
   Tensor sum() const;
   Tensor mean() const;
   Tensor matmul(const Tensor& other) const;
+  Tensor argmax() const;
+  Tensor argmax(int dim, bool keepdim = false) const;
+  Tensor eq(const Tensor& other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor gt(const Tensor& other) const;
 
   bool same_as(const Tensor& other) const { return impl_ == other.impl_; }
   detail::TensorImpl* impl() const { return impl_.get(); }
@@ -133,5 +153,30 @@ Tensor operator-(float a, const Tensor& b);
 Tensor operator*(float a, const Tensor& b);
 Tensor operator/(float a, const Tensor& b);
 Tensor operator-(const Tensor& a);
+// Comparisons give 0/1 float32 masks (bend/ops.hpp's eq, ne, lt, gt), never a bool: use same_as()
+// to ask whether two handles are the same tensor.
+Tensor operator==(const Tensor& a, const Tensor& b);
+Tensor operator!=(const Tensor& a, const Tensor& b);
+Tensor operator<(const Tensor& a, const Tensor& b);
+Tensor operator>(const Tensor& a, const Tensor& b);
+Tensor operator==(const Tensor& a, float b);
+Tensor operator!=(const Tensor& a, float b);
+Tensor operator<(const Tensor& a, float b);
+Tensor operator>(const Tensor& a, float b);
+
+namespace detail {
+// item<T>()'s range check for integer T: throws ValueError unless v is finite and within [lo, hi].
+void check_item_range(float v, double lo, double hi, const char* type);
+}  // namespace detail
+
+template <class T>
+T Tensor::item() const {
+  const float v = item();
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    detail::check_item_range(v, static_cast<double>(std::numeric_limits<T>::min()),
+                             static_cast<double>(std::numeric_limits<T>::max()), "an integer");
+  }
+  return static_cast<T>(v);
+}
 
 }  // namespace bend

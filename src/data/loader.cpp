@@ -2,6 +2,7 @@
 #include "bend/data/loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -17,17 +18,19 @@
 namespace bend {
 namespace {
 
-// Rows [first, first + count) of a 2-d tensor as a [count, D] tensor sharing its storage. Built like
-// Tensor::detach() but starting inside the storage; the impl comes from the recycling allocator, so
-// making one per batch does not touch the heap in steady state.
-Tensor row_view(const Tensor& base, std::int64_t first, std::int64_t count) {
+// Samples [first, first + count) of `base` (samples along dimension 0) as a tensor of shape `shape`
+// ([count, ...], as many elements) sharing its storage. Built like Tensor::detach() but starting inside
+// the storage; the impl comes from the recycling allocator, so making one per batch does not touch the
+// heap in steady state.
+Tensor row_view(const Tensor& base, std::int64_t first, const Shape& shape) {
   const detail::TensorImpl& src = *base.impl();
-  const std::int64_t width = src.shape[1];
+  std::int64_t width = 1;  // floats per sample
+  for (int d = 1; d < src.shape.ndim(); ++d) width *= src.shape[d];
   auto impl = std::allocate_shared<detail::TensorImpl>(detail::RecyclingAllocator<detail::TensorImpl>{});
   impl->storage = src.storage;
   impl->data = src.data + first * width;
-  impl->shape = Shape{count, width};
-  impl->numel = count * width;
+  impl->shape = shape;
+  impl->numel = shape.numel();
   return Tensor(std::move(impl));
 }
 
@@ -38,7 +41,7 @@ Batch shard_of(const Batch& batch, int rank, int ranks) {
     throw ValueError(fmt::format("shard_of: rank {} of {} ranks", rank, ranks));
   const std::int64_t first = batch.size * rank / ranks, last = batch.size * (rank + 1) / ranks;
   Batch out;
-  out.images = row_view(batch.images, first, last - first);
+  out.images = row_view(batch.images, first, batch.images.shape().with_dim(0, last - first));
   out.labels = batch.labels.subspan(static_cast<std::size_t>(first), static_cast<std::size_t>(last - first));
   out.size = last - first;
   out.index = batch.index;
@@ -114,6 +117,19 @@ void normalize(TensorDataset& dataset, Normalization normalization) {
   for (float& v : dataset.images.span()) v = (v - mean) * inv_std;
 }
 
+DataLoader::DataLoader(const TensorDataset& dataset, const LoaderOptions& options)
+    : images_(dataset.images),
+      labels_(dataset.labels),
+      count_(dataset.size()),
+      features_(dataset.features()),
+      batch_size_(options.batch_size),
+      shuffle_(options.shuffle),
+      drop_last_(options.drop_last),
+      sample_shape_(options.images ? dataset.sample_shape() : Shape{dataset.features()}),
+      own_rng_(options.seed) {
+  check_and_allocate(dataset);
+}
+
 DataLoader::DataLoader(const TensorDataset& dataset, std::int64_t batch_size, bool shuffle, Rng& rng,
                        bool drop_last)
     : images_(dataset.images),
@@ -123,9 +139,22 @@ DataLoader::DataLoader(const TensorDataset& dataset, std::int64_t batch_size, bo
       batch_size_(batch_size),
       shuffle_(shuffle),
       drop_last_(drop_last),
-      rng_(&rng) {
-  if (batch_size < 1)
-    throw ValueError(fmt::format("DataLoader: batch_size must be >= 1, got {}", batch_size));
+      sample_shape_{dataset.features()},
+      external_rng_(&rng) {
+  check_and_allocate(dataset);
+}
+
+Shape DataLoader::batch_shape(std::int64_t size) const {
+  std::array<std::int64_t, Shape::kMaxDims> dims{};
+  dims[0] = size;
+  for (int d = 0; d < sample_shape_.ndim(); ++d) dims[static_cast<std::size_t>(d + 1)] = sample_shape_[d];
+  return Shape(
+      std::span<const std::int64_t>(dims.data(), static_cast<std::size_t>(sample_shape_.ndim() + 1)));
+}
+
+void DataLoader::check_and_allocate(const TensorDataset& dataset) {
+  if (batch_size_ < 1)
+    throw ValueError(fmt::format("DataLoader: batch_size must be >= 1, got {}", batch_size_));
   if (!images_.defined() || images_.ndim() != 2 || images_.size(0) != count_ || images_.size(1) != features_)
     throw ShapeError(fmt::format("DataLoader: {}: images must be [{}, {}] ({} labels, {}x{} pixels), got {}",
                                  dataset.name, count_, features_, count_, dataset.rows, dataset.cols,
@@ -134,10 +163,10 @@ DataLoader::DataLoader(const TensorDataset& dataset, std::int64_t batch_size, bo
     order_.resize(static_cast<std::size_t>(count_));
     std::iota(order_.begin(), order_.end(), std::int64_t{0});
     const std::int64_t full = std::min(batch_size_, count_);
-    full_batch_images_ = Tensor::empty(Shape{full, features_});
+    full_batch_images_ = Tensor::empty(batch_shape(full));
     const std::int64_t remainder = count_ % batch_size_;
     if (remainder != 0 && count_ > batch_size_ && !drop_last_)
-      partial_batch_images_ = Tensor::empty(Shape{remainder, features_});
+      partial_batch_images_ = Tensor::empty(batch_shape(remainder));
     batch_labels_.resize(static_cast<std::size_t>(full));
   }
 }
@@ -148,13 +177,14 @@ std::int64_t DataLoader::batches_per_epoch() const {
 
 void DataLoader::start_epoch() {
   started_ = true;
+  resume_pending_ = false;
   ++epoch_;
   next_batch_ = 0;
   if (!shuffle_) return;
   // From file order every time, so the order is a function of the rng state alone.
   std::iota(order_.begin(), order_.end(), std::int64_t{0});
   for (std::int64_t i = count_ - 1; i > 0; --i) {
-    const auto j = static_cast<std::int64_t>(rng_->below(static_cast<std::uint64_t>(i + 1)));
+    const auto j = static_cast<std::int64_t>(rng().below(static_cast<std::uint64_t>(i + 1)));
     std::swap(order_[static_cast<std::size_t>(i)], order_[static_cast<std::size_t>(j)]);
   }
 }
@@ -169,7 +199,7 @@ bool DataLoader::next(Batch& batch) {
   ++next_batch_;
 
   if (!shuffle_) {
-    batch.images = row_view(images_, first, size);
+    batch.images = row_view(images_, first, batch_shape(size));
     batch.labels = std::span<const std::int32_t>(labels_.data() + first, static_cast<std::size_t>(size));
     return true;
   }
@@ -190,6 +220,12 @@ bool DataLoader::next(Batch& batch) {
   batch.images = buffer;
   batch.labels = std::span<const std::int32_t>(batch_labels_.data(), static_cast<std::size_t>(size));
   return true;
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (!resume_pending_) start_epoch();
+  resume_pending_ = false;
+  return Iterator(this, &iteration_batch_);
 }
 
 LoaderState DataLoader::state() const {
@@ -231,6 +267,7 @@ void DataLoader::set_state(const LoaderState& state) {
   next_batch_ = state.next_batch;
   epoch_ = state.epoch;
   started_ = true;
+  resume_pending_ = true;
 }
 
 }  // namespace bend

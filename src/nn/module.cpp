@@ -1,14 +1,32 @@
 // Module: parameter and buffer registration, naming, state dicts, modes.
 #include "bend/nn/module.hpp"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <memory>
+#include <typeinfo>
 
 #include <fmt/format.h>
 
 #include "bend/error.hpp"
 
 namespace bend::nn {
+
+std::string Module::type_name() const {
+  // The dynamic type's demangled name, namespaces and template arguments stripped:
+  // "bend::nn::Linear" -> "Linear", "(anonymous namespace)::Net" -> "Net".
+  const char* mangled = typeid(*this).name();
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> demangled(abi::__cxa_demangle(mangled, nullptr, nullptr, &status),
+                                                   std::free);
+  std::string name = status == 0 && demangled ? demangled.get() : mangled;
+  if (const auto bracket = name.find('<'); bracket != std::string::npos) name.erase(bracket);
+  if (const auto colons = name.rfind("::"); colons != std::string::npos) name.erase(0, colons + 2);
+  return name;
+}
 
 namespace {
 bool has_name(const NamedTensors& list, const std::string& name) {
@@ -33,6 +51,11 @@ Tensor Module::register_buffer(std::string name, Tensor value) {
 }
 
 void Module::register_module(std::string name, std::shared_ptr<Module> child) {
+  if (!child)
+    throw ValueError(
+        fmt::format("{}: register_module('{}') was given no module (a null pointer or an empty "
+                    "ModuleHolder)",
+                    type_name(), name));
   children_.emplace_back(std::move(name), std::move(child));
 }
 

@@ -1,5 +1,7 @@
-// Shape ops: reshape (a view), 2-d transpose, clone, concat, narrow and split along a dimension.
+// Shape ops: reshape (a view; one size may be -1, inferred), 2-d transpose, clone, concat, narrow and split
+// along a dimension.
 #include <algorithm>
+#include <array>
 
 #include <fmt/format.h>
 
@@ -65,8 +67,7 @@ void split_part_backward(TapeEntry& e) {
 
 }  // namespace
 
-Tensor reshape(const Tensor& a, const Shape& requested) {
-  Shape shape = requested;
+Tensor reshape(const Tensor& a, const Shape& shape) {
   if (shape.numel() != a.numel())
     throw ShapeError(fmt::format("reshape: cannot view {} ({} elements) as {} ({} elements)", a.shape().str(),
                                  a.numel(), shape.str(), shape.numel()));
@@ -74,6 +75,49 @@ Tensor reshape(const Tensor& a, const Shape& requested) {
   v.impl()->shape = shape;
   tape().record(v, &copy_grad_backward, "reshape", {a});
   return v;
+}
+
+Tensor reshape(const Tensor& a, std::span<const std::int64_t> dims) {
+  const auto requested = [&] { return fmt::format("[{}]", fmt::join(dims, ", ")); };
+  if (dims.size() > static_cast<std::size_t>(Shape::kMaxDims))
+    throw ShapeError(fmt::format("reshape: {} has {} dimensions, at most {} are supported", requested(),
+                                 dims.size(), Shape::kMaxDims));
+  std::array<std::int64_t, Shape::kMaxDims> resolved{};
+  int inferred = -1;
+  std::int64_t known = 1;  // product of the given sizes
+  for (std::size_t k = 0; k < dims.size(); ++k) {
+    const std::int64_t d = dims[k];
+    if (d == -1 && inferred < 0) {
+      inferred = static_cast<int>(k);
+      continue;
+    }
+    if (d == -1)
+      throw ShapeError(
+          fmt::format("reshape: {} for {}: only one dimension can be -1", requested(), a.shape().str()));
+    if (d < 0)
+      throw ShapeError(fmt::format("reshape: {} for {}: dimension {} is negative ({})", requested(),
+                                   a.shape().str(), k, d));
+    resolved[k] = d;
+    if (__builtin_mul_overflow(known, d, &known))
+      throw ShapeError(fmt::format("reshape: {} has more elements than fit in 64 bits", requested()));
+  }
+  if (inferred >= 0) {
+    // As torch.reshape: the -1 takes whatever makes the element counts equal, when exactly one size does.
+    if (known == 0)
+      throw ShapeError(fmt::format(
+          "reshape: cannot view {} ({} elements) as {}: with a 0 among the sizes, the -1 could be anything",
+          a.shape().str(), a.numel(), requested()));
+    if (a.numel() % known != 0)
+      throw ShapeError(fmt::format(
+          "reshape: cannot view {} ({} elements) as {}: {} is not a multiple of the other sizes' product {}",
+          a.shape().str(), a.numel(), requested(), a.numel(), known));
+    resolved[static_cast<std::size_t>(inferred)] = a.numel() / known;
+  }
+  return reshape(a, Shape(std::span<const std::int64_t>(resolved.data(), dims.size())));
+}
+
+Tensor reshape(const Tensor& a, std::initializer_list<std::int64_t> dims) {
+  return reshape(a, std::span<const std::int64_t>(dims.begin(), dims.size()));
 }
 
 Tensor transpose(const Tensor& a) {

@@ -7,17 +7,17 @@
 // and file-order batches are views into the dataset itself.
 #include <cstdint>
 #include <filesystem>
+#include <iterator>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bend/data/mnist.hpp"
+#include "bend/rng.hpp"
 #include "bend/tensor.hpp"
 
 namespace bend {
-
-class Rng;
 
 // One split of an image classification dataset, ready for a model.
 struct TensorDataset {
@@ -29,6 +29,9 @@ struct TensorDataset {
 
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
   std::int64_t features() const { return rows * cols; }
+  // One sample as an image, [C, H, W]: {1, rows, cols} (bend's datasets are single-channel; the
+  // registry's input_shape, checked by load_dataset()).
+  Shape sample_shape() const { return Shape{1, rows, cols}; }
 };
 
 // Pixels as pixel / 255.0f (like torchvision's ToTensor), labels widened to int32.
@@ -62,7 +65,7 @@ void normalize(TensorDataset& dataset, Normalization normalization);
 // images tensor is either a view into the dataset (file order) or a buffer that the loader refills,
 // and labels points into loader-owned or dataset-owned memory. clone() what you need to keep.
 struct Batch {
-  Tensor images;                         // [size, rows*cols]
+  Tensor images;  // [size, rows*cols], or [size, 1, rows, cols] (LoaderOptions::images)
   std::span<const std::int32_t> labels;  // size labels
   std::int64_t size = 0;                 // samples in this batch (batch_size, or fewer for the last)
   std::int64_t index = 0;                // 0-based batch number within the epoch
@@ -82,25 +85,36 @@ struct LoaderState {
   std::int64_t epoch = 0;
 };
 
-// Mini-batches over a TensorDataset.
+// How a DataLoader made from options batches, orders and shapes its samples.
+struct LoaderOptions {
+  std::int64_t batch_size = 64;
+  bool shuffle = false;
+  std::uint64_t seed = 0;  // seeds the loader's own Rng, which draws each epoch's order
+  bool drop_last = false;  // drop a last, smaller batch
+  bool images = false;     // batch.images as [N, C, H, W] (the dataset's sample_shape()), not [N, C·H·W]
+};
+
+// Mini-batches over a TensorDataset. Each range-for is one epoch:
 //
-//   DataLoader loader(train, 64, /*shuffle=*/true, rng);
-//   for (int epoch = 0; epoch < epochs; ++epoch) {
-//     loader.start_epoch();
-//     Batch batch;
-//     while (loader.next(batch)) { ... batch.images, batch.labels ... }
-//   }
+//   DataLoader loader(train, {.batch_size = 64, .shuffle = true, .seed = 1, .images = true});
+//   for (int epoch = 0; epoch < epochs; ++epoch)
+//     for (Batch& batch : loader) { ... batch.images [64, 1, 28, 28], batch.labels ... }
+//
+// or, by hand, loader.start_epoch() and then `while (loader.next(batch))`.
 //
 // Shuffling: start_epoch() resets the order to file order and then Fisher-Yates-shuffles it with
 // rng.below(), so each epoch's order depends only on the rng's state when start_epoch() is called.
 // Resuming at an epoch boundary therefore needs only the rng state (Rng::state(), saved by the
-// trainer); resuming in the middle of an epoch also needs state()/set_state(). The loader keeps a
-// reference to `rng`, which must outlive it. The loader shares the dataset's images tensor and copies
-// its labels, so the TensorDataset object itself may go away.
+// trainer); resuming in the middle of an epoch also needs state()/set_state(). A loader made from
+// options owns its Rng (seeded with options.seed: the same seed gives the same orders); the older
+// constructor keeps a reference to the caller's `rng`, which must then outlive it. The loader shares
+// the dataset's images tensor and copies its labels, so the TensorDataset object itself may go away.
 class DataLoader {
  public:
   // Throws bend::ValueError when batch_size < 1 and bend::ShapeError when the images are not
   // [labels.size(), features] with features == rows*cols.
+  DataLoader(const TensorDataset& dataset, const LoaderOptions& options);
+  // The same with the caller's `rng` (kept by reference: it must outlive the loader), flat batches.
   DataLoader(const TensorDataset& dataset, std::int64_t batch_size, bool shuffle, Rng& rng,
              bool drop_last = false);
 
@@ -120,6 +134,28 @@ class DataLoader {
   // Number of start_epoch() calls so far (including an implicit one from next()).
   std::int64_t epoch() const { return epoch_; }
 
+  // Range-for over one epoch: begin() starts the epoch (or, right after set_state(), goes on from the
+  // restored position) and yields its batches; each stays valid until the iterator advances.
+  class Iterator {
+   public:
+    Batch& operator*() const { return *batch_; }
+    Batch* operator->() const { return batch_; }
+    Iterator& operator++() {
+      done_ = !loader_->next(*batch_);
+      return *this;
+    }
+    bool operator==(std::default_sentinel_t) const { return done_; }
+
+   private:
+    friend class DataLoader;
+    Iterator(DataLoader* loader, Batch* batch) : loader_(loader), batch_(batch) { ++*this; }
+    DataLoader* loader_;
+    Batch* batch_;
+    bool done_ = false;
+  };
+  Iterator begin();
+  std::default_sentinel_t end() const { return {}; }
+
   LoaderState state() const;
   // Restores a position saved by state() from a loader over the same dataset with the same settings.
   // Throws bend::ValueError when the order is not a permutation of the samples (or not file order for
@@ -131,12 +167,20 @@ class DataLoader {
   std::vector<std::int32_t> labels_;
   std::int64_t count_ = 0, features_ = 0, batch_size_ = 0;
   bool shuffle_ = false, drop_last_ = false;
-  Rng* rng_ = nullptr;
+  Shape sample_shape_;           // a batch is [size] + sample_shape_
+  Rng* external_rng_ = nullptr;  // the caller's Rng (the older constructor); else own_rng_ draws
+  Rng own_rng_;
+  bool resume_pending_ = false;  // set_state() was called: the next begin() goes on from there
+  Batch iteration_batch_;        // what range-for hands out
 
   std::vector<std::int64_t> order_;  // this epoch's sample order (only used when shuffling)
   std::int64_t next_batch_ = 0;
   std::int64_t epoch_ = 0;
   bool started_ = false;
+
+  void check_and_allocate(const TensorDataset& dataset);
+  Rng& rng() { return external_rng_ ? *external_rng_ : own_rng_; }
+  Shape batch_shape(std::int64_t size) const;
 
   // Gather buffers for shuffled batches, made once in the constructor.
   Tensor full_batch_images_;     // [batch_size, D]

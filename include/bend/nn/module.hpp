@@ -15,6 +15,9 @@ namespace bend::nn {
 
 using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
+template <class M>
+class ModuleHolder;
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -28,8 +31,9 @@ class Module {
   Tensor operator()(const Tensor& x) { return forward(x); }
 
   // The class name ("Linear") and a one-line description ("Linear(in_features=784, out_features=256,
-  // bias=True)").
-  virtual std::string type_name() const = 0;
+  // bias=True)"). By default the C++ class name without namespaces ("Net" for a user's struct Net), so
+  // a module of one's own needs no override.
+  virtual std::string type_name() const;
   virtual std::string describe() const { return type_name() + "()"; }
 
   std::vector<Tensor> parameters() const;
@@ -66,6 +70,13 @@ class Module {
     register_module(std::move(name), std::shared_ptr<Module>(child));
     return child;
   }
+  // The same for a holder (bend/nn/module_holder.hpp), libtorch's way:
+  //   conv1 = register_module("conv1", nn::ModuleHolder<nn::Conv2d>(1, 10, 5));
+  template <class M>
+  ModuleHolder<M> register_module(std::string name, ModuleHolder<M> child) {
+    register_module(std::move(name), std::shared_ptr<Module>(child.ptr()));
+    return child;
+  }
   // Called by train()/eval() for modules whose behaviour depends on the mode.
   virtual void on_mode_change(bool /*training*/) {}
 
@@ -86,6 +97,8 @@ class AnyModule {
   AnyModule(M&& m) : ptr_(std::make_shared<std::decay_t<M>>(std::forward<M>(m))) {}
   template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M>>>
   AnyModule(std::shared_ptr<M> m) : ptr_(std::move(m)) {}
+  template <class M>
+  AnyModule(const ModuleHolder<M>& m) : ptr_(m.ptr()) {}
   const std::shared_ptr<Module>& ptr() const { return ptr_; }
 
  private:
