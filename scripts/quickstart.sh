@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 bash data/fetch-mnist.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target bend
+cmake --build build -j"$(nproc)" --target bend_cli  # the CLI (build/bend); the library target is `bend`
 exec ./build/bend train --save mnist-mlp.safetensors "$@"
