@@ -116,6 +116,18 @@ def main():
     pool_case("avg_pool", pattern((2, 2, 7, 6), 0.37, 0.1, 1.5), torch.nn.AvgPool2d(3, stride=2, padding=1))
     pool_case("avg_pool_exclude_pad", pattern((2, 2, 7, 6), 0.37, 0.1, 1.5),
               torch.nn.AvgPool2d((3, 2), stride=(2, 1), padding=1, count_include_pad=False))
+    # ceil_mode (an extra window that hangs past the padding), dilation, and the rule that drops a last
+    # window starting in the right padding (width 6, kernel 2, stride 4, padding 1: 2 columns, not 3).
+    pool_case("max_pool_ceil_dilation", pattern((2, 2, 8, 8), 0.37, 0.1, 1.5),
+              torch.nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True))
+    pool_case("max_pool_ceil_last_window", pattern((1, 2, 6, 7), 0.41, 0.3, 1.5),
+              torch.nn.MaxPool2d(2, stride=(4, 3), padding=1, ceil_mode=True))
+    pool_case("avg_pool_ceil", pattern((2, 2, 8, 7), 0.37, 0.1, 1.5),
+              torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True))
+    pool_case("avg_pool_ceil_exclude_pad", pattern((2, 2, 8, 7), 0.37, 0.1, 1.5),
+              torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False))
+    pool_case("avg_pool_ceil_last_window", pattern((1, 2, 6, 7), 0.41, 0.3, 1.5),
+              torch.nn.AvgPool2d(2, stride=(4, 3), padding=1, ceil_mode=True))
     batch_norm_case("bn2d", torch.nn.BatchNorm2d, (3, 4, 3, 5))
     batch_norm_case("bn1d", torch.nn.BatchNorm1d, (6, 5))
     batch_norm_case("bn1d_seq", torch.nn.BatchNorm1d, (4, 3, 5))

@@ -282,10 +282,11 @@ std::vector<Entry> conformance_list() {
                   {.name = "AvgPool2d(3, stride=2, padding=1)",
                    .make = [](Rng&) { return std::make_shared<AvgPool2d>(3, Size2d(2), Size2d(1)); },
                    .inputs = {example({2, 2, 5, 6}, ++seed)}}});
-  list.push_back({{"AvgPool2d"},
-                  {.name = "AvgPool2d(3, stride=2, padding=1, count_include_pad=False) on [C, H, W]",
-                   .make = [](Rng&) { return std::make_shared<AvgPool2d>(3, Size2d(2), Size2d(1), false); },
-                   .inputs = {example({2, 5, 6}, ++seed)}}});
+  list.push_back(
+      {{"AvgPool2d"},
+       {.name = "AvgPool2d(3, stride=2, padding=1, count_include_pad=False) on [C, H, W]",
+        .make = [](Rng&) { return std::make_shared<AvgPool2d>(3, Size2d(2), Size2d(1), false, false); },
+        .inputs = {example({2, 5, 6}, ++seed)}}});
   list.push_back({{"Flatten"},
                   {.name = "Flatten()",
                    .make = [](Rng&) { return std::make_shared<Flatten>(); },

@@ -237,11 +237,14 @@ struct Size2d {
 // -> [N, O, OH, OW] with OH = (H + 2·ph - dh·(kh - 1) - 1) / sh + 1 (likewise OW).
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, Size2d stride = 1,
               Size2d padding = 0, Size2d dilation = 1);
-// F.max_pool2d (dilation 1, floor mode): padding is -inf and at most half the kernel; the gradient goes to
-// the first maximum of each window (a NaN counts as the maximum).
-Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0);
-// F.avg_pool2d (floor mode): count_include_pad divides by the whole window, padding included.
-Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0,
+// F.max_pool2d: padding is -inf and at most half the kernel; ceil_mode rounds the output size up (the
+// last window must start inside the input or its left padding); the gradient goes to the first maximum
+// of each window (a NaN counts as the maximum).
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0, Size2d dilation = 1,
+                  bool ceil_mode = false);
+// F.avg_pool2d: ceil_mode as max_pool2d's; count_include_pad divides by the window's size inside the
+// padded input, else by its in-image elements.
+Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding = 0, bool ceil_mode = false,
                   bool count_include_pad = true);
 // F.batch_norm over dimension 1 of x [N, C, *]. training: normalises with the batch's mean and biased
 // variance and, where running_mean/running_var are given, updates them in place with

@@ -12,10 +12,12 @@ namespace {
 std::string size_text(Size2d s) { return s.h == s.w ? fmt::format("{}", s.h) : s.str(); }
 }  // namespace
 
-AvgPool2d::AvgPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d padding, bool count_include_pad)
+AvgPool2d::AvgPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d padding, bool ceil_mode,
+                     bool count_include_pad)
     : kernel_size_(kernel_size),
       stride_(stride.value_or(kernel_size)),
       padding_(padding),
+      ceil_mode_(ceil_mode),
       count_include_pad_(count_include_pad) {
   if (kernel_size.h <= 0 || kernel_size.w <= 0 || stride_.h <= 0 || stride_.w <= 0 || padding.h < 0 ||
       padding.w < 0 || 2 * padding.h > kernel_size.h || 2 * padding.w > kernel_size.w)
@@ -27,7 +29,7 @@ AvgPool2d::AvgPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d pa
 
 Tensor AvgPool2d::forward(const Tensor& x) {
   try {
-    return avg_pool2d(x, kernel_size_, stride_, padding_, count_include_pad_);
+    return avg_pool2d(x, kernel_size_, stride_, padding_, ceil_mode_, count_include_pad_);
   } catch (const ShapeError& e) {
     throw ShapeError(fmt::format("{}: {}", describe(), e.what()));
   }
@@ -36,6 +38,7 @@ Tensor AvgPool2d::forward(const Tensor& x) {
 std::string AvgPool2d::describe() const {
   std::string s = fmt::format("AvgPool2d(kernel_size={}, stride={}, padding={}", size_text(kernel_size_),
                               size_text(stride_), size_text(padding_));
+  if (ceil_mode_) s += ", ceil_mode=True";
   if (!count_include_pad_) s += ", count_include_pad=False";
   return s + ")";
 }

@@ -1,7 +1,9 @@
-// avg_pool2d: PyTorch's F.avg_pool2d (floor mode, no divisor override).
-//   x: [N, C, H, W] (or [C, H, W])   y: [N, C, OH, OW], OH = (H + 2·ph - kh) / sh + 1 (likewise OW)
-// y = (sum of the window's in-image elements) / divisor, divisor = kh·kw when count_include_pad (the
-// padding counts as zeros, PyTorch's default), else the number of in-image elements of the window.
+// avg_pool2d: PyTorch's F.avg_pool2d, ceil_mode included (no divisor override).
+//   x: [N, C, H, W] (or [C, H, W])   y: [N, C, OH, OW], OH = (H + 2·ph - kh) / sh + 1 (rounded up in
+//   ceil_mode, as long as the last window starts inside the input or its left padding; likewise OW)
+// y = (sum of the window's in-image elements) / divisor. With count_include_pad (PyTorch's default) the
+// divisor is the window's size inside the padded input (kh·kw, less where a ceil_mode window hangs past
+// the right or bottom padding), else the number of its in-image elements.
 // Backward spreads dy / divisor over the same elements. Rows are accumulated one kernel tap at a time
 // across all output columns (a vectorisable strided loop); planes are split across threads.
 #include <algorithm>
@@ -20,20 +22,21 @@ namespace {
 struct PoolGeometry {
   std::int64_t planes, height, width, out_h, out_w;
   Size2d kernel, stride, padding;
-  bool count_include_pad;
+  bool ceil_mode, count_include_pad;
 };
 
 // The divisor of each output column of output row oh.
 void divisors(const PoolGeometry& g, std::int64_t oh, float* out) {
   const std::int64_t top = oh * g.stride.h - g.padding.h;
   const std::int64_t rows = std::min(top + g.kernel.h, g.height) - std::max<std::int64_t>(top, 0);
+  const std::int64_t padded_rows = std::min(top + g.kernel.h, g.height + g.padding.h) - top;
   for (std::int64_t ow = 0; ow < g.out_w; ++ow) {
-    std::int64_t count = g.kernel.h * g.kernel.w;
-    if (!g.count_include_pad) {
-      const std::int64_t left = ow * g.stride.w - g.padding.w;
-      count = rows * (std::min(left + g.kernel.w, g.width) - std::max<std::int64_t>(left, 0));
-    }
-    out[ow] = static_cast<float>(count);
+    const std::int64_t left = ow * g.stride.w - g.padding.w;
+    const std::int64_t count =
+        g.count_include_pad ? padded_rows * (std::min(left + g.kernel.w, g.width + g.padding.w) - left)
+                            : rows * (std::min(left + g.kernel.w, g.width) - std::max<std::int64_t>(left, 0));
+    // A window with nothing inside sums to 0 (as PyTorch); 1 keeps it from being 0/0.
+    out[ow] = count > 0 ? static_cast<float>(count) : 1.0f;
   }
 }
 
@@ -52,25 +55,27 @@ void for_each_tap(const PoolGeometry& g, std::int64_t oh, Tap&& tap) {
   }
 }
 
-PoolGeometry geometry(const Shape& in, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
+PoolGeometry geometry(const Shape& in, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode,
+                      bool count_include_pad) {
   const std::int64_t height = in[-2], width = in[-1];
   return {height * width == 0 ? 0 : in.numel() / (height * width),
           height,
           width,
-          detail::window_output_size(height, kernel.h, stride.h, padding.h, 1),
-          detail::window_output_size(width, kernel.w, stride.w, padding.w, 1),
+          detail::pool_output_size(height, kernel.h, stride.h, padding.h, 1, ceil_mode),
+          detail::pool_output_size(width, kernel.w, stride.w, padding.w, 1, ceil_mode),
           kernel,
           stride,
           padding,
+          ceil_mode,
           count_include_pad};
 }
 
-// Entry: in = {x}; i = {kernel, stride, padding} packed, i[3] = count_include_pad.
+// Entry: in = {x}; i = {kernel, stride, padding} packed, i[3] = ceil_mode + 2·count_include_pad.
 void avg_pool2d_backward(TapeEntry& e) {
   const GradTarget gx = grad_target(e.in[0]);
   if (!gx) return;
   const PoolGeometry g = geometry(e.in[0].shape(), detail::unpack(e.i[0]), detail::unpack(e.i[1]),
-                                  detail::unpack(e.i[2]), e.i[3] != 0);
+                                  detail::unpack(e.i[2]), (e.i[3] & 1) != 0, (e.i[3] & 2) != 0);
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w, sw = g.stride.w;
   const float* gy = output_grad(e);
   Tensor scratch = Tensor::empty(Shape{parts_for_elementwise(e.in[0].numel()), g.out_w});
@@ -95,9 +100,10 @@ void avg_pool2d_backward(TapeEntry& e) {
 
 }  // namespace
 
-Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool count_include_pad) {
-  detail::check_pool_arguments("avg_pool2d", x, kernel, stride, padding);
-  const PoolGeometry g = geometry(x.shape(), kernel, stride, padding, count_include_pad);
+Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode,
+                  bool count_include_pad) {
+  detail::check_pool_arguments("avg_pool2d", x, kernel, stride, padding, 1, ceil_mode);
+  const PoolGeometry g = geometry(x.shape(), kernel, stride, padding, ceil_mode, count_include_pad);
   Tensor y = Tensor::empty(x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w));
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w, sw = stride.w;
   Tensor scratch = Tensor::empty(Shape{parts_for_elementwise(x.numel()), g.out_w});
@@ -122,7 +128,7 @@ Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding,
     e->i[0] = detail::pack(kernel);
     e->i[1] = detail::pack(stride);
     e->i[2] = detail::pack(padding);
-    e->i[3] = count_include_pad ? 1 : 0;
+    e->i[3] = (ceil_mode ? 1 : 0) + (count_include_pad ? 2 : 0);
   }
   return y;
 }

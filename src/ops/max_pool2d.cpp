@@ -1,7 +1,9 @@
-// max_pool2d: PyTorch's F.max_pool2d (dilation 1, floor mode). Padding counts as -inf; each output is the
-// first maximum of its window in row-major order (a NaN counts as the maximum), and backward sends the
-// gradient to that element only.
-//   x: [N, C, H, W] (or [C, H, W])   y: [N, C, OH, OW], OH = (H + 2·ph - kh) / sh + 1 (likewise OW)
+// max_pool2d: PyTorch's F.max_pool2d, dilation and ceil_mode included. Padding counts as -inf; each
+// output is the first maximum of its window in row-major order (a NaN counts as the maximum), and
+// backward sends the gradient to that element only.
+//   x: [N, C, H, W] (or [C, H, W])   y: [N, C, OH, OW], OH = (H + 2·ph - dh·(kh - 1) - 1) / sh + 1
+//   (rounded up in ceil_mode, as long as the last window starts inside the input or its left padding;
+//   likewise OW; detail::pool_output_size)
 //   saved: the argmax of every output, as an index into its input plane (int32)
 // Each output row is computed one kernel tap at a time across all its columns, so the inner loop is a
 // strided load and a compare-select that GCC vectorises. Planes (n, c) are split across threads.
@@ -22,8 +24,13 @@ namespace {
 
 struct PoolGeometry {
   std::int64_t planes, height, width, out_h, out_w;
-  Size2d kernel, stride, padding;
+  Size2d kernel, stride, padding, dilation;
 };
+
+// The first tap at or after 0 of a window that starts at `start` with taps every `dilation`.
+std::int64_t first_tap_inside(std::int64_t start, std::int64_t dilation) {
+  return start >= 0 ? start : start + (-start + dilation - 1) / dilation * dilation;
+}
 
 // Argmax indices live in a float tensor's storage, reinterpreted (the same 4 bytes per element).
 std::int32_t* index_data(Tensor& t) { return reinterpret_cast<std::int32_t*>(t.data()); }
@@ -37,15 +44,15 @@ void max_pool_plane(const PoolGeometry& g, const float* x, float* y, std::int32_
     // Before any comparison, each window's answer is -inf at its first in-bounds element (as PyTorch).
     for (std::int64_t ow = 0; ow < out_w; ++ow) {
       best[ow] = -std::numeric_limits<float>::infinity();
-      arg[ow] = static_cast<std::int32_t>(std::max<std::int64_t>(top, 0) * width +
-                                          std::max<std::int64_t>(ow * sw - g.padding.w, 0));
+      arg[ow] = static_cast<std::int32_t>(first_tap_inside(top, g.dilation.h) * width +
+                                          first_tap_inside(ow * sw - g.padding.w, g.dilation.w));
     }
     for (std::int64_t i = 0; i < g.kernel.h; ++i) {
-      const std::int64_t ih = top + i;
+      const std::int64_t ih = top + i * g.dilation.h;
       if (ih < 0 || ih >= g.height) continue;
       const float* row = x + ih * width;
       for (std::int64_t j = 0; j < g.kernel.w; ++j) {
-        const std::int64_t offset = j - g.padding.w;
+        const std::int64_t offset = j * g.dilation.w - g.padding.w;
         const auto [first, last] = detail::columns_inside(g.width, g.out_w, g.stride.w, offset);
         const auto base = static_cast<std::int32_t>(ih * width + offset);
         for (std::int64_t ow = first; ow < last; ++ow) {
@@ -82,19 +89,21 @@ void max_pool2d_backward(TapeEntry& e) {
 
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding) {
-  detail::check_pool_arguments("max_pool2d", x, kernel, stride, padding);
+Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, Size2d dilation,
+                  bool ceil_mode) {
+  detail::check_pool_arguments("max_pool2d", x, kernel, stride, padding, dilation, ceil_mode);
   const std::int64_t height = x.size(-2), width = x.size(-1);
   if (height * width > INT32_MAX)
     throw ShapeError(fmt::format("max_pool2d: input {} has planes too large to index", x.shape().str()));
   const PoolGeometry g{height == 0 || width == 0 ? 0 : x.numel() / (height * width),
                        height,
                        width,
-                       detail::window_output_size(height, kernel.h, stride.h, padding.h, 1),
-                       detail::window_output_size(width, kernel.w, stride.w, padding.w, 1),
+                       detail::pool_output_size(height, kernel.h, stride.h, padding.h, dilation.h, ceil_mode),
+                       detail::pool_output_size(width, kernel.w, stride.w, padding.w, dilation.w, ceil_mode),
                        kernel,
                        stride,
-                       padding};
+                       padding,
+                       dilation};
   const Shape out_shape = x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w);
   Tensor y = Tensor::empty(out_shape);
   Tensor argmax = Tensor::empty(out_shape);

@@ -34,6 +34,19 @@ inline std::int64_t window_output_size(std::int64_t in, std::int64_t kernel, std
   return span < 0 ? 0 : span / stride + 1;
 }
 
+// A pool's output length along one axis, as PyTorch's pooling_output_shape: the window span
+// dilation·(kernel - 1) + 1 slides by stride over in + 2·pad; ceil_mode rounds the window count up, but
+// the last window must start inside the input or its left padding (else it is dropped). <= 0 when no
+// window fits.
+inline std::int64_t pool_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                                     std::int64_t pad, std::int64_t dilation, bool ceil_mode) {
+  const std::int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1 + (ceil_mode ? stride - 1 : 0);
+  if (span < 0) return 0;
+  std::int64_t out = span / stride + 1;
+  if (ceil_mode && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
 // The output columns ow whose input column ow·stride + offset lies inside [0, width): [first, last),
 // clipped to [0, out_width).
 inline std::pair<std::int64_t, std::int64_t> columns_inside(std::int64_t width, std::int64_t out_width,
@@ -45,21 +58,24 @@ inline std::pair<std::int64_t, std::int64_t> columns_inside(std::int64_t width, 
   return {first, last};
 }
 
-// The checks max_pool2d and avg_pool2d share: positive kernel and stride, padding at most half the
-// kernel (as PyTorch), a [N, C, H, W] or [C, H, W] input, and a kernel that fits the padded input.
+// The checks max_pool2d and avg_pool2d share: positive kernel, stride and dilation, padding at most half
+// the kernel (as PyTorch), a [N, C, H, W] or [C, H, W] input, and a (dilated) kernel that fits the
+// padded input.
 inline void check_pool_arguments(const char* op, const Tensor& x, Size2d kernel, Size2d stride,
-                                 Size2d padding) {
+                                 Size2d padding, Size2d dilation, bool ceil_mode) {
   require_positive(op, "kernel_size", kernel);
   require_positive(op, "stride", stride);
   require_non_negative(op, "padding", padding);
+  require_positive(op, "dilation", dilation);
   if (2 * padding.h > kernel.h || 2 * padding.w > kernel.w)
     throw ValueError(fmt::format("{}: padding {} must be at most half of the kernel size {}", op,
                                  padding.str(), kernel.str()));
   if (x.ndim() != 3 && x.ndim() != 4)
     throw ShapeError(fmt::format("{}: input {} must be [N, C, H, W] or [C, H, W]", op, x.shape().str()));
-  if (kernel.h > x.size(-2) + 2 * padding.h || kernel.w > x.size(-1) + 2 * padding.w)
-    throw ShapeError(fmt::format("{}: kernel {} is larger than the input {} with padding {}", op,
-                                 kernel.str(), x.shape().str(), padding.str()));
+  if (pool_output_size(x.size(-2), kernel.h, stride.h, padding.h, dilation.h, ceil_mode) <= 0 ||
+      pool_output_size(x.size(-1), kernel.w, stride.w, padding.w, dilation.w, ceil_mode) <= 0)
+    throw ShapeError(fmt::format("{}: kernel {} (dilation {}) is larger than the input {} with padding {}",
+                                 op, kernel.str(), dilation.str(), x.shape().str(), padding.str()));
 }
 
 }  // namespace bend::detail
