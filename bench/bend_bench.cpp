@@ -40,7 +40,6 @@
 #include "bend/denormal.hpp"
 #include "bend/detail/memory.hpp"
 #include "bend/error.hpp"
-#include "bend/nn/mlp.hpp"
 #include "bend/nn/model_presets.hpp"
 #include "bend/nn/model_spec.hpp"
 #include "bend/ops.hpp"
@@ -426,13 +425,17 @@ nn::ModelSpec bench_model_spec(const BenchOptions& o) {
   return nn::ModelSpec::parse(o.arch, o.act, "none", 0.0f, &mnist_sample);
 }
 
-// The layer sizes of an MLP spec (for the GEMM floor, which knows only dense layers); empty otherwise.
+// The layer sizes of a dense-only spec (for the GEMM floor, which knows only dense layers); empty
+// otherwise.
 std::vector<std::int64_t> mlp_sizes(const BenchOptions& o) {
-  try {
-    return nn::MlpSpec::parse(o.arch, o.act).sizes;
-  } catch (const ValueError&) {
-    return {};
+  const nn::ModelSpec spec = bench_model_spec(o);
+  if (spec.input.size() != 1) return {};
+  std::vector<std::int64_t> sizes = spec.input;
+  for (const nn::LayerSpec& layer : spec.arch) {
+    if (layer.kind != "dense") return {};
+    sizes.push_back(layer.whole("features"));
   }
+  return sizes;
 }
 
 // Trains with bend::train::Trainer (what `bend train` runs: PyTorch's default init, as torch_mlp.py),

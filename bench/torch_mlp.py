@@ -108,16 +108,15 @@ def build_mlp(sizes, activation: str) -> nn.Sequential:
 
 
 def build_from_layers(text: str):
-    """A CNN (or any spec) as bend describes it in bend.layers ("input 1,28,28;Conv2d in=1 ...;..."),
-    built by scripts/torch_load_model.py's module_from: (Sequential, input sample shape)."""
+    """A CNN (or any spec) as bend describes it in bend.layers (JSON: {"input": [1, 28, 28], "modules":
+    [...]}), built by scripts/torch_load_model.py: (Sequential, input sample shape)."""
     sys.path.insert(0, str(REPO_ROOT / "scripts"))
-    from torch_load_model import module_from  # noqa: E402
+    from torch_load_model import sequential_from  # noqa: E402
 
-    head, *lines = text.split(";")
-    if not head.startswith("input "):
-        raise argparse.ArgumentTypeError(f"--layers starts with {head!r}, expected 'input C,H,W'")
-    shape = [int(v) for v in head[len("input "):].split(",")]
-    return nn.Sequential(*[module_from(line) for line in lines]), shape
+    try:
+        return sequential_from(text)
+    except (ValueError, KeyError, TypeError) as error:
+        raise argparse.ArgumentTypeError(f"--layers: {error}") from error
 
 
 def build_optimizer(args, parameters):

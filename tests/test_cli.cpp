@@ -255,9 +255,9 @@ void write_emnist_mnist_test(const std::filesystem::path& dir) {
 }
 
 std::string save_linear_model(const std::filesystem::path& path, const std::string& arch) {
-  const bend::nn::MlpSpec spec = bend::nn::MlpSpec::parse(arch, "relu");
+  const bend::nn::ModelSpec spec = bend::nn::ModelSpec::parse(arch, "relu");
   bend::Rng rng(1);
-  bend::nn::save_mlp(path, bend::nn::build_mlp(spec, bend::nn::init::Scheme::Torch, rng), spec);
+  bend::nn::save_model(path, bend::nn::build_model(spec, bend::nn::init::Scheme::Torch, rng), spec);
   return path.string();
 }
 

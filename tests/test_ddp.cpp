@@ -26,7 +26,7 @@
 #include "bend/dist/gradient_buckets.hpp"
 #include "bend/dist/mpi.hpp"
 #include "bend/error.hpp"
-#include "bend/nn/mlp.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/ops.hpp"
 #include "bend/rng.hpp"
 #include "requirements.hpp"

@@ -178,8 +178,9 @@ TEST_CASE("diagnostics: DiagnosticsObserver measures at init and after every epo
   config.epochs = 2;
   config.batch = 32;
   config.threads = 1;
-  train::Trainer trainer(
-      config, train::mlp_source(nn::MlpSpec::parse("16-8-3", "relu"), nn::init::Scheme::Torch), data, data);
+  train::Trainer trainer(config,
+                         train::model_source(nn::ModelSpec::parse("16-8-3", "relu"), nn::init::Scheme::Torch),
+                         data, data);
   struct Counter : train::TrainObserver {
     int epochs = 0;
     void on_epoch(const train::EpochMetrics&) override { ++epochs; }

@@ -18,6 +18,7 @@
 #include "bend/lab/vanishing.hpp"
 #include "bend/lab/xor.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
 
@@ -164,14 +165,16 @@ TEST_CASE("lab: the compare runner writes a report that agrees with its runs", "
 
 TEST_CASE("lab: a stack of Linear layers equals its product matrix", "[lab]") {
   Rng rng(3);
-  nn::Sequential stack = lab::make_mlp({12, 9, 7, 5}, "", nn::init::Scheme::Torch, rng);
+  nn::Sequential stack =
+      nn::build_model(nn::ModelSpec::mlp({12, 9, 7, 5}, "none"), nn::init::Scheme::Torch, rng);
   const Tensor x = Tensor::uniform({20, 12}, -1.0f, 1.0f, rng);
   const lab::CollapseCheck c = lab::collapse_linear_stack(stack, x);
   CHECK(c.product_weight.shape() == Shape({5, 12}));
   CHECK(c.product_bias.shape() == Shape({5}));
   CHECK(c.max_abs_output > 0.01);
   CHECK(c.max_abs_difference < 1e-5);
-  nn::Sequential bent = lab::make_mlp({12, 9, 7, 5}, "tanh", nn::init::Scheme::Torch, rng);
+  nn::Sequential bent =
+      nn::build_model(nn::ModelSpec::mlp({12, 9, 7, 5}, "tanh"), nn::init::Scheme::Torch, rng);
   CHECK_THROWS_AS(lab::collapse_linear_stack(bent, x), ValueError);
 }
 
@@ -193,7 +196,7 @@ TEST_CASE("lab: XOR is solved only with a nonlinearity", "[lab]") {
 TEST_CASE("lab: fit trains with the Trainer, and reports divergence instead of throwing", "[lab]") {
   const TensorDataset train = synthetic(512, 5), test = synthetic(256, 6);
   Rng rng(2);
-  nn::Sequential net = lab::make_mlp({16, 32, 3}, "relu", nn::init::Scheme::Auto, rng);
+  nn::Sequential net = nn::build_model(nn::ModelSpec::mlp({16, 32, 3}, "relu"), nn::init::Scheme::Auto, rng);
   lab::TrainSettings s;
   s.lr = 1e-2;
   s.epochs = 3;
@@ -205,14 +208,15 @@ TEST_CASE("lab: fit trains with the Trainer, and reports divergence instead of t
   CHECK(ok.train_loss.back() < ok.train_loss.front());
 
   // (ReLUs would just die at a huge step: a linear model overflows instead.)
-  nn::Sequential wild = lab::make_mlp({16, 3}, "", nn::init::Scheme::Auto, rng);
+  nn::Sequential wild = nn::build_model(nn::ModelSpec::mlp({16, 3}, "none"), nn::init::Scheme::Auto, rng);
   s.optimizer = "sgd";
   s.lr = 1e38;
   const lab::TrainOutcome bad = lab::fit(wild, train, test, s);
   CHECK(bad.diverged);
 
   // A shifted bias of -100 kills every hidden ReLU from the start.
-  nn::Sequential dead = lab::make_mlp({16, 32, 3}, "relu", nn::init::Scheme::Auto, rng, -100.0f);
+  nn::Sequential dead = nn::build_model(nn::ModelSpec::mlp({16, 32, 3}, "relu"), nn::init::Scheme::Auto, rng);
+  for (float& b : dead.get_if<nn::Linear>(0)->bias.span()) b -= 100.0f;
   const auto d = train::diagnose(dead, test, 64);
   CHECK(d.hidden()[0]->dead_fraction == 1.0);
 }

@@ -80,8 +80,8 @@ std::string mlp_bytes(std::map<std::string, std::string> metadata) {
                            metadata);
 }
 
-bend::nn::LoadedMlp parse_mlp(const std::string& bytes) {
-  return bend::nn::parse_mlp(
+bend::nn::LoadedModel parse_model_bytes(const std::string& bytes) {
+  return bend::nn::parse_model(
       std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
       "m.safetensors");
 }
@@ -106,41 +106,38 @@ TEST_CASE("a safetensors shape that overflows is a clear error naming the file",
 }
 
 TEST_CASE("model metadata that does not parse is an error naming the key", "[limits][serialize]") {
-  CHECK(bend::nn::MlpSpec::from_metadata({{"bend.arch", "4-3-2"}, {"bend.dropout", "0.25"}}).dropout ==
+  CHECK(bend::nn::ModelSpec::from_metadata({{"bend.arch", "4-3-2"}, {"bend.dropout", "0.25"}}).dropout ==
         0.25f);
   for (const char* dropout : {"abc", "1e99", "1", "-0.5", "nan", "0.5x"}) {
     INFO(dropout);
-    CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.dropout", dropout}})),
+    CHECK_THROWS_WITH(parse_model_bytes(mlp_bytes({{"bend.dropout", dropout}})),
                       Contains("m.safetensors") && Contains("bend.dropout") && Contains(dropout));
   }
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.arch", "784-x-10"}})), Contains("bend.arch"));
+  CHECK_THROWS_WITH(parse_model_bytes(mlp_bytes({{"bend.arch", "784-x-10"}})), Contains("bend.arch"));
 }
 
 TEST_CASE("an architecture that cannot fit in memory is refused before allocating", "[limits][mlp]") {
   bend::Rng rng(0);
-  CHECK_THROWS_WITH(bend::nn::build_mlp(bend::nn::MlpSpec::parse("784-99999999999-10", "relu"),
-                                        bend::nn::init::Scheme::Torch, rng),
-                    Contains("layer 1 (784 -> 99999999999) needs 285 TiB"));
-  CHECK_THROWS_WITH(bend::nn::build_mlp(bend::nn::MlpSpec::parse("784-100000-100000-10", "relu"),
-                                        bend::nn::init::Scheme::Torch, rng),
-                    Contains("layer 2 (100000 -> 100000) needs 37.3 GiB"));
+  const auto build = [&](std::string_view arch) {
+    return bend::nn::build_model(bend::nn::ModelSpec::parse(arch, "relu"), bend::nn::init::Scheme::Torch,
+                                 rng);
+  };
+  CHECK_THROWS_WITH(build("784-99999999999-10"), Contains("layer 0 (784 -> 99999999999) needs 286 TiB"));
+  CHECK_THROWS_WITH(build("784-100000-100000-10"), Contains("layer 2 (100000 -> 100000) needs 37.3 GiB"));
   // A parameter count past 2^63.
-  CHECK_THROWS_WITH(
-      bend::nn::build_mlp(bend::nn::MlpSpec::parse("9223372036854775807-9223372036854775807", "relu"),
-                          bend::nn::init::Scheme::Torch, rng),
-      Contains("layer 1"));
-  CHECK_NOTHROW(
-      bend::nn::build_mlp(bend::nn::MlpSpec::parse("784-32-10", "relu"), bend::nn::init::Scheme::Torch, rng));
+  CHECK_THROWS_WITH(build("9223372036854775807-9223372036854775807"),
+                    Contains("layer 0") && Contains("more than 2^63"));
+  CHECK_NOTHROW(build("784-32-10"));
 }
 
 TEST_CASE("a model file whose architecture needs more than it holds is refused before building",
           "[limits][serialize]") {
   // 784-2000000000-10 would need 6 TB; the file holds 23 values.
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.arch", "784-2000000000-10"}})),
+  CHECK_THROWS_WITH(parse_model_bytes(mlp_bytes({{"bend.arch", "784-2000000000-10"}})),
                     Contains("need 1590000000010 values but the file holds 23"));
-  CHECK_THROWS_WITH(parse_mlp(mlp_bytes({{"bend.arch", "4-9223372036854775807-2"}})),
+  CHECK_THROWS_WITH(parse_model_bytes(mlp_bytes({{"bend.arch", "4-9223372036854775807-2"}})),
                     Contains("more than 2^63"));
-  CHECK(parse_mlp(mlp_bytes({})).spec.arch_string() == "4-3-2");
+  CHECK(parse_model_bytes(mlp_bytes({})).spec.arch_string() == "4-3-2");
 }
 
 TEST_CASE("a thread count beyond 1024 is an error, not an abort", "[limits][parallel]") {
@@ -197,7 +194,7 @@ TEST_CASE("a FIFO given as a data file is refused at once instead of blocking", 
   CHECK_THROWS_WITH(bend::read_idx(fifo), Contains("is a FIFO, not an IDX file"));
   CHECK_THROWS_WITH(bend::read_pgm(fifo), Contains("is a FIFO, not a PGM image"));
   CHECK_THROWS_WITH(bend::load_safetensors(fifo), Contains("is a FIFO"));
-  CHECK_THROWS_WITH(bend::nn::load_mlp(fifo), Contains("is a FIFO"));
+  CHECK_THROWS_WITH(bend::nn::load_model(fifo), Contains("is a FIFO"));
 }
 
 TEST_CASE("only regular files are replaced: device nodes, FIFOs and directories are refused",

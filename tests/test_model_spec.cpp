@@ -1,5 +1,5 @@
 // Model specs: the --arch grammar (parse and print), shape inference and its errors, presets, the builder
-// (an MLP spec builds build_mlp's network, draw for draw), and saving and loading any spec.
+// (an MLP is a dense-only spec), and saving and loading any spec, files from before model specs too.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -60,7 +60,17 @@ TEST_CASE("model spec: the grammar parses and prints back to the same spec", "[m
     CHECK(again.input == spec.input);
   }
   // Canonical forms: defaults dropped, "mp" and "28x28" spelled the short way.
-  CHECK(ModelSpec::parse("28x28-c6k5s1p0d1-mp2s2-10", "relu").arch_string() == "1x28x28-c6k5-p2-10");
+  CHECK(ModelSpec::parse("28x28-c6k5s1p0d1-mp2s2p0d1-10", "relu").arch_string() == "1x28x28-c6k5-p2-10");
+  // Pools: padding, dilation (max) and ceil_mode, as PyTorch's (8 rows, kernel 3 dilated 2, stride 2,
+  // padding 1: 3 windows in floor mode, 4 in ceil mode).
+  const ModelSpec ceil = ModelSpec::parse("1x8x8-p3s2p1d2c-ap2c-10", "relu");
+  CHECK(ceil.arch_string() == "1x8x8-p3s2p1d2c-ap2c-10");
+  CHECK(ceil.infer_shapes()[0].output == SampleShape{1, 4, 4});
+  CHECK(ceil.infer_shapes()[1].output == SampleShape{1, 2, 2});
+  CHECK(ModelSpec::parse("1x8x8-p3s2p1d2-10", "relu").infer_shapes()[0].output == SampleShape{1, 3, 3});
+  CHECK_THROWS_WITH(ModelSpec::parse("1x8x8-p2p2-10", "relu"), Catch::Contains("more than half its kernel"));
+  CHECK_THROWS_WITH(ModelSpec::parse("1x8x8-ap2d2-10", "relu"), Catch::Contains("unexpected 'd2'"));
+  CHECK_THROWS_WITH(ModelSpec::parse("1x8x8-p2c1-10", "relu"), Catch::Contains("'c' takes no number"));
   // Without an input token the dataset's shape is the input, and the printed spec carries it.
   CHECK(ModelSpec::parse("c6k5-p2-10", "relu", "none", 0.0f, &kMnist).arch_string() == "1x28x28-c6k5-p2-10");
 }
@@ -74,8 +84,8 @@ TEST_CASE("model spec: activations, norms, dropout and flatten go where the docs
   const ModelSpec normed = ModelSpec::parse("c4k3-p2-32-10", "gelu,tanh", "batch", 0.5f, &kMnist);
   CHECK(kinds(normed) == std::vector<std::string>{"conv", "batchnorm", "act", "maxpool", "flatten", "dense",
                                                   "batchnorm", "act", "dropout", "dense"});
-  CHECK(normed.layers[2].activation == "gelu");
-  CHECK(normed.layers[7].activation == "tanh");
+  CHECK(normed.layers[2].text("name") == "gelu");
+  CHECK(normed.layers[7].text("name") == "tanh");
   CHECK(ModelSpec::parse("784-64-10", "relu", "layer").layers[1].kind == "layernorm");
 
   // The MLP spec means what it meant: a flat input, Linear -> activation (-> Dropout) per hidden layer.
@@ -129,7 +139,7 @@ TEST_CASE("model spec: a spec that does not fit says which layer and which shape
   CHECK_THAT(error_of("1x28x28-f-c6k5-10"), Contains("needs an image input"));
   CHECK_THAT(error_of("784-drop2d0.5-10"), Contains("needs an image input"));
   // Tokens that do not read.
-  CHECK_THAT(error_of("c6-10"), Contains("'c6': a conv needs a kernel size"));
+  CHECK_THAT(error_of("c6-10"), Contains("'c6': needs k<kernel>"));
   CHECK_THAT(error_of("c6k5x2-10"), Contains("unexpected 'x2'"));
   CHECK_THAT(error_of("c6k5k3-10"), Contains("'k' given twice"));
   CHECK_THAT(error_of("q3-10"), Contains("'q3' is not a layer") && Contains("c<out>k<kernel>"));
@@ -186,30 +196,23 @@ TEST_CASE("model spec: LeNet-5 builds, names its state like nn.Sequential and ru
   CHECK_THAT(net.summary({1, 784}), Catch::Contains("[1, 16, 5, 5]") && Catch::Contains("61,706"));
 }
 
-TEST_CASE("model spec: an MLP spec builds build_mlp's network from the same draws", "[model_spec]") {
-  for (const char* init : {"torch", "auto"}) {
-    for (float dropout : {0.0f, 0.3f}) {
-      INFO(init << " dropout " << dropout);
-      const auto scheme = bend::nn::init::parse_scheme(init);
-      bend::Rng a(7), b(7);
-      const auto old_net =
-          bend::nn::build_mlp(bend::nn::MlpSpec::parse("784-32-16-10", "relu,gelu", dropout), scheme, a);
-      const auto new_net =
-          bend::nn::build_model(ModelSpec::parse("784-32-16-10", "relu,gelu", "none", dropout), scheme, b);
-      const auto x = old_net.state_dict(), y = new_net.state_dict();
-      REQUIRE(x.size() == y.size());
-      for (std::size_t i = 0; i < x.size(); ++i) {
-        CHECK(x[i].first == y[i].first);
-        CHECK(std::equal(x[i].second.span().begin(), x[i].second.span().end(), y[i].second.span().begin()));
-      }
-      CHECK(a.next_u64() == b.next_u64());
-      CHECK(new_net.describe() == old_net.describe());
-    }
-  }
-  // Metadata: an MLP keeps its keys and values (files from before model specs read the same).
-  const auto metadata = ModelSpec::parse("784-32-10", "relu", "none", 0.5f).to_metadata();
-  const auto old_metadata = bend::nn::MlpSpec::parse("784-32-10", "relu", 0.5f).to_metadata();
-  for (const auto& [key, value] : old_metadata) CHECK(metadata.at(key) == value);
+TEST_CASE("model spec: an MLP is a dense-only spec with the MLP metadata keys", "[model_spec]") {
+  const ModelSpec mlp = ModelSpec::mlp({784, 32, 16, 10}, "relu,gelu", 0.5f);
+  CHECK(mlp.arch_string() == "784-32-16-10");
+  CHECK(mlp.act_string() == "relu,gelu");
+  std::vector<std::string> kinds;
+  for (const auto& layer : mlp.layers) kinds.push_back(layer.kind);
+  CHECK(kinds == std::vector<std::string>{"dense", "act", "dropout", "dense", "act", "dropout", "dense"});
+  const auto metadata = mlp.to_metadata();
+  CHECK(metadata.at("bend.arch") == "784-32-16-10");
+  CHECK(metadata.at("bend.act") == "relu,gelu");
+  CHECK(metadata.at("bend.dropout") == "0.5");
+  // "none": a linear stack (no activation module), initialised as layers followed by nothing.
+  const ModelSpec stack = ModelSpec::mlp({6, 5, 4, 3}, "none");
+  CHECK(stack.layers.size() == 3);
+  bend::Rng rng(3);
+  CHECK(bend::nn::build_model(stack, bend::nn::init::Scheme::Torch, rng).describe().find("GELU") ==
+        std::string::npos);
 }
 
 TEST_CASE("model spec: a CNN with batch norm saves and loads from the file alone", "[model_spec]") {
@@ -271,17 +274,33 @@ TEST_CASE("model spec: a CNN with batch norm saves and loads from the file alone
 }
 
 TEST_CASE("model spec: files written before model specs load as the MLPs they hold", "[model_spec]") {
-  TempDir dir("bend_test_model_spec_old");
-  bend::Rng rng(5);
-  const auto old_spec = bend::nn::MlpSpec::parse("784-16-10", "gelu", 0.1f);
-  const auto net = bend::nn::build_mlp(old_spec, bend::nn::init::Scheme::Torch, rng);
-  bend::nn::save_mlp(dir.path / "old.safetensors", net, old_spec);
-  const bend::nn::LoadedModel loaded = bend::nn::load_model(dir.path / "old.safetensors");
-  CHECK(loaded.spec.arch_string() == "784-16-10");
+  // Written by bend's MLP writer before model specs (save_mlp of MlpSpec "6-5-3", gelu, dropout 0.1, seed
+  // 5): metadata bend.arch, bend.act and bend.dropout only; no bend.norm, no bend.layers.
+  const auto file =
+      std::filesystem::path(BEND_SOURCE_DIR) / "tests/fixtures/mlp_6-5-3_gelu_before_model_specs.safetensors";
+  bend::nn::LoadedModel loaded = bend::nn::load_model(file);
+  CHECK_FALSE(loaded.metadata.contains("bend.layers"));
+  CHECK(loaded.spec.arch_string() == "6-5-3");
   CHECK(loaded.spec.act_string() == "gelu");
   CHECK(loaded.spec.dropout == 0.1f);
   CHECK(loaded.spec.norm == "none");
-  CHECK(loaded.model.describe() == net.describe());
+  bend::Rng rng(0);
+  CHECK(loaded.model.describe() ==
+        bend::nn::build_model(loaded.spec, bend::nn::init::Scheme::Torch, rng).describe());
+  // torch.nn.Sequential(Linear(6, 5), GELU(), Dropout(0.1), Linear(5, 3)) with the file's tensors, eval
+  // mode, on rows r of ((7 r + 13 j) % 17) / 16 (PyTorch 1.13).
+  const float expected[2][3] = {{0.472808837890625f, -0.3021044135093689f, 0.19381222128868103f},
+                                {0.41961124539375305f, -0.27720969915390015f, 0.20534497499465942f}};
+  bend::Tensor x = bend::Tensor::zeros({2, 6});
+  for (std::int64_t r = 0; r < 2; ++r)
+    for (std::int64_t j = 0; j < 6; ++j)
+      x.data()[r * 6 + j] = static_cast<float>((7 * r + 13 * j) % 17) / 16.0f;
+  loaded.model.eval();
+  bend::NoGradGuard no_grad;
+  const bend::Tensor y = loaded.model(x);
+  REQUIRE(y.shape() == bend::Shape({2, 3}));
+  for (std::int64_t r = 0; r < 2; ++r)
+    for (std::int64_t c = 0; c < 3; ++c) CHECK(y.data()[r * 3 + c] == Approx(expected[r][c]).margin(1e-6));
 }
 
 TEST_CASE("model spec: the layer table and the presets are one list each", "[model_spec]") {
@@ -293,7 +312,8 @@ TEST_CASE("model spec: the layer table and the presets are one list each", "[mod
   CHECK(bend::nn::layer_kind_for_token("drop2d0.5")->name == "dropout2d");
   CHECK(bend::nn::layer_kind_for_token("120")->name == "dense");
   CHECK(bend::nn::layer_kind_for_token("pp2") == nullptr);
-  CHECK_THAT(bend::nn::layer_grammar_help(), Catch::Contains("ap<kernel>[s<stride>] AvgPool2d"));
+  CHECK_THAT(bend::nn::layer_grammar_help(),
+             Catch::Contains("ap<kernel>[s<stride>][p<padding>][c] AvgPool2d"));
   CHECK(bend::nn::model_preset_names() == "mlp, lenet5");
   CHECK(bend::nn::find_model_preset("mlp")->arch(kMnist, 10) == "784-256-128-10");
   CHECK(bend::nn::find_model_preset("resnet") == nullptr);

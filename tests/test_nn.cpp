@@ -163,24 +163,26 @@ TEST_CASE("init schemes follow torch.nn.init", "[nn][init]") {
 }
 
 TEST_CASE("MLP specs parse, build and validate", "[nn][mlp]") {
-  const MlpSpec spec = MlpSpec::parse("784-256-128-10", "gelu");
-  CHECK(spec.sizes == std::vector<std::int64_t>{784, 256, 128, 10});
+  const ModelSpec spec = ModelSpec::parse("784-256-128-10", "gelu");
+  CHECK(spec.input == std::vector<std::int64_t>{784});
+  CHECK(spec.outputs() == 10);
   CHECK(spec.activations == std::vector<std::string>{"gelu", "gelu"});
   CHECK(spec.act_string() == "gelu,gelu");
-  CHECK(MlpSpec::parse("4-3-2", "swish").activations[0] == "silu");
-  CHECK(MlpSpec::parse("4-3-3-2", "relu,tanh").activations[1] == "tanh");
-  CHECK_THROWS_WITH(MlpSpec::parse("784-x-10", "relu"), Catch::Contains("'x'"));
-  CHECK_THROWS_WITH(MlpSpec::parse("784", "relu"), Catch::Contains("at least"));
-  CHECK_THROWS_WITH(MlpSpec::parse("4-3-3-2", "relu,tanh,gelu"), Catch::Contains("3 names for 2 hidden"));
-  CHECK_THROWS_AS(MlpSpec::parse("4-3-2", "nonsense"), ValueError);
+  CHECK(ModelSpec::parse("4-3-2", "swish").activations[0] == "silu");
+  CHECK(ModelSpec::parse("4-3-3-2", "relu,tanh").activations[1] == "tanh");
+  CHECK_THROWS_WITH(ModelSpec::parse("784-x-10", "relu"), Catch::Contains("'x'"));
+  CHECK_THROWS_WITH(ModelSpec::parse("784", "relu"), Catch::Contains("at least"));
+  CHECK_THROWS_WITH(ModelSpec::parse("4-3-3-2", "relu,tanh,gelu"), Catch::Contains("3 names for 2 hidden"));
+  CHECK_THROWS_AS(ModelSpec::parse("4-3-2", "nonsense"), ValueError);
   Rng rng(5);
-  Sequential net = build_mlp(MlpSpec::parse("6-5-4-3", "prelu,swiglu", 0.1f), init::Scheme::Auto, rng);
+  Sequential net = build_model(ModelSpec::mlp({6, 5, 4, 3}, "prelu,swiglu", 0.1f), init::Scheme::Auto, rng);
   std::vector<std::string> names;
   for (auto& [n, t] : net.named_parameters()) names.push_back(n);
   CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "1.weight", "3.gate_proj.weight",
                                           "3.gate_proj.bias", "3.up_proj.weight", "3.up_proj.bias",
                                           "5.weight", "5.bias"});
-  const MlpSpec round = MlpSpec::from_metadata(MlpSpec::parse("6-5-4-3", "prelu,swiglu", 0.1f).to_metadata());
+  const ModelSpec round =
+      ModelSpec::from_metadata(ModelSpec::mlp({6, 5, 4, 3}, "prelu,swiglu", 0.1f).to_metadata());
   CHECK(round.act_string() == "prelu,swiglu");
   CHECK(round.dropout == Approx(0.1f));
 }
@@ -190,10 +192,10 @@ TEST_CASE("save and load a model: bit exact, atomic, metadata rebuilds it", "[nn
   std::filesystem::create_directories(dir);
   const auto path = dir / "model.safetensors";
   Rng rng(6);
-  const MlpSpec spec = MlpSpec::parse("8-6-4", "tanh");
-  Sequential net = build_mlp(spec, init::Scheme::Torch, rng);
-  save_mlp(path, net, spec, {{"note", "hello"}});
-  LoadedMlp loaded = load_mlp(path);
+  const ModelSpec spec = ModelSpec::parse("8-6-4", "tanh");
+  Sequential net = build_model(spec, init::Scheme::Torch, rng);
+  save_model(path, net, spec, {{"note", "hello"}});
+  LoadedModel loaded = load_model(path);
   CHECK(loaded.spec.arch_string() == "8-6-4");
   CHECK(loaded.metadata.at("note") == "hello");
   auto a = net.named_parameters(), b = loaded.model.named_parameters();
@@ -204,9 +206,9 @@ TEST_CASE("save and load a model: bit exact, atomic, metadata rebuilds it", "[nn
   }
   // A file without bend metadata needs the architecture from the caller.
   save_tensors(dir / "plain.safetensors", net.state_dict(), {});
-  CHECK_THROWS_WITH(load_mlp(dir / "plain.safetensors"), Catch::Contains("--arch"));
-  CHECK(load_mlp(dir / "plain.safetensors", spec).spec.arch_string() == "8-6-4");
-  CHECK_THROWS_WITH(load_mlp(dir / "plain.safetensors", MlpSpec::parse("8-5-4", "tanh")),
+  CHECK_THROWS_WITH(load_model(dir / "plain.safetensors"), Catch::Contains("--arch"));
+  CHECK(load_model(dir / "plain.safetensors", spec).spec.arch_string() == "8-6-4");
+  CHECK_THROWS_WITH(load_model(dir / "plain.safetensors", ModelSpec::parse("8-5-4", "tanh")),
                     Catch::Contains("size mismatch for 0.weight"));
   std::filesystem::remove_all(dir);
 }

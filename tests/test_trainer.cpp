@@ -48,7 +48,7 @@ TrainConfig small_config() {
 }
 
 ModelSource small_mlp(std::string_view act = "tanh", float dropout = 0.0f) {
-  return mlp_source(nn::MlpSpec::parse("16-32-4", act, dropout), nn::init::Scheme::Torch);
+  return model_source(nn::ModelSpec::parse("16-32-4", act, "none", dropout), nn::init::Scheme::Torch);
 }
 
 // The docs' functional style: Linear layers as members, activations called in forward; plus a buffer
@@ -180,9 +180,9 @@ TEST_CASE("config validation names the flag", "[trainer]") {
 
 TEST_CASE("a model that does not fit the data is refused before training", "[trainer]") {
   auto [train, test] = synthetic(64, 16);
-  const auto wide = mlp_source(nn::MlpSpec::parse("20-8-4", "relu"), nn::init::Scheme::Torch);
+  const auto wide = model_source(nn::ModelSpec::parse("20-8-4", "relu", "none"), nn::init::Scheme::Torch);
   CHECK_THROWS_WITH(Trainer(small_config(), wide, train, test), Catch::Contains("16 features"));
-  const auto five = mlp_source(nn::MlpSpec::parse("16-8-5", "relu"), nn::init::Scheme::Torch);
+  const auto five = model_source(nn::ModelSpec::parse("16-8-5", "relu", "none"), nn::init::Scheme::Torch);
   CHECK_THROWS_WITH(Trainer(small_config(), five, train, test),
                     Catch::Contains("5 outputs") && Catch::Contains("4 classes"));
 }
@@ -344,7 +344,7 @@ TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
   c.train_limit = 20000;
   c.test_limit = 2000;
   c.seed = 1;
-  Trainer t(c, mlp_source(nn::MlpSpec::parse("784-256-128-10", "relu"), nn::init::Scheme::Torch));
+  Trainer t(c, model_source(nn::ModelSpec::parse("784-256-128-10", "relu", "none"), nn::init::Scheme::Torch));
   const TrainResult r = t.run();
   // 300 steps of batch 64 (19,200 images) with Adam reach ~93-95%; the floor leaves room for noise.
   REQUIRE_FALSE(r.history.empty());

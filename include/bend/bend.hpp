@@ -29,7 +29,6 @@
 #include "bend/nn/layer_table.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/nn/max_pool2d.hpp"
-#include "bend/nn/mlp.hpp"
 #include "bend/nn/model_presets.hpp"
 #include "bend/nn/model_spec.hpp"
 #include "bend/nn/module.hpp"

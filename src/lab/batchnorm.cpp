@@ -10,6 +10,7 @@
 #include "bend/nn/activation.hpp"
 #include "bend/nn/batch_norm.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/train/diagnostics.hpp"
 #include "claim_charts.hpp"
 
@@ -25,20 +26,9 @@ constexpr double kBatchNormPoints = 5.0;
 // sizes[0] - width x depth - classes with `act`; with batch_norm, Linear -> BatchNorm1d -> act.
 nn::Sequential deep_net(const std::vector<std::int64_t>& sizes, const std::string& act, bool batch_norm,
                         Rng& rng) {
-  if (!batch_norm) return make_mlp(sizes, act, nn::init::Scheme::Auto, rng);
-  const ActivationInfo& info = activation(act);
-  nn::Sequential net;
-  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
-    const bool hidden = i + 2 < sizes.size();
-    nn::Linear layer(sizes[i], sizes[i + 1], true, rng);
-    nn::init::init_linear(layer, nn::init::Scheme::Auto, hidden ? &info : nullptr, rng);
-    net.push_back(std::move(layer));
-    if (hidden) {
-      net.push_back(nn::BatchNorm1d(sizes[i + 1]));
-      net.push_back(nn::activation_module(info));
-    }
-  }
-  return net;
+  nn::ModelSpec spec = nn::ModelSpec::mlp(sizes, act);
+  if (batch_norm) spec = nn::ModelSpec::parse(spec.arch_string(), act, "batch");
+  return nn::build_model(spec, nn::init::Scheme::Auto, rng);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "bend/lab/claims.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/ops.hpp"
 #include "claim_charts.hpp"
 
@@ -60,7 +61,7 @@ DyingReluRun run_dying_relu(const std::vector<std::int64_t>& sizes, const std::s
                             const TensorDataset& train, const TensorDataset& test,
                             const TensorDataset& measure) {
   Rng rng(settings.seed);
-  nn::Sequential net = make_mlp(sizes, act, nn::init::Scheme::He, rng);
+  nn::Sequential net = nn::build_model(nn::ModelSpec::mlp(sizes, act), nn::init::Scheme::He, rng);
   DyingReluRun run;
   run.act = act;
   run.killed = kill_fraction > 0;

@@ -12,30 +12,13 @@
 #include "bend/lab/xor.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/ops.hpp"
 #include "bend/optim/adam.hpp"
 #include "bend/optim/sgd.hpp"
 #include "bend/train/metrics.hpp"
 
 namespace bend::lab {
-
-nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view act, nn::init::Scheme scheme,
-                        Rng& rng, float hidden_bias_shift) {
-  if (sizes.size() < 2)
-    throw ValueError(fmt::format("make_mlp: need at least 2 sizes, got {}", sizes.size()));
-  const ActivationInfo* info = act.empty() ? nullptr : &activation(act);
-  nn::Sequential net;
-  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
-    const bool hidden = i + 2 < sizes.size();
-    nn::Linear layer(sizes[i], sizes[i + 1], true, rng);
-    nn::init::init_linear(layer, scheme, hidden ? info : nullptr, rng);
-    if (hidden && hidden_bias_shift != 0.0f)
-      for (float& b : layer.bias.span()) b += hidden_bias_shift;
-    net.push_back(std::move(layer));
-    if (hidden && info) net.push_back(nn::activation_module(*info));
-  }
-  return net;
-}
 
 train::TrainConfig TrainSettings::config() const {
   train::TrainConfig c;
@@ -114,7 +97,8 @@ CollapseCheck collapse_linear_stack(nn::Sequential& stack, const Tensor& inputs)
 XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t steps, double lr,
                     std::uint64_t seed) {
   Rng rng(seed);
-  auto net = std::make_shared<nn::Sequential>(make_mlp({2, hidden, 2}, act, nn::init::Scheme::Auto, rng));
+  auto net = std::make_shared<nn::Sequential>(nn::build_model(
+      nn::ModelSpec::mlp({2, hidden, 2}, act.empty() ? "none" : act), nn::init::Scheme::Auto, rng));
   // Small random biases so that ReLU units do not all share the kink at the origin.
   for (std::size_t i = 0; i < net->size(); ++i)
     if (auto* l = net->get_if<nn::Linear>(i)) nn::init::uniform_(l->bias, -0.1f, 0.1f, rng);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "bend/lab/claims.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/train/diagnostics.hpp"
 #include "claim_charts.hpp"
 
@@ -54,7 +55,7 @@ ClaimOutcome init_claim(const LabSettings& all, const LabData* mnist) {
       const nn::init::Scheme scheme = nn::init::parse_scheme(s.schemes[k]);
       const std::string name(nn::init::scheme_name(scheme));
       Rng rng(all.seed);
-      nn::Sequential net = make_mlp(sizes, act, scheme, rng);
+      nn::Sequential net = nn::build_model(nn::ModelSpec::mlp(sizes, act), scheme, rng);
       const train::Diagnostics d = train::diagnose(net, probe.images, probe.labels);
       std::vector<double> stds, norms;
       for (const auto* h : d.hidden()) stds.push_back(h->act_std);

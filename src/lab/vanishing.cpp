@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bend/lab/claims.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "claim_charts.hpp"
 
 namespace bend::lab {
@@ -26,7 +27,7 @@ std::vector<VanishingRun> run_vanishing(std::int64_t depth, std::int64_t width,
   std::vector<VanishingRun> runs;
   for (const auto& a : acts) {
     Rng rng(settings.seed);
-    nn::Sequential net = make_mlp(sizes, a, scheme, rng);
+    nn::Sequential net = nn::build_model(nn::ModelSpec::mlp(sizes, a), scheme, rng);
     VanishingRun r{a, train::diagnose(net, probe.images, probe.labels), {}, {}};
     r.outcome = fit(net, train, test, settings);
     r.trained = train::diagnose(net, probe.images, probe.labels);
@@ -79,7 +80,7 @@ ClaimOutcome vanishing_claim(const LabSettings& all, const LabData* mnist) {
     for (std::size_t a = 0; a < s.acts.size(); ++a) {
       const std::string& act = s.acts[a];
       Rng rng(all.seed);
-      nn::Sequential net = make_mlp(sizes, act, nn::init::Scheme::Auto, rng);
+      nn::Sequential net = nn::build_model(nn::ModelSpec::mlp(sizes, act), nn::init::Scheme::Auto, rng);
       const std::vector<double> norms = linear_grad_norms(net, probe.images, probe.labels, false);
       const double factor = per_layer_factor(norms);
       o.set(fmt::format("{}_factor_{}", act, depth), factor);

@@ -1,4 +1,5 @@
-// The layer table of model specs: each kind's token, shape rule, parameter count and builder.
+// The layer table of model specs: each kind's token grammar, shape rule, parameter count, builder and
+// PyTorch module, one entry each; the token reading and printing every entry shares.
 #include "bend/nn/layer_table.hpp"
 
 #include <algorithm>
@@ -8,7 +9,9 @@
 #include <limits>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "../ops/window2d.hpp"  // detail::pool_output_size: the op's own output size rule
 #include "bend/activations.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/activation.hpp"
@@ -26,59 +29,13 @@
 namespace bend::nn {
 namespace {
 
-// Channels, kernels, strides and paddings stay far below this, so the window arithmetic cannot overflow;
-// dense sizes may be anything (the MLP spec always allowed it): their products are overflow-checked.
-constexpr std::int64_t kMaxSize = 1'000'000'000;
+using Type = LayerField::Type;
+using json = nlohmann::ordered_json;
+
+// Dense sizes may be anything (the MLP spec always allowed it): their products are overflow-checked.
 constexpr std::int64_t kMaxDenseSize = std::numeric_limits<std::int64_t>::max();
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-std::int64_t read_size(std::string_view token, std::string_view text, std::string_view what, std::int64_t min,
-                       std::int64_t max = kMaxSize) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < min || v > max)
-    throw ValueError(
-        fmt::format("'{}': {} '{}' is not a whole number in [{}, {}]", token, what, text, min, max));
-  return v;
-}
-
-// "c6k5s2": the number after the prefix, then letter-number pairs with letters from `keys`.
-struct Fields {
-  std::string_view lead;  // the number right after the prefix
-  std::vector<std::pair<char, std::string_view>> pairs;
-};
-
-Fields read_fields(std::string_view token, std::string_view prefix, std::string_view keys,
-                   std::string_view grammar) {
-  Fields f;
-  std::size_t i = prefix.size();
-  const std::size_t lead_end = std::find_if_not(token.begin() + static_cast<std::ptrdiff_t>(i), token.end(),
-                                                [](char c) { return is_digit(c) || c == '.'; }) -
-                               token.begin();
-  f.lead = token.substr(i, lead_end - i);
-  i = lead_end;
-  while (i < token.size()) {
-    const char key = token[i];
-    if (keys.find(key) == std::string_view::npos)
-      throw ValueError(
-          fmt::format("'{}': unexpected '{}' (the token reads {})", token, token.substr(i), grammar));
-    if (std::any_of(f.pairs.begin(), f.pairs.end(), [&](const auto& p) { return p.first == key; }))
-      throw ValueError(fmt::format("'{}': '{}' given twice (the token reads {})", token, key, grammar));
-    std::size_t end = i + 1;
-    while (end < token.size() && is_digit(token[end])) ++end;
-    f.pairs.emplace_back(key, token.substr(i + 1, end - i - 1));
-    i = end;
-  }
-  return f;
-}
-
-std::int64_t field(const Fields& f, char key, std::int64_t fallback, std::string_view token,
-                   std::string_view what, std::int64_t min) {
-  for (const auto& [k, v] : f.pairs)
-    if (k == key) return read_size(token, v, what, min);
-  return fallback;
-}
 
 // An overflow-checked product; -1 when it does not fit in 63 bits.
 std::int64_t product(std::initializer_list<std::int64_t> factors) {
@@ -112,349 +69,433 @@ void require_flat(const SampleShape& in, std::string_view what) {
     throw ValueError(fmt::format("{} needs a flat input, got {}", what, sample_shape_string(in)));
 }
 
-// Output size of a window sliding over `in` (PyTorch's floor formula); throws when nothing is left.
-std::int64_t window_output(std::int64_t in, std::int64_t kernel, std::int64_t stride, std::int64_t padding,
-                           std::int64_t dilation, const SampleShape& input, std::string_view what) {
-  const std::int64_t span = dilation * (kernel - 1) + 1;
-  const std::int64_t room = in + 2 * padding - span;
-  if (room < 0 && what == "the pool window")
+// A conv's output side (PyTorch's floor formula); throws when the dilated kernel does not fit.
+std::int64_t conv_output(std::int64_t in, const LayerSpec& l, const SampleShape& input) {
+  const std::int64_t kernel = l.whole("kernel"), dilation = l.whole("dilation"), padding = l.whole("padding");
+  if (in + 2 * padding - dilation * (kernel - 1) - 1 < 0)
+    throw ValueError(fmt::format("the kernel {} (dilation {}, padding {}) is larger than its {} input",
+                                 kernel, dilation, padding, sample_shape_string(input)));
+  return (in + 2 * padding - dilation * (kernel - 1) - 1) / l.whole("stride") + 1;
+}
+
+// A pool's output side (the op's rule: PyTorch's, ceil_mode included); throws when nothing is left or
+// the padding is more than half the kernel (as PyTorch).
+std::int64_t pool_output(std::int64_t in, const LayerSpec& l, const SampleShape& input) {
+  const std::int64_t kernel = l.whole("kernel"), padding = l.whole("padding");
+  const std::int64_t dilation = l.args.contains("dilation") ? l.whole("dilation") : 1;
+  if (2 * padding > kernel)
+    throw ValueError(fmt::format("the pool padding {} is more than half its kernel {}", padding, kernel));
+  const std::int64_t out =
+      detail::pool_output_size(in, kernel, l.whole("stride"), padding, dilation, l.whole("ceil_mode") != 0);
+  if (out <= 0)
     throw ValueError(fmt::format("the pool window {} is larger than its {} input (it would leave 0x0)",
                                  kernel, sample_shape_string(input)));
-  if (room < 0)
-    throw ValueError(fmt::format("{} {} (dilation {}, padding {}) is larger than its {} input", what, kernel,
-                                 dilation, padding, sample_shape_string(input)));
-  return room / stride + 1;
+  return out;
 }
 
-// --- conv ------------------------------------------------------------------------------------------
-constexpr std::string_view kConvGrammar = "c<out>k<kernel>[s<stride>][p<padding>][d<dilation>]";
+// A float argument as written ("0.1"), not float 0.1's double (0.10000000149...), for the JSON.
+double as_written(double v) { return std::stod(fmt::format("{}", static_cast<float>(v))); }
 
-LayerSpec parse_conv(std::string_view token) {
-  const Fields f = read_fields(token, "c", "kspd", kConvGrammar);
-  LayerSpec l;
-  l.kind = "conv";
-  l.size = read_size(token, f.lead, "the output channels", 1);
-  l.kernel = field(f, 'k', 0, token, "the kernel", 1);
-  if (l.kernel == 0)
-    throw ValueError(fmt::format("'{}': a conv needs a kernel size, e.g. c{}k5 (the token reads {})", token,
-                                 f.lead, kConvGrammar));
-  l.stride = field(f, 's', 1, token, "the stride", 1);
-  l.padding = field(f, 'p', 0, token, "the padding", 0);
-  l.dilation = field(f, 'd', 1, token, "the dilation", 1);
+const LayerArg& arg(const LayerSpec& l, std::string_view name) {
+  const auto it = l.args.find(name);
+  if (it == l.args.end()) throw ValueError(fmt::format("layer '{}' has no argument '{}'", l.kind, name));
+  return it->second;
+}
+
+}  // namespace
+
+// --- LayerSpec --------------------------------------------------------------------------------------
+namespace {
+template <class T>
+const T& arg_of(const LayerSpec& l, std::string_view name, std::string_view type) {
+  const auto it = l.args.find(name);
+  if (it == l.args.end() || !std::holds_alternative<T>(it->second))
+    throw ValueError(fmt::format("layer '{}' has no {} argument '{}'", l.kind, type, name));
+  return std::get<T>(it->second);
+}
+}  // namespace
+
+std::int64_t LayerSpec::whole(std::string_view name) const {
+  return arg_of<std::int64_t>(*this, name, "whole-number");
+}
+double LayerSpec::real(std::string_view name) const { return arg_of<double>(*this, name, "real"); }
+const std::string& LayerSpec::text(std::string_view name) const {
+  return arg_of<std::string>(*this, name, "name");
+}
+
+// --- tokens: every entry's grammar is its fields ----------------------------------------------------
+namespace {
+
+std::string value_text(const LayerArg& v) {
+  if (const auto* w = std::get_if<std::int64_t>(&v)) return std::to_string(*w);
+  if (const auto* r = std::get_if<double>(&v)) return fmt::format("{}", static_cast<float>(*r));
+  return std::get<std::string>(v);
+}
+
+std::string_view type_name(Type t) {
+  return t == Type::Real ? "a number" : t == Type::Name ? "a name" : "a whole number";
+}
+
+// The field's text from a token to its value; ValueError naming the token and the grammar otherwise.
+LayerArg read_value(const LayerField& f, std::string_view text, std::string_view token,
+                    std::string_view grammar) {
+  if (f.type == Type::Flag) {
+    if (!text.empty())
+      throw ValueError(
+          fmt::format("'{}': '{}' takes no number (the token reads {})", token, f.letter, grammar));
+    return std::int64_t{1};
+  }
+  if (f.type == Type::Name) {
+    if (text.empty()) throw ValueError(fmt::format("'{}': the {} is missing", token, f.name));
+    return std::string(text);
+  }
+  if (f.type == Type::Real) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    // A probability: [0, 1) (the only real field so far is a dropout's).
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !(v >= 0.0 && v < 1.0))
+      throw ValueError(fmt::format("'{}': the {} '{}' is not a number in [0, 1) (the token reads {})", token,
+                                   f.name, text, grammar));
+    return v;
+  }
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || v < f.min || v > f.max)
+    throw ValueError(fmt::format("'{}': the {} '{}' is not a whole number in [{}, {}] (the token reads {})",
+                                 token, f.name, text, f.min, f.max, grammar));
+  return v;
+}
+
+}  // namespace
+
+std::string LayerKind::grammar() const {
+  std::string out = prefixes.empty() ? "" : std::string(prefixes.front());
+  for (const LayerField& f : fields) {
+    if (f.letter == 0)
+      out += fmt::format("<{}>", f.name);
+    else if (f.type == Type::Flag)
+      out += fmt::format("[{}]", f.letter);
+    else if (f.required)
+      out += fmt::format("{}<{}>", f.letter, f.name);
+    else
+      out += fmt::format("[{}<{}>]", f.letter, f.name);
+  }
+  return out;
+}
+
+LayerSpec LayerKind::layer(LayerArgs args) const {
+  LayerSpec l{std::string(name), std::move(args)};
+  for (const LayerField& f : fields)
+    if (!l.args.contains(f.name) && f.fallback_to.empty() && (f.type == Type::Whole || f.type == Type::Flag))
+      l.args.emplace(f.name, f.fallback);
+  for (const LayerField& f : fields)
+    if (!l.args.contains(f.name) && !f.fallback_to.empty()) l.args.emplace(f.name, arg(l, f.fallback_to));
   return l;
 }
 
-std::string conv_token(const LayerSpec& l) {
-  std::string s = fmt::format("c{}k{}", l.size, l.kernel);
-  if (l.stride != 1) s += fmt::format("s{}", l.stride);
-  if (l.padding != 0) s += fmt::format("p{}", l.padding);
-  if (l.dilation != 1) s += fmt::format("d{}", l.dilation);
-  return s;
+LayerSpec LayerKind::parse(std::string_view token) const {
+  const std::string rules = grammar();
+  std::string_view prefix;
+  for (std::string_view p : prefixes)
+    if (token.starts_with(p) && p.size() > prefix.size()) prefix = p;
+  LayerArgs args;
+  std::size_t i = prefix.size();
+  for (const LayerField& f : fields)
+    if (f.letter == 0) {
+      const auto end = f.type == Type::Name
+                           ? token.end()
+                           : std::find_if_not(token.begin() + static_cast<std::ptrdiff_t>(i), token.end(),
+                                              [](char c) { return is_digit(c) || c == '.'; });
+      const auto lead_end = static_cast<std::size_t>(end - token.begin());
+      args.emplace(f.name, read_value(f, token.substr(i, lead_end - i), token, rules));
+      i = lead_end;
+    }
+  while (i < token.size()) {
+    const char key = token[i];
+    const auto f =
+        std::find_if(fields.begin(), fields.end(), [&](const LayerField& x) { return x.letter == key; });
+    if (key == 0 || f == fields.end())
+      throw ValueError(
+          fmt::format("'{}': unexpected '{}' (the token reads {})", token, token.substr(i), rules));
+    if (args.contains(f->name))
+      throw ValueError(fmt::format("'{}': '{}' given twice (the token reads {})", token, key, rules));
+    std::size_t end = i + 1;
+    while (end < token.size() && (is_digit(token[end]) || token[end] == '.')) ++end;
+    args.emplace(f->name, read_value(*f, token.substr(i + 1, end - i - 1), token, rules));
+    i = end;
+  }
+  for (const LayerField& f : fields)
+    if (f.required && !args.contains(f.name))
+      throw ValueError(
+          fmt::format("'{}': needs {}<{}> (the token reads {})", token, f.letter, f.name, rules));
+  return layer(std::move(args));
 }
 
-LayerShape infer_conv(const LayerSpec& l, const SampleShape& in) {
-  require_image(in, "a conv");
-  const std::string what = "the kernel";
-  const std::int64_t h = window_output(in[1], l.kernel, l.stride, l.padding, l.dilation, in, what);
-  const std::int64_t w = window_output(in[2], l.kernel, l.stride, l.padding, l.dilation, in, what);
-  return {{l.size, h, w}, plus(product({l.size, in[0], l.kernel, l.kernel}), l.size), 0};
+std::string LayerKind::token(const LayerSpec& l) const {
+  std::string out = prefixes.empty() ? "" : std::string(prefixes.front());
+  for (const LayerField& f : fields) {
+    const LayerArg& v = arg(l, f.name);
+    if (f.letter == 0) {
+      out += value_text(v);
+      continue;
+    }
+    const LayerArg fallback = f.fallback_to.empty() ? LayerArg(f.fallback) : arg(l, f.fallback_to);
+    if (v == fallback && !f.required) continue;
+    out += f.letter;
+    if (f.type != Type::Flag) out += value_text(v);
+  }
+  return out;
 }
 
-std::shared_ptr<Module> build_conv(const LayerSpec& l, const SampleShape& in, LayerBuild& b) {
-  auto conv = std::make_shared<Conv2d>(in[0], l.size, l.kernel, l.stride, l.padding, l.dilation, true, b.rng);
-  init::init_layer(conv->weight, conv->bias, b.scheme, b.next_activation, b.rng);
-  return conv;
-}
+// --- the table ---------------------------------------------------------------------------------------
+namespace {
 
-std::string explicit_conv(const LayerSpec& l, const SampleShape& in) {
-  return fmt::format("Conv2d in={} out={} kernel={} stride={} padding={} dilation={}", in[0], l.size,
-                     l.kernel, l.stride, l.padding, l.dilation);
+// The fields every pool shares: the kernel first, then stride (= kernel), padding and ceil_mode.
+std::vector<LayerField> pool_fields(bool dilation) {
+  std::vector<LayerField> f = {
+      {.letter = 0, .name = "kernel", .min = 1},
+      {.letter = 's', .name = "stride", .fallback_to = "kernel", .min = 1},
+      {.letter = 'p', .name = "padding", .fallback = 0},
+  };
+  if (dilation) f.push_back({.letter = 'd', .name = "dilation", .fallback = 1, .min = 1});
+  f.push_back({.letter = 'c', .name = "ceil_mode", .type = Type::Flag});
+  return f;
 }
-
-// --- pools -----------------------------------------------------------------------------------------
-LayerSpec parse_pool(std::string_view token, std::string_view kind, std::string_view grammar) {
-  const std::string_view prefix =
-      token.starts_with("mp") || token.starts_with("ap") ? token.substr(0, 2) : "p";
-  const Fields f = read_fields(token, prefix, "s", grammar);
-  LayerSpec l;
-  l.kind = std::string(kind);
-  l.kernel = read_size(token, f.lead, "the kernel", 1);
-  l.stride = field(f, 's', l.kernel, token, "the stride", 1);
-  return l;
-}
-
-LayerSpec parse_maxpool(std::string_view token) {
-  return parse_pool(token, "maxpool", "p<kernel>[s<stride>]");
-}
-LayerSpec parse_avgpool(std::string_view token) {
-  return parse_pool(token, "avgpool", "ap<kernel>[s<stride>]");
-}
-
-std::string pool_token(const LayerSpec& l, std::string_view prefix) {
-  return l.stride == l.kernel ? fmt::format("{}{}", prefix, l.kernel)
-                              : fmt::format("{}{}s{}", prefix, l.kernel, l.stride);
-}
-std::string maxpool_token(const LayerSpec& l) { return pool_token(l, "p"); }
-std::string avgpool_token(const LayerSpec& l) { return pool_token(l, "ap"); }
 
 LayerShape infer_pool(const LayerSpec& l, const SampleShape& in) {
   require_image(in, "a pool");
-  const std::int64_t h = window_output(in[1], l.kernel, l.stride, 0, 1, in, "the pool window");
-  const std::int64_t w = window_output(in[2], l.kernel, l.stride, 0, 1, in, "the pool window");
-  return {{in[0], h, w}, 0, 0};
+  return {{in[0], pool_output(in[1], l, in), pool_output(in[2], l, in)}, 0, 0};
 }
 
-std::shared_ptr<Module> build_maxpool(const LayerSpec& l, const SampleShape&, LayerBuild&) {
-  return std::make_shared<MaxPool2d>(l.kernel, Size2d(l.stride));
-}
-std::shared_ptr<Module> build_avgpool(const LayerSpec& l, const SampleShape&, LayerBuild&) {
-  return std::make_shared<AvgPool2d>(l.kernel, Size2d(l.stride));
-}
-std::string explicit_maxpool(const LayerSpec& l, const SampleShape&) {
-  return fmt::format("MaxPool2d kernel={} stride={}", l.kernel, l.stride);
-}
-std::string explicit_avgpool(const LayerSpec& l, const SampleShape&) {
-  return fmt::format("AvgPool2d kernel={} stride={}", l.kernel, l.stride);
-}
+// Dropout and Dropout2d: "drop0.5", "drop2d0.25".
+std::vector<LayerField> dropout_fields() { return {{.letter = 0, .name = "p", .type = Type::Real}}; }
 
-// --- tokens without numbers: flatten, batch norm, layer norm ---------------------------------------
-LayerSpec parse_bare(std::string_view token, std::string_view prefix, std::string_view kind) {
-  if (token != prefix) throw ValueError(fmt::format("'{}': expected just '{}'", token, prefix));
-  LayerSpec l;
-  l.kind = std::string(kind);
-  return l;
+std::vector<LayerKind> make_table() {
+  return {
+      {.name = "conv",
+       .prefixes = {"c"},
+       .fields = {{.letter = 0, .name = "out", .min = 1},
+                  {.letter = 'k', .name = "kernel", .required = true, .min = 1},
+                  {.letter = 's', .name = "stride", .fallback = 1, .min = 1},
+                  {.letter = 'p', .name = "padding", .fallback = 0},
+                  {.letter = 'd', .name = "dilation", .fallback = 1, .min = 1}},
+       .summary = "Conv2d (stride 1, padding 0, dilation 1 unless given)",
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_image(in, "a conv");
+         const std::int64_t out = l.whole("out"), k = l.whole("kernel");
+         return {{out, conv_output(in[1], l, in), conv_output(in[2], l, in)},
+                 plus(product({out, in[0], k, k}), out),
+                 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         auto conv = std::make_shared<Conv2d>(in[0], l.whole("out"), l.whole("kernel"), l.whole("stride"),
+                                              l.whole("padding"), l.whole("dilation"), true, b.rng);
+         init::init_layer(conv->weight, conv->bias, b.scheme, b.next_activation, b.rng);
+         return conv;
+       },
+       .torch = [](const LayerSpec& l, const SampleShape& in) -> TorchModule {
+         return {"Conv2d",
+                 {{"in_channels", in[0]},
+                  {"out_channels", l.whole("out")},
+                  {"kernel_size", l.whole("kernel")},
+                  {"stride", l.whole("stride")},
+                  {"padding", l.whole("padding")},
+                  {"dilation", l.whole("dilation")}}};
+       },
+       .example = {{"out", std::int64_t{3}},
+                   {"kernel", std::int64_t{3}},
+                   {"stride", std::int64_t{2}},
+                   {"padding", std::int64_t{1}},
+                   {"dilation", std::int64_t{2}}},
+       .example_input = {2, 7, 6}},
+      {.name = "maxpool",
+       .prefixes = {"p", "mp"},
+       .fields = pool_fields(true),
+       .summary = "MaxPool2d (stride = kernel unless given; c: ceil_mode)",
+       .infer = infer_pool,
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild&) -> std::shared_ptr<Module> {
+         return std::make_shared<MaxPool2d>(l.whole("kernel"), Size2d(l.whole("stride")), l.whole("padding"),
+                                            l.whole("dilation"), l.whole("ceil_mode") != 0);
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"MaxPool2d",
+                 {{"kernel_size", l.whole("kernel")},
+                  {"stride", l.whole("stride")},
+                  {"padding", l.whole("padding")},
+                  {"dilation", l.whole("dilation")},
+                  {"ceil_mode", l.whole("ceil_mode") != 0}}};
+       },
+       .example = {{"kernel", std::int64_t{3}},
+                   {"stride", std::int64_t{2}},
+                   {"padding", std::int64_t{1}},
+                   {"dilation", std::int64_t{2}},
+                   {"ceil_mode", std::int64_t{1}}},
+       .example_input = {2, 8, 7}},
+      {.name = "avgpool",
+       .prefixes = {"ap"},
+       .fields = pool_fields(false),
+       .summary = "AvgPool2d (padding counted, as PyTorch's count_include_pad)",
+       .infer = infer_pool,
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild&) -> std::shared_ptr<Module> {
+         return std::make_shared<AvgPool2d>(l.whole("kernel"), Size2d(l.whole("stride")), l.whole("padding"),
+                                            l.whole("ceil_mode") != 0);
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"AvgPool2d",
+                 {{"kernel_size", l.whole("kernel")},
+                  {"stride", l.whole("stride")},
+                  {"padding", l.whole("padding")},
+                  {"ceil_mode", l.whole("ceil_mode") != 0}}};
+       },
+       .example = {{"kernel", std::int64_t{3}},
+                   {"stride", std::int64_t{2}},
+                   {"padding", std::int64_t{1}},
+                   {"ceil_mode", std::int64_t{1}}},
+       .example_input = {2, 6, 7}},
+      {.name = "flatten",
+       .prefixes = {"f"},
+       .summary = "Flatten (implicit before the first dense layer after an image layer)",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         return {{numel(in)}, 0, 0};
+       },
+       .build = [](const LayerSpec&, const SampleShape&, LayerBuild&) -> std::shared_ptr<Module> {
+         return std::make_shared<Flatten>();
+       },
+       .torch = [](const LayerSpec&, const SampleShape&) -> TorchModule { return {"Flatten"}; },
+       .example_input = {2, 3, 4}},
+      {.name = "batchnorm",
+       .prefixes = {"bn"},
+       .summary = "BatchNorm1d or BatchNorm2d",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         if (in.size() != 1 && in.size() != 3)
+           throw ValueError(
+               fmt::format("batch norm needs a flat or an image input, got {}", sample_shape_string(in)));
+         // weight and bias; running_mean, running_var and num_batches_tracked.
+         return {in, product({2, in[0]}), plus(product({2, in[0]}), 1)};
+       },
+       .build = [](const LayerSpec&, const SampleShape& in, LayerBuild&) -> std::shared_ptr<Module> {
+         if (in.size() == 3) return std::make_shared<BatchNorm2d>(in[0]);
+         return std::make_shared<BatchNorm1d>(in[0]);
+       },
+       .torch = [](const LayerSpec&, const SampleShape& in) -> TorchModule {
+         return {in.size() == 3 ? "BatchNorm2d" : "BatchNorm1d", {{"num_features", in[0]}}};
+       },
+       .example_input = {3, 4, 5}},
+      {.name = "layernorm",
+       .prefixes = {"ln"},
+       .summary = "LayerNorm over the whole sample",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         return {in, numel(in) < 0 ? -1 : product({2, numel(in)}), 0};
+       },
+       .build = [](const LayerSpec&, const SampleShape& in, LayerBuild&) -> std::shared_ptr<Module> {
+         return std::make_shared<LayerNorm>(in);
+       },
+       .torch = [](const LayerSpec&, const SampleShape& in) -> TorchModule {
+         return {"LayerNorm", {{"normalized_shape", in}}};
+       },
+       .example_input = {2, 3, 4}},
+      {.name = "dropout",
+       .prefixes = {"drop"},
+       .fields = dropout_fields(),
+       .summary = "Dropout",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         return {in, 0, 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<Dropout>(static_cast<float>(l.real("p")), b.rng.next_u64());
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"Dropout", {{"p", as_written(l.real("p"))}}};
+       },
+       .example = {{"p", 0.25}},
+       .example_input = {10}},
+      {.name = "dropout2d",
+       .prefixes = {"drop2d"},
+       .fields = dropout_fields(),
+       .summary = "Dropout2d (whole channels)",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         require_image(in, "drop2d (channel dropout)");
+         return {in, 0, 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<Dropout2d>(static_cast<float>(l.real("p")), b.rng.next_u64());
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"Dropout2d", {{"p", as_written(l.real("p"))}}};
+       },
+       .example = {{"p", 0.5}},
+       .example_input = {4, 3, 3}},
+      {.name = "dense",
+       .fields = {{.letter = 0, .name = "features", .min = 1, .max = kMaxDenseSize}},
+       .summary = "Linear (the last one is the output layer)",
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_flat(in, "a dense layer");
+         const std::int64_t out = l.whole("features");
+         return {{out}, plus(product({in[0], out}), out), 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         auto layer = std::make_shared<Linear>(in[0], l.whole("features"), true, b.rng);
+         init::init_linear(*layer, b.scheme, b.next_activation, b.rng);
+         return layer;
+       },
+       .torch = [](const LayerSpec& l, const SampleShape& in) -> TorchModule {
+         return {"Linear", {{"in_features", in[0]}, {"out_features", l.whole("features")}}};
+       },
+       .example = {{"features", std::int64_t{4}}},
+       .example_input = {6}},
+      // Not tokens of --arch: what --act puts in.
+      {.name = "swiglu",
+       .fields = {{.letter = 0, .name = "features", .min = 1, .max = kMaxDenseSize}},
+       .summary = "SwiGLU block (a hidden dense layer with --act swiglu)",
+       .in_arch = false,
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_flat(in, "a SwiGLU block");
+         const std::int64_t one = plus(product({in[0], l.whole("features")}), l.whole("features"));
+         return {{l.whole("features")}, one < 0 ? -1 : product({2, one}), 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         auto block = std::make_shared<SwiGLU>(in[0], l.whole("features"), true, b.rng);
+         // The gate feeds a SiLU, the up projection is linear.
+         init::init_linear(block->gate_proj(), b.scheme, &activation("silu"), b.rng);
+         init::init_linear(block->up_proj(), b.scheme, nullptr, b.rng);
+         return block;
+       },
+       // Not in torch.nn: scripts/torch_load_model.py defines it (two Linears, silu(gate) * up).
+       .torch = [](const LayerSpec& l, const SampleShape& in) -> TorchModule {
+         return {"SwiGLU", {{"in_features", in[0]}, {"hidden_features", l.whole("features")}}};
+       },
+       .example = {{"features", std::int64_t{3}}},
+       .example_input = {5}},
+      {.name = "act",
+       .fields = {{.letter = 0, .name = "name", .type = Type::Name}},
+       .summary = "the hidden activation (--act)",
+       .in_arch = false,
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         // PReLU learns one slope (as nn.PReLU()); the table's functions have no parameters.
+         return {in, activation_module(activation(l.text("name")))->num_parameters(), 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild&) -> std::shared_ptr<Module> {
+         return activation_module(activation(l.text("name")));
+       },
+       // The activation table's torch.nn class with its default parameters (named as PyTorch's).
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         const ActivationInfo& info = activation(l.text("name"));
+         TorchModule m{std::string(info.module_name)};
+         const float values[3] = {info.defaults.a, info.defaults.b, info.defaults.c};
+         for (int i = 0; i < 3; ++i)
+           if (!info.param_names[i].empty()) m.args[std::string(info.param_names[i])] = as_written(values[i]);
+         if (info.name == "gelu_tanh") m.args["approximate"] = "tanh";
+         return m;
+       },
+       .example = {{"name", "gelu_tanh"}},
+       .example_input = {5}},
+  };
 }
-
-LayerSpec parse_flatten(std::string_view token) { return parse_bare(token, "f", "flatten"); }
-std::string flatten_token(const LayerSpec&) { return "f"; }
-LayerShape infer_flatten(const LayerSpec&, const SampleShape& in) { return {{numel(in)}, 0, 0}; }
-std::shared_ptr<Module> build_flatten(const LayerSpec&, const SampleShape&, LayerBuild&) {
-  return std::make_shared<Flatten>();
-}
-std::string explicit_flatten(const LayerSpec&, const SampleShape&) { return "Flatten"; }
-
-LayerSpec parse_batchnorm(std::string_view token) { return parse_bare(token, "bn", "batchnorm"); }
-std::string batchnorm_token(const LayerSpec&) { return "bn"; }
-LayerShape infer_batchnorm(const LayerSpec&, const SampleShape& in) {
-  if (in.size() != 1 && in.size() != 3)
-    throw ValueError(
-        fmt::format("batch norm needs a flat or an image input, got {}", sample_shape_string(in)));
-  // weight and bias; running_mean, running_var and num_batches_tracked.
-  return {in, product({2, in[0]}), plus(product({2, in[0]}), 1)};
-}
-std::shared_ptr<Module> build_batchnorm(const LayerSpec&, const SampleShape& in, LayerBuild&) {
-  if (in.size() == 3) return std::make_shared<BatchNorm2d>(in[0]);
-  return std::make_shared<BatchNorm1d>(in[0]);
-}
-std::string explicit_batchnorm(const LayerSpec&, const SampleShape& in) {
-  return fmt::format("{} features={}", in.size() == 3 ? "BatchNorm2d" : "BatchNorm1d", in[0]);
-}
-
-LayerSpec parse_layernorm(std::string_view token) { return parse_bare(token, "ln", "layernorm"); }
-std::string layernorm_token(const LayerSpec&) { return "ln"; }
-LayerShape infer_layernorm(const LayerSpec&, const SampleShape& in) {
-  return {in, numel(in) < 0 ? -1 : product({2, numel(in)}), 0};
-}
-std::shared_ptr<Module> build_layernorm(const LayerSpec&, const SampleShape& in, LayerBuild&) {
-  return std::make_shared<LayerNorm>(in);
-}
-std::string explicit_layernorm(const LayerSpec&, const SampleShape& in) {
-  return fmt::format("LayerNorm shape={}", fmt::join(in, ","));
-}
-
-// --- dropout ---------------------------------------------------------------------------------------
-LayerSpec parse_dropout_with(std::string_view token, std::string_view prefix, std::string_view kind) {
-  const std::string_view text = token.substr(prefix.size());
-  float p = 0.0f;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), p);
-  if (text.empty() || ec != std::errc() || end != text.data() + text.size() || !(p >= 0.0f && p < 1.0f))
-    throw ValueError(fmt::format("'{}': the dropout probability '{}' is not a number in [0, 1) (e.g. {}0.5)",
-                                 token, text, prefix));
-  LayerSpec l;
-  l.kind = std::string(kind);
-  l.p = p;
-  return l;
-}
-LayerSpec parse_dropout(std::string_view token) { return parse_dropout_with(token, "drop", "dropout"); }
-LayerSpec parse_dropout2d(std::string_view token) { return parse_dropout_with(token, "drop2d", "dropout2d"); }
-std::string dropout_token(const LayerSpec& l) { return fmt::format("drop{}", l.p); }
-std::string dropout2d_token(const LayerSpec& l) { return fmt::format("drop2d{}", l.p); }
-LayerShape infer_dropout(const LayerSpec&, const SampleShape& in) { return {in, 0, 0}; }
-LayerShape infer_dropout2d(const LayerSpec&, const SampleShape& in) {
-  require_image(in, "drop2d (channel dropout)");
-  return {in, 0, 0};
-}
-std::shared_ptr<Module> build_dropout(const LayerSpec& l, const SampleShape&, LayerBuild& b) {
-  return std::make_shared<Dropout>(l.p, b.rng.next_u64());
-}
-std::shared_ptr<Module> build_dropout2d(const LayerSpec& l, const SampleShape&, LayerBuild& b) {
-  return std::make_shared<Dropout2d>(l.p, b.rng.next_u64());
-}
-std::string explicit_dropout(const LayerSpec& l, const SampleShape&) {
-  return fmt::format("Dropout p={}", l.p);
-}
-std::string explicit_dropout2d(const LayerSpec& l, const SampleShape&) {
-  return fmt::format("Dropout2d p={}", l.p);
-}
-
-// --- dense (a number), SwiGLU, activations ---------------------------------------------------------
-LayerSpec parse_dense(std::string_view token) {
-  LayerSpec l;
-  l.kind = "dense";
-  l.size = read_size(token, token, "the layer size", 1, kMaxDenseSize);
-  return l;
-}
-std::string dense_token(const LayerSpec& l) { return std::to_string(l.size); }
-LayerShape infer_dense(const LayerSpec& l, const SampleShape& in) {
-  require_flat(in, "a dense layer");
-  return {{l.size}, plus(product({in[0], l.size}), l.size), 0};
-}
-std::shared_ptr<Module> build_dense(const LayerSpec& l, const SampleShape& in, LayerBuild& b) {
-  auto layer = std::make_shared<Linear>(in[0], l.size, true, b.rng);
-  init::init_linear(*layer, b.scheme, b.next_activation, b.rng);
-  return layer;
-}
-std::string explicit_dense(const LayerSpec& l, const SampleShape& in) {
-  return fmt::format("Linear in={} out={}", in[0], l.size);
-}
-
-LayerShape infer_swiglu(const LayerSpec& l, const SampleShape& in) {
-  require_flat(in, "a SwiGLU block");
-  const std::int64_t one = plus(product({in[0], l.size}), l.size);
-  return {{l.size}, one < 0 ? -1 : product({2, one}), 0};
-}
-std::shared_ptr<Module> build_swiglu(const LayerSpec& l, const SampleShape& in, LayerBuild& b) {
-  auto block = std::make_shared<SwiGLU>(in[0], l.size, true, b.rng);
-  // The gate feeds a SiLU, the up projection is linear (as build_mlp).
-  init::init_linear(block->gate_proj(), b.scheme, &activation("silu"), b.rng);
-  init::init_linear(block->up_proj(), b.scheme, nullptr, b.rng);
-  return block;
-}
-std::string explicit_swiglu(const LayerSpec& l, const SampleShape& in) {
-  return fmt::format("SwiGLU in={} out={}", in[0], l.size);
-}
-
-LayerShape infer_activation(const LayerSpec& l, const SampleShape& in) {
-  // PReLU learns one slope (as nn.PReLU()); the table's functions have no parameters.
-  return {in, activation_module(activation(l.activation))->num_parameters(), 0};
-}
-std::shared_ptr<Module> build_activation(const LayerSpec& l, const SampleShape&, LayerBuild&) {
-  return activation_module(activation(l.activation));
-}
-std::string explicit_activation(const LayerSpec& l, const SampleShape&) {
-  return fmt::format("Activation name={} module={}", l.activation, activation(l.activation).module_name);
-}
-LayerSpec no_parse(std::string_view token) {
-  throw ValueError(fmt::format("'{}' is not an --arch token", token));
-}
-std::string activation_token(const LayerSpec& l) { return l.activation; }
-std::string swiglu_token(const LayerSpec& l) { return std::to_string(l.size); }
 
 }  // namespace
 
 const std::vector<LayerKind>& layer_table() {
-  static const std::vector<LayerKind> table = {
-      {"conv",
-       {"c"},
-       kConvGrammar,
-       "Conv2d (stride 1, padding 0, dilation 1 unless given)",
-       parse_conv,
-       conv_token,
-       infer_conv,
-       build_conv,
-       explicit_conv},
-      {"maxpool",
-       {"p", "mp"},
-       "p<kernel>[s<stride>]",
-       "MaxPool2d (stride = kernel unless given)",
-       parse_maxpool,
-       maxpool_token,
-       infer_pool,
-       build_maxpool,
-       explicit_maxpool},
-      {"avgpool",
-       {"ap"},
-       "ap<kernel>[s<stride>]",
-       "AvgPool2d",
-       parse_avgpool,
-       avgpool_token,
-       infer_pool,
-       build_avgpool,
-       explicit_avgpool},
-      {"flatten",
-       {"f"},
-       "f",
-       "Flatten (implicit before the first dense layer after an image layer)",
-       parse_flatten,
-       flatten_token,
-       infer_flatten,
-       build_flatten,
-       explicit_flatten},
-      {"batchnorm",
-       {"bn"},
-       "bn",
-       "BatchNorm1d or BatchNorm2d",
-       parse_batchnorm,
-       batchnorm_token,
-       infer_batchnorm,
-       build_batchnorm,
-       explicit_batchnorm},
-      {"layernorm",
-       {"ln"},
-       "ln",
-       "LayerNorm over the whole sample",
-       parse_layernorm,
-       layernorm_token,
-       infer_layernorm,
-       build_layernorm,
-       explicit_layernorm},
-      {"dropout",
-       {"drop"},
-       "drop<p>",
-       "Dropout",
-       parse_dropout,
-       dropout_token,
-       infer_dropout,
-       build_dropout,
-       explicit_dropout},
-      {"dropout2d",
-       {"drop2d"},
-       "drop2d<p>",
-       "Dropout2d (whole channels)",
-       parse_dropout2d,
-       dropout2d_token,
-       infer_dropout2d,
-       build_dropout2d,
-       explicit_dropout2d},
-      {"dense",
-       {},
-       "<features>",
-       "Linear (the last one is the output layer)",
-       parse_dense,
-       dense_token,
-       infer_dense,
-       build_dense,
-       explicit_dense},
-      // Not tokens of --arch: what --act puts in.
-      {"swiglu",
-       {},
-       "",
-       "SwiGLU block (a hidden dense layer with --act swiglu)",
-       no_parse,
-       swiglu_token,
-       infer_swiglu,
-       build_swiglu,
-       explicit_swiglu},
-      {"act",
-       {},
-       "",
-       "the hidden activation (--act)",
-       no_parse,
-       activation_token,
-       infer_activation,
-       build_activation,
-       explicit_activation},
-  };
+  static const std::vector<LayerKind> table = make_table();
   return table;
 }
 
@@ -484,8 +525,20 @@ const LayerKind* layer_kind_for_token(std::string_view token) {
 std::string layer_grammar_help() {
   std::string out;
   for (const LayerKind& k : layer_table())
-    if (!k.grammar.empty()) out += fmt::format("{}{} {}", out.empty() ? "" : "; ", k.grammar, k.summary);
+    if (k.in_arch) out += fmt::format("{}{} {}", out.empty() ? "" : "; ", k.grammar(), k.summary);
   return out;
+}
+
+std::string torch_layers_json(const SampleShape& input, const std::vector<LayerSpec>& layers) {
+  json modules = json::array();
+  SampleShape shape = input;
+  for (const LayerSpec& l : layers) {
+    const LayerKind& kind = find_layer_kind(l.kind);
+    const TorchModule m = kind.torch(l, shape);
+    modules.push_back({{"name", m.name}, {"args", m.args}});
+    shape = kind.infer(l, shape).output;
+  }
+  return json{{"input", input}, {"modules", modules}}.dump();
 }
 
 }  // namespace bend::nn

@@ -12,23 +12,66 @@
 #include "bend/activations.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/layer_table.hpp"
-#include "spec_helpers.hpp"
 
 namespace bend::nn {
 namespace {
 
 constexpr std::int64_t kMaxDim = 1'000'000'000;
 
-using detail::split_on;
+// The table's name for `name` ("swiglu" and "none", no activation, stay themselves); throws for an
+// unknown name, resolves aliases.
+std::string canonical_activation(std::string_view name) {
+  if (name == "swiglu" || name == "none") return std::string(name);
+  return std::string(activation(name).name);
+}
 
-LayerSpec layer_of(std::string kind, std::int64_t size = 0, float p = 0.0f,
-                   std::string activation_name = {}) {
-  LayerSpec l;
-  l.kind = std::move(kind);
-  l.size = size;
-  l.p = p;
-  l.activation = std::move(activation_name);
-  return l;
+// `s` cut at every `sep` ("a-b--c" -> "a", "b", "", "c"); one part when there is none.
+std::vector<std::string_view> split_on(std::string_view s, char sep) {
+  std::vector<std::string_view> parts;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t end = s.find(sep, start);
+    parts.push_back(s.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return parts;
+}
+
+// A file's metadata value for `key`; empty when absent.
+std::string metadata_value(const std::map<std::string, std::string>& metadata, const char* key) {
+  const auto it = metadata.find(key);
+  return it == metadata.end() ? std::string() : it->second;
+}
+
+// bend.dropout from a file's metadata (0 when absent); ValueError unless a probability in [0, 1).
+float dropout_from_metadata(const std::map<std::string, std::string>& metadata) {
+  float dropout = 0.0f;
+  if (const std::string d = metadata_value(metadata, "bend.dropout"); !d.empty()) {
+    const auto [end, ec] = std::from_chars(d.data(), d.data() + d.size(), dropout);
+    if (ec != std::errc() || end != d.data() + d.size() || !(dropout >= 0.0f && dropout < 1.0f))
+      throw ValueError(fmt::format("model metadata: bend.dropout \"{}\" is not a probability in [0, 1)", d));
+  }
+  return dropout;
+}
+
+// "292 GiB", "1.5 MiB": a byte count for a message.
+std::string human_bytes(double bytes) {
+  static constexpr const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  int unit = 0;
+  while (bytes >= 1024.0 && unit < 6) bytes /= 1024.0, ++unit;
+  return unit == 0 ? fmt::format("{:.0f} bytes", bytes) : fmt::format("{:.3g} {}", bytes, kUnits[unit]);
+}
+
+// Physical memory of this machine in bytes (0 when unknown).
+double physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  return pages > 0 && page_size > 0 ? static_cast<double>(pages) * static_cast<double>(page_size) : 0.0;
+}
+
+// A layer of the kind `kind` with `args` (the rest at the entry's defaults).
+LayerSpec layer_of(std::string_view kind, LayerArgs args = {}) {
+  return find_layer_kind(kind).layer(std::move(args));
 }
 
 bool all_digits(std::string_view s) {
@@ -60,10 +103,6 @@ std::optional<SampleShape> read_input_token(std::string_view token, std::string_
   if (shape.size() == 2) shape.insert(shape.begin(), 1);
   return shape;
 }
-
-using detail::canonical_activation;
-using detail::human_bytes;
-using detail::physical_memory_bytes;
 
 double values_of(const SampleShape& s) {
   double n = 1.0;
@@ -176,18 +215,22 @@ ModelSpec ModelSpec::parse(std::string_view arch, std::string_view acts, std::st
                                      find_layer_kind(layer.kind).token(layer)));
       if (spec.norm != "none")
         throw ValueError("--norm: a SwiGLU block has its activation inside; use --norm none with swiglu");
-      spec.layers.push_back(layer_of("swiglu", layer.size));
+      spec.layers.push_back(layer_of("swiglu", {{"features", layer.whole("features")}}));
     } else {
       spec.layers.push_back(layer);
       if (spec.norm == "batch") spec.layers.push_back(layer_of("batchnorm"));
       if (spec.norm == "layer") spec.layers.push_back(layer_of("layernorm"));
-      spec.layers.push_back(layer_of("act", 0, 0.0f, act));
+      if (act != "none") spec.layers.push_back(layer_of("act", {{"name", act}}));
     }
     if (layer.kind == "dense" && spec.dropout > 0.0f)
-      spec.layers.push_back(layer_of("dropout", 0, spec.dropout));
+      spec.layers.push_back(layer_of("dropout", {{"p", std::stod(fmt::format("{}", spec.dropout))}}));
   }
   infer(spec.input, spec.layers, arch);  // every layer must fit its input
   return spec;
+}
+
+ModelSpec ModelSpec::mlp(const std::vector<std::int64_t>& sizes, std::string_view acts, float dropout) {
+  return parse(fmt::format("{}", fmt::join(sizes, "-")), acts, "none", dropout);
 }
 
 std::string ModelSpec::arch_string() const {
@@ -199,14 +242,8 @@ std::string ModelSpec::arch_string() const {
 std::string ModelSpec::act_string() const { return fmt::format("{}", fmt::join(activations, ",")); }
 
 std::string ModelSpec::layers_string() const {
-  std::vector<std::string> out;
-  SampleShape shape = input;
-  const std::vector<LayerShape> shapes = infer_shapes();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    out.push_back(find_layer_kind(layers[i].kind).explicit_form(layers[i], shape));
-    shape = shapes[i].output;
-  }
-  return fmt::format("input {};{}", fmt::join(input, ","), fmt::join(out, ";"));
+  infer_shapes();  // every layer fits (ValueError naming the one that does not)
+  return torch_layers_json(input, layers);
 }
 
 std::int64_t ModelSpec::input_features() const {
@@ -215,7 +252,7 @@ std::int64_t ModelSpec::input_features() const {
   return n;
 }
 
-std::int64_t ModelSpec::outputs() const { return arch.back().size; }
+std::int64_t ModelSpec::outputs() const { return arch.back().whole("features"); }
 
 std::vector<LayerShape> ModelSpec::infer_shapes() const { return infer(input, layers, arch_string()); }
 
@@ -239,8 +276,8 @@ std::map<std::string, std::string> ModelSpec::to_metadata() const {
 bool ModelSpec::has_metadata(const std::map<std::string, std::string>& m) { return m.contains("bend.arch"); }
 
 ModelSpec ModelSpec::from_metadata(const std::map<std::string, std::string>& m) {
-  const auto get = [&](const char* key) { return detail::metadata_value(m, key); };
-  const float dropout = detail::dropout_from_metadata(m);
+  const auto get = [&](const char* key) { return metadata_value(m, key); };
+  const float dropout = dropout_from_metadata(m);
   const std::string norm = get("bend.norm").empty() ? "none" : get("bend.norm");
   try {
     return parse(get("bend.arch"), get("bend.act").empty() ? "relu" : get("bend.act"), norm, dropout);
@@ -290,7 +327,7 @@ Sequential build_model(const ModelSpec& spec, init::Scheme scheme, Rng& rng) {
     const ActivationInfo* next = nullptr;
     for (std::size_t j = i + 1; j < spec.layers.size() && j <= i + 2; ++j)
       if (spec.layers[j].kind == "act") {
-        next = &activation(spec.layers[j].activation);
+        next = &activation(spec.layers[j].text("name"));
         break;
       } else if (spec.layers[j].kind != "batchnorm" && spec.layers[j].kind != "layernorm") {
         break;

@@ -37,14 +37,7 @@ NamedTensors model_part(NamedTensors tensors) {
   return model_tensors;
 }
 
-// What loading needs to know of each kind of spec: the values its model holds (parameters and
-// buffers; -1 past 2^63), how messages name it, the flags that give it, and how to build it.
-std::int64_t values_needed(const MlpSpec& spec) {
-  std::int64_t needed = 0;
-  for (const std::int64_t count : spec.parameters_per_block())
-    if (count < 0 || __builtin_add_overflow(needed, count, &needed)) return -1;
-  return needed;
-}
+// The values a spec's model holds (parameters and buffers); -1 past 2^63.
 std::int64_t values_needed(const ModelSpec& spec) {
   std::int64_t needed = 0;
   for (const LayerShape& layer : spec.infer_shapes())
@@ -54,27 +47,21 @@ std::int64_t values_needed(const ModelSpec& spec) {
       return -1;
   return needed;
 }
-std::string describe(const MlpSpec& spec) {
-  return fmt::format("{} ({})", spec.arch_string(), spec.act_string());
-}
+
 std::string describe(const ModelSpec& spec) {
   return fmt::format("{} ({}{})", spec.arch_string(), spec.act_string(),
                      spec.norm == "none" ? "" : ", norm " + spec.norm);
 }
-constexpr std::string_view flags_for(const MlpSpec*) { return "--arch and --act"; }
-constexpr std::string_view flags_for(const ModelSpec*) { return "--arch and --act (and --norm)"; }
-Sequential build(const MlpSpec& spec, Rng& rng) { return build_mlp(spec, init::Scheme::Torch, rng); }
-Sequential build(const ModelSpec& spec, Rng& rng) { return build_model(spec, init::Scheme::Torch, rng); }
 
 // The model in a loaded file: its spec from the metadata (or `fallback`), checked against the tensors
 // the file holds before the model is built, so a file cannot make bend allocate more than it holds.
-template <class Loaded, class Spec>
-Loaded model_from_file(SafetensorsFile file, std::string_view name, const std::optional<Spec>& fallback) {
+LoadedModel model_from_file(SafetensorsFile file, std::string_view name,
+                            const std::optional<ModelSpec>& fallback) {
   NamedTensors tensors = to_named_tensors(file);
   Metadata metadata = std::move(file.metadata);
-  Spec spec;
-  if (Spec::has_metadata(metadata)) try {
-      spec = Spec::from_metadata(metadata);
+  ModelSpec spec;
+  if (ModelSpec::has_metadata(metadata)) try {
+      spec = ModelSpec::from_metadata(metadata);
     } catch (const ValueError& e) {
       throw ValueError(fmt::format("{}: {}", name, e.what()));
     }
@@ -82,8 +69,9 @@ Loaded model_from_file(SafetensorsFile file, std::string_view name, const std::o
     spec = *fallback;
   else
     throw ValueError(
-        fmt::format("{}: the file has no bend architecture metadata; give the architecture with {}", name,
-                    flags_for(&spec)));
+        fmt::format("{}: the file has no bend architecture metadata; give the architecture with --arch "
+                    "and --act (and --norm)",
+                    name));
   NamedTensors model_tensors = model_part(std::move(tensors));
   std::int64_t held = 0;
   for (const auto& [tensor_name, t] : model_tensors) held += t.numel();  // each fits: it was read
@@ -95,7 +83,7 @@ Loaded model_from_file(SafetensorsFile file, std::string_view name, const std::o
         "the file holds {}",
         name, described, needed < 0 ? std::string("more than 2^63") : std::to_string(needed), held));
   Rng rng(0);
-  Sequential model = build(spec, rng);
+  Sequential model = build_model(spec, init::Scheme::Torch, rng);
   try {
     model.load_state_dict(model_tensors);
   } catch (const ValueError& e) {
@@ -121,12 +109,12 @@ void save_model(const std::filesystem::path& path, const Sequential& model, cons
 }
 
 LoadedModel load_model(const std::filesystem::path& path, const std::optional<ModelSpec>& fallback) {
-  return model_from_file<LoadedModel>(load_safetensors(path), path.string(), fallback);
+  return model_from_file(load_safetensors(path), path.string(), fallback);
 }
 
 LoadedModel parse_model(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
                         const std::optional<ModelSpec>& fallback) {
-  return model_from_file<LoadedModel>(parse_safetensors(bytes, name_for_errors), name_for_errors, fallback);
+  return model_from_file(parse_safetensors(bytes, name_for_errors), name_for_errors, fallback);
 }
 
 NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata) {
@@ -134,20 +122,6 @@ NamedTensors load_tensors(const std::filesystem::path& path, Metadata* metadata)
   NamedTensors out = to_named_tensors(file);
   if (metadata) *metadata = std::move(file.metadata);
   return out;
-}
-
-void save_mlp(const std::filesystem::path& path, const Sequential& model, const MlpSpec& spec,
-              Metadata extra) {
-  save_described(path, model, spec.to_metadata(), std::move(extra));
-}
-
-LoadedMlp load_mlp(const std::filesystem::path& path, const std::optional<MlpSpec>& fallback) {
-  return model_from_file<LoadedMlp>(load_safetensors(path), path.string(), fallback);
-}
-
-LoadedMlp parse_mlp(std::span<const std::uint8_t> bytes, std::string_view name_for_errors,
-                    const std::optional<MlpSpec>& fallback) {
-  return model_from_file<LoadedMlp>(parse_safetensors(bytes, name_for_errors), name_for_errors, fallback);
 }
 
 }  // namespace bend::nn

@@ -25,16 +25,6 @@ ModelSource ModelSource::from(std::function<std::shared_ptr<nn::Module>(Rng&)> f
   return s;
 }
 
-ModelSource mlp_source(const nn::MlpSpec& spec, nn::init::Scheme scheme) {
-  ModelSource s;
-  s.metadata = spec.to_metadata();
-  s.description = fmt::format("{} ({})", spec.arch_string(), spec.act_string());
-  s.build = [spec, scheme](Rng& rng) {
-    return std::make_shared<nn::Sequential>(nn::build_mlp(spec, scheme, rng));
-  };
-  return s;
-}
-
 ModelSource model_source(const nn::ModelSpec& spec, nn::init::Scheme scheme) {
   ModelSource s;
   s.metadata = spec.to_metadata();

@@ -22,12 +22,6 @@
 
 namespace bend::lab {
 
-// Linear layers of the given sizes with `act` (a table name; "prelu" makes a PReLU; empty: none) after
-// every hidden one, initialised with `scheme`. Hidden biases are then shifted by hidden_bias_shift
-// (e.g. -1 to start ReLUs half dead).
-nn::Sequential make_mlp(const std::vector<std::int64_t>& sizes, std::string_view act, nn::init::Scheme scheme,
-                        Rng& rng, float hidden_bias_shift = 0.0f);
-
 // What an experiment varies about training; the rest is train::TrainConfig's defaults (no
 // checkpoints, cross-entropy, shuffled mini-batches).
 struct TrainSettings {

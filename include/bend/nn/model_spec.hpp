@@ -9,22 +9,25 @@
 //                    later: a dense (Linear) layer with N outputs. The last token is the output layer.
 //   c6k5s1p2d1       Conv2d: 6 output channels, kernel 5, then optional stride s, zero padding p and
 //                    dilation d (defaults 1, 0, 1). Square kernels.
-//   p2 / p3s2        MaxPool2d: kernel 2 (stride = kernel unless s is given). "mp2" is the same.
-//   ap2 / ap3s2      AvgPool2d.
+//   p2 / p3s2p1d2c   MaxPool2d: kernel 2 (stride = kernel unless s is given), then optional padding p,
+//                    dilation d and c for ceil_mode (PyTorch's output size rule). "mp2" is the same.
+//   ap2 / ap3s2p1c   AvgPool2d: the same without dilation (padding counts in the mean, as PyTorch's
+//                    count_include_pad).
 //   f                Flatten; implicit before the first dense layer after a conv or pool.
 //   bn               BatchNorm1d (flat input) or BatchNorm2d (image input).
 //   ln               LayerNorm over the whole sample shape.
 //   drop0.5          Dropout(0.5); "drop2d0.25" is Dropout2d(0.25).
-// The hidden activation (--act: one name, or one per hidden layer) goes after each conv and each
-// hidden dense layer; --norm batch|layer puts a BatchNorm1d/2d or LayerNorm before each of those
-// activations; --dropout p puts a Dropout after each hidden dense layer's activation. A hidden dense
-// layer with activation "swiglu" is one SwiGLU block.
+// The hidden activation (--act: one name, or one per hidden layer; "none": no activation, a linear
+// layer) goes after each conv and each hidden dense layer; --norm batch|layer puts a BatchNorm1d/2d or
+// LayerNorm before each of those activations; --dropout p puts a Dropout after each hidden dense layer's
+// activation. A hidden dense layer with activation "swiglu" is one SwiGLU block.
 //
 // Module names follow torch.nn.Sequential of the same layers: "0.weight", "1.running_mean", ...
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include "bend/nn/init.hpp"
@@ -33,17 +36,20 @@
 
 namespace bend::nn {
 
-// One module of the expanded spec. `kind` names an entry of the layer table (bend/nn/layer_table.hpp).
+// A layer's argument: a whole number, a real number (a dropout probability) or a name (an activation).
+using LayerArg = std::variant<std::int64_t, double, std::string>;
+using LayerArgs = std::map<std::string, LayerArg, std::less<>>;
+
+// One module of the expanded spec: an entry of the layer table (bend/nn/layer_table.hpp) and its
+// arguments, named as the entry's fields ("out", "kernel", "stride", "p", "features", "name", ...).
 struct LayerSpec {
-  std::string kind;         // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm",
-                            // "dropout", "dropout2d", "dense", "swiglu", "act"
-  std::int64_t size = 0;    // conv: output channels; dense, swiglu: output features
-  std::int64_t kernel = 1;  // conv, pools
-  std::int64_t stride = 1;  // conv, pools (a pool's stride defaults to its kernel)
-  std::int64_t padding = 0;
-  std::int64_t dilation = 1;
-  float p = 0.0f;          // dropout probability
-  std::string activation;  // act: an activation table name
+  std::string kind;  // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm", "dropout",
+                     // "dropout2d", "dense", "swiglu", "act"
+  LayerArgs args;
+  // The argument `name`; ValueError naming the layer kind when it is absent or of another type.
+  std::int64_t whole(std::string_view name) const;
+  double real(std::string_view name) const;
+  const std::string& text(std::string_view name) const;
   friend bool operator==(const LayerSpec&, const LayerSpec&) = default;
 };
 
@@ -69,9 +75,14 @@ struct ModelSpec {
   // including shapes that do not fit (a kernel larger than its input, a pool that leaves 0x0).
   static ModelSpec parse(std::string_view arch, std::string_view acts, std::string_view norm = "none",
                          float dropout = 0.0f, const SampleShape* input = nullptr);
-  std::string arch_string() const;    // canonical, with the input first: "1x28x28-c6k5p2-p2-...-10"
-  std::string act_string() const;     // "relu,relu"
-  std::string layers_string() const;  // every module, ';'-separated (metadata bend.layers)
+  // The MLP sizes[0]-sizes[1]-...-sizes.back() (a dense-only spec): parse("784-256-10", acts, "none",
+  // dropout). `acts` as parse's, e.g. "relu" or "relu,gelu"; "none" leaves a hidden layer linear.
+  static ModelSpec mlp(const std::vector<std::int64_t>& sizes, std::string_view acts, float dropout = 0.0f);
+  std::string arch_string() const;  // canonical, with the input first: "1x28x28-c6k5p2-p2-...-10"
+  std::string act_string() const;   // "relu,relu"
+  // Every module as the torch.nn module it equals, JSON (metadata bend.layers; see torch_layers_json in
+  // bend/nn/layer_table.hpp): what scripts/torch_load_model.py builds the same nn.Sequential from.
+  std::string layers_string() const;
   std::int64_t hidden_layers() const { return static_cast<std::int64_t>(activations.size()); }
   std::int64_t input_features() const;  // product of input
   std::int64_t outputs() const;         // the last layer's output values
@@ -98,7 +109,7 @@ void check_model_fits_in_memory(const ModelSpec& spec);
 
 // The Sequential of spec.layers, initialised with `scheme` (convs and dense layers alike; see
 // init::init_linear); an image input is set as its input shape (Sequential::set_input_shape), so it
-// takes flat samples too. For an MLP spec the draws from `rng` are build_mlp's.
+// takes flat samples too.
 Sequential build_model(const ModelSpec& spec, init::Scheme scheme, Rng& rng);
 
 }  // namespace bend::nn

@@ -6,7 +6,7 @@
 //
 //   ModelSource::of(std::make_shared<Net>())      // a model you built (the Trainer takes it as it is)
 //   ModelSource::from([](Rng& rng) { ... })        // a factory: initialised from --seed
-//   mlp_source(MlpSpec::parse("784-256-10", "relu"), init::Scheme::Torch)   // an MLP
+//   model_source(ModelSpec::mlp({784, 256, 10}, "relu"), init::Scheme::Torch)  // an MLP
 //   model_source(ModelSpec::parse("1x28x28-c6k5-p2-10", "relu"), init::Scheme::Torch)  // what `bend train`
 //   builds
 #include <functional>
@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "bend/nn/init.hpp"
-#include "bend/nn/mlp.hpp"
 #include "bend/nn/model_spec.hpp"
 #include "bend/nn/module.hpp"
 #include "bend/rng.hpp"
@@ -36,13 +35,9 @@ struct ModelSource {
   static ModelSource from(std::function<std::shared_ptr<nn::Module>(Rng&)> factory, std::string name = {});
 };
 
-// The MLPs of `bend train --arch --act --dropout --init`: nn::build_mlp, described by the spec's
-// metadata (bend.arch, bend.act, bend.dropout), so `bend eval` rebuilds them from the file alone.
-ModelSource mlp_source(const nn::MlpSpec& spec, nn::init::Scheme scheme);
-
 // Any model spec (`bend train --model/--arch --act --norm --dropout --init`): nn::build_model, described
-// by the spec's metadata (bend.arch, bend.act, bend.norm, bend.dropout, bend.layers). For an MLP spec
-// the model, its initial weights and bend.arch/bend.act/bend.dropout are mlp_source's.
+// by the spec's metadata (bend.arch, bend.act, bend.norm, bend.dropout, bend.layers), so `bend eval`
+// rebuilds it from the file alone.
 ModelSource model_source(const nn::ModelSpec& spec, nn::init::Scheme scheme);
 
 }  // namespace bend::train
