@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,7 +62,9 @@ struct ModelFlags {
   train::ModelSource source() const;
 };
 // UsageError on bad values; ValueError when the model does not take the dataset's samples.
-ModelFlags model_flags(const cxxopts::ParseResult& args);  // UsageError on bad values
+// `resumed`: the checkpoint of `bend train --resume`, whose model and dataset fill in what the flags
+// leave out.
+ModelFlags model_flags(const cxxopts::ParseResult& args, const train::CheckpointState* resumed = nullptr);
 // A Sequential's layer table for one sample of `features` inputs; any other module's describe() and size.
 std::string model_summary(nn::Module& model, std::int64_t features);
 
@@ -71,7 +74,11 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 void add_training_flags(cxxopts::Options& options);
 // Reads the training flags into a config, validated (UsageError on bad values).
 // `resume`: the checkpoint of `bend train --resume`, whose settings fill in what the flags leave out.
-train::TrainConfig training_config(const cxxopts::ParseResult& args, const std::filesystem::path& resume = {});
+train::TrainConfig training_config(const cxxopts::ParseResult& args,
+                                   const std::filesystem::path& resume = {});
+train::TrainConfig training_config(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);
+// The checkpoint at `resume` (nothing when the path is empty or not a file).
+std::optional<train::CheckpointState> read_resumed(const std::filesystem::path& resume);
 // The --recipe the command line names (UsageError for an unknown name).
 const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& args);
 

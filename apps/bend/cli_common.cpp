@@ -148,29 +148,48 @@ std::string preset_arch(std::string_view name, const DatasetEntry& dataset) {
   return preset->arch(dataset.input_shape, dataset.num_classes);
 }
 
-ModelFlags model_flags(const cxxopts::ParseResult& a) {
+// --dataset, or, resuming without it, the checkpoint's dataset.
+static std::string dataset_flag(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
+  if (a.count("dataset") || resumed == nullptr) return a["dataset"].as<std::string>();
+  return resumed->dataset;
+}
+
+ModelFlags model_flags(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
   ModelFlags m;
   const DatasetEntry* dataset = nullptr;
   try {
-    dataset = &find_dataset(a["dataset"].as<std::string>());
+    dataset = &find_dataset(dataset_flag(a, resumed));
   } catch (const ValueError& e) {
     throw UsageError(fmt::format("--dataset: {}", e.what()));
   }
   if (a.count("model") && a.count("arch")) throw UsageError("give --model (a preset) or --arch, not both");
+  // A resumed run continues the checkpoint's model: what the model flags leave out comes from it.
+  std::optional<nn::ModelSpec> saved;
+  if (resumed != nullptr && nn::ModelSpec::has_metadata(resumed->model_metadata)) {
+    try {
+      saved = nn::ModelSpec::from_metadata(resumed->model_metadata);
+    } catch (const ValueError& e) {
+      throw UsageError(fmt::format("--resume: {}", e.what()));
+    }
+  }
   std::string arch;
   if (a.count("arch"))
     arch = nn::find_model_preset(a["arch"].as<std::string>())
                ? preset_arch(a["arch"].as<std::string>(), *dataset)
                : a["arch"].as<std::string>();
+  else if (saved && !a.count("model"))
+    arch = saved->arch_string();
   else if (const train::Recipe& recipe = find_recipe_flag(a); !a.count("model") && !recipe.hidden.empty())
     arch = fmt::format("{}-{}-{}", dataset->input_features(), recipe.hidden, dataset->num_classes);
   else
     arch = preset_arch(a.count("model") ? a["model"].as<std::string>() : "mlp", *dataset);
-  m.act = a["act"].as<std::string>();
+  m.act = saved && !a.count("act") ? saved->act_string() : a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
-  m.norm = a["norm"].as<std::string>();
+  m.norm = saved && !a.count("norm") ? saved->norm : a["norm"].as<std::string>();
   // A recipe may bring dropout (--recipe long); --dropout wins.
-  m.dropout = a.count("dropout") ? a["dropout"].as<float>() : find_recipe_flag(a).dropout;
+  m.dropout = a.count("dropout") ? a["dropout"].as<float>()
+              : saved            ? saved->dropout
+                                 : find_recipe_flag(a).dropout;
   m.given = a.count("model") > 0 || a.count("arch") > 0 || a.count("act") > 0 || a.count("norm") > 0 ||
             a.count("dropout") > 0;
   try {
@@ -204,15 +223,24 @@ const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
   }
 }
 
+std::optional<train::CheckpointState> read_resumed(const std::filesystem::path& resume) {
+  if (resume.empty() || !std::filesystem::is_regular_file(resume)) return std::nullopt;
+  return train::read_checkpoint(resume);
+}
+
 train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::filesystem::path& resume) {
+  const std::optional<train::CheckpointState> resumed = read_resumed(resume);
+  return training_config(a, resumed ? &*resumed : nullptr);
+}
+
+train::TrainConfig training_config(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
   train::TrainConfig c;
-  c.dataset = a["dataset"].as<std::string>();
+  // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its dataset,
+  // optimizer, schedule, batch, planned epochs, seed and input standardisation), not from the recipe.
+  // The Trainer checks the rest.
+  c.dataset = dataset_flag(a, resumed);
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
   const train::Recipe& recipe = find_recipe_flag(a);
-  // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its
-  // optimizer, schedule, batch and planned epochs), not from the recipe. The Trainer checks the rest.
-  std::optional<train::CheckpointState> resumed;
-  if (!resume.empty() && std::filesystem::is_regular_file(resume)) resumed = train::read_checkpoint(resume);
   c.optimizer = a.count("opt") ? a["opt"].as<std::string>()
                 : resumed      ? lower_case(resumed->optimizer_name)
                                : recipe.optimizer;
@@ -244,11 +272,11 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::fil
              : resumed && resumed->planned_epochs > 0 ? resumed->planned_epochs
                                                       : recipe.epochs;
   c.max_steps = a["steps"].as<std::int64_t>();
-  c.seed = a["seed"].as<std::uint64_t>();
+  c.seed = a.count("seed") || !resumed ? a["seed"].as<std::uint64_t>() : resumed->seed;
   c.threads = a["threads"].as<int>();
   c.flush_denormal = a.count("flush-denormal") > 0;
   c.shuffle = a.count("no-shuffle") == 0;
-  c.standardize = a.count("standardize") > 0;
+  c.standardize = a.count("standardize") > 0 || (resumed && resumed->normalization.has_value());
   c.label_smoothing = a["label-smoothing"].as<float>();
   c.train_limit = a["train-limit"].as<std::int64_t>();
   c.test_limit = a["test-limit"].as<std::int64_t>();

@@ -141,14 +141,15 @@ int run_train(int argc, char** argv) {
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   // The flags are read before MPI starts: a rank that fails here exits before any collective.
-  train::TrainConfig config =
-      training_config(args, args.count("resume") ? args["resume"].as<std::string>() : std::string());
+  const std::optional<train::CheckpointState> resumed =
+      read_resumed(args.count("resume") ? args["resume"].as<std::string>() : std::string());
+  train::TrainConfig config = training_config(args, resumed ? &*resumed : nullptr);
   config.data_parallel = true;
   const double bucket_mb = args["bucket-mb"].as<double>();
   if (!(bucket_mb > 0 && bucket_mb <= 4096))
     throw UsageError(fmt::format("--bucket-mb must be in (0, 4096], got {}", bucket_mb));
   config.bucket_bytes = static_cast<std::size_t>(bucket_mb * (1 << 20));
-  const ModelFlags model = model_flags(args);
+  const ModelFlags model = model_flags(args, resumed ? &*resumed : nullptr);
   if (args.count("save")) config.save = args["save"].as<std::string>();
   config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
   if (args.count("resume")) config.resume = args["resume"].as<std::string>();

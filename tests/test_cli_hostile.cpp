@@ -1,0 +1,99 @@
+// What a hostile user found in the CLI (issue 29), one process: each case is a clear refusal or the
+// right result, never a hang, a lost run or a wrong number said with confidence. The MPI cases are in
+// test_ddp.cpp.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "requirements.hpp"
+#include "run_command.hpp"
+#include "scratch_files.hpp"
+
+#ifdef BEND_CLI_PATH
+namespace {
+
+namespace fs = std::filesystem;
+using Catch::Contains;
+using Run = bend::testing::CommandResult;
+using bend::testing::ScratchDir;
+
+const fs::path kMnist = fs::path(BEND_SOURCE_DIR) / "data" / "mnist";
+const fs::path kFashion = "/usr/share/datasets/fashion-mnist";
+
+// `bend <args>`, stdout and stderr together, at most 60 s.
+Run bend_cli(const std::string& args) {
+  return bend::testing::run_command("timeout 60 " + std::string(BEND_CLI_PATH) + " " + args);
+}
+
+bool have_mnist() {
+  return bend::testing::require_available(fs::exists(kMnist / "train-labels-idx1-ubyte"),
+                                          "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh");
+}
+
+std::size_t count_of(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto pos = text.find(part); pos != std::string::npos; pos = text.find(part, pos + 1)) ++n;
+  return n;
+}
+
+// Trains 3 steps of a 2-epoch run into `dir`, then resumes with nothing but --resume and the data
+// limits: the resumed run must build the checkpoint's model on the checkpoint's dataset.
+void require_resume_from_checkpoint_alone(const std::string& model_flags, const std::string& data) {
+  ScratchDir dir;
+  const std::string limits = " --train-limit 256 --test-limit 100 --batch 64 --threads 1" + data;
+  const Run first = bend_cli("train " + model_flags + " --epochs 2 --steps 3 --checkpoint-dir " +
+                             dir.path().string() + limits);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  const std::string checkpoint = (dir.path() / "checkpoint.safetensors").string();
+  const Run resumed =
+      bend_cli("train --resume " + checkpoint + " --checkpoint-dir " + dir.path().string() + limits);
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out,
+             Contains("resumed from " + checkpoint + " at epoch 1, step 3") && Contains("epoch   2"));
+}
+
+}  // namespace
+
+TEST_CASE("resume: an MLP's checkpoint alone says its architecture, activation, norm and dropout",
+          "[cli][mnist][resume]") {
+  if (!have_mnist()) return;
+  require_resume_from_checkpoint_alone(
+      "--arch 784-16-10 --act tanh --norm layer --dropout 0.1 --standardize --seed 3",
+      " --data-dir " + kMnist.string());
+}
+
+TEST_CASE("resume: a LeNet-5 checkpoint resumes without --model", "[cli][mnist][resume]") {
+  if (!have_mnist()) return;
+  require_resume_from_checkpoint_alone("--model lenet5 --norm batch", " --data-dir " + kMnist.string());
+}
+
+TEST_CASE("resume: a Fashion-MNIST checkpoint resumes on Fashion-MNIST without --dataset", "[cli][resume]") {
+  if (!bend::testing::require_available(fs::exists(kFashion / "train-labels-idx1-ubyte.gz") ||
+                                            fs::exists(kFashion / "train-labels-idx1-ubyte"),
+                                        "Fashion-MNIST in " + kFashion.string(),
+                                        "apt-get install dataset-fashion-mnist"))
+    return;
+  require_resume_from_checkpoint_alone("--dataset fashion --arch 784-16-10", "");
+}
+
+TEST_CASE("resume: a flag given explicitly still wins over the checkpoint, and is checked against it",
+          "[cli][mnist][resume]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const std::string limits =
+      " --train-limit 256 --test-limit 100 --batch 64 --threads 1 --data-dir " + kMnist.string();
+  REQUIRE(
+      bend_cli("train --arch 784-16-10 --epochs 2 --steps 3 --checkpoint-dir " + dir.path().string() + limits)
+          .code == 0);
+  const Run other = bend_cli("train --act gelu --resume " + (dir.path() / "checkpoint.safetensors").string() +
+                             " --checkpoint-dir " + dir.path().string() + limits);
+  INFO(other.out);
+  CHECK(other.code == 1);
+  CHECK_THAT(other.out, Contains("bend.act: file 'relu', run 'gelu'"));
+}
+#endif
