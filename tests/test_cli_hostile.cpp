@@ -96,4 +96,63 @@ TEST_CASE("resume: a flag given explicitly still wins over the checkpoint, and i
   CHECK(other.code == 1);
   CHECK_THAT(other.out, Contains("bend.act: file 'relu', run 'gelu'"));
 }
+TEST_CASE("BatchNorm: a last batch of one sample is dropped and said once; one sample per batch is refused",
+          "[cli][mnist][batchnorm]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const std::string common =
+      " --arch 784-16-10 --norm batch --test-limit 100 --threads 1 --epochs 2 --data-dir " + kMnist.string() +
+      " --checkpoint-dir " + dir.path().string();
+  const Run dropped = bend_cli("train --train-limit 129 --batch 64" + common);
+  INFO(dropped.out);
+  CHECK(dropped.code == 0);
+  CHECK(count_of(dropped.out, "the last batch of each epoch (1 of 129 samples) is left out") == 1);
+  const Run one_sample = bend_cli("train --train-limit 1" + common);
+  INFO(one_sample.out);
+  CHECK(one_sample.code == 1);
+  CHECK_THAT(one_sample.out, Contains("BatchNorm needs at least 2 samples") && Contains("--train-limit"));
+  CHECK_THAT(one_sample.out, !Contains("epoch   1"));
+  const Run batch_one = bend_cli("train --train-limit 100 --batch 1" + common);
+  INFO(batch_one.out);
+  CHECK(batch_one.code == 1);
+  CHECK_THAT(batch_one.out, Contains("BatchNorm needs at least 2 samples") && Contains("--batch"));
+}
+
+TEST_CASE("lab: one experiment that cannot run does not lose the others", "[cli][mnist][lab]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const Run r = bend_cli("lab all --train-limit 1 --epochs 1 --data-dir " + kMnist.string() + " --out " +
+                         dir.path().string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Contains("bend lab batchnorm: error: BatchNorm needs at least 2 samples") &&
+                        Contains("experiments failed (batchnorm"));
+  CHECK(fs::exists(dir.path() / "index.html"));
+  CHECK_THAT(r.out, Contains("== xor =="));
+}
+
+TEST_CASE("lab and compare: flags that meant 'default' or nothing are errors, as in bend train", "[cli]") {
+  for (const std::string& args :
+       {std::string("lab batchnorm --epochs 0"), std::string("lab batchnorm --train-limit 0"),
+        std::string("compare --acts ''"), std::string("compare --seeds 1000000000")}) {
+    const Run r = bend_cli(args);
+    INFO(args << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK(count_of(r.out, "\n") == 1);
+  }
+}
+
+TEST_CASE("lab and compare: an --out that cannot be written is refused before the first run", "[cli]") {
+  ScratchDir dir;
+  std::ofstream(dir.path() / "a-file") << "not a directory";
+  const std::string below_a_file = (dir.path() / "a-file" / "out").string();
+  for (const std::string& args : {"compare --acts relu --epochs 1 --train-limit 64 --out " + below_a_file,
+                                  "lab xor --out " + below_a_file}) {
+    const Run r = bend_cli(args);
+    INFO(args << "\n" << r.out);
+    CHECK(r.code == 1);
+    CHECK_THAT(r.out, Contains("--out " + below_a_file + ": cannot write there") && !Contains("comparing") &&
+                          !Contains("== xor =="));
+  }
+}
 #endif

@@ -89,6 +89,10 @@ bool parse_or_help(cxxopts::Options& options, int argc, char** argv, cxxopts::Pa
 // as they are, the standard library's in words (never "std::bad_alloc" or a bare "stof").
 std::string describe_exception(const std::exception& error);
 
+// IoError naming `flag` and the directory unless it can be made and a file written in it: commands that
+// run for hours before writing (compare, lab) check this before the first run.
+void check_output_dir(const std::filesystem::path& dir, std::string_view flag);
+
 bool stdout_is_tty();
 bool stderr_is_tty();
 

@@ -1,5 +1,8 @@
 // The training flags shared by `bend train` and `bend compare`, and small terminal helpers.
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cctype>
 #include <filesystem>
@@ -40,6 +43,26 @@ std::string describe_exception(const std::exception& error) {
   if (what.starts_with("std::") || what.empty())
     return "internal error: an unexpected exception (please report this with the command line)";
   return fmt::format("internal error: {} (please report this with the command line)", what);
+}
+
+void check_output_dir(const std::filesystem::path& dir, std::string_view flag) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (!error) {
+    // A file of our own, made and removed: the one test that covers permissions, read-only mounts and
+    // full inode tables alike.
+    const std::filesystem::path probe = dir / fmt::format(".bend-write-check.{}", ::getpid());
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+      error = std::error_code(errno, std::generic_category());
+    } else {
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+  }
+  if (error)
+    throw IoError(
+        fmt::format("{} {}: cannot write there ({}); nothing was run", flag, dir.string(), error.message()));
 }
 
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
