@@ -7,6 +7,10 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include <signal.h>
+#include <sys/wait.h>
 
 #include "requirements.hpp"
 #include "run_command.hpp"
@@ -154,5 +158,31 @@ TEST_CASE("lab and compare: an --out that cannot be written is refused before th
     CHECK_THAT(r.out, Contains("--out " + below_a_file + ": cannot write there") && !Contains("comparing") &&
                           !Contains("== xor =="));
   }
+}
+TEST_CASE("train: SIGTERM and SIGHUP stop a single process with a checkpoint, as Ctrl-C does",
+          "[cli][mnist][signals]") {
+  if (!have_mnist()) return;
+  for (const int signal : {SIGTERM, SIGHUP}) {
+    ScratchDir dir;
+    const fs::path log = dir.path() / "train.log", checkpoint = dir.path() / "checkpoint.safetensors";
+    const std::vector<std::string> args = {
+        BEND_CLI_PATH,  "train",     "--data-dir",       kMnist.string(),
+        "--arch",       "784-32-10", "--epochs",         "100",
+        "--threads",    "1",         "--train-limit",    "6400",
+        "--test-limit", "500",       "--checkpoint-dir", dir.path().string()};
+    const auto [status, out] = bend::testing::interrupt_in_second_epoch(args, log, signal);
+    INFO("signal " << signal << "\n" << out);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 130);
+    CHECK_THAT(out, Contains("interrupted after step") && Contains(checkpoint.string()));
+    CHECK(fs::exists(checkpoint));
+  }
+}
+
+TEST_CASE("train: --resume with --init-from is a usage error, not a silent choice", "[cli]") {
+  const Run r = bend_cli("train --resume a.safetensors --init-from b.safetensors");
+  INFO(r.out);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.out, Contains("--resume") && Contains("--init-from") && Contains("not both"));
 }
 #endif

@@ -140,6 +140,10 @@ int run_train(int argc, char** argv) {
       cxxopts::value<double>()->default_value("25"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
+  if (args.count("resume") && args.count("init-from"))
+    throw UsageError(
+        "give --resume (continue a run: its weights, optimizer state and position) or --init-from (start a "
+        "new run from a file's weights), not both");
   // The flags are read before MPI starts: a rank that fails here exits before any collective.
   const std::optional<train::CheckpointState> resumed =
       read_resumed(args.count("resume") ? args["resume"].as<std::string>() : std::string());
@@ -216,16 +220,16 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
   ConsoleObserver observer(stderr_is_tty() && !json && root, quiet, json);
   observer.recipe_name = find_recipe_flag(args).name;
   train::clear_stop_request();
-  // Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then SIGKILL to the ranks).
-  // A clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to every rank), or SIGINT or
-  // SIGTERM to any rank (a batch system's SIGTERM before its SIGKILL); the ranks agree within a step.
+  // Ctrl-C, and the SIGTERM or SIGHUP a batch system or a closed terminal sends, stop the run after its
+  // step with a checkpoint. Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then
+  // SIGKILL to the ranks); a clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to
+  // every rank), or SIGINT or SIGTERM to any rank; the ranks agree within a step.
   const bool many = world.size() > 1;
   const auto handle_stop_signals = [many](void (*handler)(int)) {
     std::signal(SIGINT, handler);
-    if (many) {
-      std::signal(SIGTERM, handler);
-      std::signal(SIGUSR1, handler);
-    }
+    std::signal(SIGTERM, handler);
+    std::signal(SIGHUP, handler);
+    if (many) std::signal(SIGUSR1, handler);
   };
   handle_stop_signals(on_sigint);
   train::DiagnosticsObserver diagnostics(
