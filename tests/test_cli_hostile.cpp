@@ -12,6 +12,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <nlohmann/json.hpp>
+
 #include "requirements.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
@@ -184,5 +186,39 @@ TEST_CASE("train: --resume with --init-from is a usage error, not a silent choic
   INFO(r.out);
   CHECK(r.code == 2);
   CHECK_THAT(r.out, Contains("--resume") && Contains("--init-from") && Contains("not both"));
+}
+TEST_CASE("compare --resume refuses a run file with an accuracy out of range or a value of the wrong type",
+          "[cli][mnist][compare]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const std::string args =
+      "compare --acts relu --arch 784-16-10 --epochs 1 --train-limit 128 --test-limit 100 "
+      "--threads 1 --data-dir " +
+      kMnist.string() + " --out " + dir.path().string();
+  const Run first = bend_cli(args);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  fs::path run_file;
+  for (const auto& entry : fs::recursive_directory_iterator(dir.path() / "runs"))
+    if (entry.path().extension() == ".json") run_file = entry.path();
+  REQUIRE(!run_file.empty());
+  const nlohmann::json original = nlohmann::json::parse(bend::testing::read_text_file(run_file));
+  const auto resume_with = [&](const nlohmann::json& edited) {
+    std::ofstream(run_file) << edited.dump();
+    return bend_cli(args + " --resume");
+  };
+  nlohmann::json edited = original;
+  edited["history"][0]["test_accuracy"] = 57.0;  // printed "2870.70 +- 4001.23%" before
+  const Run accuracy = resume_with(edited);
+  INFO(accuracy.out);
+  CHECK(accuracy.code == 1);
+  CHECK_THAT(accuracy.out, Contains("test_accuracy 57 is not a fraction in [0, 1]"));
+  edited = original;
+  edited["seed"] = "x";
+  const Run type = resume_with(edited);
+  INFO(type.out);
+  CHECK(type.code == 1);
+  CHECK_THAT(type.out, Contains("malformed run record: a value has the wrong type") &&
+                           !Contains("json.exception") && !Contains("at()"));
 }
 #endif
