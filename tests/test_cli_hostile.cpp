@@ -6,7 +6,9 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <signal.h>
@@ -14,6 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bend/nn/serialize.hpp"
+#include "bend/tensor.hpp"
 #include "requirements.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
@@ -220,5 +224,40 @@ TEST_CASE("compare --resume refuses a run file with an accuracy out of range or 
   CHECK(type.code == 1);
   CHECK_THAT(type.out, Contains("malformed run record: a value has the wrong type") &&
                            !Contains("json.exception") && !Contains("at()"));
+}
+TEST_CASE("eval and predict refuse a model with a NaN or infinite weight or a negative running variance",
+          "[cli][mnist]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const fs::path model = dir.path() / "model.safetensors", edited = dir.path() / "edited.safetensors";
+  const std::string data = " --data-dir " + kMnist.string();
+  const Run train = bend_cli(
+      "train --arch 784-8-10 --norm batch --train-limit 128 --test-limit 100 --epochs 1 "
+      "--threads 1 --checkpoint-dir " +
+      dir.path().string() + " --save " + model.string() + data);
+  INFO(train.out);
+  REQUIRE(train.code == 0);
+  REQUIRE(bend_cli("eval --model " + model.string() + data).code == 0);
+  bend::nn::Metadata metadata;
+  const bend::nn::NamedTensors tensors = bend::nn::load_tensors(model, &metadata);
+  const std::vector<std::tuple<std::string, float, std::string>> edits = {
+      {"0.weight", std::numeric_limits<float>::quiet_NaN(), "holds nan"},
+      {"3.bias", std::numeric_limits<float>::infinity(), "holds inf"},
+      {"1.running_var", -1.0f, "negative variance"}};
+  for (const auto& [name, value, expected] : edits) {
+    bend::nn::NamedTensors changed;
+    for (const auto& [key, tensor] : tensors) {
+      bend::Tensor copy = tensor.clone();
+      if (key == name) copy.data()[0] = value;
+      changed.emplace_back(key, copy);
+    }
+    bend::nn::save_tensors(edited, changed, metadata);
+    for (const std::string command : {"eval --model ", "predict --index 0 --model "}) {
+      const Run r = bend_cli(command + edited.string() + data);
+      INFO(command << name << "\n" << r.out);
+      CHECK(r.code == 1);
+      CHECK_THAT(r.out, Contains("tensor '" + name + "' " + expected) && !Contains("accuracy"));
+    }
+  }
 }
 #endif
