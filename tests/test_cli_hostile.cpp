@@ -13,6 +13,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -259,5 +260,26 @@ TEST_CASE("eval and predict refuse a model with a NaN or infinite weight or a ne
       CHECK_THAT(r.out, Contains("tensor '" + name + "' " + expected) && !Contains("accuracy"));
     }
   }
+}
+TEST_CASE("train: the temporary file a killed checkpoint write left is removed by the next run there",
+          "[cli][mnist]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const pid_t child = ::fork();  // a process that has exited: the "killed" writer
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  const fs::path stale = dir.path() / (".checkpoint.safetensors.tmp." + std::to_string(child) + ".0");
+  std::ofstream(stale) << std::string(4096, 'x');
+  const Run r = bend_cli(
+      "train --arch 784-8-10 --train-limit 64 --test-limit 50 --epochs 1 --threads 1 "
+      "--checkpoint-dir " +
+      dir.path().string() + " --data-dir " + kMnist.string());
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_FALSE(fs::exists(stale));
+  CHECK_THAT(r.out, Contains("removed 1 temporary file of killed runs from " + dir.path().string()));
+  CHECK(fs::exists(dir.path() / "checkpoint.safetensors"));
 }
 #endif

@@ -201,8 +201,12 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
   dist::agree(
       world,
       [&] {
-        if (!config.checkpoint_dir.empty() && root)
-          std::filesystem::create_directories(config.checkpoint_dir);
+        if (config.checkpoint_dir.empty() || !root) return;
+        std::filesystem::create_directories(config.checkpoint_dir);
+        // What a run killed in the middle of writing a checkpoint left behind.
+        if (const int stale = remove_stale_temporaries(config.checkpoint_dir); stale > 0)
+          fmt::print(stderr, "removed {} temporary file{} of killed runs from {}\n", stale,
+                     stale == 1 ? "" : "s", config.checkpoint_dir.string());
       },
       describe_exception);
 
