@@ -142,10 +142,12 @@ TEST_CASE("lab: one experiment that cannot run does not lose the others", "[cli]
   CHECK_THAT(r.out, Contains("== xor =="));
 }
 
-TEST_CASE("lab and compare: flags that meant 'default' or nothing are errors, as in bend train", "[cli]") {
+TEST_CASE("flags that meant 'default', or that another flag silently beat, are usage errors", "[cli]") {
   for (const std::string& args :
        {std::string("lab batchnorm --epochs 0"), std::string("lab batchnorm --train-limit 0"),
-        std::string("compare --acts ''"), std::string("compare --seeds 1000000000")}) {
+        std::string("compare --acts ''"), std::string("compare --seeds 1000000000"),
+        std::string("train --momentum 0.9 --opt-arg momentum=0.5 --opt sgd"),
+        std::string("train --opt rmsprop --opt-arg alpha=0.9 --opt-arg alpha=0.8")}) {
     const Run r = bend_cli(args);
     INFO(args << "\n" << r.out);
     CHECK(r.code == 2);
@@ -281,5 +283,19 @@ TEST_CASE("train: the temporary file a killed checkpoint write left is removed b
   CHECK_FALSE(fs::exists(stale));
   CHECK_THAT(r.out, Contains("removed 1 temporary file of killed runs from " + dir.path().string()));
   CHECK(fs::exists(dir.path() / "checkpoint.safetensors"));
+}
+TEST_CASE("train: a warm-up longer than the whole run is refused before training", "[cli][mnist]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const Run r =
+      bend_cli("train --arch 784-8-10 --train-limit 64 --batch 32 --epochs 2 --warmup 5 --checkpoint-dir " +
+               dir.path().string() + " --data-dir " + kMnist.string());
+  INFO(r.out);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Contains("--warmup 5 is longer than the whole run (2 epochs x 2 batches = 4 steps)"));
+  CHECK(bend_cli("train --arch 784-8-10 --train-limit 64 --batch 32 --epochs 2 --warmup 4 --threads 1 "
+                 "--checkpoint-dir " +
+                 dir.path().string() + " --data-dir " + kMnist.string())
+            .code == 0);
 }
 #endif

@@ -4,10 +4,12 @@
 
 #include <cerrno>
 
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <new>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -279,6 +281,10 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const train::C
   if (a.count("momentum")) c.optimizer_options["momentum"] = a["momentum"].as<double>();
   if (a.count("nesterov")) c.optimizer_options["nesterov"] = 1.0;
   if (a.count("weight-decay")) c.optimizer_options["weight_decay"] = a["weight-decay"].as<double>();
+  // The options that have a flag of their own (recipe values, like its lr, may be overridden).
+  static constexpr std::pair<std::string_view, const char*> kOptionFlags[] = {
+      {"lr", "lr"}, {"momentum", "momentum"}, {"nesterov", "nesterov"}, {"weight_decay", "weight-decay"}};
+  std::set<std::string> given_by_opt_arg;
   if (a.count("opt-arg"))
     for (const std::string& item : a["opt-arg"].as<std::vector<std::string>>()) {
       const auto eq = item.find('=');
@@ -287,7 +293,16 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const train::C
       const double v = std::strtod(value.c_str(), &end);
       if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0')
         throw UsageError(fmt::format("--opt-arg '{}': expected NAME=NUMBER, e.g. alpha=0.9", item));
-      c.optimizer_options[item.substr(0, eq)] = v;
+      // One value per option: a key given twice, or also by its own flag (--momentum), is not guessed at.
+      const std::string key = item.substr(0, eq);
+      const auto flag = std::find_if(std::begin(kOptionFlags), std::end(kOptionFlags),
+                                     [&](const auto& f) { return f.first == key && a.count(f.second); });
+      if (flag != std::end(kOptionFlags) || !given_by_opt_arg.insert(key).second)
+        throw UsageError(fmt::format("--opt-arg '{}': {} is already set by {}; give each option once", item,
+                                     key,
+                                     flag != std::end(kOptionFlags) ? "--" + std::string(flag->second)
+                                                                    : std::string("an earlier --opt-arg")));
+      c.optimizer_options[key] = v;
     }
   c.warmup_steps = a["warmup"].as<std::int64_t>();
   c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : resumed ? resumed->batch : recipe.batch;

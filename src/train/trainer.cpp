@@ -181,6 +181,14 @@ void Trainer::setup() {
   if (!model_) throw ValueError(fmt::format("Trainer: building {} gave no model", source_.description));
   check_model_fits_data();
   check_batch_norm_rows(*model_, train_.size(), config_.batch, 1);
+  // A warm-up longer than the whole run trains at a fraction of the learning rate throughout.
+  const std::int64_t batches_per_epoch = (train_.size() + config_.batch - 1) / config_.batch -
+                                         (drops_last_batch(*model_, train_.size(), config_.batch, 1) ? 1 : 0);
+  if (config_.warmup_steps > batches_per_epoch * config_.epochs)
+    throw ValueError(fmt::format(
+        "--warmup {} is longer than the whole run ({} epochs x {} batches = {} steps): the learning rate "
+        "would never reach its value",
+        config_.warmup_steps, config_.epochs, batches_per_epoch, batches_per_epoch * config_.epochs));
   if (!config_.init_from.empty()) {
     nn::Metadata file_metadata;
     nn::NamedTensors tensors = nn::load_tensors(config_.init_from, &file_metadata);
