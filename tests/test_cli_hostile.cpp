@@ -298,4 +298,19 @@ TEST_CASE("train: a warm-up longer than the whole run is refused before training
                  dir.path().string() + " --data-dir " + kMnist.string())
             .code == 0);
 }
+TEST_CASE("control characters typed into --arch, --dataset or a command name are escaped when echoed",
+          "[cli]") {
+  // (printf makes the ESC byte; the shell of run_command may not know $'...')
+  for (const std::string& args : {std::string("train --arch \"$(printf '784-\\033[31m-10')\""),
+                                  std::string("train --dataset \"$(printf '\\033[2Jmnist')\""),
+                                  std::string("\"$(printf 'tr\\033]0;x\\007ain')\"")}) {
+    const Run r = bend_cli(args);
+    INFO(args << "\n" << r.out);
+    CHECK(r.code == 2);
+    CHECK(r.out.find('\x1b') == std::string::npos);
+    CHECK(r.out.find('\x07') == std::string::npos);
+    CHECK_THAT(r.out, Contains("\\x1b"));
+    CHECK(count_of(r.out, "\n") == 1);
+  }
+}
 #endif

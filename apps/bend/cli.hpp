@@ -93,6 +93,10 @@ std::string describe_exception(const std::exception& error);
 // run for hours before writing (compare, lab) check this before the first run.
 void check_output_dir(const std::filesystem::path& dir, std::string_view flag);
 
+// `text` with its control characters (ESC, CR, newlines; not tabs) written as \xNN: for messages that
+// echo what the user typed (--arch, --dataset, file names), so nothing typed reaches the terminal raw.
+std::string printable(std::string_view text);
+
 bool stdout_is_tty();
 bool stderr_is_tty();
 

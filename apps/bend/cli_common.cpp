@@ -67,6 +67,21 @@ void check_output_dir(const std::filesystem::path& dir, std::string_view flag) {
         fmt::format("{} {}: cannot write there ({}); nothing was run", flag, dir.string(), error.message()));
 }
 
+// Messages echo what the user typed (--arch, --dataset, file names): control characters in it (ESC, which
+// starts terminal escape sequences, CR, ...) are printed as \xNN, never sent to the terminal raw.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += c;
+  }
+  return out;
+}
+
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 

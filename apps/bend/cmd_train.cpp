@@ -186,7 +186,7 @@ int run_train(int argc, char** argv) {
   } catch (const std::exception& e) {
     if (world.size() == 1) throw;
     fmt::print(stderr, "bend train: error on rank {} of {}: {}; ending every rank of the MPI job\n",
-               world.rank(), world.size(), describe_exception(e));
+               world.rank(), world.size(), printable(describe_exception(e)));
     std::fflush(stderr);
     world.abort(1);
   }
