@@ -313,4 +313,23 @@ TEST_CASE("control characters typed into --arch, --dataset or a command name are
     CHECK(count_of(r.out, "\n") == 1);
   }
 }
+TEST_CASE("train: a batch of activations larger than memory is refused before the first step",
+          "[cli][mnist][limits]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const std::string common =
+      " --threads 1 --epochs 1 --checkpoint-dir " + dir.path().string() + " --data-dir " + kMnist.string();
+  // 512 channels of 28x28: ~10 MB of activations and gradients per row, ~580 GB for 60000 rows.
+  const Run wide = bend_cli("train --arch c512k3p1-10 --batch 60000" + common);
+  INFO(wide.out);
+  CHECK(wide.code == 1);
+  CHECK_THAT(wide.out,
+             Contains("a training batch of 60000 rows needs at least") && Contains("lower --batch"));
+  // The typo of the issue (p2000 for p2): 4002x4002 outputs; 1000 evaluation rows need ~128 GB.
+  const Run typo = bend_cli("train --arch c1k3p2000-10" + common);
+  INFO(typo.out);
+  CHECK(typo.code == 1);
+  CHECK_THAT(typo.out, Contains("1x28x28-c1k3p2000-10: ") && Contains("of memory"));
+  CHECK_THAT(typo.out, !Contains("epoch   1"));
+}
 #endif

@@ -93,6 +93,11 @@ std::string describe_exception(const std::exception& error);
 // run for hours before writing (compare, lab) check this before the first run.
 void check_output_dir(const std::filesystem::path& dir, std::string_view flag);
 
+// ValueError when a batch of `train_rows` (training: every layer's output and its gradient) or
+// `eval_rows` (evaluation, no tape) of `spec` cannot fit in this machine's physical memory. The weights
+// and one row are checked when the model is built; this covers the batch, before the first step.
+void check_batch_fits_in_memory(const nn::ModelSpec& spec, std::int64_t train_rows, std::int64_t eval_rows);
+
 // `text` with its control characters (ESC, CR, newlines; not tabs) written as \xNN: for messages that
 // echo what the user typed (--arch, --dataset, file names), so nothing typed reaches the terminal raw.
 std::string printable(std::string_view text);

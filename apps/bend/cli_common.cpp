@@ -82,6 +82,45 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+namespace {
+
+std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
+
+}  // namespace
+
+void check_batch_fits_in_memory(const nn::ModelSpec& spec, std::int64_t train_rows, std::int64_t eval_rows) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
+  const auto values = [](const nn::SampleShape& shape) {
+    double n = 1;
+    for (const std::int64_t d : shape) n *= static_cast<double>(d);
+    return n;
+  };
+  // Training keeps every layer's output for backward and makes a gradient of the same size: at least
+  // twice the sum of the outputs per row. Evaluation holds a layer's input and output at a time.
+  double per_row = values(spec.input), widest_pair = 0;
+  nn::SampleShape in = spec.input;
+  for (const nn::LayerShape& layer : spec.infer_shapes()) {
+    per_row += values(layer.output);
+    widest_pair = std::max(widest_pair, values(in) + values(layer.output));
+    in = layer.output;
+  }
+  const double training = 2 * per_row * sizeof(float) * static_cast<double>(train_rows);
+  const double evaluation = widest_pair * sizeof(float) * static_cast<double>(eval_rows);
+  if (training > memory)
+    throw ValueError(fmt::format(
+        "{}: a training batch of {} rows needs at least {} for its activations and their gradients ({} "
+        "per row), more than this machine's {} of memory; lower --batch or make the layers smaller",
+        spec.arch_string(), train_rows, gigabytes(training), gigabytes(2 * per_row * sizeof(float)),
+        gigabytes(memory)));
+  if (evaluation > memory)
+    throw ValueError(fmt::format(
+        "{}: evaluating {} rows at a time needs at least {} for one layer's input and output, more than this "
+        "machine's {} of memory; make the layers smaller",
+        spec.arch_string(), eval_rows, gigabytes(evaluation), gigabytes(memory)));
+}
+
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return ::isatty(STDERR_FILENO) == 1; }
 

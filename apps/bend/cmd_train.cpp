@@ -221,6 +221,14 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
     dist::report_failure(world, describe_exception(e));
   }
   train::Trainer& trainer = *built;
+  // (evaluate() takes 1000 test rows at a time)
+  dist::agree(
+      world,
+      [&] {
+        check_batch_fits_in_memory(model.spec, std::min(config.batch, trainer.train_data().size()),
+                                   std::min<std::int64_t>(1000, trainer.test_data().size()));
+      },
+      describe_exception);
   ConsoleObserver observer(stderr_is_tty() && !json && root, quiet, json);
   observer.recipe_name = find_recipe_flag(args).name;
   train::clear_stop_request();
