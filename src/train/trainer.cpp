@@ -122,7 +122,7 @@ void check_batch_norm_rows(nn::Module& model, std::int64_t samples, std::int64_t
                                  samples == 1 ? "--train-limit" : "--batch"));
   throw ValueError(fmt::format(
       "BatchNorm needs at least 2 rows per rank in training, but a batch of {} over {} data-parallel ranks "
-      "gives a rank 1 row: use --batch {} or more{}",
+      "gives one rank a single row: use --batch {} or more{}",
       rows, ranks, 2 * ranks, samples < batch ? " (and --train-limit at least as large)" : ""));
 }
 
