@@ -246,7 +246,7 @@ TEST_CASE("eval and predict refuse a model with a NaN or infinite weight or a ne
   const std::vector<std::tuple<std::string, float, std::string>> edits = {
       {"0.weight", std::numeric_limits<float>::quiet_NaN(), "holds nan"},
       {"3.bias", std::numeric_limits<float>::infinity(), "holds inf"},
-      {"1.running_var", -1.0f, "negative variance"}};
+      {"1.running_var", -1.0f, "holds a negative variance"}};
   for (const auto& [name, value, expected] : edits) {
     bend::nn::NamedTensors changed;
     for (const auto& [key, tensor] : tensors) {
