@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -151,4 +152,30 @@ TEST_CASE("write_file_atomically gives a clear error for a directory it cannot w
                       Contains("read_only/file.bin") && Contains("Permission denied"));
     fs::permissions(read_only, fs::perms::owner_all);
   }
+}
+
+TEST_CASE("remove_stale_temporaries removes what dead processes left, and nothing else", "[io][atomic]") {
+  bend::testing::ScratchDir dir;
+  // A pid that has just exited.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  REQUIRE(child > 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  const auto touch = [&](const std::string& name) { std::ofstream(dir.path() / name) << "partial"; };
+  const std::string dead = std::to_string(child), alive = std::to_string(::getppid());
+  touch(".checkpoint.safetensors.tmp." + dead + ".0");
+  touch(".model.tmp.safetensors.tmp." + dead + ".12");
+  touch(".checkpoint.safetensors.tmp." + alive + ".0");  // a write in progress: kept
+  touch("checkpoint.safetensors");
+  touch(".hidden");
+  touch(".notes.tmp.x.1");
+  CHECK(bend::remove_stale_temporaries(dir.path()) == 2);
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{".checkpoint.safetensors.tmp." + alive + ".0", ".hidden",
+                                         ".notes.tmp.x.1", "checkpoint.safetensors"});
+  CHECK(bend::remove_stale_temporaries(dir.path() / "missing") == 0);
 }

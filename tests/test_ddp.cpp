@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "bend/rng.hpp"
 #include "requirements.hpp"
 #include "run_command.hpp"
+#include "scratch_files.hpp"
 
 using namespace bend;
 
@@ -280,5 +282,83 @@ TEST_CASE("ddp: SIGUSR1 to mpirun stops both ranks with one checkpoint that --re
   CHECK(resumed.code == 0);
   CHECK(resumed.out.find("\"epoch\":100") != std::string::npos);
   CHECK(resumed.out.find("summary") != std::string::npos);
+}
+// An error on one rank reaches every rank (issue 29): each case ends well within 30 s (a hang would be
+// timeout's 124) with exit 1 and bend's one line, from rank 0, naming the failing rank and the cause.
+namespace {
+
+testing::CommandResult run_two_briefly(const std::string& args, const std::string& prefix = "") {
+  return testing::run_command(prefix + "timeout 30 mpirun --oversubscribe --allow-run-as-root -np 2 " + args);
+}
+
+void require_one_line_naming(const testing::CommandResult& r, const std::string& rank,
+                             const std::string& cause) {
+  INFO(r.out);
+  CHECK(r.code == 1);
+  std::vector<std::string> bend_lines;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("bend train:", 0) == 0) bend_lines.push_back(line);
+  REQUIRE(bend_lines.size() == 1);
+  CHECK_THAT(bend_lines[0], Catch::Contains(rank) && Catch::Contains(cause));
+}
+
+}  // namespace
+
+TEST_CASE("ddp: BatchNorm with a one-row shard is refused on every rank at once", "[ddp][mpi]") {
+  if (!ddp_available()) return;
+  const auto dir = fresh_dir("bn_rows");
+  const auto r = run_two_briefly(train_args(dir, "--norm batch --batch 3 --train-limit 300 --epochs 1"));
+  require_one_line_naming(r, "rank 0 of 2", "--batch 4");
+  // A last batch of 3 (one row on rank 0) is dropped and said once; the run trains.
+  const auto dropped =
+      run_two_briefly(train_args(dir, "--norm batch --batch 4 --train-limit 303 --epochs 1"));
+  INFO(dropped.out);
+  CHECK(dropped.code == 0);
+  CHECK_THAT(dropped.out, Catch::Contains("last batch of each epoch (3 of 303 samples) is left out"));
+}
+
+TEST_CASE("ddp: a checkpoint directory rank 0 cannot make ends every rank with one line", "[ddp][mpi]") {
+  if (!ddp_available()) return;
+  const auto dir = fresh_dir("no_dir");
+  std::ofstream(dir / "a-file") << "not a directory";
+  const auto r = run_two_briefly(train_args(dir / "a-file" / "checkpoints", "--epochs 1"));
+  require_one_line_naming(r, "rank 0 of 2", (dir / "a-file").string());
+}
+
+TEST_CASE("ddp: a rank that cannot load its data ends every rank with one line naming it", "[ddp][mpi]") {
+  if (!ddp_available()) return;
+  const auto dir = fresh_dir("rank_data");
+  // Rank 1 alone is given a data directory that does not exist.
+  const std::string data = "$([ $OMPI_COMM_WORLD_RANK = 1 ] && echo " + (dir / "nowhere").string() +
+                           " || echo " + kMnist.string() + ")";
+  const auto r =
+      run_two_briefly("bash -c '" + std::string(BEND_CLI_PATH) + " train --data-dir " + data +
+                      " --arch 784-32-10 --train-limit 640 --test-limit 100 --batch 64 --threads 1 "
+                      "--epochs 1 --checkpoint-dir " +
+                      dir.string() + "'");
+  require_one_line_naming(r, "rank 1 of 2", "nowhere");
+}
+
+TEST_CASE("ddp: a full disk under rank 0's checkpoint ends every rank with one line", "[ddp][mpi]") {
+  if (!ddp_available()) return;
+  testing::ScratchDir scratch("bend_ddp_full");
+  // A 128 KiB tmpfs where this machine lets us mount one (ENOSPC); else each rank runs under a 128 KiB
+  // file-size limit (EFBIG), with MPI's shared-memory transport off (its segments are files too).
+  const auto small = scratch.path() / "small";
+  std::filesystem::create_directories(small);
+  const bool mounted = ::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=128k") == 0;
+  // 784-32-10 with Adam: a 0.3 MB checkpoint, written after epoch 1.
+  testing::CommandResult r;
+  if (mounted) {
+    r = run_two_briefly(train_args(small / "checkpoints", "--epochs 3"));
+    ::umount(small.c_str());
+  } else {
+    r = run_two_briefly("--mca btl self,tcp bash -c 'trap \"\" XFSZ; ulimit -f 128; exec " +
+                        train_args(small / "checkpoints", "--epochs 3") + "'");
+  }
+  INFO((mounted ? "(tmpfs)" : "(file-size limit)"));
+  require_one_line_naming(r, "rank 0 of 2", "checkpoint.safetensors");
+  CHECK_THAT(r.out, Catch::Contains("No space left") || Catch::Contains("File too large"));
 }
 #endif

@@ -165,6 +165,12 @@ TEST_CASE("malformed gzip IDX files give specific errors", "[idx]") {
         "short.gz", gzip(Bytes(raw.begin(), raw.end() - 100)),
         "truncated: header says 100x4x4 = 1600 items (1616 bytes) but the decompressed data has 1516 bytes");
   }
+  SECTION("a header that claims more than the gzip data can hold is refused before inflating") {
+    // 0xFFFFFFFF images of 28x28 (3.4 TB) over 1 MB of zeros: at most ~1 GB could come out of the
+    // compressed bytes, so nothing is inflated (the reader took 4.1 GB on 4 GiB of zeros before).
+    Bytes lying = make_idx(0x08, {0xFFFFFFFFu, 28, 28}, Bytes(1 << 20, 0));
+    check_file("lying.gz", gzip(lying), "bytes of gzip data can hold at most");
+  }
   SECTION("IDX inside gzip has trailing bytes") {
     Bytes longer = raw;
     longer.resize(raw.size() + 3000000, 1);  // more than one decompression chunk extra

@@ -70,6 +70,8 @@ TEST_CASE("lab: activation lists", "[lab]") {
   CHECK(std::find(all.begin(), all.end(), "prelu") != all.end());
   CHECK(lab::parse_activation_list("relu, swish,relu") == std::vector<std::string>{"relu", "silu"});
   CHECK_THROWS_AS(lab::parse_activation_list("relu,nope"), ValueError);
+  CHECK_THROWS_AS(lab::parse_activation_list(""), ValueError);  // as `train --act ''`: not the default
+  CHECK_THROWS_AS(lab::parse_activation_list(" "), ValueError);
 }
 
 TEST_CASE("lab: the compare runner writes a report that agrees with its runs", "[lab]") {

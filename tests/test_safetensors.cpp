@@ -277,7 +277,7 @@ std::vector<CorruptCase> corrupt_cases() {
       {"empty header", file_with_header("", ""), "header is not valid JSON"},
       {"truncated JSON", file_with_header(R"({"t":)", two), "header is not valid JSON"},
       {"number out of range", one_tensor(R"("dtype":"F32","shape":[1e400],"data_offsets":[0,8])"),
-       "header is not valid JSON: [json.exception.out_of_range.406] number overflow"},
+       "header is not valid JSON: number overflow"},
       {"NUL in header", file_with_header(std::string("{}\0\0\0\0\0\0", 8), ""),
        "header contains a NUL byte at file offset 10"},
       {"bad UTF-8", file_with_header("{\"\xff\":{}}", ""), "UTF-8"},

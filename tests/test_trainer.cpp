@@ -333,6 +333,40 @@ TEST_CASE("a checkpoint with edited metadata is refused, never run", "[trainer][
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a checkpoint's history out of range, or a format version from the future, is refused",
+          "[trainer][checkpoint]") {
+  auto [train, test] = synthetic(64, 16);
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_checkpoint_ranges";
+  std::filesystem::remove_all(dir);
+  TrainConfig c = small_config();
+  c.epochs = 2;
+  c.max_steps = 2;
+  c.checkpoint_dir = dir;
+  Trainer(c, small_mlp(), train, test).run();
+  nn::Metadata metadata;
+  const nn::NamedTensors tensors = nn::load_tensors(dir / "checkpoint.safetensors", &metadata);
+  const auto resume_with = [&](const nn::Metadata& edited) {
+    nn::save_tensors(dir / "edited.safetensors", tensors, edited);
+    TrainConfig resume = c;
+    resume.checkpoint_dir.clear();
+    resume.resume = dir / "edited.safetensors";
+    Trainer t(resume, small_mlp(), train, test);
+  };
+  // One finished epoch: train accuracy 0.5, test accuracy 0.75 (or 5.0, which printed "best 500.00%").
+  nn::Metadata edited = metadata;
+  edited["bend.epochs"] = "1";
+  edited["bend.history"] = "1 0x1p+0 0x1p-1 0x1p+0 0x1.8p-1 0x1p+0 0x1p-10 2;";
+  CHECK_NOTHROW(resume_with(edited));
+  edited["bend.history"] = "1 0x1p+0 0x1p-1 0x1p+0 0x1.4p+2 0x1p+0 0x1p-10 2;";
+  CHECK_THROWS_WITH(resume_with(edited), Catch::Contains("out of range"));
+  edited["bend.history"] = "1 -0x1p+0 0x1p-1 0x1p+0 0x1.8p-1 0x1p+0 0x1p-10 2;";  // a negative loss
+  CHECK_THROWS_WITH(resume_with(edited), Catch::Contains("out of range"));
+  edited = metadata;
+  edited["bend.checkpoint"] = "99";
+  CHECK_THROWS_WITH(resume_with(edited), Catch::Contains("format version '99'"));
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
   if (!bend::testing::require_available(have_mnist(), "MNIST in " + kMnist.string(),
                                         "run data/fetch-mnist.sh"))

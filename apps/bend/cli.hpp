@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -61,7 +62,9 @@ struct ModelFlags {
   train::ModelSource source() const;
 };
 // UsageError on bad values; ValueError when the model does not take the dataset's samples.
-ModelFlags model_flags(const cxxopts::ParseResult& args);  // UsageError on bad values
+// `resumed`: the checkpoint of `bend train --resume`, whose model and dataset fill in what the flags
+// leave out.
+ModelFlags model_flags(const cxxopts::ParseResult& args, const train::CheckpointState* resumed = nullptr);
 // A Sequential's layer table for one sample of `features` inputs; any other module's describe() and size.
 std::string model_summary(nn::Module& model, std::int64_t features);
 
@@ -71,7 +74,11 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 void add_training_flags(cxxopts::Options& options);
 // Reads the training flags into a config, validated (UsageError on bad values).
 // `resume`: the checkpoint of `bend train --resume`, whose settings fill in what the flags leave out.
-train::TrainConfig training_config(const cxxopts::ParseResult& args, const std::filesystem::path& resume = {});
+train::TrainConfig training_config(const cxxopts::ParseResult& args,
+                                   const std::filesystem::path& resume = {});
+train::TrainConfig training_config(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);
+// The checkpoint at `resume` (nothing when the path is empty or not a file).
+std::optional<train::CheckpointState> read_resumed(const std::filesystem::path& resume);
 // The --recipe the command line names (UsageError for an unknown name).
 const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& args);
 
@@ -81,6 +88,19 @@ bool parse_or_help(cxxopts::Options& options, int argc, char** argv, cxxopts::Pa
 // The one line main() prints for an exception that reached its last-resort catch: bend's own messages
 // as they are, the standard library's in words (never "std::bad_alloc" or a bare "stof").
 std::string describe_exception(const std::exception& error);
+
+// IoError naming `flag` and the directory unless it can be made and a file written in it: commands that
+// run for hours before writing (compare, lab) check this before the first run.
+void check_output_dir(const std::filesystem::path& dir, std::string_view flag);
+
+// ValueError when a batch of `train_rows` (training: every layer's output and its gradient) or
+// `eval_rows` (evaluation, no tape) of `spec` cannot fit in this machine's physical memory. The weights
+// and one row are checked when the model is built; this covers the batch, before the first step.
+void check_batch_fits_in_memory(const nn::ModelSpec& spec, std::int64_t train_rows, std::int64_t eval_rows);
+
+// `text` with its control characters (ESC, CR, newlines; not tabs) written as \xNN: for messages that
+// echo what the user typed (--arch, --dataset, file names), so nothing typed reaches the terminal raw.
+std::string printable(std::string_view text);
 
 bool stdout_is_tty();
 bool stderr_is_tty();

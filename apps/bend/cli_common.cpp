@@ -1,10 +1,15 @@
 // The training flags shared by `bend train` and `bend compare`, and small terminal helpers.
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <new>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string_view>
 #include <system_error>
@@ -40,6 +45,80 @@ std::string describe_exception(const std::exception& error) {
   if (what.starts_with("std::") || what.empty())
     return "internal error: an unexpected exception (please report this with the command line)";
   return fmt::format("internal error: {} (please report this with the command line)", what);
+}
+
+void check_output_dir(const std::filesystem::path& dir, std::string_view flag) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (!error) {
+    // A file of our own, made and removed: the one test that covers permissions, read-only mounts and
+    // full inode tables alike.
+    const std::filesystem::path probe = dir / fmt::format(".bend-write-check.{}", ::getpid());
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+      error = std::error_code(errno, std::generic_category());
+    } else {
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+  }
+  if (error)
+    throw IoError(
+        fmt::format("{} {}: cannot write there ({}); nothing was run", flag, dir.string(), error.message()));
+}
+
+// Messages echo what the user typed (--arch, --dataset, file names): control characters in it (ESC, which
+// starts terminal escape sequences, CR, ...) are printed as \xNN, never sent to the terminal raw.
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && c != '\t') || byte == 0x7f)
+      out += fmt::format("\\x{:02x}", byte);
+    else
+      out += c;
+  }
+  return out;
+}
+
+namespace {
+
+std::string gigabytes(double bytes) { return fmt::format("{:.1f} GB", bytes / 1e9); }
+
+}  // namespace
+
+void check_batch_fits_in_memory(const nn::ModelSpec& spec, std::int64_t train_rows, std::int64_t eval_rows) {
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page_size <= 0) return;
+  const double memory = static_cast<double>(pages) * static_cast<double>(page_size);
+  const auto values = [](const nn::SampleShape& shape) {
+    double n = 1;
+    for (const std::int64_t d : shape) n *= static_cast<double>(d);
+    return n;
+  };
+  // Training keeps every layer's output for backward and makes a gradient of the same size: at least
+  // twice the sum of the outputs per row. Evaluation holds a layer's input and output at a time.
+  double per_row = values(spec.input), widest_pair = 0;
+  nn::SampleShape in = spec.input;
+  for (const nn::LayerShape& layer : spec.infer_shapes()) {
+    per_row += values(layer.output);
+    widest_pair = std::max(widest_pair, values(in) + values(layer.output));
+    in = layer.output;
+  }
+  const double training = 2 * per_row * sizeof(float) * static_cast<double>(train_rows);
+  const double evaluation = widest_pair * sizeof(float) * static_cast<double>(eval_rows);
+  if (training > memory)
+    throw ValueError(fmt::format(
+        "{}: a training batch of {} rows needs at least {} for its activations and their gradients ({} "
+        "per row), more than this machine's {} of memory; lower --batch or make the layers smaller",
+        spec.arch_string(), train_rows, gigabytes(training), gigabytes(2 * per_row * sizeof(float)),
+        gigabytes(memory)));
+  if (evaluation > memory)
+    throw ValueError(fmt::format(
+        "{}: evaluating {} rows at a time needs at least {} for one layer's input and output, more than this "
+        "machine's {} of memory; make the layers smaller",
+        spec.arch_string(), eval_rows, gigabytes(evaluation), gigabytes(memory)));
 }
 
 bool stdout_is_tty() { return ::isatty(STDOUT_FILENO) == 1; }
@@ -148,29 +227,48 @@ std::string preset_arch(std::string_view name, const DatasetEntry& dataset) {
   return preset->arch(dataset.input_shape, dataset.num_classes);
 }
 
-ModelFlags model_flags(const cxxopts::ParseResult& a) {
+// --dataset, or, resuming without it, the checkpoint's dataset.
+static std::string dataset_flag(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
+  if (a.count("dataset") || resumed == nullptr) return a["dataset"].as<std::string>();
+  return resumed->dataset;
+}
+
+ModelFlags model_flags(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
   ModelFlags m;
   const DatasetEntry* dataset = nullptr;
   try {
-    dataset = &find_dataset(a["dataset"].as<std::string>());
+    dataset = &find_dataset(dataset_flag(a, resumed));
   } catch (const ValueError& e) {
     throw UsageError(fmt::format("--dataset: {}", e.what()));
   }
   if (a.count("model") && a.count("arch")) throw UsageError("give --model (a preset) or --arch, not both");
+  // A resumed run continues the checkpoint's model: what the model flags leave out comes from it.
+  std::optional<nn::ModelSpec> saved;
+  if (resumed != nullptr && nn::ModelSpec::has_metadata(resumed->model_metadata)) {
+    try {
+      saved = nn::ModelSpec::from_metadata(resumed->model_metadata);
+    } catch (const ValueError& e) {
+      throw UsageError(fmt::format("--resume: {}", e.what()));
+    }
+  }
   std::string arch;
   if (a.count("arch"))
     arch = nn::find_model_preset(a["arch"].as<std::string>())
                ? preset_arch(a["arch"].as<std::string>(), *dataset)
                : a["arch"].as<std::string>();
+  else if (saved && !a.count("model"))
+    arch = saved->arch_string();
   else if (const train::Recipe& recipe = find_recipe_flag(a); !a.count("model") && !recipe.hidden.empty())
     arch = fmt::format("{}-{}-{}", dataset->input_features(), recipe.hidden, dataset->num_classes);
   else
     arch = preset_arch(a.count("model") ? a["model"].as<std::string>() : "mlp", *dataset);
-  m.act = a["act"].as<std::string>();
+  m.act = saved && !a.count("act") ? saved->act_string() : a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
-  m.norm = a["norm"].as<std::string>();
+  m.norm = saved && !a.count("norm") ? saved->norm : a["norm"].as<std::string>();
   // A recipe may bring dropout (--recipe long); --dropout wins.
-  m.dropout = a.count("dropout") ? a["dropout"].as<float>() : find_recipe_flag(a).dropout;
+  m.dropout = a.count("dropout") ? a["dropout"].as<float>()
+              : saved            ? saved->dropout
+                                 : find_recipe_flag(a).dropout;
   m.given = a.count("model") > 0 || a.count("arch") > 0 || a.count("act") > 0 || a.count("norm") > 0 ||
             a.count("dropout") > 0;
   try {
@@ -204,15 +302,24 @@ const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
   }
 }
 
+std::optional<train::CheckpointState> read_resumed(const std::filesystem::path& resume) {
+  if (resume.empty() || !std::filesystem::is_regular_file(resume)) return std::nullopt;
+  return train::read_checkpoint(resume);
+}
+
 train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::filesystem::path& resume) {
+  const std::optional<train::CheckpointState> resumed = read_resumed(resume);
+  return training_config(a, resumed ? &*resumed : nullptr);
+}
+
+train::TrainConfig training_config(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
   train::TrainConfig c;
-  c.dataset = a["dataset"].as<std::string>();
+  // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its dataset,
+  // optimizer, schedule, batch, planned epochs, seed and input standardisation), not from the recipe.
+  // The Trainer checks the rest.
+  c.dataset = dataset_flag(a, resumed);
   if (a.count("data-dir")) c.data_dir = a["data-dir"].as<std::string>();
   const train::Recipe& recipe = find_recipe_flag(a);
-  // A resumed run continues as it was: what the flags leave out comes from the checkpoint (its
-  // optimizer, schedule, batch and planned epochs), not from the recipe. The Trainer checks the rest.
-  std::optional<train::CheckpointState> resumed;
-  if (!resume.empty() && std::filesystem::is_regular_file(resume)) resumed = train::read_checkpoint(resume);
   c.optimizer = a.count("opt") ? a["opt"].as<std::string>()
                 : resumed      ? lower_case(resumed->optimizer_name)
                                : recipe.optimizer;
@@ -228,6 +335,10 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::fil
   if (a.count("momentum")) c.optimizer_options["momentum"] = a["momentum"].as<double>();
   if (a.count("nesterov")) c.optimizer_options["nesterov"] = 1.0;
   if (a.count("weight-decay")) c.optimizer_options["weight_decay"] = a["weight-decay"].as<double>();
+  // The options that have a flag of their own (recipe values, like its lr, may be overridden).
+  static constexpr std::pair<std::string_view, const char*> kOptionFlags[] = {
+      {"lr", "lr"}, {"momentum", "momentum"}, {"nesterov", "nesterov"}, {"weight_decay", "weight-decay"}};
+  std::set<std::string> given_by_opt_arg;
   if (a.count("opt-arg"))
     for (const std::string& item : a["opt-arg"].as<std::vector<std::string>>()) {
       const auto eq = item.find('=');
@@ -236,7 +347,16 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::fil
       const double v = std::strtod(value.c_str(), &end);
       if (eq == std::string::npos || eq == 0 || value.empty() || *end != '\0')
         throw UsageError(fmt::format("--opt-arg '{}': expected NAME=NUMBER, e.g. alpha=0.9", item));
-      c.optimizer_options[item.substr(0, eq)] = v;
+      // One value per option: a key given twice, or also by its own flag (--momentum), is not guessed at.
+      const std::string key = item.substr(0, eq);
+      const auto flag = std::find_if(std::begin(kOptionFlags), std::end(kOptionFlags),
+                                     [&](const auto& f) { return f.first == key && a.count(f.second); });
+      if (flag != std::end(kOptionFlags) || !given_by_opt_arg.insert(key).second)
+        throw UsageError(fmt::format("--opt-arg '{}': {} is already set by {}; give each option once", item,
+                                     key,
+                                     flag != std::end(kOptionFlags) ? "--" + std::string(flag->second)
+                                                                    : std::string("an earlier --opt-arg")));
+      c.optimizer_options[key] = v;
     }
   c.warmup_steps = a["warmup"].as<std::int64_t>();
   c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : resumed ? resumed->batch : recipe.batch;
@@ -244,11 +364,11 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const std::fil
              : resumed && resumed->planned_epochs > 0 ? resumed->planned_epochs
                                                       : recipe.epochs;
   c.max_steps = a["steps"].as<std::int64_t>();
-  c.seed = a["seed"].as<std::uint64_t>();
+  c.seed = a.count("seed") || !resumed ? a["seed"].as<std::uint64_t>() : resumed->seed;
   c.threads = a["threads"].as<int>();
   c.flush_denormal = a.count("flush-denormal") > 0;
   c.shuffle = a.count("no-shuffle") == 0;
-  c.standardize = a.count("standardize") > 0;
+  c.standardize = a.count("standardize") > 0 || (resumed && resumed->normalization.has_value());
   c.label_smoothing = a["label-smoothing"].as<float>();
   c.train_limit = a["train-limit"].as<std::int64_t>();
   c.test_limit = a["test-limit"].as<std::int64_t>();

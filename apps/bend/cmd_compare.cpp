@@ -142,6 +142,14 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   }
   compare.seeds = seeds_default > 0 && !args.count("seeds") ? seeds_default : args["seeds"].as<int>();
   if (compare.seeds < 1) throw UsageError(fmt::format("--seeds must be >= 1, got {}", compare.seeds));
+  // The plan holds a record per run: a bound before anything is allocated (a run takes seconds at least,
+  // so a million runs is years of machine time, never what was meant).
+  constexpr std::size_t kMaxRuns = 100000;
+  if (compare.activations.size() * static_cast<std::size_t>(compare.seeds) > kMaxRuns)
+    throw UsageError(fmt::format("--seeds {} x {} activation(s) is {} runs; at most {} runs per compare",
+                                 compare.seeds, compare.activations.size(),
+                                 compare.activations.size() * static_cast<std::size_t>(compare.seeds),
+                                 kMaxRuns));
   compare.probe_size = args["probe"].as<std::int64_t>();
   if (compare.probe_size < 1)
     throw UsageError(fmt::format("--probe must be >= 1, got {}", compare.probe_size));
@@ -160,6 +168,15 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
     const int total = compare.base.threads > 0 ? compare.base.threads : default_num_threads();
     compare.base.threads = std::max(1, total / compare.jobs);
   }
+
+  // The report goes to --out at the end: it must be writable before hours of runs (every rank checks).
+  std::string out_error;
+  try {
+    check_output_dir(out, "--out");
+  } catch (const std::exception& e) {
+    out_error = describe_exception(e);
+  }
+  all_ranks_ok(world, out_error);
 
   // The datasets are loaded once for every run (once per rank).
   TensorDataset train, test;

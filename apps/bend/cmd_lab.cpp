@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bend/data/registry.hpp"
 #include "bend/lab/claims.hpp"
@@ -70,18 +71,26 @@ int run_lab(int argc, char** argv) {
       "out", "directory for the page and charts",
       cxxopts::value<std::string>()->default_value("lab-out/" + what))(
       "seed", "random seed of every run", cxxopts::value<std::uint64_t>()->default_value("0"))(
-      "train-limit", "training images of every experiment that trains (0: each experiment's default)",
-      cxxopts::value<std::int64_t>()->default_value("0"))(
-      "epochs", "epochs of every experiment that trains (0: each experiment's default)",
-      cxxopts::value<std::int64_t>()->default_value("0"));
+      "train-limit", "training images of every experiment that trains (default: each experiment's own)",
+      cxxopts::value<std::int64_t>())(
+      "epochs", "epochs of every experiment that trains (default: each experiment's own)",
+      cxxopts::value<std::int64_t>());
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc - 1, argv + 1, args)) return 0;
-  const auto train_limit = args["train-limit"].as<std::int64_t>(), epochs = args["epochs"].as<std::int64_t>();
-  if (train_limit < 0 || epochs < 0) throw UsageError("--train-limit and --epochs must be >= 0");
+  // Left out: each experiment's default (0 below). Given, they must be positive, as for bend train.
+  std::int64_t train_limit = 0, epochs = 0;
+  for (const auto& [flag, value] : {std::pair{"train-limit", &train_limit}, std::pair{"epochs", &epochs}}) {
+    if (!args.count(flag)) continue;
+    *value = args[flag].as<std::int64_t>();
+    if (*value <= 0)
+      throw UsageError(fmt::format(
+          "--{} must be positive, got {} (leave it out for each experiment's default)", flag, *value));
+  }
   lab::LabSettings settings;
   settings.seed = args["seed"].as<std::uint64_t>();
   settings.override_data(train_limit, epochs);
   const std::filesystem::path out = args["out"].as<std::string>();
+  check_output_dir(out, "--out");
   set_num_threads(0);  // the default for this machine (reports a bad BEND_NUM_THREADS)
 
   const auto start = std::chrono::steady_clock::now();
@@ -95,10 +104,18 @@ int run_lab(int argc, char** argv) {
     }
 
   std::vector<lab::LabResult> results;
+  std::vector<std::string> failed;  // `all`: an experiment that cannot run does not take the others down
   for (const lab::Experiment* e : selected) {
     fmt::print("== {} ==\n", e->name);
     std::fflush(stdout);
-    results.push_back(lab::run_experiment(*e, settings, data ? &*data : nullptr));
+    try {
+      results.push_back(lab::run_experiment(*e, settings, data ? &*data : nullptr));
+    } catch (const Error& error) {
+      if (selected.size() == 1) throw;
+      fmt::print(stderr, "bend lab {}: error: {}\n\n", e->name, error.what());
+      failed.push_back(std::string(e->name));
+      continue;
+    }
     const lab::ClaimOutcome& o = results.back().outcome;
     for (const auto& n : o.notes) fmt::print("{}\n", n);
     if (!o.header.empty()) {
@@ -108,6 +125,8 @@ int run_lab(int argc, char** argv) {
     fmt::print("\n{}\nrule: {} ({:.1f}s)\n\n", lab::verdict_line(*e, o), o.threshold, o.seconds);
     std::fflush(stdout);
   }
+  if (results.empty())
+    throw Error(fmt::format("every experiment failed ({}); their errors are above", fmt::join(failed, ", ")));
   const std::string title =
       what == "all" ? "bend lab: the activation docs' claims, measured" : fmt::format("bend lab {}", what);
   lab::write_lab_page(results, out, title);
@@ -124,6 +143,11 @@ int run_lab(int argc, char** argv) {
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   fmt::print("page: {}\n", (out / "index.html").string());
+  if (!failed.empty()) {
+    fmt::print(stderr, "bend lab: {} of {} experiments failed ({}); the page has the others\n", failed.size(),
+               selected.size(), fmt::join(failed, ", "));
+    return 1;
+  }
   return 0;
 }
 

@@ -3,10 +3,12 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bend/dist/agreement.hpp"
 #include "bend/dist/mpi.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/parallel.hpp"
@@ -107,6 +109,11 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
 
 }  // namespace
 
+namespace {
+int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& config, const ModelFlags& model,
+               const std::filesystem::path& metrics, const dist::World& world);
+}  // namespace
+
 int run_train(int argc, char** argv) {
   cxxopts::Options options(
       "bend train",
@@ -128,26 +135,29 @@ int run_train(int argc, char** argv) {
       "json", "machine-readable output: one JSON object per epoch, then a summary")(
       "quiet", "print only the final line");
   options.add_options("Data-parallel (mpirun -np R bend train ...)")(
-      "bucket-mb", "gradients are averaged over the ranks in buckets of this many MB, started during backward",
+      "bucket-mb",
+      "gradients are averaged over the ranks in buckets of this many MB, started during backward",
       cxxopts::value<double>()->default_value("25"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
-  // Under mpirun: one rank each, training data-parallel; rank 0 prints and writes files.
-  dist::Environment mpi;
-  const bool root = dist::world().is_root();
-  train::TrainConfig config =
-      training_config(args, args.count("resume") ? args["resume"].as<std::string>() : std::string());
+  if (args.count("resume") && args.count("init-from"))
+    throw UsageError(
+        "give --resume (continue a run: its weights, optimizer state and position) or --init-from (start a "
+        "new run from a file's weights), not both");
+  // The flags are read before MPI starts: a rank that fails here exits before any collective.
+  const std::optional<train::CheckpointState> resumed =
+      read_resumed(args.count("resume") ? args["resume"].as<std::string>() : std::string());
+  train::TrainConfig config = training_config(args, resumed ? &*resumed : nullptr);
   config.data_parallel = true;
   const double bucket_mb = args["bucket-mb"].as<double>();
   if (!(bucket_mb > 0 && bucket_mb <= 4096))
     throw UsageError(fmt::format("--bucket-mb must be in (0, 4096], got {}", bucket_mb));
   config.bucket_bytes = static_cast<std::size_t>(bucket_mb * (1 << 20));
-  const ModelFlags model = model_flags(args);
+  const ModelFlags model = model_flags(args, resumed ? &*resumed : nullptr);
   if (args.count("save")) config.save = args["save"].as<std::string>();
   config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
   if (args.count("resume")) config.resume = args["resume"].as<std::string>();
   if (args.count("init-from")) config.init_from = args["init-from"].as<std::string>();
-  const bool json = args.count("json") > 0 && root, quiet = args.count("quiet") > 0 || !root;
   std::filesystem::path metrics;
   if (args.count("metrics")) {
     metrics = args["metrics"].as<std::string>();
@@ -158,22 +168,80 @@ int run_train(int argc, char** argv) {
     throw UsageError(fmt::format("--resume {}: no such file", config.resume.string()));
   if (!config.init_from.empty() && !std::filesystem::exists(config.init_from))
     throw UsageError(fmt::format("--init-from {}: no such file", config.init_from.string()));
-  if (!config.checkpoint_dir.empty() && root) std::filesystem::create_directories(config.checkpoint_dir);
 
-  train::Trainer trainer(config, model.source());
+  // Under mpirun: one rank each, training data-parallel; rank 0 prints and writes files. An error on
+  // one rank must reach every rank: where ranks can part ways they agree (dist::agree), and the job ends
+  // with one line from rank 0 naming the failing rank; anything else a rank meets alone ends the whole
+  // job at once (MPI_Abort), since the others may be waiting for it in a collective.
+  dist::Environment mpi;
+  const dist::World world = dist::world();
+  try {
+    return train_here(args, config, model, metrics, world);
+  } catch (const dist::JobError&) {
+    if (!world.is_root()) return 1;
+    throw;
+  } catch (const train::TrainingDiverged&) {
+    if (world.size() > 1 && !world.is_root()) return 1;  // every rank stopped on the agreed NaN
+    throw;
+  } catch (const std::exception& e) {
+    if (world.size() == 1) throw;
+    fmt::print(stderr, "bend train: error on rank {} of {}: {}; ending every rank of the MPI job\n",
+               world.rank(), world.size(), printable(describe_exception(e)));
+    std::fflush(stderr);
+    world.abort(1);
+  }
+}
+
+namespace {
+
+int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& config, const ModelFlags& model,
+               const std::filesystem::path& metrics, const dist::World& world) {
+  const bool root = world.is_root();
+  const bool json = args.count("json") > 0 && root, quiet = args.count("quiet") > 0 || !root;
+  dist::agree(
+      world,
+      [&] {
+        if (config.checkpoint_dir.empty() || !root) return;
+        std::filesystem::create_directories(config.checkpoint_dir);
+        // What a run killed in the middle of writing a checkpoint left behind.
+        if (const int stale = remove_stale_temporaries(config.checkpoint_dir); stale > 0)
+          fmt::print(stderr, "removed {} temporary file{} of killed runs from {}\n", stale,
+                     stale == 1 ? "" : "s", config.checkpoint_dir.string());
+      },
+      describe_exception);
+
+  // A rank whose run cannot be built meets the others where they agree that theirs was.
+  std::optional<train::Trainer> built;
+  try {
+    built.emplace(config, model.source());
+  } catch (const dist::JobError&) {
+    throw;
+  } catch (const std::exception& e) {
+    if (world.size() == 1 || !config.data_parallel) throw;
+    dist::report_failure(world, describe_exception(e));
+  }
+  train::Trainer& trainer = *built;
+  // (evaluate() takes 1000 test rows at a time)
+  dist::agree(
+      world,
+      [&] {
+        check_batch_fits_in_memory(model.spec, std::min(config.batch, trainer.train_data().size()),
+                                   std::min<std::int64_t>(1000, trainer.test_data().size()));
+      },
+      describe_exception);
   ConsoleObserver observer(stderr_is_tty() && !json && root, quiet, json);
   observer.recipe_name = find_recipe_flag(args).name;
   train::clear_stop_request();
-  // Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then SIGKILL to the ranks).
-  // A clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to every rank), or SIGINT or
-  // SIGTERM to any rank (a batch system's SIGTERM before its SIGKILL); the ranks agree within a step.
-  const bool many = dist::world().size() > 1;
+  // Ctrl-C, and the SIGTERM or SIGHUP a batch system or a closed terminal sends, stop the run after its
+  // step with a checkpoint. Under mpirun a Ctrl-C reaches mpirun only, which ends the job (SIGTERM, then
+  // SIGKILL to the ranks); a clean stop with one checkpoint: SIGUSR1 to mpirun (which forwards it to
+  // every rank), or SIGINT or SIGTERM to any rank; the ranks agree within a step.
+  const bool many = world.size() > 1;
   const auto handle_stop_signals = [many](void (*handler)(int)) {
     std::signal(SIGINT, handler);
-    if (many) {
-      std::signal(SIGTERM, handler);
-      std::signal(SIGUSR1, handler);
-    }
+    std::signal(SIGTERM, handler);
+    std::signal(SIGHUP, handler);
+    if (many) std::signal(SIGUSR1, handler);
   };
   handle_stop_signals(on_sigint);
   train::DiagnosticsObserver diagnostics(
@@ -215,5 +283,7 @@ int run_train(int argc, char** argv) {
   }
   return 0;
 }
+
+}  // namespace
 
 }  // namespace bend::cli

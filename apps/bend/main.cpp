@@ -48,21 +48,21 @@ int main(int argc, char** argv) {
   if (name == "--help" || name == "-h") name = "help";
   const Command* command = find_command(name);
   if (command == nullptr) {
-    fmt::print(stderr, "bend: unknown command '{}'; commands are: {} (bend help lists what they do)\n", name,
-               command_names());
+    fmt::print(stderr, "bend: unknown command '{}'; commands are: {} (bend help lists what they do)\n",
+               printable(name), command_names());
     return 2;
   }
   try {
     return command->run(argc - 1, argv + 1);
   } catch (const UsageError& e) {
-    fmt::print(stderr, "bend {}: {}\n", name, e.what());
+    fmt::print(stderr, "bend {}: {}\n", name, printable(e.what()));
     return 2;
   } catch (const cxxopts::exceptions::exception& e) {
-    fmt::print(stderr, "bend {}: {}\n", name, describe_flag_error(e, argc, argv));
+    fmt::print(stderr, "bend {}: {}\n", name, printable(describe_flag_error(e, argc, argv)));
     return 2;
   } catch (const std::exception& e) {
     // bend's own errors say what and where; anything else is put in words (never "std::bad_alloc").
-    fmt::print(stderr, "bend {}: error: {}\n", name, describe_exception(e));
+    fmt::print(stderr, "bend {}: error: {}\n", name, printable(describe_exception(e)));
     return 1;
   }
 }

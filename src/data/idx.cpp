@@ -9,6 +9,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "bend/error.hpp"
@@ -220,6 +221,18 @@ IdxArray parse_gzip_idx(std::span<const std::uint8_t> compressed, std::string_vi
   if (header_bytes.size() == 4 && header_bytes[3] >= 1 && header_bytes[3] <= 4)
     gzip.read_until(header_bytes, 4 + 4 * std::size_t{header_bytes[3]});
   IdxHeader header = parse_header(header_bytes, name, what);
+  // The declared size against the limits, before anything is inflated (a 19 MB file whose header
+  // claimed 0xFFFFFFFF images took 4.1 GB before "truncated"): deflate expands at most ~1032:1, and the
+  // array must fit in this machine's memory.
+  const std::uint64_t most = static_cast<std::uint64_t>(compressed.size()) * 1040 + 1024;
+  if (header.total_bytes > most)
+    fail(name, "truncated: header says {} ({} bytes) but {} bytes of gzip data can hold at most {} bytes",
+         describe_size(header), header.total_bytes, compressed.size(), most);
+  const long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0 &&
+      header.total_bytes / static_cast<std::uint64_t>(page_size) > static_cast<std::uint64_t>(pages))
+    fail(name, "header says {} ({} bytes), more than this machine's memory ({} bytes)", describe_size(header),
+         header.total_bytes, static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page_size));
 
   IdxArray array;
   gzip.read_until(array.bytes, header.element_count);

@@ -2,6 +2,7 @@
 #include "bend/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -222,6 +223,32 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
   write_file_atomically(path, [bytes](std::ostream& out) {
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   });
+}
+
+int remove_stale_temporaries(const std::filesystem::path& directory) {
+  int removed = 0;
+  std::error_code error;
+  fs::directory_iterator it(directory, error), end;
+  for (; !error && it != end; it.increment(error)) {
+    // ".<name>.tmp.<pid>.<counter>": the pid is the second-last dot-separated field.
+    const std::string name = it->path().filename().string();
+    if (name.size() < 2 || name[0] != '.') continue;
+    const auto last_dot = name.rfind('.');
+    const auto pid_dot = last_dot == 0 ? std::string::npos : name.rfind('.', last_dot - 1);
+    if (pid_dot == std::string::npos || pid_dot < 4 || name.compare(pid_dot - 4, 4, ".tmp") != 0) continue;
+    const std::string pid_text = name.substr(pid_dot + 1, last_dot - pid_dot - 1);
+    const std::string counter = name.substr(last_dot + 1);
+    const auto digits = [](const std::string& t) {
+      return !t.empty() && t.size() < 10 && t.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (!digits(pid_text) || !digits(counter)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(pid_text));
+    // kill(pid, 0): ESRCH means no such process (EPERM: it runs, as another user).
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code ignored;
+    if (it->is_regular_file(ignored) && fs::remove(it->path(), ignored)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace bend

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "bend/detail/json_error.hpp"
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/io/read_file.hpp"
@@ -251,9 +252,10 @@ Layout parse_header(std::string_view file, std::string_view header, std::uint64_
     root = json::parse(header.begin(), header.end(), check_structure);
   } catch (const json::parse_error& error) {
     corrupt(file, fmt::format("header is not valid JSON (error near file offset {}): {}",
-                              kLengthFieldBytes + (error.byte > 0 ? error.byte - 1 : 0), error.what()));
+                              kLengthFieldBytes + (error.byte > 0 ? error.byte - 1 : 0),
+                              detail::json_error_text(error.what())));
   } catch (const json::exception& error) {  // e.g. out_of_range for a number like 1e400
-    corrupt(file, fmt::format("header is not valid JSON: {}", error.what()));
+    corrupt(file, fmt::format("header is not valid JSON: {}", detail::json_error_text(error.what())));
   } catch (const HeaderStructureError& error) {
     corrupt(file, error.message);
   }

@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "bend/detail/json_error.hpp"
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
 #include "bend/io/read_file.hpp"
@@ -23,6 +24,29 @@ json number(double x) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
   return x;
+}
+
+// The values a run can have: accuracies in [0, 1], losses >= 0 (or NaN/inf: a diverged run), times and
+// learning rates finite and >= 0. A value outside was edited or corrupted, and would be averaged into
+// the report as if measured.
+void check_epoch_ranges(const train::EpochMetrics& e) {
+  const auto fraction = [&](const char* key, double v) {
+    if (!(v >= 0 && v <= 1))
+      throw ValueError(fmt::format("epoch {}: {} {} is not a fraction in [0, 1]", e.epoch, key, v));
+  };
+  const auto non_negative = [&](const char* key, double v, bool finite) {
+    if (v < 0 || (finite && !std::isfinite(v)))
+      throw ValueError(
+          fmt::format("epoch {}: {} {} is not a {}number >= 0", e.epoch, key, v, finite ? "finite " : ""));
+  };
+  if (e.epoch < 1 || e.steps < 0)
+    throw ValueError(fmt::format("epoch {} with {} steps: both must be positive", e.epoch, e.steps));
+  fraction("train_accuracy", e.train_accuracy);
+  fraction("test_accuracy", e.test_accuracy);
+  non_negative("train_loss", e.train_loss, false);
+  non_negative("test_loss", e.test_loss, false);
+  non_negative("seconds", e.seconds, true);
+  non_negative("lr", e.lr, true);
 }
 
 double number_from(const json& j) {
@@ -172,6 +196,7 @@ RunRecord parse_run_record(std::string_view text, const std::string& source, std
       e.seconds = number_from(m.at("seconds"));
       e.lr = number_from(m.at("lr"));
       e.steps = m.at("steps").get<std::int64_t>();
+      check_epoch_ranges(e);
       r.history.push_back(e);
     }
     for (const json& d : j.at("diagnostics")) r.diagnostics.push_back(diagnostics_from(d));
@@ -179,7 +204,8 @@ RunRecord parse_run_record(std::string_view text, const std::string& source, std
       throw ValueError(fmt::format("{} epochs but {} diagnostics", r.history.size(), r.diagnostics.size()));
     return r;
   } catch (const json::exception& e) {
-    throw IoError(fmt::format("{}: malformed run record: {}", source, e.what()));
+    throw IoError(
+        fmt::format("{}: malformed run record: {}", source, bend::detail::json_error_text(e.what())));
   } catch (const ValueError& e) {
     throw IoError(fmt::format("{}: malformed run record: {}", source, e.what()));
   }

@@ -190,7 +190,10 @@ std::string encode_share(const std::vector<std::size_t>& indices, const std::vec
 std::vector<std::string> parse_activation_list(std::string_view list) {
   std::vector<std::string> out;
   const std::string key = lower(trim(list));
-  if (key.empty() || key == "default") {
+  if (key.empty())  // (as `train --act relu,` is: an empty name is an error, not a default)
+    throw ValueError(
+        fmt::format("--acts '{}': no activation named; give a comma list, 'default' or 'all'", list));
+  if (key == "default") {
     for (const ActivationInfo& a : activation_table())
       if (a.in_docs_table) out.emplace_back(a.name);
     return out;

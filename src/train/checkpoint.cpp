@@ -114,13 +114,15 @@ std::optional<Normalization> read_normalization(const Metadata& metadata, const 
   auto mean = metadata.find("bend.input_mean"), std = metadata.find("bend.input_std");
   if (mean == metadata.end() && std == metadata.end()) return std::nullopt;
   if (mean == metadata.end() || std == metadata.end())
-    throw IoError(fmt::format("{}: metadata has only one of bend.input_mean and bend.input_std", file.string()));
+    throw IoError(
+        fmt::format("{}: metadata has only one of bend.input_mean and bend.input_std", file.string()));
   auto parse = [&](const std::string& key, const std::string& value) {
     char* end = nullptr;
     const double v = std::strtod(value.c_str(), &end);
     if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) ||
         std::fabs(v) > std::numeric_limits<float>::max())
-      throw IoError(fmt::format("{}: metadata '{}' = '{}' is not a finite number", file.string(), key, value));
+      throw IoError(
+          fmt::format("{}: metadata '{}' = '{}' is not a finite number", file.string(), key, value));
     return static_cast<float>(v);
   };
   Normalization n;
@@ -185,6 +187,10 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
     throw IoError(fmt::format(
         "{}: not a bend checkpoint (it has no training state; use --init-from for weights)", path.string()));
   const MetadataReader r(m, path);
+  // Version 1 (no module-stream count) and 2 read; a later format is not guessed at.
+  if (const std::string& version = r.text("bend.checkpoint"); version != "1" && version != "2")
+    throw IoError(fmt::format("{}: checkpoint format version '{}' is not one this bend reads (1 or 2)",
+                              path.string(), version));
   CheckpointState s;
   for (auto& [name, t] : tensors) {
     if (name.starts_with("model."))
@@ -192,7 +198,8 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
     else if (name.starts_with("optim."))
       s.optimizer.emplace_back(name.substr(6), std::move(t));
     else
-      throw IoError(fmt::format("{}: checkpoint tensor '{}' is neither model.* nor optim.*", path.string(), name));
+      throw IoError(
+          fmt::format("{}: checkpoint tensor '{}' is neither model.* nor optim.*", path.string(), name));
   }
   s.model_metadata = model_description(m);
   s.dataset = r.text("bend.dataset");
@@ -209,10 +216,10 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
   s.partial_seen = r.integer("bend.partial_seen", 0, kMaxCount);
   s.partial_seconds = r.real("bend.partial_seconds");
   if (s.partial_correct > s.partial_seen || s.partial_loss_sum < 0 || s.partial_seconds < 0)
-    throw IoError(fmt::format("{}: checkpoint's partial-epoch sums are inconsistent ({} correct of {} seen, "
-                              "loss sum {}, {} s)",
-                              path.string(), s.partial_correct, s.partial_seen, s.partial_loss_sum,
-                              s.partial_seconds));
+    throw IoError(
+        fmt::format("{}: checkpoint's partial-epoch sums are inconsistent ({} correct of {} seen, "
+                    "loss sum {}, {} s)",
+                    path.string(), s.partial_correct, s.partial_seen, s.partial_loss_sum, s.partial_seconds));
   s.loader_rng = r.rng("bend.rng.loader");
   s.epoch_start_rng = r.rng("bend.rng.epoch_start");
   // Version-1 checkpoints did not count the module streams; they are the dropout.<k> keys in order.
@@ -242,6 +249,14 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
     e.steps = steps;
     double* fields[6] = {&e.train_loss, &e.train_accuracy, &e.test_loss, &e.test_accuracy, &e.seconds, &e.lr};
     for (std::size_t k = 0; k < 6; ++k) *fields[k] = r.parse_real("bend.history", f[k]);
+    // Accuracies are fractions, the rest cannot be negative: anything else was edited or corrupted,
+    // and would be printed ("best 500.00%") as if measured.
+    if (!(e.train_accuracy >= 0 && e.train_accuracy <= 1 && e.test_accuracy >= 0 && e.test_accuracy <= 1) ||
+        e.train_loss < 0 || e.test_loss < 0 || e.seconds < 0 || e.lr < 0)
+      throw IoError(
+          fmt::format("{}: checkpoint history entry '{}' is out of range (accuracies must be in [0, 1], "
+                      "losses, seconds and learning rates >= 0)",
+                      path.string(), item));
     s.history.push_back(e);
   }
   if (static_cast<std::int64_t>(s.history.size()) != s.epochs_done)

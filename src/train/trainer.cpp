@@ -4,13 +4,16 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <functional>
 
 #include <fmt/format.h>
 
 #include "bend/autograd.hpp"
 #include "bend/data/registry.hpp"
 #include "bend/denormal.hpp"
+#include "bend/dist/agreement.hpp"
 #include "bend/dist/gradient_buckets.hpp"
+#include "bend/nn/batch_norm.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
@@ -85,6 +88,44 @@ nn::NamedTensors model_tensors(nn::NamedTensors tensors) {
   return out;
 }
 
+bool has_batch_norm(nn::Module& m) {
+  if (dynamic_cast<nn::BatchNorm*>(&m) != nullptr) return true;
+  for (const auto& [name, child] : m.children())
+    if (has_batch_norm(*child)) return true;
+  return false;
+}
+
+// The fewest rows any rank gets of a batch of `rows` split over `ranks` (shard_of's split).
+std::int64_t smallest_shard(std::int64_t rows, int ranks) {
+  std::int64_t fewest = rows;
+  for (int r = 0; r < ranks; ++r) fewest = std::min(fewest, rows * (r + 1) / ranks - rows * r / ranks);
+  return fewest;
+}
+
+// BatchNorm in training needs two rows or more per rank. A last batch that would give some rank one row
+// is dropped, as PyTorch users do with DataLoader(drop_last=True) for that case.
+bool drops_last_batch(nn::Module& model, std::int64_t samples, std::int64_t batch, int ranks) {
+  const std::int64_t last = samples % batch;
+  return last != 0 && samples > batch && smallest_shard(last, ranks) == 1 && has_batch_norm(model);
+}
+
+// Refuses a run in which every batch (or the only one) gives some rank a single row under BatchNorm.
+void check_batch_norm_rows(nn::Module& model, std::int64_t samples, std::int64_t batch, int ranks) {
+  if (!has_batch_norm(model)) return;
+  const std::int64_t rows = std::min(samples, batch);
+  if (smallest_shard(rows, ranks) != 1) return;
+  if (ranks == 1)
+    throw ValueError(fmt::format("BatchNorm needs at least 2 samples per batch in training, but {}: raise {}",
+                                 samples < batch || samples == 1
+                                     ? fmt::format("the training set has {} (--train-limit)", samples)
+                                     : fmt::format("--batch is {}", batch),
+                                 samples == 1 ? "--train-limit" : "--batch"));
+  throw ValueError(fmt::format(
+      "BatchNorm needs at least 2 rows per rank in training, but a batch of {} over {} data-parallel ranks "
+      "gives one rank a single row: use --batch {} or more{}",
+      rows, ranks, 2 * ranks, samples < batch ? " (and --train-limit at least as large)" : ""));
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------
@@ -139,6 +180,15 @@ void Trainer::setup() {
   model_ = source_.build(init_rng_);
   if (!model_) throw ValueError(fmt::format("Trainer: building {} gave no model", source_.description));
   check_model_fits_data();
+  check_batch_norm_rows(*model_, train_.size(), config_.batch, 1);
+  // A warm-up longer than the whole run trains at a fraction of the learning rate throughout.
+  const std::int64_t batches_per_epoch = (train_.size() + config_.batch - 1) / config_.batch -
+                                         (drops_last_batch(*model_, train_.size(), config_.batch, 1) ? 1 : 0);
+  if (config_.warmup_steps > batches_per_epoch * config_.epochs)
+    throw ValueError(fmt::format(
+        "--warmup {} is longer than the whole run ({} epochs x {} batches = {} steps): the learning rate "
+        "would never reach its value",
+        config_.warmup_steps, config_.epochs, batches_per_epoch, batches_per_epoch * config_.epochs));
   if (!config_.init_from.empty()) {
     nn::Metadata file_metadata;
     nn::NamedTensors tensors = nn::load_tensors(config_.init_from, &file_metadata);
@@ -165,17 +215,22 @@ void Trainer::setup_data_parallel() {
   const dist::World world = dist::world();
   if (world.size() == 1) return;
   const int ranks = world.size(), rank = world.rank();
-  if (config_.batch < ranks)
-    throw ValueError(
-        fmt::format("--batch {} is split over {} data-parallel ranks: every rank needs at least one "
-                    "row of each batch, so --batch must be at least {}",
-                    config_.batch, ranks, ranks));
-  const std::int64_t last_batch = train_.size() % config_.batch;
-  if (last_batch != 0 && last_batch < ranks)
-    throw ValueError(
-        fmt::format("the last batch of each epoch has {} samples ({} training samples, --batch {}), "
-                    "fewer than the {} data-parallel ranks; change --batch or --train-limit",
-                    last_batch, train_.size(), config_.batch, ranks));
+  // Every rank has built its run when it gets here; a rank that failed earlier meets the others in this
+  // agreement (dist::report_failure) instead of leaving them in the broadcasts below.
+  dist::agree(world, [&] {
+    if (config_.batch < ranks)
+      throw ValueError(
+          fmt::format("--batch {} is split over {} data-parallel ranks: every rank needs at least one "
+                      "row of each batch, so --batch must be at least {}",
+                      config_.batch, ranks, ranks));
+    const std::int64_t last_batch = train_.size() % config_.batch;
+    if (last_batch != 0 && last_batch < ranks)
+      throw ValueError(
+          fmt::format("the last batch of each epoch has {} samples ({} training samples, --batch {}), "
+                      "fewer than the {} data-parallel ranks; change --batch or --train-limit",
+                      last_batch, train_.size(), config_.batch, ranks));
+    check_batch_norm_rows(*model_, train_.size(), config_.batch, ranks);
+  });
   world_ = world;
   std::vector<Tensor> parameters = model_->parameters();
   for (auto& [name, buffer] : model_->named_buffers()) buffers_.push_back(buffer);
@@ -225,6 +280,11 @@ std::string Trainer::recipe() const {
         "{} bucket{} of {:.2f} MB per step)",
         ranks(), config_.batch / ranks(), buckets_->bucket_count(), buckets_->bucket_count() == 1 ? "" : "s",
         static_cast<double>(buckets_->numel()) * sizeof(float) / 1e6);
+  if (drops_last_batch(*model_, train_.size(), config_.batch, ranks()))
+    recipe += fmt::format(
+        "; the last batch of each epoch ({} of {} samples) is left out, as with PyTorch's drop_last: "
+        "BatchNorm needs 2 or more samples{} in training",
+        train_.size() % config_.batch, train_.size(), ranks() > 1 ? " per rank" : "");
   return recipe;
 }
 
@@ -316,7 +376,8 @@ TrainResult Trainer::run(TrainObserver* observer) {
   TrainObserver& watch = observer ? *observer : silent;
   TrainResult result;
   watch.on_start(*this);
-  DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_);
+  DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_,
+                    drops_last_batch(*model_, train_.size(), config_.batch, ranks()));
   if (batch_in_epoch_ >= loader.batches_per_epoch())
     throw ValueError(
         fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
@@ -331,6 +392,14 @@ TrainResult Trainer::run(TrainObserver* observer) {
   auto checkpoint_path = [&] {
     const auto dir = config_.checkpoint_dir.empty() ? std::filesystem::path(".") : config_.checkpoint_dir;
     return dir / "checkpoint.safetensors";
+  };
+  // Rank 0 writes the files; data-parallel, every rank hears whether that worked (a full disk on rank 0
+  // must not leave the others waiting in the next step's collectives).
+  const auto write_on_root = [&](const std::function<void()>& write) {
+    if (!world_) return write();
+    dist::agree(*world_, [&] {
+      if (is_root()) write();
+    });
   };
 
   while (epoch_ < config_.epochs && !(config_.max_steps > 0 && step_ >= config_.max_steps)) {
@@ -420,7 +489,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       // Either way the position is checkpointed, so a resume continues exactly here.
       if (result.stopped || !config_.checkpoint_dir.empty()) {
         const auto path = checkpoint_path();
-        if (is_root()) save_checkpoint(path);  // (data-parallel: the ranks hold the same state)
+        write_on_root([&] { save_checkpoint(path); });  // (data-parallel: the ranks hold the same state)
         if (result.stopped) result.stop_checkpoint = path;
         watch.on_checkpoint(path);
       }
@@ -440,12 +509,12 @@ TrainResult Trainer::run(TrainObserver* observer) {
     watch.on_epoch(m);
     if (!config_.checkpoint_dir.empty()) {
       const auto path = checkpoint_path();
-      if (is_root()) save_checkpoint(path);
+      write_on_root([&] { save_checkpoint(path); });
       watch.on_checkpoint(path);
     }
   }
 
-  if (!result.stopped && !config_.save.empty() && is_root()) save_model(config_.save);
+  if (!result.stopped && !config_.save.empty()) write_on_root([&] { save_model(config_.save); });
   result.history.insert(result.history.begin(), history_.begin(), history_.end());
   result.steps = step_;
   result.total_seconds = std::chrono::duration<double>(clock::now() - run_start).count();

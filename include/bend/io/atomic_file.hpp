@@ -19,12 +19,18 @@ namespace bend {
 //
 // Anything at `path` but a regular file or a symbolic link (a device node, a FIFO, a directory) is
 // refused with bend::IoError before anything is written. A missing or unwritable directory is named
-// as such in the error. If `path` is a symbolic link, the link itself is replaced by a regular file. The new file gets
-// mode 0666 minus the umask, like a file opened with std::ofstream.
+// as such in the error. If `path` is a symbolic link, the link itself is replaced by a regular file. The new
+// file gets mode 0666 minus the umask, like a file opened with std::ofstream.
 void write_file_atomically(const std::filesystem::path& path,
                            const std::function<void(std::ostream&)>& write);
 
 // Same, with the whole content given up front.
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes);
+
+// Removes the temporary files (`.<name>.tmp.<pid>.<counter>`) that processes killed in the middle of a
+// write left in `directory`: those whose process is no longer running on this machine. A SIGKILL during
+// a checkpoint write left one of up to 70 MB for good. Returns how many were removed; errors (a
+// missing or unreadable directory, a file that cannot be removed) are ignored: this is housekeeping.
+int remove_stale_temporaries(const std::filesystem::path& directory);
 
 }  // namespace bend
