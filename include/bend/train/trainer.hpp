@@ -176,8 +176,10 @@ class Trainer {
   void setup();
   void check_model_fits_data();
   void setup_data_parallel();
-  bool data_parallel_step(const Batch& batch, std::span<std::int32_t> predicted, double& loss_sum,
-                          std::int64_t& correct, TrainObserver& watch, std::int64_t epoch_number);
+  // One optimizer step on `batch`, for one process and for data-parallel ranks alike; adds the batch to
+  // `progress`. Returns whether to stop after it (a stop request; data-parallel: on any rank).
+  bool train_step(const Batch& batch, std::span<std::int32_t> predicted, EpochProgress& progress,
+                  TrainObserver& watch, std::int64_t epoch_number);
   EvalResult evaluate_test();
   EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
                                     std::int64_t seen);
@@ -193,11 +195,7 @@ class Trainer {
   Rng::State epoch_start_rng_{};  // the loader RNG at the start of the current epoch
   std::int64_t epoch_ = 0;        // completed epochs
   std::int64_t step_ = 0;         // optimizer steps
-  // Position inside an interrupted epoch (resume continues from here).
-  std::int64_t batch_in_epoch_ = 0;
-  double partial_loss_sum_ = 0;
-  std::int64_t partial_correct_ = 0, partial_seen_ = 0;
-  double partial_seconds_ = 0;
+  EpochProgress progress_;        // inside an interrupted epoch (a resume continues from here)
   std::vector<EpochMetrics> history_;
   std::optional<Normalization> normalization_;  // with --standardize; saved with the model
   // Data-parallel only (ranks() > 1): the gradient buckets, the model's buffers (broadcast each step),
