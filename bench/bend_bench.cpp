@@ -407,6 +407,7 @@ train::TrainConfig bench_config(const BenchOptions& o) {
   train::TrainConfig config;
   config.optimizer = o.opt;
   if (o.lr) config.optimizer_options["lr"] = *o.lr;
+  config.schedule = "none";  // a constant rate, as torch_mlp.py
   if (o.momentum != 0.0) config.optimizer_options["momentum"] = o.momentum;
   config.batch = o.batch;
   config.epochs = o.epochs;

@@ -119,7 +119,7 @@ void add_training_flags(cxxopts::Options& options) {
                                              cxxopts::value<double>())(
       "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
       cxxopts::value<std::vector<std::string>>())(
-      "schedule", "none | step | cosine | plateau (default: the recipe's; none is PyTorch's plain loop)",
+      "schedule", train::schedule_names() + " (default: the recipe's; none is PyTorch's plain loop)",
       cxxopts::value<std::string>())("warmup", "linear learning-rate warm-up over this many steps",
                                      cxxopts::value<std::int64_t>()->default_value("0"))(
       "batch", "batch size (default: the recipe's)", cxxopts::value<std::int64_t>())(

@@ -19,7 +19,8 @@ namespace {
 
 constexpr std::array kCommands = {
     Command{"train",
-            "train an MLP or a CNN (default: 784-256-128-10, ReLU, Adam 1e-3, batch 64, 10 epochs on MNIST; "
+            "train an MLP or a CNN (default: 784-256-128-10, ReLU, Adam 2e-3 with cosine decay, batch 64, 10 "
+            "epochs on MNIST; "
             "--model lenet5)",
             run_train},
     Command{"eval", "loss, accuracy, per-class accuracy and confusion matrix of a saved model", run_eval},

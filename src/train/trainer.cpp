@@ -37,8 +37,7 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 void TrainConfig::validate() const {
   if (!dataset.empty()) find_dataset(dataset);
   complete_options(find_optimizer(optimizer), optimizer_options);
-  if (schedule != "none" && schedule != "step" && schedule != "cosine" && schedule != "plateau")
-    throw ValueError(fmt::format("--schedule '{}': expected none, step, cosine or plateau", schedule));
+  find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
   if (batch <= 0) throw ValueError(fmt::format("--batch must be positive, got {}", batch));
   if (epochs <= 0) throw ValueError(fmt::format("--epochs must be positive, got {}", epochs));
@@ -91,7 +90,7 @@ nn::NamedTensors model_tensors(nn::NamedTensors tensors) {
 // Construction
 
 struct Trainer::Schedule {
-  std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<optim::LrScheduler> schedule;  // make_lr_schedule's: the epoch schedule under the warm-up
 };
 
 Trainer::Trainer(TrainConfig config, ModelSource model)
@@ -117,6 +116,11 @@ Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, Ten
 Trainer::~Trainer() = default;
 
 void Trainer::setup() {
+  // The default recipe's lr for its optimizer and schedule, as `bend train` applies it (a resumed run
+  // continues with the checkpoint's).
+  if (config_.resume.empty() && !config_.optimizer_options.contains("lr"))
+    if (const double lr = default_recipe().lr_for(config_.optimizer, config_.schedule); lr > 0)
+      config_.optimizer_options["lr"] = lr;
   if (!source_.build) throw ValueError("Trainer: the ModelSource has no build function");
   if (config_.train_limit > 0 && config_.train_limit < train_.size())
     train_ = subset(train_, 0, config_.train_limit);
@@ -382,7 +386,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
     for (;;) {
       watch.on_phase(StepPhase::Data);
       if (!loader.next(batch)) break;
-      schedule_->schedule->before_step(*optimizer_, step_);
+      schedule_->schedule->before_step(step_);
       watch.on_phase(StepPhase::ZeroGrad);
       optimizer_->zero_grad();
       const bool stop = train_step(batch, predicted, progress, watch, epoch_number);
@@ -427,7 +431,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
     history_.push_back(m);
     ++epoch_;
     progress_ = EpochProgress{};
-    schedule_->schedule->after_epoch(*optimizer_, epoch_, m.test_loss);
+    schedule_->schedule->step(m.test_loss);  // (only a plateau schedule reads it)
     watch.on_epoch(m);
     if (!config_.checkpoint_dir.empty()) {
       const auto path = checkpoint_path();
@@ -508,7 +512,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (s.schedule != config_.schedule)
     throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where,
                                  s.schedule, config_.schedule));
-  if ((s.schedule == "cosine" || s.schedule == "step") && s.planned_epochs != config_.epochs)
+  if (find_schedule(s.schedule).planned_over_epochs && s.planned_epochs != config_.epochs)
     throw ValueError(
         fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "
                     "not follow it (a cosine schedule ends at learning rate 0). Resume with --epochs "

@@ -10,7 +10,7 @@
 // good files.
 //
 //   auto model = std::make_shared<Net>();
-//   train::TrainConfig config;                    // MNIST, Adam 1e-3, batch 64, 10 epochs
+//   train::TrainConfig config;  // MNIST and the default recipe: Adam 2e-3, cosine decay, batch 64, 10 epochs
 //   config.checkpoint_dir = "checkpoints";
 //   train::Trainer trainer(config, train::ModelSource::of(model, "Net"));
 //   train::TrainResult result = trainer.run();
@@ -45,6 +45,7 @@
 #include "bend/train/checkpoint.hpp"
 #include "bend/train/metrics.hpp"
 #include "bend/train/model_source.hpp"
+#include "bend/train/recipe.hpp"
 
 namespace bend::dist {
 class GradientBuckets;
@@ -52,20 +53,22 @@ class GradientBuckets;
 
 namespace bend::train {
 
+// Defaults: the "default" recipe of recipe_registry() (bend/train/recipe.hpp), as `bend train`'s.
 struct TrainConfig {
   std::string dataset = "mnist";   // a name in dataset_registry(); may be empty when the data are given
   std::filesystem::path data_dir;  // empty: the entry's default location
-  std::string optimizer = "adam";  // a name in optimizer_registry()
+  std::string optimizer = default_recipe().optimizer;  // a name in optimizer_registry()
   // Options given explicitly (PyTorch's keywords: lr, momentum, weight_decay, ...); the others take the
-  // registry entry's defaults. On resume the checkpoint's values continue, and an option given here that
-  // differs from them is an error.
-  OptimizerOptions optimizer_options;
-  std::string schedule = "none";  // none | step | cosine | plateau
-  std::int64_t warmup_steps = 0;
-  std::int64_t batch = 64;
-  std::int64_t epochs = 10;    // total, counting epochs done before a resume
-  std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
-  std::uint64_t seed = 0;      // initialisation (ModelSource::build) and data order
+  // registry entry's defaults, except lr: without one, a new run takes default_recipe().lr_for(optimizer,
+  // schedule) when that is set (2e-3 for Adam with the cosine schedule). On resume the checkpoint's
+  // values continue, and an option given here that differs from them is an error.
+  optim::OptimizerOptions optimizer_options;
+  std::string schedule = default_recipe().schedule;  // a name in schedule_registry(); "none": constant
+  std::int64_t warmup_steps = 0;                     // linear warm-up over this many optimizer steps
+  std::int64_t batch = default_recipe().batch;
+  std::int64_t epochs = default_recipe().epochs;  // total, counting epochs done before a resume
+  std::int64_t max_steps = 0;                     // stop after this many optimizer steps (0: no limit)
+  std::uint64_t seed = 0;                         // initialisation (ModelSource::build) and data order
   int threads = 0;  // threads for bend's kernels; 0: bend::default_num_threads() (bend/parallel.hpp)
   bool flush_denormal = false;  // bend::set_flush_denormal (bend/denormal.hpp) for the run
   bool shuffle = true;
