@@ -21,6 +21,7 @@
 #include "support.hpp"
 
 using namespace bend;
+using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 using Catch::Matchers::Contains;
 
 namespace {
@@ -998,4 +999,36 @@ TEST_CASE("backward_and_step updates each parameter while backward runs", "[opti
     }
   for (std::int64_t k = 0; k < w.numel(); ++k)
     CHECK(w.data()[k] == Approx(w_before.data()[k] - 0.5f * w.grad().data()[k]));
+}
+
+TEST_CASE("each option of an optimizer's table reads and writes its own member", "[optim][registry]") {
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    Tensor p = Tensor::zeros({2}).requires_grad_();
+    auto opt = entry.make({p}, entry.defaults());
+    // The table's names and defaults are hyperparameters()'s, which the registry copies.
+    CHECK(opt->hyperparameters() == entry.defaults());
+    for (const OptimizerOption& option : entry.options) {
+      INFO(option.name);
+      // 0.5 is valid for every option and no option's default; a flag is set to 1 (Nesterov needs momentum).
+      std::map<std::string, double> change = {{option.name, option.is_flag ? 1.0 : 0.5}};
+      CHECK(option.default_value != change.at(option.name));
+      if (option.name == "nesterov") change["momentum"] = 0.5;
+      opt->set_hyperparameters(entry.defaults());
+      opt->set_hyperparameters(change);
+      std::map<std::string, double> expected = entry.defaults();
+      for (const auto& [key, value] : change) expected[key] = value;
+      CHECK(opt->hyperparameters() == expected);
+      // The optimizer built with those options holds the same values.
+      CHECK(entry.make({p}, expected)->hyperparameters() == expected);
+    }
+    CHECK_THROWS_WITH(opt->set_hyperparameters({{"bogus", 1.0}}),
+                      Contains("unknown hyperparameter 'bogus'") && Contains(entry.option_names()));
+  }
+  // The structs' members and the table agree: a default-constructed Options is the table's defaults.
+  CHECK(optim::SGD::table().values(optim::SgdOptions{}) == find_optimizer("sgd").defaults());
+  CHECK(optim::Adam::table().values(optim::AdamOptions{}) == find_optimizer("adam").defaults());
+  CHECK(optim::AdamW::table().defaults.weight_decay == 1e-2);
+  CHECK(find_optimizer("adamw").defaults().at("weight_decay") == 1e-2);
+  CHECK(optim::RMSprop::table().values(optim::RmspropOptions{}) == find_optimizer("rmsprop").defaults());
 }

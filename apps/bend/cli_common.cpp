@@ -16,6 +16,7 @@
 #include "bend/nn/layer_table.hpp"
 #include "bend/nn/model_presets.hpp"
 #include "bend/optim/registry.hpp"
+#include "bend/train/schedule.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -57,9 +58,9 @@ namespace {
 
 std::string optimizer_help() {
   std::string out = "optimizer: ";
-  for (const OptimizerEntry& e : optimizer_registry()) {
+  for (const optim::OptimizerEntry& e : optim::optimizer_registry()) {
     std::string opts;
-    for (const OptimizerOption& o : e.options)
+    for (const optim::OptimizerOption& o : e.options)
       opts += fmt::format("{}{}={:g}", opts.empty() ? "" : " ", o.name, o.default_value);
     out += fmt::format("{} ({}: {}); ", e.name, e.summary, opts);
   }

@@ -10,20 +10,19 @@
 namespace bend::train {
 
 const std::vector<ScheduleEntry>& schedule_registry() {
-  using optim::LrScheduler, optim::Optimizer;
   static const std::vector<ScheduleEntry> table = {
       {"none", "a constant learning rate (PyTorch's plain loop)", false,
-       [](Optimizer&, std::int64_t) -> std::unique_ptr<LrScheduler> { return nullptr; }},
+       [](optim::Optimizer&, std::int64_t) -> std::unique_ptr<optim::LrScheduler> { return nullptr; }},
       {"step", "x0.1 every third of the run (StepLR)", true,
-       [](Optimizer& opt, std::int64_t epochs) -> std::unique_ptr<LrScheduler> {
+       [](optim::Optimizer& opt, std::int64_t epochs) -> std::unique_ptr<optim::LrScheduler> {
          return std::make_unique<optim::StepLR>(opt, std::max<std::int64_t>(1, epochs / 3), 0.1);
        }},
       {"cosine", "cosine decay to 0 over the run (CosineAnnealingLR)", true,
-       [](Optimizer& opt, std::int64_t epochs) -> std::unique_ptr<LrScheduler> {
+       [](optim::Optimizer& opt, std::int64_t epochs) -> std::unique_ptr<optim::LrScheduler> {
          return std::make_unique<optim::CosineAnnealingLR>(opt, std::max<std::int64_t>(1, epochs), 0.0);
        }},
       {"plateau", "x0.1 after 2 epochs without a lower test loss (ReduceLROnPlateau)", false,
-       [](Optimizer& opt, std::int64_t) -> std::unique_ptr<LrScheduler> {
+       [](optim::Optimizer& opt, std::int64_t) -> std::unique_ptr<optim::LrScheduler> {
          return std::make_unique<optim::ReduceLROnPlateau>(opt, "min", 0.1, 2);
        }},
   };

@@ -36,7 +36,7 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 
 void TrainConfig::validate() const {
   if (!dataset.empty()) find_dataset(dataset);
-  complete_options(find_optimizer(optimizer), optimizer_options);
+  optim::complete_options(optim::find_optimizer(optimizer), optimizer_options);
   find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
   if (batch <= 0) throw ValueError(fmt::format("--batch must be positive, got {}", batch));
@@ -155,7 +155,7 @@ void Trainer::setup() {
       throw ValueError(fmt::format("--init-from {}: {}", config_.init_from.string(), e.what()));
     }
   }
-  optimizer_ = make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
+  optimizer_ = optim::make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
   schedule_ = std::make_unique<Schedule>();
   schedule_->schedule = make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, config_.warmup_steps);
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
@@ -475,7 +475,8 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   s.dataset = config_.dataset;
   s.optimizer_name = std::string(optimizer_->name());
   s.optimizer_hyperparameters = optimizer_->hyperparameters();
-  s.optimizer_config = complete_options(find_optimizer(config_.optimizer), config_.optimizer_options);
+  s.optimizer_config =
+      optim::complete_options(optim::find_optimizer(config_.optimizer), config_.optimizer_options);
   s.schedule = config_.schedule;
   s.planned_epochs = config_.epochs;
   s.schedule_state = schedule_->schedule->state();

@@ -156,8 +156,8 @@ class Trainer {
   nn::Module& model() { return *model_; }
   const nn::Module& model() const { return *model_; }
   std::shared_ptr<nn::Module> model_ptr() const { return model_; }
-  Optimizer& optimizer() { return *optimizer_; }
-  const Optimizer& optimizer() const { return *optimizer_; }
+  optim::Optimizer& optimizer() { return *optimizer_; }
+  const optim::Optimizer& optimizer() const { return *optimizer_; }
   const TensorDataset& train_data() const { return train_; }
   const TensorDataset& test_data() const { return test_; }
   std::int64_t epochs_done() const { return epoch_; }
@@ -191,7 +191,7 @@ class Trainer {
   ModelSource source_;
   TensorDataset train_, test_;
   std::shared_ptr<nn::Module> model_;
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
   struct Schedule;
   std::unique_ptr<Schedule> schedule_;
   Rng init_rng_, loader_rng_;
