@@ -160,7 +160,7 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay)
     : OptimizerWithState(std::move(params), options), decoupled_weight_decay_(decoupled_weight_decay) {
-  validate(options);
+  check(options);
 }
 
 namespace {
@@ -170,9 +170,11 @@ OptionTable<AdamOptions> adam_family_table(const AdamOptions& defaults, std::str
   return {{
               option<&AdamOptions::lr>("lr", "learning rate"),
               option<&AdamOptions::betas, 0>("beta1",
-                                             "decay of the running mean of gradients (PyTorch's betas[0])"),
+                                             "decay of the running mean of gradients (PyTorch's betas[0])",
+                                             OptionRange::kUnitInterval),
               option<&AdamOptions::betas, 1>(
-                  "beta2", "decay of the running mean of squared gradients (PyTorch's betas[1])"),
+                  "beta2", "decay of the running mean of squared gradients (PyTorch's betas[1])",
+                  OptionRange::kUnitInterval),
               option<&AdamOptions::eps>("eps", "added to the denominator's square root, for stability"),
               option<&AdamOptions::weight_decay>("weight_decay", weight_decay_help),
               option<&AdamOptions::amsgrad>("amsgrad",
@@ -204,19 +206,6 @@ AdamW::AdamW(std::vector<Tensor> params, double lr, std::pair<double, double> be
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(std::move(params), options, true) {}
-
-void Adam::validate(const AdamOptions& o) const {
-  const std::string_view owner = name();
-  check_non_negative(owner, "learning rate", o.lr);
-  check_non_negative(owner, "epsilon", o.eps);
-  check_non_negative(owner, "weight_decay", o.weight_decay);
-  const auto check_beta = [&](std::string_view which, double beta) {
-    if (!(beta >= 0.0 && beta < 1.0))
-      throw ValueError(fmt::format("{}: invalid {} {} (must be in [0, 1))", owner, which, beta));
-  };
-  check_beta("beta1", o.betas.first);
-  check_beta("beta2", o.betas.second);
-}
 
 void Adam::update(std::size_t i) {
   const AdamOptions& o = options_;

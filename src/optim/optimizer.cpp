@@ -28,6 +28,22 @@ bool hyperparameter_flag(std::string_view owner, std::string_view key, double va
   return value != 0.0;
 }
 
+void check_option_range(std::string_view owner, std::string_view name, OptionRange range, double value) {
+  switch (range) {
+    case OptionRange::kNonNegative:
+      return check_non_negative(owner, name, value);
+    case OptionRange::kFinite:
+      return check_finite(owner, name, value);
+    case OptionRange::kUnitInterval:
+      if (!(value >= 0.0 && value < 1.0))
+        throw ValueError(fmt::format("{}: invalid {} {} (must be in [0, 1))", owner, name, value));
+      return;
+    case OptionRange::kFlag:
+      hyperparameter_flag(owner, name, value);
+      return;
+  }
+}
+
 void throw_unknown_hyperparameter(std::string_view owner, std::string_view key, std::string_view known) {
   throw ValueError(fmt::format("{}: unknown hyperparameter '{}' (known: {})", owner, key, known));
 }

@@ -21,7 +21,7 @@ OptimizerEntry entry(std::string name, std::string summary, const OptionTable<Op
   e.name = std::move(name);
   e.summary = std::move(summary);
   for (const OptionField<Options>& f : table.fields)
-    e.options.push_back({std::string(f.name), f.get(table.defaults), std::string(f.help), f.is_flag});
+    e.options.push_back({std::string(f.name), f.get(table.defaults), std::string(f.help), f.is_flag()});
   e.make = [&table, owner = e.name](std::vector<Tensor> params,
                                     const OptimizerOptions& values) -> std::unique_ptr<Optimizer> {
     return std::make_unique<Opt>(std::move(params), table.with(table.defaults, values, owner));

@@ -107,7 +107,7 @@ RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps
 
 RMSprop::RMSprop(std::vector<Tensor> params, const RmspropOptions& options)
     : OptimizerWithState(std::move(params), options) {
-  validate(options);
+  check(options);
 }
 
 const OptionTable<RmspropOptions>& RMSprop::table() {
@@ -124,14 +124,6 @@ const OptionTable<RmspropOptions>& RMSprop::table() {
       },
       RmspropOptions{}};
   return table;
-}
-
-void RMSprop::validate(const RmspropOptions& o) const {
-  check_non_negative("RMSprop", "learning rate", o.lr);
-  check_non_negative("RMSprop", "epsilon", o.eps);
-  check_non_negative("RMSprop", "momentum", o.momentum);
-  check_non_negative("RMSprop", "weight_decay", o.weight_decay);
-  check_non_negative("RMSprop", "alpha", o.alpha);
 }
 
 void RMSprop::update(std::size_t i) {

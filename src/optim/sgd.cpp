@@ -93,7 +93,7 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampenin
 
 SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
     : OptimizerWithState(std::move(params), options) {
-  validate(options);
+  check(options);
 }
 
 const OptionTable<SgdOptions>& SGD::table() {
@@ -101,7 +101,8 @@ const OptionTable<SgdOptions>& SGD::table() {
       {
           option<&SgdOptions::lr>("lr", "learning rate (PyTorch requires one; bend's default is 0.01)"),
           option<&SgdOptions::momentum>("momentum", "momentum factor (0: none)"),
-          option<&SgdOptions::dampening>("dampening", "dampening of the momentum's gradient term"),
+          option<&SgdOptions::dampening>("dampening", "dampening of the momentum's gradient term",
+                                         OptionRange::kFinite),
           option<&SgdOptions::weight_decay>("weight_decay",
                                             "L2 penalty: adds weight_decay*p to the gradient"),
           option<&SgdOptions::nesterov>("nesterov", "Nesterov momentum (needs momentum > 0 and dampening 0)"),
@@ -111,10 +112,6 @@ const OptionTable<SgdOptions>& SGD::table() {
 }
 
 void SGD::validate(const SgdOptions& o) const {
-  check_non_negative("SGD", "learning rate", o.lr);
-  check_non_negative("SGD", "momentum", o.momentum);
-  check_finite("SGD", "dampening", o.dampening);
-  check_non_negative("SGD", "weight_decay", o.weight_decay);
   if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0))
     throw ValueError(
         fmt::format("SGD: Nesterov momentum requires momentum > 0 and dampening 0 (got momentum {}, "

@@ -55,7 +55,6 @@ class Adam : public OptimizerWithState<AdamState, AdamOptions> {
   // (amsgrad only).
   std::vector<StateBuffer<AdamState>> state_buffers() const override;
   void update(std::size_t index) override;  // one parameter's step (see Optimizer)
-  void validate(const AdamOptions& o) const override;
 
  private:
   bool decoupled_weight_decay_;

@@ -156,18 +156,31 @@ struct StateBuffer {
   std::string_view unused_because = {};  // see StateKey
 };
 
+// The values an option takes (PyTorch's checks); every option is checked before an optimizer's own
+// checks of combinations (validate()).
+enum class OptionRange {
+  kNonNegative,   // >= 0 (rejects NaN)
+  kFinite,        // any finite value
+  kUnitInterval,  // in [0, 1) (Adam's betas)
+  kFlag,          // 0 or 1 (a bool member)
+};
+
 // One option of an optimizer: its name (PyTorch's keyword; the key of hyperparameters(), of checkpoints'
 // "optim.<name>", of the registry and of --opt-arg NAME=VALUE), the member of the Options struct that
-// holds it, and one line of help. Its default is the member's in the table's `defaults`. Flags (bool
-// members) read and write as 0 and 1. Made by option<&Options::member>(name, help) below.
+// holds it, one line of help, and its range. Its default is the member's in the table's `defaults`.
+// Flags (bool members) read and write as 0 and 1. Made by option<&Options::member>(...) below.
 template <class Options>
 struct OptionField {
   std::string_view name;
   std::string_view help;
-  bool is_flag;
+  OptionRange range;
   double (*get)(const Options&);
   void (*set)(Options&, double);
+  bool is_flag() const { return range == OptionRange::kFlag; }
 };
+
+// ValueError "<owner>: invalid <name> <value> (must be ...)" unless `value` is in `range`.
+void check_option_range(std::string_view owner, std::string_view name, OptionRange range, double value);
 
 namespace option_detail {
 template <class Member>
@@ -179,22 +192,23 @@ struct MemberOf<Type Class::*> {
 };
 }  // namespace option_detail
 
-// The option kept in `kMember` (a double or bool member of the Options struct).
+// The option kept in `kMember`, a double member (in `range`) or a bool member (a flag).
 template <auto kMember>
-constexpr auto option(std::string_view name, std::string_view help) {
+constexpr auto option(std::string_view name, std::string_view help,
+                      OptionRange range = OptionRange::kNonNegative) {
   using Options = typename option_detail::MemberOf<decltype(kMember)>::Options;
   using Value = typename option_detail::MemberOf<decltype(kMember)>::Value;
   static_assert(std::is_same_v<Value, double> || std::is_same_v<Value, bool>,
                 "an option is a double or a bool");
-  return OptionField<Options>{name, help, std::is_same_v<Value, bool>,
+  return OptionField<Options>{name, help, std::is_same_v<Value, bool> ? OptionRange::kFlag : range,
                               [](const Options& o) { return static_cast<double>(o.*kMember); },
                               [](Options& o, double v) { o.*kMember = static_cast<Value>(v); }};
 }
 // The option kept in element kIndex of the pair `kMember` (Adam's betas: beta1, beta2).
 template <auto kMember, std::size_t kIndex>
-constexpr auto option(std::string_view name, std::string_view help) {
+constexpr auto option(std::string_view name, std::string_view help, OptionRange range) {
   using Options = typename option_detail::MemberOf<decltype(kMember)>::Options;
-  return OptionField<Options>{name, help, false,
+  return OptionField<Options>{name, help, range,
                               [](const Options& o) { return std::get<kIndex>(o.*kMember); },
                               [](Options& o, double v) { std::get<kIndex>(o.*kMember) = v; }};
 }
@@ -228,9 +242,13 @@ struct OptionTable {
     for (const auto& [key, value] : values) {
       const OptionField<Options>* f = find(key);
       if (!f) throw_unknown_hyperparameter(owner, key, names());
-      f->set(o, f->is_flag ? static_cast<double>(hyperparameter_flag(owner, key, value)) : value);
+      f->set(o, f->is_flag() ? static_cast<double>(hyperparameter_flag(owner, key, value)) : value);
     }
     return o;
+  }
+  // ValueError naming the first option of `o` outside its range.
+  void check_ranges(const Options& o, std::string_view owner) const {
+    for (const OptionField<Options>& f : fields) check_option_range(owner, f.name, f.range, f.get(o));
   }
 };
 
@@ -253,7 +271,7 @@ class OptimizerWithState : public Optimizer {
   std::map<std::string, double> hyperparameters() const final { return option_table().values(options()); }
   void set_hyperparameters(const std::map<std::string, double>& values) final {
     const Options o = option_table().with(options(), values, name());
-    validate(o);  // nothing changes unless every value is valid
+    check(o);  // nothing changes unless every value is valid
     lr_ = o.lr;
     options_ = o;
   }
@@ -298,8 +316,14 @@ class OptimizerWithState : public Optimizer {
   OptimizerWithState(std::vector<Tensor> params, const Options& options)
       : Optimizer(std::move(params), options.lr), options_(options), state_(params_.size()) {}
 
-  // ValueError for an invalid value or combination (each optimizer's checks, as PyTorch's).
-  virtual void validate(const Options& options) const = 0;
+  // ValueError for an option outside its range (the table's), then for an invalid combination
+  // (validate()). Constructors call it.
+  void check(const Options& o) const {
+    option_table().check_ranges(o, name());
+    validate(o);
+  }
+  // The optimizer's own checks of combinations of valid values (SGD: Nesterov needs momentum).
+  virtual void validate(const Options&) const {}
 
   // The buffers in checkpoint order, each marked with whether the current options use it. The first
   // is always in use, and is defined exactly when the parameter has state.

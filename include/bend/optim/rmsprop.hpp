@@ -54,7 +54,6 @@ class RMSprop : public OptimizerWithState<RmspropState, RmspropOptions> {
   // > 0 only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
   std::vector<StateBuffer<RmspropState>> state_buffers() const override;
   void update(std::size_t index) override;  // one parameter's step (see Optimizer)
-  void validate(const RmspropOptions& o) const override;
 };
 
 }  // namespace bend::optim
