@@ -306,14 +306,21 @@ bool Trainer::train_step(const Batch& batch, std::span<std::int32_t> predicted, 
   const bool update_in_backward = !parallel && config_.update_in_backward;
   if (parallel) {
     buckets_->begin(static_cast<float>(mine.size) / static_cast<float>(batch.size));
-    GradReadyHookScope hook(buckets_->hook());
-    loss.backward();
-  } else if (update_in_backward) {
-    optimizer_->backward_and_step(loss);  // (the Update phase is inside Backward then)
+    {
+      GradReadyHookScope hook(buckets_->hook());
+      loss.backward();
+    }
+    buckets_->finish();  // the update waits for the ranks' agreement below
   } else {
-    loss.backward();
+    if (update_in_backward) {
+      optimizer_->backward_and_step(loss);  // (the Update phase is inside Backward then)
+    } else {
+      loss.backward();
+      watch.on_phase(StepPhase::Update);
+      optimizer_->step();
+    }
+    watch.on_phase(StepPhase::Bookkeeping);
   }
-  if (parallel) buckets_->finish();
 
   argmax_rows(logits, predicted.data());
   std::int64_t correct = 0;
@@ -325,16 +332,14 @@ bool Trainer::train_step(const Batch& batch, std::span<std::int32_t> predicted, 
                                       static_cast<double>(correct), std::isfinite(loss_value) ? 0.0 : 1.0,
                                       stop_requested() ? 1.0 : 0.0};
   if (parallel) {
+    // The ranks agree before anyone steps: a NaN on any rank stops every rank with the same weights.
     world_->allreduce_sum(batch_sums);
     if (batch_sums[2] > 0)
       throw diverged(batch_sums[0] / static_cast<double>(batch.size), static_cast<int>(batch_sums[2]));
-  }
-
-  if (!update_in_backward) {
     watch.on_phase(StepPhase::Update);
     optimizer_->step();
+    watch.on_phase(StepPhase::Bookkeeping);
   }
-  watch.on_phase(StepPhase::Bookkeeping);
   ++step_;
   ++progress.batch;
   progress.loss_sum += batch_sums[0];
