@@ -44,6 +44,8 @@ TrainConfig small_config() {
   c.seed = 3;
   c.threads = 1;
   c.optimizer_options["lr"] = 1e-2;
+  c.schedule =
+      "none";  // a constant rate, so that a resume may add epochs (the default recipe's cosine may not)
   return c;
 }
 
