@@ -53,8 +53,8 @@ struct Printer : train::TrainObserver {
                   static_cast<long long>(t.steps_done()));
   }
   void on_epoch(const train::EpochMetrics& m) override {
-    std::printf("epoch %lld: train loss %.4f, test accuracy %.2f%% (%.2fs)\n",
-                static_cast<long long>(m.epoch), m.train_loss, 100 * m.test_accuracy, m.seconds);
+    std::printf("epoch %lld: train loss %.4f, test accuracy %.2f%% (%.2fs)\n", static_cast<long long>(m.epoch),
+                m.train_loss, 100 * m.test_accuracy, m.seconds);
     std::fflush(stdout);
   }
   void on_checkpoint(const std::filesystem::path& path) override { last_checkpoint = path; }
@@ -73,7 +73,7 @@ void write_metrics(const std::filesystem::path& path, const std::vector<train::E
 
 int main(int argc, char** argv) {
   try {
-    train::TrainConfig config;  // MNIST, bend train's default recipe: Adam 2e-3, cosine, batch 64
+    train::TrainConfig config;  // MNIST, the default recipe: Adam 2e-3, cosine, batch 64
     config.epochs = 3;
     config.checkpoint_dir = "checkpoints/net";
     std::filesystem::path metrics;
@@ -81,26 +81,16 @@ int main(int argc, char** argv) {
       const std::string_view flag = argv[i];
       if (i + 1 >= argc) throw ValueError(fmt::format("{} needs a value", flag));
       const std::string value = argv[++i];
-      if (flag == "--epochs")
-        config.epochs = std::stoll(value);
-      else if (flag == "--data-dir")
-        config.data_dir = value;
-      else if (flag == "--checkpoint-dir")
-        config.checkpoint_dir = value;
-      else if (flag == "--resume")
-        config.resume = value;
-      else if (flag == "--save")
-        config.save = value;
-      else if (flag == "--metrics")
-        metrics = value;
-      else if (flag == "--steps")
-        config.max_steps = std::stoll(value);
-      else if (flag == "--train-limit")
-        config.train_limit = std::stoll(value);
-      else if (flag == "--seed")
-        config.seed = std::stoull(value);
-      else
-        throw ValueError(fmt::format("unknown flag {}", flag));
+      if (flag == "--epochs") config.epochs = std::stoll(value);
+      else if (flag == "--data-dir") config.data_dir = value;
+      else if (flag == "--checkpoint-dir") config.checkpoint_dir = value;
+      else if (flag == "--resume") config.resume = value;
+      else if (flag == "--save") config.save = value;
+      else if (flag == "--metrics") metrics = value;
+      else if (flag == "--steps") config.max_steps = std::stoll(value);
+      else if (flag == "--train-limit") config.train_limit = std::stoll(value);
+      else if (flag == "--seed") config.seed = std::stoull(value);
+      else throw ValueError(fmt::format("unknown flag {}", flag));
     }
 
     // A factory, so that the weights come from --seed; "Net" goes into the files' metadata, and a

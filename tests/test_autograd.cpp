@@ -143,8 +143,7 @@ struct ReadyLog {
 };
 }  // namespace
 
-TEST_CASE("the grad-ready hook reports each leaf once, when its gradient is final",
-          "[autograd][grad-ready]") {
+TEST_CASE("the grad-ready hook reports each leaf once, when its gradient is final", "[autograd][grad-ready]") {
   Rng rng(11);
   Tensor x = Tensor::uniform({4, 3}, -1, 1, rng);  // data: not a leaf that requires grad
   Tensor w1 = Tensor::uniform({5, 3}, -1, 1, rng).requires_grad_();
@@ -171,10 +170,10 @@ TEST_CASE("the grad-ready hook reports each leaf once, when its gradient is fina
          (log.leaves[2] == b1.impl() && log.leaves[3] == w1.impl())));
   // The gradient a leaf had when reported is its final gradient, and it is not zero.
   for (std::size_t k = 0; k < log.leaves.size(); ++k) {
-    Tensor leaf(std::const_pointer_cast<detail::TensorImpl>(log.leaves[k] == w1.impl()   ? w1.impl_ptr()
-                                                            : log.leaves[k] == b1.impl() ? b1.impl_ptr()
-                                                            : log.leaves[k] == w2.impl() ? w2.impl_ptr()
-                                                                                         : scale.impl_ptr()));
+    Tensor leaf(std::const_pointer_cast<detail::TensorImpl>(
+        log.leaves[k] == w1.impl() ? w1.impl_ptr() : log.leaves[k] == b1.impl() ? b1.impl_ptr()
+                                                   : log.leaves[k] == w2.impl() ? w2.impl_ptr()
+                                                                                : scale.impl_ptr()));
     CHECK(log.grads[k] == leaf.grad().to_vector());
     float norm = 0;
     for (float g : log.grads[k]) norm += g * g;
@@ -187,8 +186,7 @@ TEST_CASE("the grad-ready hook reports each leaf once, when its gradient is fina
   CHECK(log.grads[1] == w2.grad().to_vector());
 }
 
-TEST_CASE("the grad-ready hook reports again on every backward, never an unused leaf",
-          "[autograd][grad-ready]") {
+TEST_CASE("the grad-ready hook reports again on every backward, never an unused leaf", "[autograd][grad-ready]") {
   Rng rng(3);
   Tensor x = Tensor::uniform({8, 4}, -1, 1, rng);
   Tensor w = Tensor::uniform({3, 4}, -1, 1, rng).requires_grad_();
