@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
     DataLoader test_loader(test_set, {.batch_size = kTestBatchSize, .images = true});
 
     Net model;
-    SGD optimizer(model.parameters(), SgdOptions{.lr = 0.01, .momentum = 0.5});
+    optim::SGD optimizer(model.parameters(), optim::SgdOptions{.lr = 0.01, .momentum = 0.5});
 
     const auto start = std::chrono::steady_clock::now();
     double accuracy = 0;

@@ -1,5 +1,5 @@
 // The docs' MLP in C++: build 784-256-128-10 the way the PyTorch snippet does (Sequential of
-// Linear/ReLU/GELU) and train it on MNIST with bend's Trainer (Adam 1e-3, batch 64), reporting test
+// Linear/ReLU/GELU) and train it on MNIST with bend's Trainer (Adam 2e-3, cosine, batch 64), reporting test
 // accuracy after every epoch. apps/mnist_net.cpp shows the functional style with checkpoints and resume.
 //
 //   ./build/mnist_mlp [data/mnist] [epochs]
@@ -11,7 +11,7 @@ using namespace bend;
 
 int main(int argc, char** argv) {
   try {
-    train::TrainConfig config;  // MNIST, Adam 1e-3, batch 64
+    train::TrainConfig config;  // MNIST, the default recipe: Adam 2e-3, cosine, batch 64
     config.data_dir = argc > 1 ? argv[1] : "data/mnist";
     config.epochs = argc > 2 ? std::atoi(argv[2]) : 3;
 

@@ -406,6 +406,7 @@ train::TrainConfig bench_config(const BenchOptions& o) {
   train::TrainConfig config;
   config.optimizer = o.opt;
   if (o.lr) config.optimizer_options["lr"] = *o.lr;
+  config.schedule = "none";  // a constant rate, as torch_mlp.py
   if (o.momentum != 0.0) config.optimizer_options["momentum"] = o.momentum;
   config.batch = o.batch;
   config.epochs = o.epochs;
@@ -521,7 +522,7 @@ int bench_main(int argc, char** argv) {
     ("model", "a preset model of bend train (" + nn::model_preset_names() + "); replaces --arch", cxxopts::value<std::string>())
     ("describe", "print the model's layers as bend.layers describes them (for bench/torch_mlp.py --layers) and exit")
     ("act", "hidden activation (a table name)", cxxopts::value<std::string>()->default_value("relu"))
-    ("opt", "optimizer: " + optimizer_names(), cxxopts::value<std::string>()->default_value("adam"))
+    ("opt", "optimizer: " + optim::optimizer_names(), cxxopts::value<std::string>()->default_value("adam"))
     ("lr", "learning rate (default 1e-3 Adam, 0.01 SGD)", cxxopts::value<double>())
     ("momentum", "SGD momentum", cxxopts::value<double>()->default_value("0"))
     ("batch", "batch size", cxxopts::value<std::int64_t>()->default_value("64"))

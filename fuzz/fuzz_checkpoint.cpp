@@ -27,7 +27,8 @@ void read(std::span<const std::uint8_t> input) {
     __builtin_trap();
   const bend::train::CheckpointState state = bend::train::read_checkpoint(path);
   BEND_FUZZ_CHECK(state.batch >= 1 && state.epochs_done >= 0 && state.steps_done >= 0 &&
-                  state.batch_in_epoch >= 0);
+                  state.partial.batch >= 0 && state.partial.correct <= state.partial.seen &&
+                  state.partial.seen <= state.partial.batch * state.batch);
 }
 }  // namespace
 

@@ -109,11 +109,6 @@ PLATEAU_METRICS_MIN = [1.0, 0.9, 0.9, 0.95, 0.91, 0.85, 0.86, 0.87, 0.87, 0.8, 0
 PLATEAU_METRICS_MAX = [0.1, 0.2, 0.25, 0.2505, 0.24, 0.3, 0.3, 0.3, 0.3, 0.31, 0.3, 0.3, 0.3, 0.3]
 
 
-def warmup(opt, steps, after):
-    linear = S.LinearLR(opt, start_factor=1.0 / (steps + 1), end_factor=1.0, total_iters=steps)
-    return S.SequentialLR(opt, [linear, after(opt)], milestones=[steps])
-
-
 SCHEDULE_CASES = {
     "step_lr": (lambda o: S.StepLR(o, step_size=3, gamma=0.5), 12, None),
     "cosine": (lambda o: S.CosineAnnealingLR(o, T_max=5, eta_min=0.01), 14, None),
@@ -122,8 +117,6 @@ SCHEDULE_CASES = {
     "plateau_max_abs": (lambda o: S.ReduceLROnPlateau(o, mode="max", factor=0.1, patience=1,
                                                       threshold=0.01, threshold_mode="abs"),
                         len(PLATEAU_METRICS_MAX), PLATEAU_METRICS_MAX),
-    "warmup_cosine": (lambda o: warmup(o, 3, lambda o2: S.CosineAnnealingLR(o2, T_max=6)), 12, None),
-    "warmup_step": (lambda o: warmup(o, 4, lambda o2: S.StepLR(o2, step_size=2, gamma=0.5)), 10, None),
 }
 
 

@@ -39,7 +39,7 @@ TEST_CASE("zero_grad defers its fill: backward then writes instead of adding", "
   // A parameter whose grad was cleared and not recomputed is updated with a zero gradient (plain SGD:
   // unchanged), not with the stale values.
   const auto before = w.to_vector();
-  SGD({w}, 0.5).step();
+  optim::SGD({w}, 0.5).step();
   CHECK(w.to_vector() == before);
   CHECK(w.grad().to_vector() == std::vector<float>(6, 0.0f));
 }

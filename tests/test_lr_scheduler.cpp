@@ -11,6 +11,7 @@
 #include "bend/optim/sgd.hpp"
 
 using namespace bend;
+using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 using Catch::Matchers::Contains;
 
 namespace {
@@ -21,8 +22,6 @@ const std::vector<double> kTorch_step_lr = {0.10000000000000001, 0.1000000000000
 const std::vector<double> kTorch_cosine = {0.10000000000000001, 0.091405764746872634, 0.068905764746872628, 0.041094235253127359, 0.018594235253127367, 0.01, 0.018594235253127367, 0.041094235253127387, 0.068905764746872669, 0.091405764746872689, 0.10000000000000006, 0.091405764746872717, 0.068905764746872683, 0.041094235253127401};
 const std::vector<double> kTorch_plateau_min = {0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.050000000000000003, 0.050000000000000003, 0.050000000000000003, 0.050000000000000003, 0.025000000000000001, 0.025000000000000001, 0.025000000000000001, 0.025000000000000001, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02};
 const std::vector<double> kTorch_plateau_max_abs = {0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.10000000000000001, 0.010000000000000002, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.0010000000000000002, 0.00010000000000000003, 0.00010000000000000003, 1.0000000000000004e-05, 1.0000000000000004e-05};
-const std::vector<double> kTorch_warmup_cosine = {0.025000000000000001, 0.050000000000000003, 0.075000000000000011, 0.10000000000000001, 0.093301270189221949, 0.075000000000000011, 0.050000000000000003, 0.025000000000000012, 0.006698729810778065, 0, 0.006698729810778065, 0.025000000000000001};
-const std::vector<double> kTorch_warmup_step = {0.020000000000000004, 0.040000000000000008, 0.060000000000000012, 0.080000000000000016, 0.10000000000000001, 0.10000000000000001, 0.050000000000000003, 0.050000000000000003, 0.025000000000000001, 0.025000000000000001};
 // clang-format on
 // Metric sequences fed to ReduceLROnPlateau (the same as in scripts/torch_optim_reference.py).
 const std::vector<double> kMetricsMin = {1.0, 0.9, 0.9, 0.95, 0.91, 0.85, 0.86, 0.87, 0.87, 0.8,
@@ -81,14 +80,6 @@ TEST_CASE("schedules give PyTorch's learning rates epoch by epoch", "[optim][lr_
          return std::make_unique<ReduceLROnPlateau>(o, "max", 0.1, 1, 0.01, 0, 0.0, "abs");
        },
        kTorch_plateau_max_abs, &kMetricsMax},
-      {"LinearWarmup then cosine",
-       [](Optimizer& o) {
-         return std::make_unique<LinearWarmup>(o, 3, std::make_unique<CosineAnnealingLR>(o, 6));
-       },
-       kTorch_warmup_cosine, nullptr},
-      {"LinearWarmup then StepLR",
-       [](Optimizer& o) { return std::make_unique<LinearWarmup>(o, 4, std::make_unique<StepLR>(o, 2, 0.5)); },
-       kTorch_warmup_step, nullptr},
   };
   for (const Case& c : cases) {
     SECTION(c.name) {
@@ -146,30 +137,49 @@ TEST_CASE("ReduceLROnPlateau reduces from the optimizer's current rate and stops
   CHECK(f.opt.lr() == 1e-3);
 }
 
-TEST_CASE("warm-up ramps linearly and then hands over", "[optim][lr_scheduler]") {
-  SECTION("default start: base/(N+1) steps, then constant") {
+// The rate before each of `steps` optimizer steps, with `steps_per_epoch` steps per epoch and the epoch's
+// schedule stepped after each (with metric 1.0): the Trainer's calls.
+std::vector<double> per_step_lrs(Optimizer& opt, LrScheduler& sched, std::int64_t steps,
+                                 std::int64_t steps_per_epoch) {
+  std::vector<double> lrs;
+  for (std::int64_t s = 0; s < steps; ++s) {
+    sched.before_step(s);
+    lrs.push_back(opt.lr());
+    if ((s + 1) % steps_per_epoch == 0) sched.step(1.0);
+  }
+  return lrs;
+}
+
+TEST_CASE("warm-up ramps linearly over optimizer steps, scaling the epoch schedule",
+          "[optim][lr_scheduler]") {
+  SECTION("alone: (s+1)/N of the base rate, then the base rate") {
     Fixture f;
     LinearWarmup w(f.opt, 4);
-    check_sequence(lr_sequence(f.opt, w, 7), {0.02, 0.04, 0.06, 0.08, 0.1, 0.1, 0.1});
+    check_sequence(per_step_lrs(f.opt, w, 7, 100), {0.025, 0.05, 0.075, 0.1, 0.1, 0.1, 0.1});
+    CHECK(w.state().empty());  // a constant rate has no state
   }
-  SECTION("explicit start factor 0 starts at zero") {
+  SECTION("the epoch schedule runs during the warm-up, which scales it") {
     Fixture f;
-    LinearWarmup w(f.opt, 4, nullptr, 0.0);
-    check_sequence(lr_sequence(f.opt, w, 6), {0.0, 0.025, 0.05, 0.075, 0.1, 0.1});
+    // StepLR halves after every epoch of 2 steps; warm-up over 5 steps.
+    LinearWarmup w(f.opt, 5, std::make_unique<StepLR>(f.opt, 1, 0.5));
+    check_sequence(per_step_lrs(f.opt, w, 8, 2),
+                   {0.1 * 1 / 5, 0.1 * 2 / 5, 0.05 * 3 / 5, 0.05 * 4 / 5, 0.025, 0.025, 0.0125, 0.0125});
+    CHECK(w.last_epoch() == 4);
+    CHECK(w.state() == w.after()->state());  // its state is the epoch schedule's
   }
   SECTION("no warm-up is the wrapped schedule itself") {
     Fixture f;
     LinearWarmup w(f.opt, 0, std::make_unique<StepLR>(f.opt, 3, 0.5));
     check_sequence(lr_sequence(f.opt, w, kTorch_step_lr.size()), kTorch_step_lr);
   }
-  SECTION("metrics during warm-up are ignored by a wrapped plateau schedule") {
+  SECTION("a wrapped plateau schedule gets every epoch's metric") {
     Fixture f;
     LinearWarmup w(f.opt, 3, std::make_unique<ReduceLROnPlateau>(f.opt, "min", 0.5, 0));
-    std::vector<double> metrics = {5, 6, 7, 1, 1, 1};
-    check_sequence(lr_sequence(f.opt, w, metrics.size(), &metrics), {0.025, 0.05, 0.075, 0.1, 0.1, 0.05});
-    const auto& plateau = dynamic_cast<const ReduceLROnPlateau&>(*w.after());
-    CHECK(plateau.best() == 1.0);
-    CHECK_THROWS_AS(w.step(), ValueError);  // after warm-up, the plateau schedule needs its metric
+    w.step(5.0);
+    w.step(6.0);  // worse than 5: reduced (patience 0)
+    CHECK(f.opt.lr() == 0.05);
+    CHECK(dynamic_cast<const ReduceLROnPlateau&>(*w.after()).best() == 5.0);
+    CHECK_THROWS_AS(w.step(), ValueError);  // the plateau schedule needs its metric
   }
   SECTION("step(metric) on a schedule without metrics is step()") {
     Fixture f;
@@ -229,7 +239,6 @@ TEST_CASE("scheduler arguments and states are validated", "[optim][lr_scheduler]
   CHECK_THROWS_WITH(ReduceLROnPlateau(f.opt, "min", 0.1, 10, 1e-4, 0, 0.0, "percent"),
                     Contains("threshold_mode 'percent'"));
   CHECK_THROWS_WITH(LinearWarmup(f.opt, -1), Contains("warmup_steps"));
-  CHECK_THROWS_WITH(LinearWarmup(f.opt, 3, nullptr, 1.5), Contains("start_factor"));
   Fixture other;
   CHECK_THROWS_WITH(LinearWarmup(f.opt, 3, std::make_unique<StepLR>(other.opt, 2)),
                     Contains("different optimizer"));
@@ -251,9 +260,32 @@ TEST_CASE("scheduler arguments and states are validated", "[optim][lr_scheduler]
 
   LinearWarmup w(f.opt, 2, std::make_unique<StepLR>(f.opt, 2));
   state = w.state();
-  CHECK(state.contains("after.gamma"));
-  state["after.bogus"] = 1;
+  CHECK(state.contains("gamma"));  // the wrapped StepLR's keys, unprefixed
+  state["bogus"] = 1;
   CHECK_THROWS_WITH(w.load_state(state), Contains("'bogus'"));
   LinearWarmup bare(f.opt, 2);
-  CHECK_THROWS_WITH(bare.load_state(w.state()), Contains("wraps no schedule"));
+  CHECK_THROWS_WITH(bare.load_state(w.state()), Contains("unknown scheduler state entry"));
+}
+
+TEST_CASE("the trainer's schedule table: every entry builds, names are listed once",
+          "[optim][lr_scheduler]") {
+  std::vector<std::string> names;
+  for (const train::ScheduleEntry& e : train::schedule_registry()) {
+    INFO(e.name);
+    names.push_back(e.name);
+    CHECK_FALSE(e.help.empty());
+    Fixture f;
+    auto schedule = train::make_lr_schedule(e.name, f.opt, 6, 2);
+    CHECK(schedule->name() == "LinearWarmup");
+    schedule->before_step(0);
+    CHECK(f.opt.lr() == Approx(0.05));  // half of the base rate: warm-up step 1 of 2
+    // Its state is the epoch schedule's: none for "none", the scheduler's keys otherwise.
+    CHECK(schedule->state().empty() == (e.name == "none"));
+  }
+  CHECK(names == std::vector<std::string>{"none", "step", "cosine", "plateau"});
+  CHECK(train::schedule_names() == "none | step | cosine | plateau");
+  CHECK_THROWS_WITH(train::find_schedule("linear"),
+                    Contains("--schedule 'linear'") && Contains("none | step | cosine | plateau"));
+  CHECK(train::find_schedule("cosine").planned_over_epochs);
+  CHECK_FALSE(train::find_schedule("plateau").planned_over_epochs);
 }

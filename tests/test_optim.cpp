@@ -21,6 +21,7 @@
 #include "support.hpp"
 
 using namespace bend;
+using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 using Catch::Matchers::Contains;
 
 namespace {
@@ -645,22 +646,22 @@ TEST_CASE("load_state rejects bad checkpoints and then changes nothing", "[optim
 
 TEST_CASE("invalid options are ValueErrors naming the option and value", "[optim][errors]") {
   Tensor p = Tensor::zeros({2}).requires_grad_();
-  CHECK_THROWS_WITH(SGD({p}, -0.1), Contains("learning rate") && Contains("-0.1"));
+  CHECK_THROWS_WITH(SGD({p}, -0.1), Contains("invalid lr") && Contains("-0.1"));
   CHECK_THROWS_WITH(SGD({p}, 0.1, -0.5), Contains("momentum") && Contains("-0.5"));
   CHECK_THROWS_WITH(SGD({p}, 0.1, 0.0, 0.0, false, -1.0), Contains("weight_decay") && Contains("-1"));
   CHECK_THROWS_WITH(SGD({p}, 0.1, 0.0, 0.0, true), Contains("Nesterov"));
   CHECK_THROWS_WITH(SGD({p}, 0.1, 0.9, 0.1, true), Contains("Nesterov") && Contains("dampening 0.1"));
   CHECK_THROWS_AS(SGD({p}, std::nan("")), ValueError);
-  CHECK_THROWS_WITH(Adam({p}, -1e-3), Contains("Adam") && Contains("learning rate"));
+  CHECK_THROWS_WITH(Adam({p}, -1e-3), Contains("Adam") && Contains("invalid lr"));
   CHECK_THROWS_WITH(Adam({p}, 1e-3, {1.0, 0.999}), Contains("beta1") && Contains("1"));
   CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, -0.1}), Contains("beta2") && Contains("-0.1"));
-  CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, -1e-8), Contains("epsilon") && Contains("-1e-08"));
+  CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, -1e-8), Contains("invalid eps") && Contains("-1e-08"));
   CHECK_THROWS_WITH(Adam({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1), Contains("weight_decay"));
   CHECK_THROWS_WITH(AdamW({p}, 1e-3, {0.9, 0.999}, 1e-8, -0.1),
                     Contains("AdamW") && Contains("weight_decay"));
-  CHECK_THROWS_WITH(RMSprop({p}, -0.01), Contains("RMSprop") && Contains("learning rate"));
+  CHECK_THROWS_WITH(RMSprop({p}, -0.01), Contains("RMSprop") && Contains("invalid lr"));
   CHECK_THROWS_WITH(RMSprop({p}, 0.01, -0.5), Contains("alpha") && Contains("-0.5"));
-  CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, -1e-8), Contains("epsilon"));
+  CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, -1e-8), Contains("invalid eps"));
   CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, 1e-8, -0.1), Contains("weight_decay") && Contains("-0.1"));
   CHECK_THROWS_WITH(RMSprop({p}, 0.01, 0.99, 1e-8, 0, -0.9), Contains("momentum") && Contains("-0.9"));
   RMSprop r({p});
@@ -864,9 +865,9 @@ TEST_CASE("complete_options rejects unknown options and bad values with clear me
     CHECK_THROWS_AS(complete_options(entry, {{"no_such_option", 1}}), ValueError);
     CHECK_THROWS_WITH(complete_options(entry, {{"no_such_option", 1}}),
                       Contains(opt) && Contains("'no_such_option'") && Contains(entry.option_names()));
-    CHECK_THROWS_WITH(complete_options(entry, {{"lr", -1.0}}), Contains(opt) && Contains("learning rate"));
+    CHECK_THROWS_WITH(complete_options(entry, {{"lr", -1.0}}), Contains(opt) && Contains("invalid lr"));
     CHECK_THROWS_WITH(make_optimizer(entry.name, {Tensor::zeros({1}).requires_grad_()}, {{"lr", -1.0}}),
-                      Contains(opt) && Contains("learning rate"));
+                      Contains(opt) && Contains("invalid lr"));
     CHECK_THROWS_WITH(complete_options(entry, {{"lr", std::nan("")}}),
                       Contains("'lr'") && Contains("finite"));
     CHECK_THROWS_WITH(complete_options(entry, {{"lr", std::numeric_limits<double>::infinity()}}),
@@ -998,4 +999,36 @@ TEST_CASE("backward_and_step updates each parameter while backward runs", "[opti
     }
   for (std::int64_t k = 0; k < w.numel(); ++k)
     CHECK(w.data()[k] == Approx(w_before.data()[k] - 0.5f * w.grad().data()[k]));
+}
+
+TEST_CASE("each option of an optimizer's table reads and writes its own member", "[optim][registry]") {
+  for (const OptimizerEntry& entry : optimizer_registry()) {
+    INFO(entry.name);
+    Tensor p = Tensor::zeros({2}).requires_grad_();
+    auto opt = entry.make({p}, entry.defaults());
+    // The table's names and defaults are hyperparameters()'s, which the registry copies.
+    CHECK(opt->hyperparameters() == entry.defaults());
+    for (const OptimizerOption& option : entry.options) {
+      INFO(option.name);
+      // 0.5 is valid for every option and no option's default; a flag is set to 1 (Nesterov needs momentum).
+      std::map<std::string, double> change = {{option.name, option.is_flag ? 1.0 : 0.5}};
+      CHECK(option.default_value != change.at(option.name));
+      if (option.name == "nesterov") change["momentum"] = 0.5;
+      opt->set_hyperparameters(entry.defaults());
+      opt->set_hyperparameters(change);
+      std::map<std::string, double> expected = entry.defaults();
+      for (const auto& [key, value] : change) expected[key] = value;
+      CHECK(opt->hyperparameters() == expected);
+      // The optimizer built with those options holds the same values.
+      CHECK(entry.make({p}, expected)->hyperparameters() == expected);
+    }
+    CHECK_THROWS_WITH(opt->set_hyperparameters({{"bogus", 1.0}}),
+                      Contains("unknown hyperparameter 'bogus'") && Contains(entry.option_names()));
+  }
+  // The structs' members and the table agree: a default-constructed Options is the table's defaults.
+  CHECK(optim::SGD::table().values(optim::SgdOptions{}) == find_optimizer("sgd").defaults());
+  CHECK(optim::Adam::table().values(optim::AdamOptions{}) == find_optimizer("adam").defaults());
+  CHECK(optim::AdamW::table().defaults.weight_decay == 1e-2);
+  CHECK(find_optimizer("adamw").defaults().at("weight_decay") == 1e-2);
+  CHECK(optim::RMSprop::table().values(optim::RmspropOptions{}) == find_optimizer("rmsprop").defaults());
 }

@@ -21,6 +21,7 @@
 #include "bend/optim/sgd.hpp"
 
 using namespace bend;
+using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 
 namespace {
 

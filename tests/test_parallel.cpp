@@ -168,11 +168,11 @@ TEST_CASE("optimizer updates split across threads equal the one-thread update", 
     ThreadsGuard guard(threads);
     Rng rng(13);
     Tensor p = Tensor::uniform(Shape{300, 200}, -1.0f, 1.0f, rng).requires_grad_();
-    std::unique_ptr<Optimizer> opt;
+    std::unique_ptr<optim::Optimizer> opt;
     if (adam)
-      opt = std::make_unique<AdamW>(std::vector<Tensor>{p}, 1e-2, std::pair{0.9, 0.999}, 1e-8, 0.1);
+      opt = std::make_unique<optim::AdamW>(std::vector<Tensor>{p}, 1e-2, std::pair{0.9, 0.999}, 1e-8, 0.1);
     else
-      opt = std::make_unique<SGD>(std::vector<Tensor>{p}, 0.1, 0.9);
+      opt = std::make_unique<optim::SGD>(std::vector<Tensor>{p}, 0.1, 0.9);
     for (int step = 0; step < 3; ++step) {
       opt->zero_grad();
       sum(mul(p, p)).backward();

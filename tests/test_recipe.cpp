@@ -23,7 +23,7 @@ TEST_CASE("the recipe table: default first, unique names, valid optimizers and s
   for (const bend::train::Recipe& r : recipe_registry()) {
     INFO(r.name);
     CHECK(names.insert(r.name).second);
-    CHECK_NOTHROW(bend::find_optimizer(r.optimizer));
+    CHECK_NOTHROW(bend::optim::find_optimizer(r.optimizer));
     bend::train::TrainConfig config;
     config.dataset = "mnist";
     config.optimizer = r.optimizer;

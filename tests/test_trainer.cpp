@@ -44,6 +44,8 @@ TrainConfig small_config() {
   c.seed = 3;
   c.threads = 1;
   c.optimizer_options["lr"] = 1e-2;
+  c.schedule =
+      "none";  // a constant rate, so that a resume may add epochs (the default recipe's cosine may not)
   return c;
 }
 
@@ -268,7 +270,7 @@ TEST_CASE("a resume refuses flags that cannot apply to it", "[trainer][checkpoin
 TEST_CASE("every optimizer in the registry trains through the Trainer and resumes", "[trainer][checkpoint]") {
   auto [train, test] = synthetic(160, 32);
   const auto dir = std::filesystem::temp_directory_path() / "bend_test_registry_resume";
-  for (const OptimizerEntry& entry : optimizer_registry()) {
+  for (const optim::OptimizerEntry& entry : optim::optimizer_registry()) {
     INFO(entry.name);
     std::filesystem::remove_all(dir);
     TrainConfig full = small_config();
@@ -322,14 +324,29 @@ TEST_CASE("a checkpoint with edited metadata is refused, never run", "[trainer][
     resume.resume = dir / "edited.safetensors";
     CHECK_THROWS_AS(Trainer(resume, small_mlp(), train, test), Error);
   }
-  // A position past the end of an epoch (a whole number, so it parses) is refused when the run starts.
-  nn::Metadata edited = metadata;
-  edited["bend.batch_in_epoch"] = "1000000";
-  nn::save_tensors(dir / "edited.safetensors", tensors, edited);
-  TrainConfig resume = c;
-  resume.resume = dir / "edited.safetensors";
-  Trainer t(resume, small_mlp(), train, test);
-  CHECK_THROWS_WITH(t.run(), Catch::Contains("past the end"));
+  // Fields that parse but do not fit each other or the run: refused, naming the field and the file. The
+  // checkpoint is 2 batches of 16 into an epoch of 64 samples.
+  CHECK(metadata.at("bend.batch_in_epoch") == "2");
+  CHECK(metadata.at("bend.partial_seen") == "32");
+  const std::vector<std::pair<nn::Metadata, std::string>> misfits{
+      {{{"bend.partial_seen", "33"}}, "bend.partial_seen"},        // more than 2 batches hold
+      {{{"bend.partial_seen", "16"}}, "bend.partial_seen"},        // too few for 2 batches
+      {{{"bend.partial_correct", "40"}}, "bend.partial_correct"},  // more than seen
+      {{{"bend.batch_in_epoch", "0"}}, "bend.partial_seen"},       // samples without batches
+      // Consistent with each other, but a whole epoch (64 samples) or more: not a partial epoch.
+      {{{"bend.batch_in_epoch", "4"}, {"bend.partial_seen", "64"}}, "bend.partial_seen"},
+      {{{"bend.batch_in_epoch", "1000000"}, {"bend.partial_seen", "16000000"}}, "bend.partial_seen"},
+  };
+  for (const auto& [changes, field] : misfits) {
+    nn::Metadata edited = metadata;
+    for (const auto& [key, value] : changes) edited[key] = value;
+    INFO(field);
+    nn::save_tensors(dir / "edited.safetensors", tensors, edited);
+    TrainConfig resume = c;
+    resume.resume = dir / "edited.safetensors";
+    CHECK_THROWS_WITH(Trainer(resume, small_mlp(), train, test),
+                      Catch::Contains(field) && Catch::Contains("edited.safetensors"));
+  }
   std::filesystem::remove_all(dir);
 }
 
@@ -367,6 +384,34 @@ TEST_CASE("a checkpoint's history out of range, or a format version from the fut
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("TrainConfig's defaults are bend train's default recipe", "[trainer][recipe]") {
+  const TrainConfig defaults;
+  const Recipe& recipe = default_recipe();
+  CHECK(recipe.name == "default");
+  CHECK(defaults.optimizer == "adam");
+  CHECK(defaults.schedule == "cosine");
+  CHECK(defaults.batch == 64);
+  CHECK(defaults.epochs == 10);
+  CHECK(defaults.optimizer == recipe.optimizer);
+  CHECK(defaults.schedule == recipe.schedule);
+  CHECK(defaults.batch == recipe.batch);
+  CHECK(defaults.epochs == recipe.epochs);
+
+  auto [train, test] = synthetic(64, 16);
+  TrainConfig c = defaults;
+  c.dataset.clear();
+  c.threads = 1;
+  Trainer trained(c, small_mlp(), train, test);
+  CHECK(trained.optimizer().name() == "Adam");
+  CHECK(trained.optimizer().lr() == 2e-3);  // the recipe's lr for Adam with cosine decay
+  CHECK(trained.config().optimizer_options.at("lr") == 2e-3);
+  c.schedule = "none";  // PyTorch's plain loop: Adam's own default
+  CHECK(Trainer(c, small_mlp(), train, test).optimizer().lr() == 1e-3);
+  c.schedule = "cosine";
+  c.optimizer_options["lr"] = 0.5;  // an lr given wins
+  CHECK(Trainer(c, small_mlp(), train, test).optimizer().lr() == 0.5);
+}
+
 TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
   if (!bend::testing::require_available(have_mnist(), "MNIST in " + kMnist.string(),
                                         "run data/fetch-mnist.sh"))
@@ -390,7 +435,7 @@ TEST_CASE("a short MNIST run passes an accuracy floor", "[trainer][mnist]") {
 
 TEST_CASE("updating during backward trains bit-identically to stepping after it", "[trainer]") {
   auto [train, test] = synthetic(160, 32);
-  for (const OptimizerEntry& entry : optimizer_registry()) {
+  for (const optim::OptimizerEntry& entry : optim::optimizer_registry()) {
     for (const bool net : {false, true}) {
       INFO(entry.name << (net ? ", TinyNet" : ", MLP with dropout"));
       TrainConfig during = small_config();

@@ -21,6 +21,7 @@
 #include "bend/nn/layer_table.hpp"
 #include "bend/nn/model_presets.hpp"
 #include "bend/optim/registry.hpp"
+#include "bend/train/schedule.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -136,9 +137,9 @@ namespace {
 
 std::string optimizer_help() {
   std::string out = "optimizer: ";
-  for (const OptimizerEntry& e : optimizer_registry()) {
+  for (const optim::OptimizerEntry& e : optim::optimizer_registry()) {
     std::string opts;
-    for (const OptimizerOption& o : e.options)
+    for (const optim::OptimizerOption& o : e.options)
       opts += fmt::format("{}{}={:g}", opts.empty() ? "" : " ", o.name, o.default_value);
     out += fmt::format("{} ({}: {}); ", e.name, e.summary, opts);
   }
@@ -198,7 +199,7 @@ void add_training_flags(cxxopts::Options& options) {
                                              cxxopts::value<double>())(
       "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
       cxxopts::value<std::vector<std::string>>())(
-      "schedule", "none | step | cosine | plateau (default: the recipe's; none is PyTorch's plain loop)",
+      "schedule", train::schedule_names() + " (default: the recipe's; none is PyTorch's plain loop)",
       cxxopts::value<std::string>())("warmup", "linear learning-rate warm-up over this many steps",
                                      cxxopts::value<std::int64_t>()->default_value("0"))(
       "batch", "batch size (default: the recipe's)", cxxopts::value<std::int64_t>())(

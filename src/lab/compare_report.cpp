@@ -132,7 +132,9 @@ nlohmann::json diagnostics_json(const train::Diagnostics& d) {
 // "lr=0.001, beta1=0.9, ..." : every option of the run's optimizer, defaults filled in.
 std::string optimizer_options_text(const train::TrainConfig& c) {
   std::string out;
-  for (const auto& [key, value] : complete_options(find_optimizer(c.optimizer), c.optimizer_options))
+  const optim::OptimizerOptions options =
+      optim::complete_options(optim::find_optimizer(c.optimizer), c.optimizer_options);
+  for (const auto& [key, value] : options)
     out += fmt::format("{}{}={:g}", out.empty() ? "" : ", ", key, value);
   return out;
 }
@@ -215,12 +217,14 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
   // summary.json
   {
     const train::TrainConfig& c = options.base;
+    const optim::OptimizerOptions optimizer_options =
+        optim::complete_options(optim::find_optimizer(c.optimizer), c.optimizer_options);
     nlohmann::json j;
     j["config"] = {{"dataset", c.dataset},
                    {"arch", options.arch},
                    {"optimizer", c.optimizer},
-                   {"optimizer_options", complete_options(find_optimizer(c.optimizer), c.optimizer_options)},
-                   {"lr", complete_options(find_optimizer(c.optimizer), c.optimizer_options).at("lr")},
+                   {"optimizer_options", optimizer_options},
+                   {"lr", optimizer_options.at("lr")},
                    {"batch", c.batch},
                    {"epochs", c.epochs},
                    {"init", options.init},

@@ -26,6 +26,7 @@ train::TrainConfig TrainSettings::config() const {
   c.optimizer = optimizer;
   c.optimizer_options["lr"] = lr;
   if (momentum != 0.0) c.optimizer_options["momentum"] = momentum;
+  c.schedule = "none";  // the lab's claims are about a constant rate
   c.batch = batch;
   c.epochs = epochs;
   c.seed = seed;
@@ -114,6 +115,7 @@ XorResult train_xor(std::string_view act, std::int64_t hidden, std::int64_t step
   config.dataset.clear();
   config.optimizer = "adam";
   config.optimizer_options["lr"] = lr;
+  config.schedule = "none";
   config.batch = 4;
   config.epochs = steps;
   config.shuffle = false;

@@ -16,7 +16,7 @@
 #include "bend/parallel.hpp"
 #include "tiny_values.hpp"
 
-namespace bend {
+namespace bend::optim {
 namespace {
 
 // Scalars as PyTorch hands them to its float kernels (Python doubles rounded to float).
@@ -159,14 +159,45 @@ Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(std::move(params), options, false) {}
 
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay)
-    : OptimizerWithState(std::move(params), options.lr),
-      beta1_(options.betas.first),
-      beta2_(options.betas.second),
-      eps_(options.eps),
-      weight_decay_(options.weight_decay),
-      amsgrad_(options.amsgrad),
-      decoupled_weight_decay_(decoupled_weight_decay) {
-  validate(options);
+    : OptimizerWithState(std::move(params), options), decoupled_weight_decay_(decoupled_weight_decay) {
+  check(options);
+}
+
+namespace {
+
+// Adam's and AdamW's table: the same options, with their own defaults and weight-decay help.
+OptionTable<AdamOptions> adam_family_table(const AdamOptions& defaults, std::string_view weight_decay_help) {
+  return {{
+              option<&AdamOptions::lr>("lr", "learning rate"),
+              option<&AdamOptions::betas, 0>("beta1",
+                                             "decay of the running mean of gradients (PyTorch's betas[0])",
+                                             OptionRange::kUnitInterval),
+              option<&AdamOptions::betas, 1>(
+                  "beta2", "decay of the running mean of squared gradients (PyTorch's betas[1])",
+                  OptionRange::kUnitInterval),
+              option<&AdamOptions::eps>("eps", "added to the denominator's square root, for stability"),
+              option<&AdamOptions::weight_decay>("weight_decay", weight_decay_help),
+              option<&AdamOptions::amsgrad>("amsgrad",
+                                            "AMSGrad: divide by the largest second moment seen so far"),
+          },
+          defaults};
+}
+
+}  // namespace
+
+const OptionTable<AdamOptions>& Adam::table() {
+  static const OptionTable<AdamOptions> table =
+      adam_family_table(AdamOptions{}, "L2 penalty: adds weight_decay*p to the gradient");
+  return table;
+}
+
+const OptionTable<AdamOptions>& AdamW::table() {
+  static const OptionTable<AdamOptions> table = [] {
+    AdamOptions defaults;
+    defaults.weight_decay = 1e-2;  // torch.optim.AdamW's
+    return adam_family_table(defaults, "decoupled weight decay: p *= 1 - lr*weight_decay");
+  }();
+  return table;
 }
 
 AdamW::AdamW(std::vector<Tensor> params, double lr, std::pair<double, double> betas, double eps,
@@ -176,25 +207,12 @@ AdamW::AdamW(std::vector<Tensor> params, double lr, std::pair<double, double> be
 AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(std::move(params), options, true) {}
 
-void Adam::validate(const AdamOptions& o) const {
-  const std::string_view owner = name();
-  check_non_negative(owner, "learning rate", o.lr);
-  check_non_negative(owner, "epsilon", o.eps);
-  check_non_negative(owner, "weight_decay", o.weight_decay);
-  const auto check_beta = [&](std::string_view which, double beta) {
-    if (!(beta >= 0.0 && beta < 1.0))
-      throw ValueError(fmt::format("{}: invalid {} {} (must be in [0, 1))", owner, which, beta));
-  };
-  check_beta("beta1", o.betas.first);
-  check_beta("beta2", o.betas.second);
-}
-
-AdamOptions Adam::options() const { return {lr_, {beta1_, beta2_}, eps_, weight_decay_, amsgrad_}; }
-
 void Adam::update(std::size_t i) {
-  const bool l2 = !decoupled_weight_decay_ && weight_decay_ != 0.0;
-  const bool decoupled = decoupled_weight_decay_ && weight_decay_ != 0.0;  // p *= 1 is a no-op
-  const AdamKernel kernel = pick_kernel(l2, decoupled, amsgrad_);
+  const AdamOptions& o = options_;
+  const double beta1 = o.betas.first, beta2 = o.betas.second;
+  const bool l2 = !decoupled_weight_decay_ && o.weight_decay != 0.0;
+  const bool decoupled = decoupled_weight_decay_ && o.weight_decay != 0.0;  // p *= 1 is a no-op
+  const AdamKernel kernel = pick_kernel(l2, decoupled, o.amsgrad);
   detail::TensorImpl& p = *params_[i].impl();
   AdamState& s = state_[i];
   if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step
@@ -202,24 +220,24 @@ void Adam::update(std::size_t i) {
     s.exp_avg_sq = Tensor::zeros(p.shape);
     s.step = 0;
   }
-  if (amsgrad_ && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = Tensor::zeros(p.shape);
+  if (o.amsgrad && !s.max_exp_avg_sq.defined()) s.max_exp_avg_sq = Tensor::zeros(p.shape);
   s.step += 1;
 
   const double step = static_cast<double>(s.step);
-  const double bias_correction1 = 1.0 - std::pow(beta1_, step);
-  const double bias_correction2 = 1.0 - std::pow(beta2_, step);
+  const double bias_correction1 = 1.0 - std::pow(beta1, step);
+  const double bias_correction2 = 1.0 - std::pow(beta2, step);
   const double step_size = lr_ / bias_correction1;
-  const AdamCoefficients c{static_cast<float>(1.0 - lr_ * weight_decay_),
-                           static_cast<float>(weight_decay_),
-                           static_cast<float>(beta1_),
-                           static_cast<float>(1.0 - beta1_),
-                           static_cast<float>(beta2_),
-                           static_cast<float>(1.0 - beta2_),
+  const AdamCoefficients c{static_cast<float>(1.0 - lr_ * o.weight_decay),
+                           static_cast<float>(o.weight_decay),
+                           static_cast<float>(beta1),
+                           static_cast<float>(1.0 - beta1),
+                           static_cast<float>(beta2),
+                           static_cast<float>(1.0 - beta2),
                            static_cast<float>(std::sqrt(bias_correction2)),
-                           static_cast<float>(eps_),
+                           static_cast<float>(o.eps),
                            static_cast<float>(-step_size)};
   float *param = p.data, *exp_avg = s.exp_avg.data(), *exp_avg_sq = s.exp_avg_sq.data();
-  float* max_exp_avg_sq = amsgrad_ ? s.max_exp_avg_sq.data() : nullptr;
+  float* max_exp_avg_sq = o.amsgrad ? s.max_exp_avg_sq.data() : nullptr;
   const float* grad = detail::materialized_grad(p)->data;
   optim_detail::update_in_blocks(
       p.numel, s.block_arithmetic, [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
@@ -228,48 +246,10 @@ void Adam::update(std::size_t i) {
 }
 
 std::vector<StateBuffer<AdamState>> Adam::state_buffers() const {
-  return {{"exp_avg", &AdamState::exp_avg},
-          {"exp_avg_sq", &AdamState::exp_avg_sq},
-          {"max_exp_avg_sq", &AdamState::max_exp_avg_sq, amsgrad_, "AMSGrad state, but amsgrad is off"}};
+  return {
+      {"exp_avg", &AdamState::exp_avg},
+      {"exp_avg_sq", &AdamState::exp_avg_sq},
+      {"max_exp_avg_sq", &AdamState::max_exp_avg_sq, options_.amsgrad, "AMSGrad state, but amsgrad is off"}};
 }
 
-std::map<std::string, double> Adam::hyperparameters() const {
-  return {{"lr", lr_},
-          {"beta1", beta1_},
-          {"beta2", beta2_},
-          {"eps", eps_},
-          {"weight_decay", weight_decay_},
-          {"amsgrad", amsgrad_ ? 1.0 : 0.0}};
-}
-
-void Adam::set_hyperparameters(const std::map<std::string, double>& values) {
-  AdamOptions o = options();
-  for (const auto& [key, value] : values) {
-    if (key == "lr")
-      o.lr = value;
-    else if (key == "beta1")
-      o.betas.first = value;
-    else if (key == "beta2")
-      o.betas.second = value;
-    else if (key == "eps")
-      o.eps = value;
-    else if (key == "weight_decay")
-      o.weight_decay = value;
-    else if (key == "amsgrad")
-      o.amsgrad = hyperparameter_flag(name(), key, value);
-    else
-      throw ValueError(
-          fmt::format("{}: unknown hyperparameter '{}' (known: lr, beta1, beta2, eps, weight_decay, "
-                      "amsgrad)",
-                      name(), key));
-  }
-  validate(o);
-  lr_ = o.lr;
-  beta1_ = o.betas.first;
-  beta2_ = o.betas.second;
-  eps_ = o.eps;
-  weight_decay_ = o.weight_decay;
-  amsgrad_ = o.amsgrad;
-}
-
-}  // namespace bend
+}  // namespace bend::optim

@@ -1,5 +1,5 @@
-// Learning-rate schedules (StepLR, CosineAnnealingLR, ReduceLROnPlateau, LinearWarmup), with the
-// epoch conventions and formulas of torch.optim.lr_scheduler, computed in double.
+// Learning-rate schedules (StepLR, CosineAnnealingLR, ReduceLROnPlateau) with the epoch conventions and
+// formulas of torch.optim.lr_scheduler, computed in double.
 #include "bend/optim/lr_scheduler.hpp"
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 
 #include "bend/error.hpp"
 
-namespace bend {
+namespace bend::optim {
 
 // --- LrScheduler ---------------------------------------------------------------------------------
 
@@ -283,103 +283,62 @@ void ReduceLROnPlateau::load_state(const SchedulerState& state) {
 // --- LinearWarmup --------------------------------------------------------------------------------
 
 LinearWarmup::LinearWarmup(Optimizer& optimizer, std::int64_t warmup_steps,
-                           std::unique_ptr<LrScheduler> after, double start_factor)
-    : LrScheduler(optimizer),
-      warmup_steps_(warmup_steps),
-      after_(std::move(after)),
-      start_factor_(start_factor < 0.0 ? 1.0 / static_cast<double>(warmup_steps + 1) : start_factor) {
+                           std::unique_ptr<LrScheduler> after)
+    : LrScheduler(optimizer), warmup_steps_(warmup_steps), after_(std::move(after)) {
   if (warmup_steps < 0)
     throw ValueError(fmt::format("LinearWarmup: warmup_steps must be >= 0, got {}", warmup_steps));
-  if (!(start_factor_ >= 0.0 && start_factor_ <= 1.0))
-    throw ValueError(fmt::format("LinearWarmup: start_factor must be in [0, 1], got {}", start_factor));
   if (after_) {
     if (&after_->optimizer() != &optimizer)
       throw ValueError(
           fmt::format("LinearWarmup: the wrapped {} drives a different optimizer", after_->name()));
-    base_lr_ = after_->base_lr();  // the rate the wrapped schedule starts from
+    base_lr_ = after_->base_lr();
+    follow_after();
   }
-  restart();
 }
 
-double LinearWarmup::warmup_lr(std::int64_t epoch) const {
-  const double progress = static_cast<double>(epoch) / static_cast<double>(warmup_steps_);
-  return base_lr_ * (start_factor_ + (1.0 - start_factor_) * progress);
+void LinearWarmup::follow_after() {
+  if (!after_) return;
+  last_epoch_ = after_->last_epoch();
+  last_lr_ = after_->last_lr();
+}
+
+void LinearWarmup::before_step(std::int64_t step) {
+  if (warmup_steps_ <= 0 || step > warmup_steps_) return;  // past the warm-up: the schedule's own rate
+  const double factor = std::min(1.0, static_cast<double>(step + 1) / static_cast<double>(warmup_steps_));
+  optimizer_.set_lr(scheduled_lr() * factor);
+}
+
+void LinearWarmup::step() {
+  if (after_) after_->step();
+  follow_after();
+  if (!after_) ++last_epoch_;
+}
+
+void LinearWarmup::step(double metric) {
+  if (after_) after_->step(metric);
+  follow_after();
+  if (!after_) ++last_epoch_;
 }
 
 void LinearWarmup::restart() {
-  last_epoch_ = 0;
-  if (warmup_steps_ > 0) {
-    apply_lr(warmup_lr(0));
-  } else if (after_) {
+  if (after_) {
     after_->restart();
-    last_lr_ = after_->last_lr();
+    follow_after();
   } else {
+    last_epoch_ = 0;
     apply_lr(base_lr_);
   }
 }
 
-bool LinearWarmup::advance() {
-  ++last_epoch_;
-  if (last_epoch_ < warmup_steps_) {
-    apply_lr(warmup_lr(last_epoch_));
-    return true;
-  }
-  if (last_epoch_ == warmup_steps_) {  // warm-up done: the wrapped schedule starts at its epoch 0
-    if (after_) {
-      after_->restart();
-      last_lr_ = after_->last_lr();
-    } else {
-      apply_lr(base_lr_);
-    }
-    return true;
-  }
-  return false;
-}
-
-void LinearWarmup::step() {
-  if (advance()) return;
-  if (after_) {
-    after_->step();
-    last_lr_ = after_->last_lr();
-  }
-}
-
-void LinearWarmup::step(double metric) {
-  if (advance()) return;
-  if (after_) {
-    after_->step(metric);
-    last_lr_ = after_->last_lr();
-  }
-}
-
-SchedulerState LinearWarmup::state() const {
-  SchedulerState s = LrScheduler::state();
-  s["warmup_steps"] = static_cast<double>(warmup_steps_);
-  s["start_factor"] = start_factor_;
-  if (after_)
-    for (const auto& [key, value] : after_->state()) s["after." + key] = value;
-  return s;
-}
+SchedulerState LinearWarmup::state() const { return after_ ? after_->state() : SchedulerState{}; }
 
 void LinearWarmup::load_state(const SchedulerState& state) {
-  reject_unknown(state, {"last_epoch", "base_lr", "last_lr", "warmup_steps", "start_factor"}, "after.");
-  const CommonState common = parse_common(state);
-  const std::int64_t warmup_steps = required_count(state, "warmup_steps", 0);
-  const double start_factor = required_non_negative(state, "start_factor");
-  if (start_factor > 1.0)
-    throw ValueError(fmt::format("LinearWarmup: scheduler state 'start_factor' = {} is > 1", start_factor));
-  SchedulerState nested;
-  for (const auto& [key, value] : state)
-    if (key.starts_with("after.")) nested.emplace(key.substr(6), value);
-  if (!nested.empty() && !after_)
-    throw ValueError("LinearWarmup: scheduler state has 'after.' entries but this warm-up wraps no schedule");
-  if (nested.empty() && after_)
-    throw ValueError(fmt::format("LinearWarmup: scheduler state has no 'after.' entries for the wrapped {}",
-                                 after_->name()));
-  if (after_) after_->load_state(nested);  // validates before changing anything
-  warmup_steps_ = warmup_steps;
-  start_factor_ = start_factor;
-  apply_common(common);
+  if (!after_) {
+    reject_unknown(state, {});  // a constant rate has no state
+    return;
+  }
+  after_->load_state(state);  // validates before changing anything
+  follow_after();
 }
 
-}  // namespace bend
+}  // namespace bend::optim

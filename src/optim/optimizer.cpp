@@ -10,7 +10,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 
-namespace bend {
+namespace bend::optim {
 
 void check_non_negative(std::string_view owner, std::string_view what, double value) {
   if (!(value >= 0.0))  // also rejects NaN
@@ -26,6 +26,26 @@ bool hyperparameter_flag(std::string_view owner, std::string_view key, double va
   if (value != 0.0 && value != 1.0)
     throw ValueError(fmt::format("{}: hyperparameter '{}' = {} must be 0 or 1", owner, key, value));
   return value != 0.0;
+}
+
+void check_option_range(std::string_view owner, std::string_view name, OptionRange range, double value) {
+  switch (range) {
+    case OptionRange::kNonNegative:
+      return check_non_negative(owner, name, value);
+    case OptionRange::kFinite:
+      return check_finite(owner, name, value);
+    case OptionRange::kUnitInterval:
+      if (!(value >= 0.0 && value < 1.0))
+        throw ValueError(fmt::format("{}: invalid {} {} (must be in [0, 1))", owner, name, value));
+      return;
+    case OptionRange::kFlag:
+      hyperparameter_flag(owner, name, value);
+      return;
+  }
+}
+
+void throw_unknown_hyperparameter(std::string_view owner, std::string_view key, std::string_view known) {
+  throw ValueError(fmt::format("{}: unknown hyperparameter '{}' (known: {})", owner, key, known));
 }
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr) : params_(std::move(params)), lr_(lr) {
@@ -198,4 +218,4 @@ Optimizer::IncomingState Optimizer::check_state(const OptimizerState& state,
   return in;
 }
 
-}  // namespace bend
+}  // namespace bend::optim

@@ -1,5 +1,5 @@
-// The optimizer table: one entry per optimizer, defaults as in PyTorch 1.13 (except SGD's lr, which
-// PyTorch requires; bend uses 0.01), options in PyTorch's keyword order after lr.
+// The optimizer table: one entry per optimizer, its options copied from the optimizer's option table
+// (defaults as in PyTorch 1.13, except SGD's lr, which PyTorch requires; bend uses 0.01).
 #include "bend/optim/registry.hpp"
 
 #include <cmath>
@@ -11,69 +11,36 @@
 #include "bend/optim/rmsprop.hpp"
 #include "bend/optim/sgd.hpp"
 
-namespace bend {
+namespace bend::optim {
 namespace {
 
-bool flag(const OptimizerOptions& o, const std::string& key) { return o.at(key) != 0.0; }
-
-AdamOptions adam_options(const OptimizerOptions& o) {
-  return {o.at("lr"), {o.at("beta1"), o.at("beta2")}, o.at("eps"), o.at("weight_decay"), flag(o, "amsgrad")};
-}
-
-std::vector<OptimizerOption> adam_family_options(double weight_decay, std::string weight_decay_help) {
-  return {
-      {"lr", 1e-3, "learning rate"},
-      {"beta1", 0.9, "decay of the running mean of gradients (PyTorch's betas[0])"},
-      {"beta2", 0.999, "decay of the running mean of squared gradients (PyTorch's betas[1])"},
-      {"eps", 1e-8, "added to the denominator's square root, for stability"},
-      {"weight_decay", weight_decay, std::move(weight_decay_help)},
-      {"amsgrad", 0, "AMSGrad: divide by the largest second moment seen so far", true},
+// The entry of optimizer class `Opt` (constructible from its Options), its options read from `table`.
+template <class Opt, class Options>
+OptimizerEntry entry(std::string name, std::string summary, const OptionTable<Options>& table) {
+  OptimizerEntry e;
+  e.name = std::move(name);
+  e.summary = std::move(summary);
+  for (const OptionField<Options>& f : table.fields)
+    e.options.push_back({std::string(f.name), f.get(table.defaults), std::string(f.help), f.is_flag()});
+  e.make = [&table, owner = e.name](std::vector<Tensor> params,
+                                    const OptimizerOptions& values) -> std::unique_ptr<Optimizer> {
+    return std::make_unique<Opt>(std::move(params), table.with(table.defaults, values, owner));
   };
+  return e;
 }
 
 std::vector<OptimizerEntry> build_registry() {
-  std::vector<OptimizerEntry> r;
-  r.push_back({"sgd",
-               "stochastic gradient descent, with optional (Nesterov) momentum and weight decay",
-               {
-                   {"lr", 0.01, "learning rate (PyTorch requires one; bend's default is 0.01)"},
-                   {"momentum", 0, "momentum factor (0: none)"},
-                   {"dampening", 0, "dampening of the momentum's gradient term"},
-                   {"weight_decay", 0, "L2 penalty: adds weight_decay*p to the gradient"},
-                   {"nesterov", 0, "Nesterov momentum (needs momentum > 0 and dampening 0)", true},
-               },
-               [](std::vector<Tensor> params, const OptimizerOptions& o) -> std::unique_ptr<Optimizer> {
-                 return std::make_unique<SGD>(std::move(params),
-                                              SgdOptions{o.at("lr"), o.at("momentum"), o.at("dampening"),
-                                                         flag(o, "nesterov"), o.at("weight_decay")});
-               }});
-  r.push_back({"adam", "Adam: per-parameter steps from running means of the gradient and its square",
-               adam_family_options(0, "L2 penalty: adds weight_decay*p to the gradient"),
-               [](std::vector<Tensor> params, const OptimizerOptions& o) -> std::unique_ptr<Optimizer> {
-                 return std::make_unique<Adam>(std::move(params), adam_options(o));
-               }});
-  r.push_back({"adamw", "AdamW: Adam with decoupled weight decay (p *= 1 - lr*weight_decay each step)",
-               adam_family_options(1e-2, "decoupled weight decay: p *= 1 - lr*weight_decay"),
-               [](std::vector<Tensor> params, const OptimizerOptions& o) -> std::unique_ptr<Optimizer> {
-                 return std::make_unique<AdamW>(std::move(params), adam_options(o));
-               }});
-  r.push_back({"rmsprop",
-               "RMSprop: divides the gradient by a running root mean square, optionally centered",
-               {
-                   {"lr", 0.01, "learning rate"},
-                   {"alpha", 0.99, "decay of the running mean of squared gradients"},
-                   {"eps", 1e-8, "added to the root mean square, for stability"},
-                   {"weight_decay", 0, "L2 penalty: adds weight_decay*p to the gradient"},
-                   {"momentum", 0, "momentum factor (0: none)"},
-                   {"centered", 0, "divide by the gradient's estimated standard deviation instead", true},
-               },
-               [](std::vector<Tensor> params, const OptimizerOptions& o) -> std::unique_ptr<Optimizer> {
-                 return std::make_unique<RMSprop>(
-                     std::move(params),
-                     RmspropOptions{o.at("lr"), o.at("alpha"), o.at("eps"), o.at("weight_decay"),
-                                    o.at("momentum"), flag(o, "centered")});
-               }});
-  return r;
+  return {
+      entry<SGD>("sgd", "stochastic gradient descent, with optional (Nesterov) momentum and weight decay",
+                 SGD::table()),
+      entry<Adam>("adam", "Adam: per-parameter steps from running means of the gradient and its square",
+                  Adam::table()),
+      entry<AdamW>("adamw", "AdamW: Adam with decoupled weight decay (p *= 1 - lr*weight_decay each step)",
+                   AdamW::table()),
+      entry<RMSprop>("rmsprop",
+                     "RMSprop: divides the gradient by a running root mean square, optionally centered",
+                     RMSprop::table()),
+  };
 }
 
 }  // namespace
@@ -143,4 +110,4 @@ std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Ten
   return entry.make(std::move(params), complete_options(entry, given));
 }
 
-}  // namespace bend
+}  // namespace bend::optim

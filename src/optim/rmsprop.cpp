@@ -15,7 +15,7 @@
 #include "bend/parallel.hpp"
 #include "tiny_values.hpp"
 
-namespace bend {
+namespace bend::optim {
 namespace {
 
 // Scalars as PyTorch hands them to its float kernels (Python doubles rounded to float).
@@ -106,31 +106,33 @@ RMSprop::RMSprop(std::vector<Tensor> params, double lr, double alpha, double eps
     : RMSprop(std::move(params), RmspropOptions{lr, alpha, eps, weight_decay, momentum, centered}) {}
 
 RMSprop::RMSprop(std::vector<Tensor> params, const RmspropOptions& options)
-    : OptimizerWithState(std::move(params), options.lr),
-      alpha_(options.alpha),
-      eps_(options.eps),
-      weight_decay_(options.weight_decay),
-      momentum_(options.momentum),
-      centered_(options.centered) {
-  validate(options);
+    : OptimizerWithState(std::move(params), options) {
+  check(options);
 }
 
-void RMSprop::validate(const RmspropOptions& o) {
-  check_non_negative("RMSprop", "learning rate", o.lr);
-  check_non_negative("RMSprop", "epsilon", o.eps);
-  check_non_negative("RMSprop", "momentum", o.momentum);
-  check_non_negative("RMSprop", "weight_decay", o.weight_decay);
-  check_non_negative("RMSprop", "alpha", o.alpha);
+const OptionTable<RmspropOptions>& RMSprop::table() {
+  static const OptionTable<RmspropOptions> table{
+      {
+          option<&RmspropOptions::lr>("lr", "learning rate"),
+          option<&RmspropOptions::alpha>("alpha", "decay of the running mean of squared gradients"),
+          option<&RmspropOptions::eps>("eps", "added to the root mean square, for stability"),
+          option<&RmspropOptions::weight_decay>("weight_decay",
+                                                "L2 penalty: adds weight_decay*p to the gradient"),
+          option<&RmspropOptions::momentum>("momentum", "momentum factor (0: none)"),
+          option<&RmspropOptions::centered>("centered",
+                                            "divide by the gradient's estimated standard deviation instead"),
+      },
+      RmspropOptions{}};
+  return table;
 }
-
-RmspropOptions RMSprop::options() const { return {lr_, alpha_, eps_, weight_decay_, momentum_, centered_}; }
 
 void RMSprop::update(std::size_t i) {
-  const bool use_momentum = momentum_ > 0.0;  // PyTorch: `if momentum > 0`
-  const RmspropKernel kernel = pick_kernel(weight_decay_ != 0.0, centered_, use_momentum);
-  const RmspropCoefficients c{static_cast<float>(weight_decay_), static_cast<float>(alpha_),
-                              static_cast<float>(1.0 - alpha_),  static_cast<float>(eps_),
-                              static_cast<float>(momentum_),     static_cast<float>(-lr_)};
+  const RmspropOptions& o = options_;
+  const bool use_momentum = o.momentum > 0.0;  // PyTorch: `if momentum > 0`
+  const RmspropKernel kernel = pick_kernel(o.weight_decay != 0.0, o.centered, use_momentum);
+  const RmspropCoefficients c{static_cast<float>(o.weight_decay), static_cast<float>(o.alpha),
+                              static_cast<float>(1.0 - o.alpha),  static_cast<float>(o.eps),
+                              static_cast<float>(o.momentum),     static_cast<float>(-lr_)};
   detail::TensorImpl& p = *params_[i].impl();
   RmspropState& s = state_[i];
   // Allocated once, on first use. A buffer switched on later by set_hyperparameters also starts at
@@ -140,11 +142,11 @@ void RMSprop::update(std::size_t i) {
     s.step = 0;
   }
   if (use_momentum && !s.momentum_buffer.defined()) s.momentum_buffer = Tensor::zeros(p.shape);
-  if (centered_ && !s.grad_avg.defined()) s.grad_avg = Tensor::zeros(p.shape);
+  if (o.centered && !s.grad_avg.defined()) s.grad_avg = Tensor::zeros(p.shape);
   s.step += 1;
 
   float *param = p.data, *square_avg = s.square_avg.data();
-  float* grad_avg = centered_ ? s.grad_avg.data() : nullptr;
+  float* grad_avg = o.centered ? s.grad_avg.data() : nullptr;
   float* buffer = use_momentum ? s.momentum_buffer.data() : nullptr;
   const float* grad = detail::materialized_grad(p)->data;
   optim_detail::update_in_blocks(
@@ -155,47 +157,10 @@ void RMSprop::update(std::size_t i) {
 
 std::vector<StateBuffer<RmspropState>> RMSprop::state_buffers() const {
   return {{"square_avg", &RmspropState::square_avg},
-          {"momentum_buffer", &RmspropState::momentum_buffer, momentum_ > 0.0,
+          {"momentum_buffer", &RmspropState::momentum_buffer, options_.momentum > 0.0,
            "momentum state, but momentum is 0"},
-          {"grad_avg", &RmspropState::grad_avg, centered_, "centered-RMSprop state, but centered is off"}};
+          {"grad_avg", &RmspropState::grad_avg, options_.centered,
+           "centered-RMSprop state, but centered is off"}};
 }
 
-std::map<std::string, double> RMSprop::hyperparameters() const {
-  return {{"lr", lr_},
-          {"alpha", alpha_},
-          {"eps", eps_},
-          {"weight_decay", weight_decay_},
-          {"momentum", momentum_},
-          {"centered", centered_ ? 1.0 : 0.0}};
-}
-
-void RMSprop::set_hyperparameters(const std::map<std::string, double>& values) {
-  RmspropOptions o = options();
-  for (const auto& [key, value] : values) {
-    if (key == "lr")
-      o.lr = value;
-    else if (key == "alpha")
-      o.alpha = value;
-    else if (key == "eps")
-      o.eps = value;
-    else if (key == "weight_decay")
-      o.weight_decay = value;
-    else if (key == "momentum")
-      o.momentum = value;
-    else if (key == "centered")
-      o.centered = hyperparameter_flag("RMSprop", key, value);
-    else
-      throw ValueError(fmt::format(
-          "RMSprop: unknown hyperparameter '{}' (known: lr, alpha, eps, weight_decay, momentum, centered)",
-          key));
-  }
-  validate(o);
-  lr_ = o.lr;
-  alpha_ = o.alpha;
-  eps_ = o.eps;
-  weight_decay_ = o.weight_decay;
-  momentum_ = o.momentum;
-  centered_ = o.centered;
-}
-
-}  // namespace bend
+}  // namespace bend::optim

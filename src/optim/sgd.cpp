@@ -11,7 +11,7 @@
 #include "bend/parallel.hpp"
 #include "tiny_values.hpp"
 
-namespace bend {
+namespace bend::optim {
 namespace {
 
 enum class MomentumPhase { kNone, kFirstStep, kRunning };
@@ -92,19 +92,26 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double dampenin
     : SGD(std::move(params), SgdOptions{lr, momentum, dampening, nesterov, weight_decay}) {}
 
 SGD::SGD(std::vector<Tensor> params, const SgdOptions& options)
-    : OptimizerWithState(std::move(params), options.lr),
-      momentum_(options.momentum),
-      dampening_(options.dampening),
-      weight_decay_(options.weight_decay),
-      nesterov_(options.nesterov) {
-  validate(options);
+    : OptimizerWithState(std::move(params), options) {
+  check(options);
 }
 
-void SGD::validate(const SgdOptions& o) {
-  check_non_negative("SGD", "learning rate", o.lr);
-  check_non_negative("SGD", "momentum", o.momentum);
-  check_finite("SGD", "dampening", o.dampening);
-  check_non_negative("SGD", "weight_decay", o.weight_decay);
+const OptionTable<SgdOptions>& SGD::table() {
+  static const OptionTable<SgdOptions> table{
+      {
+          option<&SgdOptions::lr>("lr", "learning rate (PyTorch requires one; bend's default is 0.01)"),
+          option<&SgdOptions::momentum>("momentum", "momentum factor (0: none)"),
+          option<&SgdOptions::dampening>("dampening", "dampening of the momentum's gradient term",
+                                         OptionRange::kFinite),
+          option<&SgdOptions::weight_decay>("weight_decay",
+                                            "L2 penalty: adds weight_decay*p to the gradient"),
+          option<&SgdOptions::nesterov>("nesterov", "Nesterov momentum (needs momentum > 0 and dampening 0)"),
+      },
+      SgdOptions{}};
+  return table;
+}
+
+void SGD::validate(const SgdOptions& o) const {
   if (o.nesterov && (o.momentum <= 0.0 || o.dampening != 0.0))
     throw ValueError(
         fmt::format("SGD: Nesterov momentum requires momentum > 0 and dampening 0 (got momentum {}, "
@@ -112,21 +119,20 @@ void SGD::validate(const SgdOptions& o) {
                     o.momentum, o.dampening));
 }
 
-SgdOptions SGD::options() const { return {lr_, momentum_, dampening_, nesterov_, weight_decay_}; }
-
 void SGD::update(std::size_t i) {
-  const SgdCoefficients c{static_cast<float>(weight_decay_), static_cast<float>(momentum_),
-                          static_cast<float>(1.0 - dampening_), static_cast<float>(-lr_)};
+  const SgdOptions& o = options_;
+  const SgdCoefficients c{static_cast<float>(o.weight_decay), static_cast<float>(o.momentum),
+                          static_cast<float>(1.0 - o.dampening), static_cast<float>(-lr_)};
   detail::TensorImpl& p = *params_[i].impl();
   MomentumPhase phase = MomentumPhase::kNone;
   float* buffer = nullptr;
-  if (momentum_ != 0.0) {
+  if (o.momentum != 0.0) {
     Tensor& buf = state_[i].momentum_buffer;
     phase = buf.defined() ? MomentumPhase::kRunning : MomentumPhase::kFirstStep;
     if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
     buffer = buf.data();
   }
-  const SgdKernel kernel = pick_kernel(weight_decay_ != 0.0, phase, nesterov_);
+  const SgdKernel kernel = pick_kernel(o.weight_decay != 0.0, phase, o.nesterov);
   float *param = p.data, *grad = detail::materialized_grad(p)->data;
   optim_detail::update_in_blocks(p.numel, state_[i].block_arithmetic,
                                  [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
@@ -139,39 +145,4 @@ std::vector<StateBuffer<SgdState>> SGD::state_buffers() const {
   return {{"momentum_buffer", &SgdState::momentum_buffer}};
 }
 
-std::map<std::string, double> SGD::hyperparameters() const {
-  return {{"lr", lr_},
-          {"momentum", momentum_},
-          {"dampening", dampening_},
-          {"nesterov", nesterov_ ? 1.0 : 0.0},
-          {"weight_decay", weight_decay_}};
-}
-
-void SGD::set_hyperparameters(const std::map<std::string, double>& values) {
-  SgdOptions o = options();
-  for (const auto& [key, value] : values) {
-    if (key == "lr")
-      o.lr = value;
-    else if (key == "momentum")
-      o.momentum = value;
-    else if (key == "dampening")
-      o.dampening = value;
-    else if (key == "nesterov")
-      o.nesterov = hyperparameter_flag("SGD", key, value);
-    else if (key == "weight_decay")
-      o.weight_decay = value;
-    else
-      throw ValueError(
-          fmt::format("SGD: unknown hyperparameter '{}' (known: lr, momentum, dampening, nesterov, "
-                      "weight_decay)",
-                      key));
-  }
-  validate(o);
-  lr_ = o.lr;
-  momentum_ = o.momentum;
-  dampening_ = o.dampening;
-  nesterov_ = o.nesterov;
-  weight_decay_ = o.weight_decay;
-}
-
-}  // namespace bend
+}  // namespace bend::optim

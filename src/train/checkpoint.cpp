@@ -157,11 +157,11 @@ void write_checkpoint(const std::filesystem::path& path, const CheckpointState& 
   m["bend.seed"] = std::to_string(s.seed);
   m["bend.epochs"] = std::to_string(s.epochs_done);
   m["bend.steps"] = std::to_string(s.steps_done);
-  m["bend.batch_in_epoch"] = std::to_string(s.batch_in_epoch);
-  m["bend.partial_loss_sum"] = exact(s.partial_loss_sum);
-  m["bend.partial_correct"] = std::to_string(s.partial_correct);
-  m["bend.partial_seen"] = std::to_string(s.partial_seen);
-  m["bend.partial_seconds"] = exact(s.partial_seconds);
+  m["bend.batch_in_epoch"] = std::to_string(s.partial.batch);
+  m["bend.partial_loss_sum"] = exact(s.partial.loss_sum);
+  m["bend.partial_correct"] = std::to_string(s.partial.correct);
+  m["bend.partial_seen"] = std::to_string(s.partial.seen);
+  m["bend.partial_seconds"] = exact(s.partial.seconds);
   m["bend.rng.loader"] = encode_rng(s.loader_rng);
   m["bend.rng.epoch_start"] = encode_rng(s.epoch_start_rng);
   m["bend.rng.modules"] = std::to_string(s.module_rngs.size());
@@ -179,6 +179,43 @@ void write_checkpoint(const std::filesystem::path& path, const CheckpointState& 
   if (s.normalization) write_normalization(m, *s.normalization);
   nn::save_tensors(path, tensors, m);
 }
+
+namespace {
+
+// The partial epoch's fields, each checked against the others: no more samples seen than the batches
+// done hold (batch_size each), no more correct than seen, no sums without batches, no negative sums.
+EpochProgress read_epoch_progress(const MetadataReader& r, const std::filesystem::path& path,
+                                  std::int64_t batch_size) {
+  EpochProgress p;
+  p.batch = r.integer("bend.batch_in_epoch", 0, kMaxCount);
+  p.seen = r.integer("bend.partial_seen", 0, kMaxCount);
+  p.correct = r.integer("bend.partial_correct", 0, kMaxCount);
+  p.loss_sum = r.real("bend.partial_loss_sum");
+  p.seconds = r.real("bend.partial_seconds");
+  const auto bad = [&](std::string_view key, std::string why) {
+    return IoError(fmt::format("{}: checkpoint metadata '{}' {}", path.string(), key, why));
+  };
+  // Every batch done held batch_size samples but the last, which held at least one. (Divisions, not
+  // products, so that no count up to kMaxCount overflows.)
+  const std::int64_t batches_for_seen = (p.seen + batch_size - 1) / batch_size;  // the fewest that hold them
+  if (batches_for_seen > p.batch)
+    throw bad(
+        "bend.partial_seen",
+        fmt::format("= {} is more than the {} batches done hold (bend.batch_in_epoch = {}, bend.batch = {})",
+                    p.seen, p.batch, p.batch, batch_size));
+  if (batches_for_seen < p.batch)
+    throw bad("bend.partial_seen", fmt::format("= {} is too few for the {} batches done (bend.batch = {})",
+                                               p.seen, p.batch, batch_size));
+  if (p.correct > p.seen)
+    throw bad("bend.partial_correct",
+              fmt::format("= {} is more than bend.partial_seen = {}", p.correct, p.seen));
+  if (p.loss_sum < 0 || (p.seen == 0 && p.loss_sum != 0))
+    throw bad("bend.partial_loss_sum", fmt::format("= {} does not fit {} samples seen", p.loss_sum, p.seen));
+  if (p.seconds < 0) throw bad("bend.partial_seconds", fmt::format("= {} is negative", p.seconds));
+  return p;
+}
+
+}  // namespace
 
 CheckpointState read_checkpoint(const std::filesystem::path& path) {
   Metadata m;
@@ -210,16 +247,7 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
   s.epochs_done = r.integer("bend.epochs", 0, kMaxCount);
   s.planned_epochs = r.has("bend.planned_epochs") ? r.integer("bend.planned_epochs", 0, kMaxCount) : 0;
   s.steps_done = r.integer("bend.steps", 0, kMaxCount);
-  s.batch_in_epoch = r.integer("bend.batch_in_epoch", 0, kMaxCount);
-  s.partial_loss_sum = r.real("bend.partial_loss_sum");
-  s.partial_correct = r.integer("bend.partial_correct", 0, kMaxCount);
-  s.partial_seen = r.integer("bend.partial_seen", 0, kMaxCount);
-  s.partial_seconds = r.real("bend.partial_seconds");
-  if (s.partial_correct > s.partial_seen || s.partial_loss_sum < 0 || s.partial_seconds < 0)
-    throw IoError(
-        fmt::format("{}: checkpoint's partial-epoch sums are inconsistent ({} correct of {} seen, "
-                    "loss sum {}, {} s)",
-                    path.string(), s.partial_correct, s.partial_seen, s.partial_loss_sum, s.partial_seconds));
+  s.partial = read_epoch_progress(r, path, s.batch);
   s.loader_rng = r.rng("bend.rng.loader");
   s.epoch_start_rng = r.rng("bend.rng.epoch_start");
   // Version-1 checkpoints did not count the module streams; they are the dropout.<k> keys in order.

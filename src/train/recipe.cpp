@@ -31,6 +31,8 @@ const std::vector<Recipe>& recipe_registry() {
   return table;
 }
 
+const Recipe& default_recipe() { return recipe_registry().front(); }
+
 std::string recipe_names() {
   std::string names;
   for (const Recipe& r : recipe_registry()) names += (names.empty() ? "" : ", ") + r.name;

@@ -39,9 +39,8 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 
 void TrainConfig::validate() const {
   if (!dataset.empty()) find_dataset(dataset);
-  complete_options(find_optimizer(optimizer), optimizer_options);
-  if (schedule != "none" && schedule != "step" && schedule != "cosine" && schedule != "plateau")
-    throw ValueError(fmt::format("--schedule '{}': expected none, step, cosine or plateau", schedule));
+  optim::complete_options(optim::find_optimizer(optimizer), optimizer_options);
+  find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
   if (batch <= 0) throw ValueError(fmt::format("--batch must be positive, got {}", batch));
   if (epochs <= 0) throw ValueError(fmt::format("--epochs must be positive, got {}", epochs));
@@ -132,7 +131,7 @@ void check_batch_norm_rows(nn::Module& model, std::int64_t samples, std::int64_t
 // Construction
 
 struct Trainer::Schedule {
-  std::unique_ptr<LrSchedule> schedule;
+  std::unique_ptr<optim::LrScheduler> schedule;  // make_lr_schedule's: the epoch schedule under the warm-up
 };
 
 Trainer::Trainer(TrainConfig config, ModelSource model)
@@ -158,6 +157,11 @@ Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, Ten
 Trainer::~Trainer() = default;
 
 void Trainer::setup() {
+  // The default recipe's lr for its optimizer and schedule, as `bend train` applies it (a resumed run
+  // continues with the checkpoint's).
+  if (config_.resume.empty() && !config_.optimizer_options.contains("lr"))
+    if (const double lr = default_recipe().lr_for(config_.optimizer, config_.schedule); lr > 0)
+      config_.optimizer_options["lr"] = lr;
   if (!source_.build) throw ValueError("Trainer: the ModelSource has no build function");
   if (config_.train_limit > 0 && config_.train_limit < train_.size())
     train_ = subset(train_, 0, config_.train_limit);
@@ -201,7 +205,7 @@ void Trainer::setup() {
       throw ValueError(fmt::format("--init-from {}: {}", config_.init_from.string(), e.what()));
     }
   }
-  optimizer_ = make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
+  optimizer_ = optim::make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
   schedule_ = std::make_unique<Schedule>();
   schedule_->schedule = make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, config_.warmup_steps);
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
@@ -327,47 +331,81 @@ EvalResult Trainer::evaluate_test() {
   return all;
 }
 
-// One step of data-parallel training: this rank's rows forward and backward, gradients averaged over
-// the ranks while backward runs, and one small allreduce that agrees on the batch's loss and accuracy
-// and on stopping (a NaN anywhere, a stop request anywhere). Returns whether the ranks agreed to stop.
-bool Trainer::data_parallel_step(const Batch& batch, std::span<std::int32_t> predicted, double& loss_sum,
-                                 std::int64_t& correct, TrainObserver& watch, std::int64_t epoch_number) {
+// One optimizer step on `batch`. Data-parallel, this rank computes its rows, the gradients are averaged
+// over the ranks while backward runs, and one small allreduce agrees on the batch's loss and accuracy and
+// on stopping (a NaN anywhere, a stop request anywhere); one process checks its loss before backward, so
+// a NaN never reaches the parameters. Returns whether to stop after this step.
+bool Trainer::train_step(const Batch& batch, std::span<std::int32_t> predicted, EpochProgress& progress,
+                         TrainObserver& watch, std::int64_t epoch_number) {
+  const bool parallel = buckets_ != nullptr;
+  const auto diverged = [&](double loss, int ranks_with_nan) {
+    const std::string where = parallel ? fmt::format(" on {} of {} data-parallel ranks; every rank stopped",
+                                                     ranks_with_nan, ranks())
+                                       : "; training stopped";
+    return TrainingDiverged(
+        fmt::format("the loss became {} at step {} (epoch {}, batch {}){} before saving anything over the "
+                    "last good checkpoint or model. Try a lower learning rate",
+                    loss, step_ + 1, epoch_number, batch.index + 1, where));
+  };
   watch.on_phase(StepPhase::Forward);
-  if (!buffers_.empty()) dist::broadcast_tensors(*world_, buffers_);  // as DDP's broadcast_buffers=True
-  const Batch mine = shard_of(batch, world_->rank(), world_->size());
+  Batch shard;  // data-parallel: this rank's rows (a view)
+  if (parallel) {
+    if (!buffers_.empty()) dist::broadcast_tensors(*world_, buffers_);  // as DDP's broadcast_buffers=True
+    shard = shard_of(batch, world_->rank(), world_->size());
+  }
+  const Batch& mine = parallel ? shard : batch;
   Tensor logits = (*model_)(mine.images);
   Tensor loss = cross_entropy(logits, mine.labels, Reduction::Mean, config_.label_smoothing);
   const float loss_value = loss.item();
-  watch.on_phase(StepPhase::Backward);
-  buckets_->begin(static_cast<float>(mine.size) / static_cast<float>(batch.size));
-  {
-    GradReadyHookScope hook(buckets_->hook());
-    loss.backward();
+  if (!parallel && !std::isfinite(loss_value)) {
+    tape().clear();
+    throw diverged(loss_value, 1);
   }
-  buckets_->finish();
+
+  watch.on_phase(StepPhase::Backward);
+  const bool update_in_backward = !parallel && config_.update_in_backward;
+  if (parallel) {
+    buckets_->begin(static_cast<float>(mine.size) / static_cast<float>(batch.size));
+    {
+      GradReadyHookScope hook(buckets_->hook());
+      loss.backward();
+    }
+    buckets_->finish();  // the update waits for the ranks' agreement below
+  } else {
+    if (update_in_backward) {
+      optimizer_->backward_and_step(loss);  // (the Update phase is inside Backward then)
+    } else {
+      loss.backward();
+      watch.on_phase(StepPhase::Update);
+      optimizer_->step();
+    }
+    watch.on_phase(StepPhase::Bookkeeping);
+  }
+
   argmax_rows(logits, predicted.data());
-  std::int64_t correct_here = 0;
+  std::int64_t correct = 0;
   for (std::int64_t i = 0; i < mine.size; ++i)
-    correct_here += predicted[static_cast<std::size_t>(i)] == mine.labels[static_cast<std::size_t>(i)];
-  std::array<double, 4> agreed = {static_cast<double>(loss_value) * static_cast<double>(mine.size),
-                                  static_cast<double>(correct_here), std::isfinite(loss_value) ? 0.0 : 1.0,
-                                  stop_requested() ? 1.0 : 0.0};
-  world_->allreduce_sum(agreed);
-  if (agreed[2] > 0)
-    throw TrainingDiverged(fmt::format(
-        "the loss became {} at step {} (epoch {}, batch {}) on {} of {} data-parallel ranks; every rank "
-        "stopped "
-        "before saving anything over the last good checkpoint or model. Try a lower learning rate",
-        agreed[0] / static_cast<double>(batch.size), step_ + 1, epoch_number, batch.index + 1,
-        static_cast<int>(agreed[2]), world_->size()));
-  watch.on_phase(StepPhase::Update);
-  optimizer_->step();
-  watch.on_phase(StepPhase::Bookkeeping);
+    correct += predicted[static_cast<std::size_t>(i)] == mine.labels[static_cast<std::size_t>(i)];
+  // The batch's loss sum, correct count, ranks whose loss is not finite, and stop requests: this
+  // process's, or every rank's summed.
+  std::array<double, 4> batch_sums = {static_cast<double>(loss_value) * static_cast<double>(mine.size),
+                                      static_cast<double>(correct), std::isfinite(loss_value) ? 0.0 : 1.0,
+                                      stop_requested() ? 1.0 : 0.0};
+  if (parallel) {
+    // The ranks agree before anyone steps: a NaN on any rank stops every rank with the same weights.
+    world_->allreduce_sum(batch_sums);
+    if (batch_sums[2] > 0)
+      throw diverged(batch_sums[0] / static_cast<double>(batch.size), static_cast<int>(batch_sums[2]));
+    watch.on_phase(StepPhase::Update);
+    optimizer_->step();
+    watch.on_phase(StepPhase::Bookkeeping);
+  }
   ++step_;
-  ++batch_in_epoch_;
-  correct += static_cast<std::int64_t>(agreed[1]);
-  loss_sum += agreed[0];
-  return agreed[3] > 0;
+  ++progress.batch;
+  progress.loss_sum += batch_sums[0];
+  progress.correct += static_cast<std::int64_t>(batch_sums[1]);
+  progress.seen += batch.size;
+  return batch_sums[3] > 0;
 }
 
 TrainResult Trainer::run(TrainObserver* observer) {
@@ -378,17 +416,16 @@ TrainResult Trainer::run(TrainObserver* observer) {
   watch.on_start(*this);
   DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_,
                     drops_last_batch(*model_, train_.size(), config_.batch, ranks()));
-  if (batch_in_epoch_ >= loader.batches_per_epoch())
+  if (progress_.batch >= loader.batches_per_epoch())
     throw ValueError(
         fmt::format("the checkpoint's position (batch {} of the epoch) is past the end of an epoch "
                     "of {} batches",
-                    batch_in_epoch_, loader.batches_per_epoch()));
+                    progress_.batch, loader.batches_per_epoch()));
   // A batch is never larger than the training set (a huge --batch on a small set allocates nothing big).
   std::vector<std::int32_t> predicted(
       static_cast<std::size_t>(std::min<std::int64_t>(loader.batch_size(), train_.size())));
   const auto run_start = clock::now();
   model_->train();
-  bool stop = false;  // data-parallel: the ranks' agreement; otherwise this process's stop_requested()
   auto checkpoint_path = [&] {
     const auto dir = config_.checkpoint_dir.empty() ? std::filesystem::path(".") : config_.checkpoint_dir;
     return dir / "checkpoint.safetensors";
@@ -405,84 +442,51 @@ TrainResult Trainer::run(TrainObserver* observer) {
   while (epoch_ < config_.epochs && !(config_.max_steps > 0 && step_ >= config_.max_steps)) {
     const std::int64_t epoch_number = epoch_ + 1;
     // The loader's stream at the epoch start is saved so that a mid-epoch checkpoint can replay the order.
-    if (batch_in_epoch_ == 0)
+    if (progress_.batch == 0)
       epoch_start_rng_ = loader_rng_.state();
     else
       loader_rng_.set_state(epoch_start_rng_);
     loader.start_epoch();
     Batch batch;
-    for (std::int64_t skip = 0; skip < batch_in_epoch_; ++skip) loader.next(batch);
+    for (std::int64_t skip = 0; skip < progress_.batch; ++skip) loader.next(batch);
 
     const auto epoch_start = clock::now();
-    double loss_sum = partial_loss_sum_;
-    std::int64_t correct = partial_correct_, seen = partial_seen_;
-    const double seconds_before = partial_seconds_;
+    // This epoch so far: where a resume left it, or all zero.
+    EpochProgress progress = progress_;
+    const auto epoch_seconds = [&] {
+      return progress_.seconds + std::chrono::duration<double>(clock::now() - epoch_start).count();
+    };
     bool interrupted = false;
     for (;;) {
       watch.on_phase(StepPhase::Data);
       if (!loader.next(batch)) break;
-      schedule_->schedule->before_step(*optimizer_, step_);
+      schedule_->schedule->before_step(step_);
       watch.on_phase(StepPhase::ZeroGrad);
       optimizer_->zero_grad();
-      if (buckets_) {
-        stop = data_parallel_step(batch, predicted, loss_sum, correct, watch, epoch_number);
-        seen += batch.size;
-      } else {
-        watch.on_phase(StepPhase::Forward);
-        Tensor logits = (*model_)(batch.images);
-        Tensor loss = cross_entropy(logits, batch.labels, Reduction::Mean, config_.label_smoothing);
-        const float loss_value = loss.item();
-        if (!std::isfinite(loss_value)) {
-          tape().clear();
-          throw TrainingDiverged(
-              fmt::format("the loss became {} at step {} (epoch {}, batch {}); training stopped before "
-                          "saving anything over "
-                          "the last good checkpoint or model. Try a lower learning rate",
-                          loss_value, step_ + 1, epoch_number, batch.index + 1));
-        }
-        watch.on_phase(StepPhase::Backward);
-        if (config_.update_in_backward) {
-          optimizer_->backward_and_step(loss);  // (the Update phase is inside Backward then)
-        } else {
-          loss.backward();
-          watch.on_phase(StepPhase::Update);
-          optimizer_->step();
-        }
-        watch.on_phase(StepPhase::Bookkeeping);
-        ++step_;
-        ++batch_in_epoch_;
-
-        argmax_rows(logits, predicted.data());
-        for (std::int64_t i = 0; i < batch.size; ++i)
-          correct += predicted[static_cast<std::size_t>(i)] == batch.labels[static_cast<std::size_t>(i)];
-        loss_sum += static_cast<double>(loss_value) * static_cast<double>(batch.size);
-        seen += batch.size;
-        stop = stop_requested();
-      }
+      const bool stop = train_step(batch, predicted, progress, watch, epoch_number);
 
       const double elapsed = std::chrono::duration<double>(clock::now() - epoch_start).count();
       const double done =
-          static_cast<double>(batch_in_epoch_) / static_cast<double>(loader.batches_per_epoch());
-      const double rate = elapsed > 0 ? static_cast<double>(seen - partial_seen_) / elapsed : 0.0;
-      watch.on_step({epoch_number, config_.epochs, batch_in_epoch_, loader.batches_per_epoch(), step_,
-                     loss_sum / static_cast<double>(seen), rate,
+          static_cast<double>(progress.batch) / static_cast<double>(loader.batches_per_epoch());
+      const double rate = elapsed > 0 ? static_cast<double>(progress.seen - progress_.seen) / elapsed : 0.0;
+      watch.on_step({epoch_number, config_.epochs, progress.batch, loader.batches_per_epoch(), step_,
+                     progress.loss_sum / static_cast<double>(progress.seen), rate,
                      done > 0 ? elapsed * (1 - done) / done : 0.0});
       const bool out_of_steps = config_.max_steps > 0 && step_ >= config_.max_steps;
-      if (stop || (out_of_steps && batch_in_epoch_ < loader.batches_per_epoch())) {
+      if (stop || (out_of_steps && progress.batch < loader.batches_per_epoch())) {
         // Keep the partial epoch so that a resume continues exactly here.
-        partial_loss_sum_ = loss_sum;
-        partial_correct_ = correct;
-        partial_seen_ = seen;
-        partial_seconds_ = seconds_before + std::chrono::duration<double>(clock::now() - epoch_start).count();
+        progress.seconds = epoch_seconds();
+        progress_ = progress;
         interrupted = true;
+        result.stopped = stop;
         break;
       }
     }
     if (interrupted) {
-      result.stopped = stop;
       if (!result.stopped) {
         // --steps ran out inside an epoch: report the partial epoch (evaluated).
-        const EpochMetrics m = finish_epoch_metrics(epoch_number, partial_seconds_, loss_sum, correct, seen);
+        const EpochMetrics m = finish_epoch_metrics(epoch_number, progress_.seconds, progress_.loss_sum,
+                                                    progress_.correct, progress_.seen);
         result.history.push_back(m);
         watch.on_epoch(m);
       }
@@ -496,16 +500,12 @@ TrainResult Trainer::run(TrainObserver* observer) {
       break;
     }
 
-    const EpochMetrics m = finish_epoch_metrics(
-        epoch_number, seconds_before + std::chrono::duration<double>(clock::now() - epoch_start).count(),
-        loss_sum, correct, seen);
+    const EpochMetrics m = finish_epoch_metrics(epoch_number, epoch_seconds(), progress.loss_sum,
+                                                progress.correct, progress.seen);
     history_.push_back(m);
     ++epoch_;
-    batch_in_epoch_ = 0;
-    partial_loss_sum_ = 0;
-    partial_correct_ = partial_seen_ = 0;
-    partial_seconds_ = 0;
-    schedule_->schedule->after_epoch(*optimizer_, epoch_, m.test_loss);
+    progress_ = EpochProgress{};
+    schedule_->schedule->step(m.test_loss);  // (only a plateau schedule reads it)
     watch.on_epoch(m);
     if (!config_.checkpoint_dir.empty()) {
       const auto path = checkpoint_path();
@@ -549,7 +549,8 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   s.dataset = config_.dataset;
   s.optimizer_name = std::string(optimizer_->name());
   s.optimizer_hyperparameters = optimizer_->hyperparameters();
-  s.optimizer_config = complete_options(find_optimizer(config_.optimizer), config_.optimizer_options);
+  s.optimizer_config =
+      optim::complete_options(optim::find_optimizer(config_.optimizer), config_.optimizer_options);
   s.schedule = config_.schedule;
   s.planned_epochs = config_.epochs;
   s.schedule_state = schedule_->schedule->state();
@@ -557,11 +558,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   s.seed = config_.seed;
   s.epochs_done = epoch_;
   s.steps_done = step_;
-  s.batch_in_epoch = batch_in_epoch_;
-  s.partial_loss_sum = partial_loss_sum_;
-  s.partial_seconds = partial_seconds_;
-  s.partial_correct = partial_correct_;
-  s.partial_seen = partial_seen_;
+  s.partial = progress_;
   s.loader_rng = loader_rng_.state();
   s.epoch_start_rng = epoch_start_rng_;
   for (nn::Dropout* d : dropouts_of(*model_)) s.module_rngs.push_back(d->rng().state());
@@ -590,7 +587,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (s.schedule != config_.schedule)
     throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where,
                                  s.schedule, config_.schedule));
-  if ((s.schedule == "cosine" || s.schedule == "step") && s.planned_epochs != config_.epochs)
+  if (find_schedule(s.schedule).planned_over_epochs && s.planned_epochs != config_.epochs)
     throw ValueError(
         fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "
                     "not follow it (a cosine schedule ends at learning rate 0). Resume with --epochs "
@@ -619,6 +616,11 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (s.epochs_done > config_.epochs)
     throw ValueError(fmt::format("{}: the checkpoint has done {} epochs, more than --epochs {}", where,
                                  s.epochs_done, config_.epochs));
+  if (s.partial.seen >= train_.size())
+    throw ValueError(
+        fmt::format("{}: the checkpoint's bend.partial_seen = {} is not inside an epoch of {} "
+                    "training samples",
+                    where, s.partial.seen, train_.size()));
   try {
     model_->load_state_dict(s.model);
     optimizer_->load_state(s.optimizer);
@@ -629,11 +631,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   }
   epoch_ = s.epochs_done;
   step_ = s.steps_done;
-  batch_in_epoch_ = s.batch_in_epoch;
-  partial_loss_sum_ = s.partial_loss_sum;
-  partial_correct_ = s.partial_correct;
-  partial_seen_ = s.partial_seen;
-  partial_seconds_ = s.partial_seconds;
+  progress_ = s.partial;
   loader_rng_.set_state(s.loader_rng);
   epoch_start_rng_ = s.epoch_start_rng;
   for (std::size_t k = 0; k < drops.size(); ++k) drops[k]->rng().set_state(s.module_rngs[k]);

@@ -8,7 +8,7 @@
 int main() {
   bend::manual_seed(1);
   bend::nn::Sequential net{bend::nn::Linear(4, 8), bend::nn::GELU(), bend::nn::Linear(8, 2)};
-  bend::Adam opt(net.parameters(), 1e-2);
+  bend::optim::Adam opt(net.parameters(), 1e-2);
   bend::Rng rng(2);
   bend::Tensor x = bend::Tensor::uniform({16, 4}, -1, 1, rng);
   std::vector<std::int32_t> y(16);

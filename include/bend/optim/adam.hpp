@@ -17,8 +17,9 @@
 
 #include "bend/optim/optimizer.hpp"
 
-namespace bend {
+namespace bend::optim {
 
+// The options and PyTorch's defaults (Adam's; AdamW::table() has AdamW's weight_decay 1e-2).
 struct AdamOptions {
   double lr = 1e-3;
   std::pair<double, double> betas = {0.9, 0.999};
@@ -35,19 +36,18 @@ struct AdamState {
   std::vector<std::uint8_t> block_arithmetic;
 };
 
-class Adam : public OptimizerWithState<AdamState> {
+class Adam : public OptimizerWithState<AdamState, AdamOptions> {
  public:
   // ValueError for lr, eps or weight_decay < 0, or a beta outside [0, 1).
-  explicit Adam(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
-                double eps = 1e-8, double weight_decay = 0.0, bool amsgrad = false);
+  explicit Adam(std::vector<Tensor> params, double lr = AdamOptions{}.lr,
+                std::pair<double, double> betas = AdamOptions{}.betas, double eps = AdamOptions{}.eps,
+                double weight_decay = AdamOptions{}.weight_decay, bool amsgrad = AdamOptions{}.amsgrad);
   Adam(std::vector<Tensor> params, const AdamOptions& options);
 
   std::string_view name() const override { return decoupled_weight_decay_ ? "AdamW" : "Adam"; }
-  AdamOptions options() const;
-
-  // Keys: lr, beta1, beta2, eps, weight_decay, amsgrad.
-  std::map<std::string, double> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
+  // lr, beta1, beta2 (PyTorch's betas), eps, weight_decay, amsgrad.
+  static const OptionTable<AdamOptions>& table();
+  const OptionTable<AdamOptions>& option_table() const override { return table(); }
 
  protected:
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay);
@@ -57,10 +57,6 @@ class Adam : public OptimizerWithState<AdamState> {
   void update(std::size_t index) override;  // one parameter's step (see Optimizer)
 
  private:
-  void validate(const AdamOptions& o) const;
-
-  double beta1_, beta2_, eps_, weight_decay_;
-  bool amsgrad_;
   bool decoupled_weight_decay_;
 };
 
@@ -68,10 +64,23 @@ class Adam : public OptimizerWithState<AdamState> {
 // to 1e-2.
 class AdamW : public Adam {
  public:
-  explicit AdamW(std::vector<Tensor> params, double lr = 1e-3, std::pair<double, double> betas = {0.9, 0.999},
-                 double eps = 1e-8, double weight_decay = 1e-2, bool amsgrad = false);
+  explicit AdamW(std::vector<Tensor> params, double lr = table().defaults.lr,
+                 std::pair<double, double> betas = table().defaults.betas, double eps = table().defaults.eps,
+                 double weight_decay = table().defaults.weight_decay,
+                 bool amsgrad = table().defaults.amsgrad);
   // options.weight_decay is used as given: AdamOptions{} has 0, not AdamW's default 1e-2.
   AdamW(std::vector<Tensor> params, const AdamOptions& options);
+
+  // Adam's options, with AdamW's defaults (weight_decay 1e-2) and help.
+  static const OptionTable<AdamOptions>& table();
+  const OptionTable<AdamOptions>& option_table() const override { return table(); }
 };
 
+}  // namespace bend::optim
+
+namespace bend {
+using optim::Adam;
+using optim::AdamOptions;
+using optim::AdamState;
+using optim::AdamW;
 }  // namespace bend

@@ -2,8 +2,12 @@
 // Learning-rate schedules, stepped once per epoch as in PyTorch: construct the scheduler (the optimizer
 // then has the epoch-0 rate), train an epoch, call step() (or step(validation_metric)), repeat. They
 // follow torch.optim.lr_scheduler: StepLR, CosineAnnealingLR (closed form, which continues as a
-// cosine past T_max like PyTorch's), ReduceLROnPlateau, and LinearWarmup (PyTorch's
-// SequentialLR([LinearLR(start_factor, 1, warmup_steps), after], milestones=[warmup_steps])).
+// cosine past T_max like PyTorch's) and ReduceLROnPlateau. LinearWarmup wraps any of them with a
+// warm-up over the first optimizer steps, through the per-step hook before_step().
+//
+// A training loop calls every schedule the same way: before_step(step) before each optimizer step and
+// step(metric) at the end of each epoch with the epoch's validation metric (only ReduceLROnPlateau
+// reads it; the others ignore it).
 //
 // A scheduler keeps a reference to its optimizer, which must outlive it. state()/load_state() save
 // and restore it for checkpoints (numbers only, all finite); load_state() also puts the learning rate
@@ -17,7 +21,7 @@
 
 #include "bend/optim/optimizer.hpp"
 
-namespace bend {
+namespace bend::optim {
 
 using SchedulerState = std::map<std::string, double>;
 
@@ -34,6 +38,9 @@ class LrScheduler {
   // End of an epoch with a validation metric. Only ReduceLROnPlateau uses the metric; the other
   // schedules ignore it, so a training loop may always call this form.
   virtual void step(double metric);
+  // Before optimizer step number `step` (0-based, counted over the whole run). Only a warm-up does
+  // anything here; an epoch schedule leaves the rate alone.
+  virtual void before_step(std::int64_t /*step*/) {}
   // Back to epoch 0: the base learning rate and fresh counters.
   virtual void restart();
 
@@ -142,15 +149,17 @@ class ReduceLROnPlateau : public LrScheduler {
   std::int64_t num_bad_epochs_ = 0, cooldown_counter_ = 0;
 };
 
-// Linear warm-up for `warmup_steps` epochs, then `after` (or the constant base rate when null):
-//   epoch e < warmup_steps:  lr = base_lr * (start_factor + (1 - start_factor) * e / warmup_steps)
-//   epoch e >= warmup_steps: `after`'s rate for its epoch e - warmup_steps
-// start_factor defaults to 1/(warmup_steps+1), so the rate climbs in equal steps base/(N+1), 2base/(N+1),
-// ..., base. During warm-up metrics are ignored; afterwards step(metric) is passed on.
+// Linear warm-up over the first `warmup_steps` optimizer steps, scaling the rate of the epoch schedule
+// `after` (or the constant base rate when null). Before optimizer step s (0-based, over the whole run):
+//   s < warmup_steps:   lr = after's rate * (s + 1) / warmup_steps
+//   s == warmup_steps:  lr = after's rate (the last warm-up step's scaling undone)
+// `after` runs its epochs meanwhile: step() and step(metric) go to it unchanged. The warm-up keeps no
+// state of its own (its position is the step count the caller passes), so state() and load_state() are
+// exactly after's (none without it): a checkpoint does not depend on whether the run warms up.
 class LinearWarmup : public LrScheduler {
  public:
-  LinearWarmup(Optimizer& optimizer, std::int64_t warmup_steps, std::unique_ptr<LrScheduler> after = nullptr,
-               double start_factor = -1.0 /* 1/(warmup_steps+1) */);
+  LinearWarmup(Optimizer& optimizer, std::int64_t warmup_steps, std::unique_ptr<LrScheduler> after = nullptr);
+  void before_step(std::int64_t step) override;
   void step() override;
   void step(double metric) override;
   void restart() override;
@@ -158,17 +167,24 @@ class LinearWarmup : public LrScheduler {
   LrScheduler* after() const { return after_.get(); }
   std::int64_t warmup_steps() const { return warmup_steps_; }
 
-  // + warmup_steps, start_factor, and the wrapped schedule's state under "after.<key>".
   SchedulerState state() const override;
   void load_state(const SchedulerState& state) override;
 
  private:
-  double warmup_lr(std::int64_t epoch) const;
-  bool advance();  // ++last_epoch; sets the warm-up rate and returns true while still warming up
+  double scheduled_lr() const { return after_ ? after_->last_lr() : base_lr_; }
+  void follow_after();  // last_lr_ and last_epoch_ from after's
 
   std::int64_t warmup_steps_;
   std::unique_ptr<LrScheduler> after_;
-  double start_factor_;
 };
 
+}  // namespace bend::optim
+
+namespace bend {
+using optim::CosineAnnealingLR;
+using optim::LinearWarmup;
+using optim::LrScheduler;
+using optim::ReduceLROnPlateau;
+using optim::SchedulerState;
+using optim::StepLR;
 }  // namespace bend

@@ -11,21 +11,25 @@
 // hyperparameters() gives lr, momentum, betas, ... by name. load_state() and set_hyperparameters()
 // put them back, so that the steps after a restore are bit-identical to an uninterrupted run.
 //
-// Adding an optimizer: derive from OptimizerWithState<State> (below), where State holds one
-// parameter's buffers (and `std::int64_t step` if it counts steps), list the buffers in
-// state_buffers(), write update() (one parameter's step); step(), backward_and_step() and saving and
-// loading the state are done here, the same for all.
+// Adding an optimizer: its Options struct (PyTorch's defaults as member initializers) and its option
+// table (one OptionField per option: name, member, help; see below); derive from
+// OptimizerWithState<State, Options>, where State holds one parameter's buffers (and `std::int64_t
+// step` if it counts steps), list the buffers in state_buffers(), write validate() and update() (one
+// parameter's step); then add one entry to src/optim/registry.cpp. step(), backward_and_step(),
+// hyperparameters(), set_hyperparameters() and saving and loading the state are done here, the same for
+// all, and the registry, the CLI's help and --opt-arg read the option table.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "bend/tensor.hpp"
 
-namespace bend {
+namespace bend::optim {
 
 using OptimizerState = std::vector<std::pair<std::string, Tensor>>;
 
@@ -38,6 +42,15 @@ struct StateKey {
   // Why it is refused when not in use, completing "state entry '<name>' is ...".
   std::string_view unused_because = {};
 };
+
+// Validation shared by the optimizers and schedulers: ValueError naming `what` and the value.
+void check_non_negative(std::string_view owner, std::string_view what, double value);
+void check_finite(std::string_view owner, std::string_view what, double value);
+// A boolean hyperparameter given as a double: 0 or 1, ValueError otherwise.
+bool hyperparameter_flag(std::string_view owner, std::string_view key, double value);
+// ValueError: "<owner>: unknown hyperparameter '<key>' (known: <known>)".
+[[noreturn]] void throw_unknown_hyperparameter(std::string_view owner, std::string_view key,
+                                               std::string_view known);
 
 class Optimizer {
  public:
@@ -143,12 +156,126 @@ struct StateBuffer {
   std::string_view unused_because = {};  // see StateKey
 };
 
-// An optimizer whose per-parameter state is a `State` of Tensor buffers (undefined until the
-// parameter's first step), plus a step count if State has a `std::int64_t step` (saved as
-// "state.<i>.step"). It lists its buffers in state_buffers(); saving and loading them is done here.
-template <class State>
+// The values an option takes (PyTorch's checks); every option is checked before an optimizer's own
+// checks of combinations (validate()).
+enum class OptionRange {
+  kNonNegative,   // >= 0 (rejects NaN)
+  kFinite,        // any finite value
+  kUnitInterval,  // in [0, 1) (Adam's betas)
+  kFlag,          // 0 or 1 (a bool member)
+};
+
+// One option of an optimizer: its name (PyTorch's keyword; the key of hyperparameters(), of checkpoints'
+// "optim.<name>", of the registry and of --opt-arg NAME=VALUE), the member of the Options struct that
+// holds it, one line of help, and its range. Its default is the member's in the table's `defaults`.
+// Flags (bool members) read and write as 0 and 1. Made by option<&Options::member>(...) below.
+template <class Options>
+struct OptionField {
+  std::string_view name;
+  std::string_view help;
+  OptionRange range;
+  double (*get)(const Options&);
+  void (*set)(Options&, double);
+  bool is_flag() const { return range == OptionRange::kFlag; }
+};
+
+// ValueError "<owner>: invalid <name> <value> (must be ...)" unless `value` is in `range`.
+void check_option_range(std::string_view owner, std::string_view name, OptionRange range, double value);
+
+namespace option_detail {
+template <class Member>
+struct MemberOf;
+template <class Class, class Type>
+struct MemberOf<Type Class::*> {
+  using Options = Class;
+  using Value = Type;
+};
+}  // namespace option_detail
+
+// The option kept in `kMember`, a double member (in `range`) or a bool member (a flag).
+template <auto kMember>
+constexpr auto option(std::string_view name, std::string_view help,
+                      OptionRange range = OptionRange::kNonNegative) {
+  using Options = typename option_detail::MemberOf<decltype(kMember)>::Options;
+  using Value = typename option_detail::MemberOf<decltype(kMember)>::Value;
+  static_assert(std::is_same_v<Value, double> || std::is_same_v<Value, bool>,
+                "an option is a double or a bool");
+  return OptionField<Options>{name, help, std::is_same_v<Value, bool> ? OptionRange::kFlag : range,
+                              [](const Options& o) { return static_cast<double>(o.*kMember); },
+                              [](Options& o, double v) { o.*kMember = static_cast<Value>(v); }};
+}
+// The option kept in element kIndex of the pair `kMember` (Adam's betas: beta1, beta2).
+template <auto kMember, std::size_t kIndex>
+constexpr auto option(std::string_view name, std::string_view help, OptionRange range) {
+  using Options = typename option_detail::MemberOf<decltype(kMember)>::Options;
+  return OptionField<Options>{name, help, range,
+                              [](const Options& o) { return std::get<kIndex>(o.*kMember); },
+                              [](Options& o, double v) { std::get<kIndex>(o.*kMember) = v; }};
+}
+
+// An optimizer's options: every field ("lr" first, then PyTorch's keyword order) and the defaults.
+template <class Options>
+struct OptionTable {
+  std::vector<OptionField<Options>> fields;
+  Options defaults;  // PyTorch's (SGD's lr, which PyTorch requires, is bend's 0.01)
+
+  const OptionField<Options>* find(std::string_view option_name) const {
+    for (const OptionField<Options>& f : fields)
+      if (f.name == option_name) return &f;
+    return nullptr;
+  }
+  // "lr, momentum, dampening, ...", in table order.
+  std::string names() const {
+    std::string out;
+    for (const OptionField<Options>& f : fields) out += (out.empty() ? "" : ", ") + std::string(f.name);
+    return out;
+  }
+  // Every option of `o` by name.
+  std::map<std::string, double> values(const Options& o) const {
+    std::map<std::string, double> out;
+    for (const OptionField<Options>& f : fields) out.emplace(f.name, f.get(o));
+    return out;
+  }
+  // `o` with the named `values` set. ValueError ("<owner>: ...") for a name not in the table or a flag
+  // other than 0 or 1; the optimizer's validate() checks the rest.
+  Options with(Options o, const std::map<std::string, double>& values, std::string_view owner) const {
+    for (const auto& [key, value] : values) {
+      const OptionField<Options>* f = find(key);
+      if (!f) throw_unknown_hyperparameter(owner, key, names());
+      f->set(o, f->is_flag() ? static_cast<double>(hyperparameter_flag(owner, key, value)) : value);
+    }
+    return o;
+  }
+  // ValueError naming the first option of `o` outside its range.
+  void check_ranges(const Options& o, std::string_view owner) const {
+    for (const OptionField<Options>& f : fields) check_option_range(owner, f.name, f.range, f.get(o));
+  }
+};
+
+// An optimizer whose options are an `Options` struct described by an OptionTable, and whose
+// per-parameter state is a `State` of Tensor buffers (undefined until the parameter's first step), plus
+// a step count if State has a `std::int64_t step` (saved as "state.<i>.step"). It lists its buffers in
+// state_buffers(); saving and loading them, and reading and setting the options by name, are done here.
+template <class State, class Options>
 class OptimizerWithState : public Optimizer {
  public:
+  // The options in force (lr is the current learning rate, which a scheduler may have changed).
+  Options options() const {
+    Options o = options_;
+    o.lr = lr_;
+    return o;
+  }
+  // The table of this optimizer's options (names, members, help, defaults).
+  virtual const OptionTable<Options>& option_table() const = 0;
+
+  std::map<std::string, double> hyperparameters() const final { return option_table().values(options()); }
+  void set_hyperparameters(const std::map<std::string, double>& values) final {
+    const Options o = option_table().with(options(), values, name());
+    check(o);  // nothing changes unless every value is valid
+    lr_ = o.lr;
+    options_ = o;
+  }
+
   // Per parameter that has state: "step" (if counted), then each buffer in use, in list order.
   OptimizerState state_tensors() const final {
     const std::vector<StateBuffer<State>> buffers = state_buffers();
@@ -186,23 +313,36 @@ class OptimizerWithState : public Optimizer {
   const State& state(std::size_t param) const { return state_.at(param); }
 
  protected:
-  OptimizerWithState(std::vector<Tensor> params, double lr)
-      : Optimizer(std::move(params), lr), state_(params_.size()) {}
+  OptimizerWithState(std::vector<Tensor> params, const Options& options)
+      : Optimizer(std::move(params), options.lr), options_(options), state_(params_.size()) {}
+
+  // ValueError for an option outside its range (the table's), then for an invalid combination
+  // (validate()). Constructors call it.
+  void check(const Options& o) const {
+    option_table().check_ranges(o, name());
+    validate(o);
+  }
+  // The optimizer's own checks of combinations of valid values (SGD: Nesterov needs momentum).
+  virtual void validate(const Options&) const {}
 
   // The buffers in checkpoint order, each marked with whether the current options use it. The first
   // is always in use, and is defined exactly when the parameter has state.
   virtual std::vector<StateBuffer<State>> state_buffers() const = 0;
 
+  Options options_;           // options_.lr is unused: the rate in force is lr_
   std::vector<State> state_;  // by parameter index
 
  private:
   static constexpr bool kKeepsStep = requires(State s) { s.step; };
 };
 
-// Validation shared by the optimizers and schedulers: ValueError naming `what` and the value.
-void check_non_negative(std::string_view owner, std::string_view what, double value);
-void check_finite(std::string_view owner, std::string_view what, double value);
-// A boolean hyperparameter given as a double: 0 or 1, ValueError otherwise.
-bool hyperparameter_flag(std::string_view owner, std::string_view key, double value);
+}  // namespace bend::optim
 
+namespace bend {
+// The optimizers' names in bend:: as well, as before bend::optim (for code not yet migrated).
+using optim::Optimizer;
+using optim::OptimizerState;
+using optim::OptimizerWithState;
+using optim::StateBuffer;
+using optim::StateKey;
 }  // namespace bend

@@ -2,7 +2,8 @@
 // The optimizer registry: one entry per optimizer (its CLI name, a one-line summary, its options with
 // PyTorch's keywords and defaults, and a factory). The CLI, its validation and help texts, the lab,
 // the benchmarks and the tests all read this table, so adding an optimizer is its own header and
-// source file plus one entry in src/optim/registry.cpp.
+// source file plus one entry in src/optim/registry.cpp. An entry's options are a copy of the
+// optimizer's option table (bend/optim/optimizer.hpp), where each option is written once.
 //
 // Option names are PyTorch's keywords (Adam's `betas` is split into beta1 and beta2) and are the keys
 // of the optimizer's hyperparameters(), so checkpoints, the CLI and the table use one vocabulary.
@@ -16,7 +17,7 @@
 
 #include "bend/optim/optimizer.hpp"
 
-namespace bend {
+namespace bend::optim {
 
 struct OptimizerOption {
   std::string name;  // PyTorch's keyword: "lr", "momentum", "beta1", "eps", "centered", ...
@@ -57,4 +58,15 @@ OptimizerOptions complete_options(const OptimizerEntry& entry, const OptimizerOp
 std::unique_ptr<Optimizer> make_optimizer(std::string_view name, std::vector<Tensor> params,
                                           const OptimizerOptions& given = {});
 
+}  // namespace bend::optim
+
+namespace bend {
+using optim::complete_options;
+using optim::find_optimizer;
+using optim::make_optimizer;
+using optim::optimizer_names;
+using optim::optimizer_registry;
+using optim::OptimizerEntry;
+using optim::OptimizerOption;
+using optim::OptimizerOptions;
 }  // namespace bend

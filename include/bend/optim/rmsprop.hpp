@@ -15,8 +15,9 @@
 
 #include "bend/optim/optimizer.hpp"
 
-namespace bend {
+namespace bend::optim {
 
+// The options and PyTorch's defaults; RMSprop::table() names them.
 struct RmspropOptions {
   double lr = 0.01;
   double alpha = 0.99;
@@ -34,31 +35,31 @@ struct RmspropState {
   std::vector<std::uint8_t> block_arithmetic;
 };
 
-class RMSprop : public OptimizerWithState<RmspropState> {
+class RMSprop : public OptimizerWithState<RmspropState, RmspropOptions> {
  public:
   // ValueError for lr, alpha, eps, weight_decay or momentum < 0 (PyTorch's checks).
-  explicit RMSprop(std::vector<Tensor> params, double lr = 0.01, double alpha = 0.99, double eps = 1e-8,
-                   double weight_decay = 0.0, double momentum = 0.0, bool centered = false);
+  explicit RMSprop(std::vector<Tensor> params, double lr = RmspropOptions{}.lr,
+                   double alpha = RmspropOptions{}.alpha, double eps = RmspropOptions{}.eps,
+                   double weight_decay = RmspropOptions{}.weight_decay,
+                   double momentum = RmspropOptions{}.momentum, bool centered = RmspropOptions{}.centered);
   RMSprop(std::vector<Tensor> params, const RmspropOptions& options);
 
   std::string_view name() const override { return "RMSprop"; }
-  RmspropOptions options() const;
-
-  // Keys: lr, alpha, eps, weight_decay, momentum, centered.
-  std::map<std::string, double> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
+  // lr, alpha, eps, weight_decay, momentum, centered.
+  static const OptionTable<RmspropOptions>& table();
+  const OptionTable<RmspropOptions>& option_table() const override { return table(); }
 
  protected:
   // State keys per parameter that has taken a step: step (0-d), square_avg, momentum_buffer (momentum
   // > 0 only), grad_avg (centered only), as in PyTorch's optimizer.state_dict().
   std::vector<StateBuffer<RmspropState>> state_buffers() const override;
   void update(std::size_t index) override;  // one parameter's step (see Optimizer)
-
- private:
-  static void validate(const RmspropOptions& o);
-
-  double alpha_, eps_, weight_decay_, momentum_;
-  bool centered_;
 };
 
+}  // namespace bend::optim
+
+namespace bend {
+using optim::RMSprop;
+using optim::RmspropOptions;
+using optim::RmspropState;
 }  // namespace bend

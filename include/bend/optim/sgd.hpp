@@ -11,8 +11,9 @@
 
 #include "bend/optim/optimizer.hpp"
 
-namespace bend {
+namespace bend::optim {
 
+// The options and their defaults (PyTorch's, but lr, which PyTorch requires); SGD::table() names them.
 struct SgdOptions {
   double lr = 0.01;
   double momentum = 0.0;
@@ -28,31 +29,31 @@ struct SgdState {
   std::vector<std::uint8_t> block_arithmetic;
 };
 
-class SGD : public OptimizerWithState<SgdState> {
+class SGD : public OptimizerWithState<SgdState, SgdOptions> {
  public:
   // ValueError for lr, momentum or weight_decay < 0, a non-finite dampening, or nesterov without
   // momentum > 0 and dampening == 0 (as PyTorch).
-  SGD(std::vector<Tensor> params, double lr, double momentum = 0.0, double dampening = 0.0,
-      bool nesterov = false, double weight_decay = 0.0);
+  SGD(std::vector<Tensor> params, double lr, double momentum = SgdOptions{}.momentum,
+      double dampening = SgdOptions{}.dampening, bool nesterov = SgdOptions{}.nesterov,
+      double weight_decay = SgdOptions{}.weight_decay);
   SGD(std::vector<Tensor> params, const SgdOptions& options);
 
   std::string_view name() const override { return "SGD"; }
-  SgdOptions options() const;
-
-  // Keys: lr, momentum, dampening, nesterov, weight_decay.
-  std::map<std::string, double> hyperparameters() const override;
-  void set_hyperparameters(const std::map<std::string, double>& values) override;
+  // lr, momentum, dampening, weight_decay, nesterov.
+  static const OptionTable<SgdOptions>& table();
+  const OptionTable<SgdOptions>& option_table() const override { return table(); }
 
  protected:
   // State keys: "state.<i>.momentum_buffer" (only once a parameter has taken a step with momentum).
   std::vector<StateBuffer<SgdState>> state_buffers() const override;
   void update(std::size_t index) override;  // one parameter's step (see Optimizer)
-
- private:
-  static void validate(const SgdOptions& o);
-
-  double momentum_, dampening_, weight_decay_;
-  bool nesterov_;
+  void validate(const SgdOptions& o) const override;
 };
 
+}  // namespace bend::optim
+
+namespace bend {
+using optim::SGD;
+using optim::SgdOptions;
+using optim::SgdState;
 }  // namespace bend

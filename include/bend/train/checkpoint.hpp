@@ -34,12 +34,21 @@ struct EpochMetrics {
   std::int64_t steps = 0;  // optimizer steps so far
 };
 
+// Where a run is inside an epoch and the epoch's sums so far: the Trainer's resume state (a resume
+// continues from here bit-identically). All zero at an epoch's start.
+struct EpochProgress {
+  std::int64_t batch = 0;              // batches of the epoch done (checkpoint key bend.batch_in_epoch)
+  double loss_sum = 0;                 // sum of the per-sample losses seen (bend.partial_loss_sum)
+  std::int64_t correct = 0, seen = 0;  // samples predicted right, samples seen (bend.partial_correct/_seen)
+  double seconds = 0;                  // training time of the epoch so far (bend.partial_seconds)
+};
+
 struct CheckpointState {
   nn::NamedTensors model;      // the model's state_dict
   nn::NamedTensors optimizer;  // Optimizer::state_tensors()
   Metadata model_metadata;     // the ModelSource's description keys (bend.arch, bend.model, ...)
   std::string dataset;
-  std::string optimizer_name;  // Optimizer::name(): "Adam", "SGD", ...
+  std::string optimizer_name;                               // Optimizer::name(): "Adam", "SGD", ...
   std::map<std::string, double> optimizer_hyperparameters;  // now (a schedule changes lr)
   std::map<std::string, double> optimizer_config;           // as the run was configured
   std::string schedule = "none";
@@ -48,10 +57,7 @@ struct CheckpointState {
   std::int64_t batch = 0;
   std::uint64_t seed = 0;
   std::int64_t epochs_done = 0, steps_done = 0;
-  // Position inside an interrupted epoch.
-  std::int64_t batch_in_epoch = 0;
-  double partial_loss_sum = 0, partial_seconds = 0;
-  std::int64_t partial_correct = 0, partial_seen = 0;
+  EpochProgress partial;  // position inside an interrupted epoch
   Rng::State loader_rng{}, epoch_start_rng{};
   std::vector<Rng::State> module_rngs;  // one per stochastic module (Dropout), in module-tree order
   std::vector<EpochMetrics> history;

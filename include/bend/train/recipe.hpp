@@ -1,7 +1,8 @@
 #pragma once
 // Training recipes: the named defaults of `bend train` and `bend compare` (--recipe NAME). A recipe
-// fills in what the command line leaves out; every flag given explicitly wins. The C++ Trainer has no
-// recipe: a TrainConfig left at its defaults is PyTorch's plain loop (constant learning rate).
+// fills in what the command line leaves out; every flag given explicitly wins. The "default" recipe is
+// also the library's: TrainConfig's optimizer, schedule, batch and epochs start at its values, and the
+// Trainer applies its lr_for() when the config gives no lr, so a C++ program trains as `bend train` does.
 //
 //   default  Adam, lr 2e-3, cosine decay to 0 over 10 epochs, batch 64
 //   plain    PyTorch's plain loop: Adam at its default lr 1e-3, constant (the same as --schedule none)
@@ -21,7 +22,7 @@ struct Recipe {
   std::string measured;   // what it reached, where measured (for `bend help recipes` and the README)
   std::string optimizer;  // an optimizer registry name
   double lr = 0;          // 0: the optimizer's default
-  std::string schedule;   // none | step | cosine | plateau
+  std::string schedule;   // a name in schedule_registry() (bend/train/schedule.hpp)
   std::int64_t epochs = 10;
   std::int64_t batch = 64;
   float dropout = 0;  // for MLPs whose --dropout is not given
@@ -36,6 +37,8 @@ struct Recipe {
 
 // Every recipe, "default" first.
 const std::vector<Recipe>& recipe_registry();
+// recipe_registry().front(): `bend train`'s defaults and TrainConfig's.
+const Recipe& default_recipe();
 // The recipe called `name`; bend::ValueError naming it and listing the valid names otherwise.
 const Recipe& find_recipe(std::string_view name);
 // "default, plain, long" for messages and flag help.

@@ -10,7 +10,7 @@
 // good files.
 //
 //   auto model = std::make_shared<Net>();
-//   train::TrainConfig config;                    // MNIST, Adam 1e-3, batch 64, 10 epochs
+//   train::TrainConfig config;  // MNIST and the default recipe: Adam 2e-3, cosine decay, batch 64, 10 epochs
 //   config.checkpoint_dir = "checkpoints";
 //   train::Trainer trainer(config, train::ModelSource::of(model, "Net"));
 //   train::TrainResult result = trainer.run();
@@ -45,6 +45,7 @@
 #include "bend/train/checkpoint.hpp"
 #include "bend/train/metrics.hpp"
 #include "bend/train/model_source.hpp"
+#include "bend/train/recipe.hpp"
 
 namespace bend::dist {
 class GradientBuckets;
@@ -52,20 +53,22 @@ class GradientBuckets;
 
 namespace bend::train {
 
+// Defaults: the "default" recipe of recipe_registry() (bend/train/recipe.hpp), as `bend train`'s.
 struct TrainConfig {
   std::string dataset = "mnist";   // a name in dataset_registry(); may be empty when the data are given
   std::filesystem::path data_dir;  // empty: the entry's default location
-  std::string optimizer = "adam";  // a name in optimizer_registry()
+  std::string optimizer = default_recipe().optimizer;  // a name in optimizer_registry()
   // Options given explicitly (PyTorch's keywords: lr, momentum, weight_decay, ...); the others take the
-  // registry entry's defaults. On resume the checkpoint's values continue, and an option given here that
-  // differs from them is an error.
-  OptimizerOptions optimizer_options;
-  std::string schedule = "none";  // none | step | cosine | plateau
-  std::int64_t warmup_steps = 0;
-  std::int64_t batch = 64;
-  std::int64_t epochs = 10;    // total, counting epochs done before a resume
-  std::int64_t max_steps = 0;  // stop after this many optimizer steps (0: no limit)
-  std::uint64_t seed = 0;      // initialisation (ModelSource::build) and data order
+  // registry entry's defaults, except lr: without one, a new run takes default_recipe().lr_for(optimizer,
+  // schedule) when that is set (2e-3 for Adam with the cosine schedule). On resume the checkpoint's
+  // values continue, and an option given here that differs from them is an error.
+  optim::OptimizerOptions optimizer_options;
+  std::string schedule = default_recipe().schedule;  // a name in schedule_registry(); "none": constant
+  std::int64_t warmup_steps = 0;                     // linear warm-up over this many optimizer steps
+  std::int64_t batch = default_recipe().batch;
+  std::int64_t epochs = default_recipe().epochs;  // total, counting epochs done before a resume
+  std::int64_t max_steps = 0;                     // stop after this many optimizer steps (0: no limit)
+  std::uint64_t seed = 0;                         // initialisation (ModelSource::build) and data order
   int threads = 0;  // threads for bend's kernels; 0: bend::default_num_threads() (bend/parallel.hpp)
   bool flush_denormal = false;  // bend::set_flush_denormal (bend/denormal.hpp) for the run
   bool shuffle = true;
@@ -153,8 +156,8 @@ class Trainer {
   nn::Module& model() { return *model_; }
   const nn::Module& model() const { return *model_; }
   std::shared_ptr<nn::Module> model_ptr() const { return model_; }
-  Optimizer& optimizer() { return *optimizer_; }
-  const Optimizer& optimizer() const { return *optimizer_; }
+  optim::Optimizer& optimizer() { return *optimizer_; }
+  const optim::Optimizer& optimizer() const { return *optimizer_; }
   const TensorDataset& train_data() const { return train_; }
   const TensorDataset& test_data() const { return test_; }
   std::int64_t epochs_done() const { return epoch_; }
@@ -176,8 +179,10 @@ class Trainer {
   void setup();
   void check_model_fits_data();
   void setup_data_parallel();
-  bool data_parallel_step(const Batch& batch, std::span<std::int32_t> predicted, double& loss_sum,
-                          std::int64_t& correct, TrainObserver& watch, std::int64_t epoch_number);
+  // One optimizer step on `batch`, for one process and for data-parallel ranks alike; adds the batch to
+  // `progress`. Returns whether to stop after it (a stop request; data-parallel: on any rank).
+  bool train_step(const Batch& batch, std::span<std::int32_t> predicted, EpochProgress& progress,
+                  TrainObserver& watch, std::int64_t epoch_number);
   EvalResult evaluate_test();
   EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
                                     std::int64_t seen);
@@ -186,18 +191,14 @@ class Trainer {
   ModelSource source_;
   TensorDataset train_, test_;
   std::shared_ptr<nn::Module> model_;
-  std::unique_ptr<Optimizer> optimizer_;
+  std::unique_ptr<optim::Optimizer> optimizer_;
   struct Schedule;
   std::unique_ptr<Schedule> schedule_;
   Rng init_rng_, loader_rng_;
   Rng::State epoch_start_rng_{};  // the loader RNG at the start of the current epoch
   std::int64_t epoch_ = 0;        // completed epochs
   std::int64_t step_ = 0;         // optimizer steps
-  // Position inside an interrupted epoch (resume continues from here).
-  std::int64_t batch_in_epoch_ = 0;
-  double partial_loss_sum_ = 0;
-  std::int64_t partial_correct_ = 0, partial_seen_ = 0;
-  double partial_seconds_ = 0;
+  EpochProgress progress_;        // inside an interrupted epoch (a resume continues from here)
   std::vector<EpochMetrics> history_;
   std::optional<Normalization> normalization_;  // with --standardize; saved with the model
   // Data-parallel only (ranks() > 1): the gradient buckets, the model's buffers (broadcast each step),
