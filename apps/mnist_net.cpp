@@ -48,7 +48,10 @@ struct Printer : train::TrainObserver {
   void on_start(train::Trainer& t) override {
     std::printf("%s with %lld parameters; %s\n", t.model().type_name().c_str(),
                 static_cast<long long>(t.model().num_parameters()), t.recipe().c_str());
-    if (t.epochs_done() > 0 || t.steps_done() > 0)
+    if (t.epochs_done() >= t.config().epochs)
+      std::printf("the checkpoint holds a finished run (%lld of %lld epochs): nothing left to train\n",
+                  static_cast<long long>(t.epochs_done()), static_cast<long long>(t.config().epochs));
+    else if (t.epochs_done() > 0 || t.steps_done() > 0)
       std::printf("resumed at epoch %lld, step %lld\n", static_cast<long long>(t.epochs_done() + 1),
                   static_cast<long long>(t.steps_done()));
   }

@@ -50,8 +50,13 @@ class ConsoleObserver : public train::TrainObserver {
     fmt::print("{}", model_summary(t.model(), t.train_data().features()));
     fmt::print("data: {} train / {} test images ({})\nrecipe {}: {}{}\n", t.train_data().size(),
                t.test_data().size(), t.config().dataset, recipe_name, t.recipe(),
-               t.config().schedule == "none" ? "" : " (--schedule none: PyTorch's plain loop)");
-    if (t.epochs_done() > 0 || t.steps_done() > 0)
+               t.config().schedule == "none" || t.config().optimizer != "adam"
+                   ? ""
+                   : " (--schedule none: PyTorch's plain loop)");
+    if (t.epochs_done() >= t.config().epochs)
+      fmt::print("{} holds a finished run ({} of {} epochs, step {}): nothing left to train\n",
+                 t.config().resume.string(), t.epochs_done(), t.config().epochs, t.steps_done());
+    else if (t.epochs_done() > 0 || t.steps_done() > 0)
       fmt::print(
           "resumed from {} at epoch {}, step {}: model, optimizer state, schedule, seed and data order "
           "continue from the checkpoint\n",
