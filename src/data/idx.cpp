@@ -59,7 +59,7 @@ std::string describe_size(const IdxHeader& header) {
 
 // Validates the header at the start of `data`; `what` names the byte source in messages ("file",
 // "decompressed data"). Length of the element data is checked separately by check_length.
-IdxHeader parse_header(std::span<const std::uint8_t> data, std::string_view name, std::string_view what) {
+IdxHeader parse_idx_header(std::span<const std::uint8_t> data, std::string_view name, std::string_view what) {
   if (data.size() < 4)
     fail(name, "truncated header: {} has {} bytes but the IDX magic number needs 4", what, data.size());
   if (data[0] != 0 || data[1] != 0)
@@ -220,7 +220,7 @@ IdxArray parse_gzip_idx(std::span<const std::uint8_t> compressed, std::string_vi
   gzip.read_until(header_bytes, 4);
   if (header_bytes.size() == 4 && header_bytes[3] >= 1 && header_bytes[3] <= 4)
     gzip.read_until(header_bytes, 4 + 4 * std::size_t{header_bytes[3]});
-  IdxHeader header = parse_header(header_bytes, name, what);
+  IdxHeader header = parse_idx_header(header_bytes, name, what);
   // The declared size against the limits, before anything is inflated (a 19 MB file whose header
   // claimed 0xFFFFFFFF images took 4.1 GB before "truncated"): deflate expands at most ~1032:1, and the
   // array must fit in this machine's memory.
@@ -245,7 +245,7 @@ IdxArray parse_gzip_idx(std::span<const std::uint8_t> compressed, std::string_vi
 // Header of raw (uncompressed) IDX data, with the data length checked against it.
 IdxHeader checked_raw_header(std::span<const std::uint8_t> data, std::string_view name) {
   constexpr std::string_view what = "file";
-  IdxHeader header = parse_header(data, name, what);
+  IdxHeader header = parse_idx_header(data, name, what);
   check_length(header, data.size(), name, what);
   return header;
 }

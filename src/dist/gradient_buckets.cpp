@@ -20,7 +20,7 @@ namespace bend::dist {
 
 namespace {
 #if BEND_HAVE_MPI
-void check(int code, const char* call) {
+void check_mpi(int code, const char* call) {
   if (code == MPI_SUCCESS) return;
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
@@ -124,7 +124,7 @@ void GradientBuckets::arrive(std::size_t slot) {
     int done = 0;
     for (std::size_t k = 0; k < next_launch_; ++k)
       if (buckets_[k]->request != MPI_REQUEST_NULL)
-        check(MPI_Test(&buckets_[k]->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
+        check_mpi(MPI_Test(&buckets_[k]->request, &done, MPI_STATUS_IGNORE), "MPI_Test");
   }
 #endif
 }
@@ -134,9 +134,9 @@ void GradientBuckets::launch_complete_buckets() {
     Bucket& b = *buckets_[next_launch_];
 #if BEND_HAVE_MPI
     if (world_.size() > 1)
-      check(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data(), static_cast<int>(b.buffer.size()), MPI_FLOAT,
-                           MPI_SUM, MPI_COMM_WORLD, &b.request),
-            "MPI_Iallreduce");
+      check_mpi(MPI_Iallreduce(MPI_IN_PLACE, b.buffer.data(), static_cast<int>(b.buffer.size()), MPI_FLOAT,
+                               MPI_SUM, MPI_COMM_WORLD, &b.request),
+                "MPI_Iallreduce");
 #else
     (void)b;
 #endif
@@ -147,7 +147,7 @@ void GradientBuckets::launch_complete_buckets() {
 void GradientBuckets::wait_all() {
 #if BEND_HAVE_MPI
   for (auto& b : buckets_)
-    if (b->request != MPI_REQUEST_NULL) check(MPI_Wait(&b->request, MPI_STATUS_IGNORE), "MPI_Wait");
+    if (b->request != MPI_REQUEST_NULL) check_mpi(MPI_Wait(&b->request, MPI_STATUS_IGNORE), "MPI_Wait");
 #endif
 }
 
@@ -170,7 +170,7 @@ void broadcast_tensors(const World& world, std::span<Tensor> tensors, int root) 
     if (t.numel() > INT_MAX)
       throw ValueError(
           fmt::format("broadcast_tensors: a tensor of {} values is more than one MPI call sends", t.numel()));
-    check(MPI_Bcast(t.data(), static_cast<int>(t.numel()), MPI_FLOAT, root, MPI_COMM_WORLD), "MPI_Bcast");
+    check_mpi(MPI_Bcast(t.data(), static_cast<int>(t.numel()), MPI_FLOAT, root, MPI_COMM_WORLD), "MPI_Bcast");
   }
 #else
   (void)tensors;

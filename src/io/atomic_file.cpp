@@ -145,7 +145,7 @@ void fsync_directory(const fs::path& target, const fs::path& directory) {
 }
 
 // What kind of file system object st describes, for "... is a FIFO, not a regular file".
-const char* kind_of(const struct stat& st) {
+const char* file_kind(const struct stat& st) {
   if (S_ISDIR(st.st_mode)) return "a directory";
   if (S_ISCHR(st.st_mode)) return "a character device";
   if (S_ISBLK(st.st_mode)) return "a block device";
@@ -160,7 +160,7 @@ void refuse_special_target(const fs::path& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return;  // absent (or unreadable: the create step reports it)
   if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) return;
-  fail(path, fmt::format("it is {}; bend only replaces regular files", kind_of(st)));
+  fail(path, fmt::format("it is {}; bend only replaces regular files", file_kind(st)));
 }
 
 // Why the temporary file could not be created, in terms of the directory the user named.

@@ -208,7 +208,7 @@ struct HeaderStructureError {
 };
 
 // Parses and validates the header against a data buffer of `data_size` bytes.
-Layout parse_header(std::string_view file, std::string_view header, std::uint64_t data_size) {
+Layout parse_safetensors_header(std::string_view file, std::string_view header, std::uint64_t data_size) {
   // nlohmann's parser takes a NUL byte as the end of the input, which would hide whatever follows.
   if (const std::size_t nul = header.find('\0'); nul != std::string_view::npos) {
     corrupt(file, fmt::format("header contains a NUL byte at file offset {}", kLengthFieldBytes + nul));
@@ -473,7 +473,7 @@ SafetensorsFile parse_safetensors(std::span<const std::uint8_t> bytes, std::stri
   const std::size_t data_start = kLengthFieldBytes + static_cast<std::size_t>(header_size);
   const std::string_view header(reinterpret_cast<const char*>(bytes.data()) + kLengthFieldBytes,
                                 static_cast<std::size_t>(header_size));
-  Layout layout = parse_header(file, header, bytes.size() - data_start);
+  Layout layout = parse_safetensors_header(file, header, bytes.size() - data_start);
 
   SafetensorsFile result;
   result.metadata = std::move(layout.metadata);
@@ -523,7 +523,7 @@ SafetensorsFile load_safetensors(const fs::path& path) {
   std::string header(static_cast<std::size_t>(header_size), '\0');
   read_exactly(header.data(), kLengthFieldBytes, header_size);
   const std::uint64_t data_start = kLengthFieldBytes + header_size;
-  Layout layout = parse_header(file, header, file_size - data_start);
+  Layout layout = parse_safetensors_header(file, header, file_size - data_start);
 
   // The entries tile the data buffer in order, so one sequential pass reads them all.
   SafetensorsFile result;

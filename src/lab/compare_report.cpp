@@ -110,7 +110,7 @@ nlohmann::json vector_json(const std::vector<double>& v) {
   return a;
 }
 
-nlohmann::json diagnostics_json(const train::Diagnostics& d) {
+nlohmann::json report_diagnostics_json(const train::Diagnostics& d) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : d.layers)
     layers.push_back({{"activation", l.activation},
@@ -251,7 +251,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
                             {"test_loss", finite_or_null(m.test_loss)},
                             {"test_accuracy", m.test_accuracy},
                             {"seconds", m.seconds},
-                            {"diagnostics", diagnostics_json(r->diagnostics[e])}});
+                            {"diagnostics", report_diagnostics_json(r->diagnostics[e])}});
         }
         runs.push_back(
             {{"seed", r->seed},
@@ -260,7 +260,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
              {"final_test_accuracy",
               r->history.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->history.back().test_accuracy)},
              {"seconds", r->total_seconds},
-             {"initial_diagnostics", diagnostics_json(r->initial)},
+             {"initial_diagnostics", report_diagnostics_json(r->initial)},
              {"epochs", epochs}});
       }
       acts.push_back({{"activation", s.activation},

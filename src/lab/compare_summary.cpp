@@ -47,7 +47,7 @@ double std_of(const std::vector<double>& v) {
   return std::sqrt(s / static_cast<double>(v.size() - 1));
 }
 
-std::string pct(double fraction, int digits = 2) {
+std::string percent_text(double fraction, int digits = 2) {
   if (!std::isfinite(fraction)) return "n/a";
   return fmt::format("{:.{}f}%", 100 * fraction, digits);
 }
@@ -59,7 +59,7 @@ std::string sci(double v) {
 
 std::string join_pct(const std::vector<double>& v) {
   std::string out;
-  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " / " : "") + pct(v[i], 1);
+  for (std::size_t i = 0; i < v.size(); ++i) out += (i ? " / " : "") + percent_text(v[i], 1);
   return out.empty() ? "n/a" : out;
 }
 
@@ -69,7 +69,7 @@ std::string accuracy_cell(const ActivationSummary& s) {
     return s.missing_runs == 0 ? "diverged" : diverged == 0 ? "no result" : "diverged / no result";
   std::string cell = s.runs - s.failed_runs > 1 ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean,
                                                               100 * s.test_accuracy_std)
-                                                : pct(s.test_accuracy_mean);
+                                                : percent_text(s.test_accuracy_mean);
   if (diverged > 0) cell += fmt::format(" ({} of {} diverged)", diverged, s.runs);
   if (s.missing_runs > 0) cell += fmt::format(" ({} of {} without a result)", s.missing_runs, s.runs);
   return cell;
@@ -122,7 +122,7 @@ std::string ranking_text(const CompareResult& result) {
 static std::string percent_or_note(const stats::SampleSummary& s, bool interval) {
   if (s.n == 0) return "no successful run";
   if (!interval)
-    return s.has_spread() ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std) : pct(s.mean);
+    return s.has_spread() ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std) : percent_text(s.mean);
   if (!s.has_spread()) return "needs ≥ 2 seeds";
   return fmt::format("[{:.2f}, {:.2f}]%", 100 * s.ci_low, 100 * s.ci_high);
 }

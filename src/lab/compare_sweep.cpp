@@ -27,7 +27,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string trim(std::string_view s) {
+std::string trim_spaces(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return std::string(s);
@@ -189,7 +189,7 @@ std::string encode_share(const std::vector<std::size_t>& indices, const std::vec
 
 std::vector<std::string> parse_activation_list(std::string_view list) {
   std::vector<std::string> out;
-  const std::string key = lower(trim(list));
+  const std::string key = lower(trim_spaces(list));
   if (key.empty())  // (as `train --act relu,` is: an empty name is an error, not a default)
     throw ValueError(
         fmt::format("--acts '{}': no activation named; give a comma list, 'default' or 'all'", list));
@@ -206,7 +206,7 @@ std::vector<std::string> parse_activation_list(std::string_view list) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const std::size_t end = std::min(list.find(',', start), list.size());
-    const std::string name = trim(list.substr(start, end - start));
+    const std::string name = trim_spaces(list.substr(start, end - start));
     if (name.empty()) throw ValueError(fmt::format("--acts '{}': empty name in the list", list));
     const std::string canonical(activation(name).name);  // throws with the valid names
     if (std::find(out.begin(), out.end(), canonical) == out.end()) out.push_back(canonical);

@@ -35,7 +35,7 @@ using json = nlohmann::ordered_json;
 // Dense sizes may be anything (the MLP spec always allowed it): their products are overflow-checked.
 constexpr std::int64_t kMaxDenseSize = std::numeric_limits<std::int64_t>::max();
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_decimal_digit(char c) { return c >= '0' && c <= '9'; }
 
 // An overflow-checked product; -1 when it does not fit in 63 bits.
 std::int64_t product(std::initializer_list<std::int64_t> factors) {
@@ -205,7 +205,7 @@ LayerSpec LayerKind::parse(std::string_view token) const {
       const auto end = f.type == Type::Name
                            ? token.end()
                            : std::find_if_not(token.begin() + static_cast<std::ptrdiff_t>(i), token.end(),
-                                              [](char c) { return is_digit(c) || c == '.'; });
+                                              [](char c) { return is_decimal_digit(c) || c == '.'; });
       const auto lead_end = static_cast<std::size_t>(end - token.begin());
       args.emplace(f.name, read_value(f, token.substr(i, lead_end - i), token, rules));
       i = lead_end;
@@ -220,7 +220,7 @@ LayerSpec LayerKind::parse(std::string_view token) const {
     if (args.contains(f->name))
       throw ValueError(fmt::format("'{}': '{}' given twice (the token reads {})", token, key, rules));
     std::size_t end = i + 1;
-    while (end < token.size() && (is_digit(token[end]) || token[end] == '.')) ++end;
+    while (end < token.size() && (is_decimal_digit(token[end]) || token[end] == '.')) ++end;
     args.emplace(f->name, read_value(*f, token.substr(i + 1, end - i - 1), token, rules));
     i = end;
   }
@@ -506,7 +506,8 @@ const LayerKind& find_layer_kind(std::string_view name) {
 }
 
 const LayerKind* layer_kind_for_token(std::string_view token) {
-  if (!token.empty() && std::all_of(token.begin(), token.end(), is_digit)) return &find_layer_kind("dense");
+  if (!token.empty() && std::all_of(token.begin(), token.end(), is_decimal_digit))
+    return &find_layer_kind("dense");
   const LayerKind* best = nullptr;
   std::size_t best_length = 0;
   for (const LayerKind& k : layer_table())

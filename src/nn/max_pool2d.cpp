@@ -9,7 +9,7 @@ namespace bend::nn {
 
 namespace {
 // PyTorch prints a pooling size as it was given; a square one reads as a single number.
-std::string size_text(Size2d s) { return s.h == s.w ? fmt::format("{}", s.h) : s.str(); }
+std::string pool_size_text(Size2d s) { return s.h == s.w ? fmt::format("{}", s.h) : s.str(); }
 }  // namespace
 
 MaxPool2d::MaxPool2d(Size2d kernel_size, std::optional<Size2d> stride, Size2d padding, Size2d dilation,
@@ -38,8 +38,8 @@ Tensor MaxPool2d::forward(const Tensor& x) {
 
 std::string MaxPool2d::describe() const {
   return fmt::format("MaxPool2d(kernel_size={}, stride={}, padding={}, dilation={}, ceil_mode={})",
-                     size_text(kernel_size_), size_text(stride_), size_text(padding_), size_text(dilation_),
-                     ceil_mode_ ? "True" : "False");
+                     pool_size_text(kernel_size_), pool_size_text(stride_), pool_size_text(padding_),
+                     pool_size_text(dilation_), ceil_mode_ ? "True" : "False");
 }
 
 }  // namespace bend::nn

@@ -26,17 +26,17 @@ namespace bend {
 namespace {
 
 // Below this many multiply-adds in all heads together, one thread does them all.
-constexpr std::int64_t kMinWorkToSplit = std::int64_t{1} << 16;
+constexpr std::int64_t kMinAttentionWorkToSplit = std::int64_t{1} << 16;
 
-void sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-           const float* a, const float* b, float beta, float* c) {
+void attention_sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                     float alpha, const float* a, const float* b, float beta, float* c) {
   const std::int64_t lda = transpose_a ? m : k, ldb = transpose_b ? k : n;
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(n));
 }
 
-struct Dims {
+struct AttentionDims {
   std::int64_t batch, heads, lq, lk, e, ev;
   std::int64_t count() const { return batch * heads; }
   std::int64_t work() const { return count() * lq * lk * (e + ev); }
@@ -44,9 +44,10 @@ struct Dims {
 
 // Runs body(head) for every head in [0, B·H), split across threads when the work pays for it.
 template <class Body>
-void for_each_head(const Dims& d, Body&& body) {
-  const int parts =
-      d.work() < kMinWorkToSplit ? 1 : static_cast<int>(std::min<std::int64_t>(num_threads(), d.count()));
+void for_each_head(const AttentionDims& d, Body&& body) {
+  const int parts = d.work() < kMinAttentionWorkToSplit
+                        ? 1
+                        : static_cast<int>(std::min<std::int64_t>(num_threads(), d.count()));
   parallel_for(parts, [&](int part, int n_parts) {
     const auto [begin, end] = split_range(d.count(), part, n_parts, 1);
     for (std::int64_t n = begin; n < end; ++n) body(part, n);
@@ -65,7 +66,7 @@ void drop_head(const float* p, float* dropped, std::int64_t count, float drop_p,
 // i = {B, H, Lq, Lk}.
 void attention_backward(TapeEntry& e) {
   const Tensor &q = e.in[0], &k = e.in[1], &v = e.in[2];
-  const Dims d{e.i[0], e.i[1], e.i[2], e.i[3], q.size(3), v.size(3)};
+  const AttentionDims d{e.i[0], e.i[1], e.i[2], e.i[3], q.size(3), v.size(3)};
   const float scale = e.f[0], keep_scale = e.f[1];
   const bool dropped = e.saved[1].defined();
   // Taken in the order the heads write them (q, k, v), so that an input passed twice is written once and
@@ -87,21 +88,21 @@ void attention_backward(TapeEntry& e) {
     const float* vn = v.data() + n * d.lk * d.ev;
     float* ds = scratch.data() + part * scores;
     if (gq || gk) {
-      sgemm(false, true, d.lq, d.lk, d.ev, 1.0f, dout, vn, 0.0f, ds);  // dD = dout·vᵀ
+      attention_sgemm(false, true, d.lq, d.lk, d.ev, 1.0f, dout, vn, 0.0f, ds);  // dD = dout·vᵀ
       if (dropped)
         for (std::int64_t j = 0; j < scores; ++j) ds[j] = dp_kept[j] != 0.0f ? ds[j] * keep_scale : 0.0f;
       for (std::int64_t i = 0; i < d.lq; ++i)
         detail::softmax_row_backward(p + i * d.lk, ds + i * d.lk, ds + i * d.lk, d.lk, false);
       if (gq)
-        sgemm(false, false, d.lq, d.e, d.lk, scale, ds, kn, gq.is_zero ? 0.0f : 1.0f,
-              gq.data + n * d.lq * d.e);
+        attention_sgemm(false, false, d.lq, d.e, d.lk, scale, ds, kn, gq.is_zero ? 0.0f : 1.0f,
+                        gq.data + n * d.lq * d.e);
       if (gk)
-        sgemm(true, false, d.lk, d.e, d.lq, scale, ds, qn, gk.is_zero ? 0.0f : 1.0f,
-              gk.data + n * d.lk * d.e);
+        attention_sgemm(true, false, d.lk, d.e, d.lq, scale, ds, qn, gk.is_zero ? 0.0f : 1.0f,
+                        gk.data + n * d.lk * d.e);
     }
     if (gv)
-      sgemm(true, false, d.lk, d.ev, d.lq, 1.0f, dp_kept, dout, gv.is_zero ? 0.0f : 1.0f,
-            gv.data + n * d.lk * d.ev);
+      attention_sgemm(true, false, d.lk, d.ev, d.lq, 1.0f, dp_kept, dout, gv.is_zero ? 0.0f : 1.0f,
+                      gv.data + n * d.lk * d.ev);
   });
 }
 
@@ -117,7 +118,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
         "scaled_dot_product_attention: q {}, k {}, v {} do not fit q [B, H, Lq, E], k [B, H, Lk, E], "
         "v [B, H, Lk, Ev]",
         q.shape().str(), k.shape().str(), v.shape().str()));
-  const Dims d{q.size(0), q.size(1), q.size(2), k.size(2), q.size(3), v.size(3)};
+  const AttentionDims d{q.size(0), q.size(1), q.size(2), k.size(2), q.size(3), v.size(3)};
   const float p_drop = options.dropout_p;
   if (!(p_drop >= 0.0f && p_drop <= 1.0f))
     throw ValueError(
@@ -136,14 +137,15 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
   const std::uint64_t seed = drop ? options.rng->next_u64() : 0;
   for_each_head(d, [&](int, std::int64_t n) {
     float* p = probs.data() + n * scores;
-    sgemm(false, true, d.lq, d.lk, d.e, scale, q.data() + n * d.lq * d.e, k.data() + n * d.lk * d.e, 0.0f, p);
+    attention_sgemm(false, true, d.lq, d.lk, d.e, scale, q.data() + n * d.lq * d.e, k.data() + n * d.lk * d.e,
+                    0.0f, p);
     const std::int64_t b = n / d.heads, h = n % d.heads;
     for (std::int64_t i = 0; i < d.lq; ++i)
       detail::masked_softmax_row(p + i * d.lk, d.lk, mask, b, h, i, options.is_causal);
     float* pk = kept.data() + n * scores;
     if (drop) drop_head(p, pk, scores, p_drop, keep_scale, seed, n);
-    sgemm(false, false, d.lq, d.ev, d.lk, 1.0f, pk, v.data() + n * d.lk * d.ev, 0.0f,
-          out.data() + n * d.lq * d.ev);
+    attention_sgemm(false, false, d.lq, d.ev, d.lk, 1.0f, pk, v.data() + n * d.lk * d.ev, 0.0f,
+                    out.data() + n * d.lq * d.ev);
   });
   if (TapeEntry* e = tape().record(out, &attention_backward, "scaled_dot_product_attention", {q, k, v})) {
     e->saved[0] = probs;

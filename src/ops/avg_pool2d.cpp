@@ -55,8 +55,8 @@ void for_each_tap(const PoolGeometry& g, std::int64_t oh, Tap&& tap) {
   }
 }
 
-PoolGeometry geometry(const Shape& in, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode,
-                      bool count_include_pad) {
+PoolGeometry avg_pool_geometry(const Shape& in, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode,
+                               bool count_include_pad) {
   const std::int64_t height = in[-2], width = in[-1];
   return {height * width == 0 ? 0 : in.numel() / (height * width),
           height,
@@ -74,8 +74,8 @@ PoolGeometry geometry(const Shape& in, Size2d kernel, Size2d stride, Size2d padd
 void avg_pool2d_backward(TapeEntry& e) {
   const GradTarget gx = grad_target(e.in[0]);
   if (!gx) return;
-  const PoolGeometry g = geometry(e.in[0].shape(), detail::unpack(e.i[0]), detail::unpack(e.i[1]),
-                                  detail::unpack(e.i[2]), (e.i[3] & 1) != 0, (e.i[3] & 2) != 0);
+  const PoolGeometry g = avg_pool_geometry(e.in[0].shape(), detail::unpack(e.i[0]), detail::unpack(e.i[1]),
+                                           detail::unpack(e.i[2]), (e.i[3] & 1) != 0, (e.i[3] & 2) != 0);
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w, sw = g.stride.w;
   const float* gy = output_grad(e);
   Tensor scratch = Tensor::empty(Shape{parts_for_elementwise(e.in[0].numel()), g.out_w});
@@ -103,7 +103,7 @@ void avg_pool2d_backward(TapeEntry& e) {
 Tensor avg_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding, bool ceil_mode,
                   bool count_include_pad) {
   detail::check_pool_arguments("avg_pool2d", x, kernel, stride, padding, 1, ceil_mode);
-  const PoolGeometry g = geometry(x.shape(), kernel, stride, padding, ceil_mode, count_include_pad);
+  const PoolGeometry g = avg_pool_geometry(x.shape(), kernel, stride, padding, ceil_mode, count_include_pad);
   Tensor y = Tensor::empty(x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w));
   const std::int64_t plane_in = g.height * g.width, plane_out = g.out_h * g.out_w, sw = stride.w;
   Tensor scratch = Tensor::empty(Shape{parts_for_elementwise(x.numel()), g.out_w});

@@ -24,18 +24,18 @@
 namespace bend {
 namespace {
 
-struct Layout {
+struct BatchNormLayout {
   std::int64_t batch, channels, spatial;  // x viewed as [N, C, S]
   std::int64_t per_channel() const { return batch * spatial; }
 };
 
-Layout layout_of(const Tensor& x) {
+BatchNormLayout batch_norm_layout(const Tensor& x) {
   return {x.size(0), x.size(1), x.size(0) * x.size(1) == 0 ? 0 : x.numel() / (x.size(0) * x.size(1))};
 }
 
 // Calls body(c0, c1) for blocks of channels split across threads when x is large enough.
 template <class Body>
-void for_channel_blocks(const Layout& l, Body&& body) {
+void for_channel_blocks(const BatchNormLayout& l, Body&& body) {
   parallel_for(parts_for_elementwise(l.batch * l.channels * l.spatial), [&](int part, int parts) {
     const auto [c0, c1] = split_range(l.channels, part, parts, 1);
     body(c0, c1);
@@ -46,7 +46,7 @@ void for_channel_blocks(const Layout& l, Body&& body) {
 // the batch's (training).
 void batch_norm_backward(TapeEntry& e) {
   const Tensor &x = e.in[0], &w = e.in[1];
-  const Layout l = layout_of(x);
+  const BatchNormLayout l = batch_norm_layout(x);
   const GradTarget gx = grad_target(x), gw = grad_target(w), gb = grad_target(e.in[2]);
   const float* gy = output_grad(e);
   const float* stats = e.saved[0].data();
@@ -106,7 +106,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     throw ValueError("batch_norm: give both running_mean and running_var, or neither");
   if (!training && !running_mean.defined())
     throw ValueError("batch_norm: eval mode needs running_mean and running_var");
-  const Layout l = layout_of(x);
+  const BatchNormLayout l = batch_norm_layout(x);
   const std::int64_t m = l.per_channel(), s = l.spatial;
   if (training && m <= 1)
     throw ValueError(fmt::format(

@@ -30,7 +30,7 @@ std::string Size2d::str() const { return fmt::format("({}, {})", h, w); }
 namespace {
 
 // Below this many multiply-adds a step is a few microseconds: not worth a hand-off to other threads.
-constexpr std::int64_t kMinWorkToSplit = std::int64_t{1} << 18;
+constexpr std::int64_t kMinConvWorkToSplit = std::int64_t{1} << 18;
 
 struct ConvGeometry {
   std::int64_t batch, channels, height, width;  // x
@@ -46,7 +46,7 @@ struct ConvGeometry {
   }
   int parts() const {
     const std::int64_t work = batch * out_channels * patch() * pixels();
-    if (work < kMinWorkToSplit) return 1;
+    if (work < kMinConvWorkToSplit) return 1;
     return static_cast<int>(std::min<std::int64_t>(num_threads(), batch));
   }
 };
@@ -110,8 +110,9 @@ void col2im_add(const ConvGeometry& g, const float* cols, float* x) {
 }
 
 // Row-major single-threaded sgemm (each thread of the split runs its own).
-void sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
-           std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+void conv_sgemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
+                std::int64_t ldc) {
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), 1.0f, a,
               static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
@@ -153,10 +154,11 @@ void conv2d_backward(TapeEntry& e) {
       if (gx) {
         float* gx_n = gx.data + n * g.image();
         if (pointwise) {
-          sgemm(true, false, g.channels, pixels, out_channels, weight, patch, gy_n, pixels,
-                gx.is_zero ? 0.0f : 1.0f, gx_n, pixels);
+          conv_sgemm(true, false, g.channels, pixels, out_channels, weight, patch, gy_n, pixels,
+                     gx.is_zero ? 0.0f : 1.0f, gx_n, pixels);
         } else {
-          sgemm(true, false, patch, pixels, out_channels, weight, patch, gy_n, pixels, 0.0f, dcols, pixels);
+          conv_sgemm(true, false, patch, pixels, out_channels, weight, patch, gy_n, pixels, 0.0f, dcols,
+                     pixels);
           if (gx.is_zero) std::fill_n(gx_n, g.image(), 0.0f);
           col2im_add(g, dcols, gx_n);
         }
@@ -169,8 +171,8 @@ void conv2d_backward(TapeEntry& e) {
         }
         // The first sample of a part writes its dW block (a partial, or a grad that holds zeros).
         const bool write = n == first && (part != 0 || gw.is_zero);
-        sgemm(false, true, out_channels, patch, pixels, gy_n, pixels, cols_n, pixels, write ? 0.0f : 1.0f, dw,
-              patch);
+        conv_sgemm(false, true, out_channels, patch, pixels, gy_n, pixels, cols_n, pixels,
+                   write ? 0.0f : 1.0f, dw, patch);
       }
     }
   });
@@ -238,8 +240,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d 
       if (!pointwise) im2col(g, x_n, cols);
       if (b)
         for (std::int64_t o = 0; o < out_channels; ++o) std::fill_n(y_n + o * pixels, pixels, b[o]);
-      sgemm(false, false, out_channels, pixels, patch, w, patch, pointwise ? x_n : cols, pixels,
-            b ? 1.0f : 0.0f, y_n, pixels);
+      conv_sgemm(false, false, out_channels, pixels, patch, w, patch, pointwise ? x_n : cols, pixels,
+                 b ? 1.0f : 0.0f, y_n, pixels);
     }
   });
   if (TapeEntry* e = tape().record(y, &conv2d_backward, "conv2d", {x, weight, bias})) {

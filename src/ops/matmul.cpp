@@ -59,22 +59,23 @@ Tensor matmul_2d(const Tensor& a, const Tensor& b, bool transpose_a, bool transp
 
 // --- the batched product (and the 1-d cases) ---
 
-using Dims = std::array<std::int64_t, Shape::kMaxDims>;
+using MatmulDims = std::array<std::int64_t, Shape::kMaxDims>;
 
 // Where each batch's matrices are: computed from the shapes alone, so forward and backward agree.
 struct BatchPlan {
   bool ta = false, tb = false;
   std::int64_t m = 0, k = 0, n = 0;
   int batch_ndim = 0;
-  Dims batch{};                 // the broadcast batch dimensions
-  Dims a_stride{}, b_stride{};  // floats between consecutive indices of each batch dimension (0: broadcast)
-  std::int64_t batches = 1;     // product of batch
+  MatmulDims batch{};  // the broadcast batch dimensions
+  MatmulDims a_stride{},
+      b_stride{};            // floats between consecutive indices of each batch dimension (0: broadcast)
+  std::int64_t batches = 1;  // product of batch
   std::int64_t a_count = 1, b_count = 1;  // distinct matrices in A and B
   Shape out;
 
   std::int64_t a_offset(std::int64_t batch_index) const { return offset(batch_index, a_stride); }
   std::int64_t b_offset(std::int64_t batch_index) const { return offset(batch_index, b_stride); }
-  std::int64_t offset(std::int64_t index, const Dims& stride) const {
+  std::int64_t offset(std::int64_t index, const MatmulDims& stride) const {
     std::int64_t off = 0;
     for (int d = batch_ndim - 1; d >= 0; --d) {
       const auto du = static_cast<std::size_t>(d);
@@ -129,7 +130,7 @@ BatchPlan plan_batched(const Shape& as, const Shape& bs, bool ta, bool tb) {
     p.a_count *= da;
     p.b_count *= db;
   }
-  Dims out{};
+  MatmulDims out{};
   int nd = 0;
   for (int d = 0; d < p.batch_ndim; ++d)
     out[static_cast<std::size_t>(nd++)] = p.batch[static_cast<std::size_t>(d)];

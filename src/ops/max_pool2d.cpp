@@ -22,7 +22,7 @@
 namespace bend {
 namespace {
 
-struct PoolGeometry {
+struct MaxPoolGeometry {
   std::int64_t planes, height, width, out_h, out_w;
   Size2d kernel, stride, padding, dilation;
 };
@@ -35,7 +35,7 @@ std::int64_t first_tap_inside(std::int64_t start, std::int64_t dilation) {
 // Argmax indices live in a float tensor's storage, reinterpreted (the same 4 bytes per element).
 std::int32_t* index_data(Tensor& t) { return reinterpret_cast<std::int32_t*>(t.data()); }
 
-void max_pool_plane(const PoolGeometry& g, const float* x, float* y, std::int32_t* argmax) {
+void max_pool_plane(const MaxPoolGeometry& g, const float* x, float* y, std::int32_t* argmax) {
   const std::int64_t out_w = g.out_w, sw = g.stride.w, width = g.width;
   for (std::int64_t oh = 0; oh < g.out_h; ++oh) {
     float* best = y + oh * out_w;
@@ -95,15 +95,16 @@ Tensor max_pool2d(const Tensor& x, Size2d kernel, Size2d stride, Size2d padding,
   const std::int64_t height = x.size(-2), width = x.size(-1);
   if (height * width > INT32_MAX)
     throw ShapeError(fmt::format("max_pool2d: input {} has planes too large to index", x.shape().str()));
-  const PoolGeometry g{height == 0 || width == 0 ? 0 : x.numel() / (height * width),
-                       height,
-                       width,
-                       detail::pool_output_size(height, kernel.h, stride.h, padding.h, dilation.h, ceil_mode),
-                       detail::pool_output_size(width, kernel.w, stride.w, padding.w, dilation.w, ceil_mode),
-                       kernel,
-                       stride,
-                       padding,
-                       dilation};
+  const MaxPoolGeometry g{
+      height == 0 || width == 0 ? 0 : x.numel() / (height * width),
+      height,
+      width,
+      detail::pool_output_size(height, kernel.h, stride.h, padding.h, dilation.h, ceil_mode),
+      detail::pool_output_size(width, kernel.w, stride.w, padding.w, dilation.w, ceil_mode),
+      kernel,
+      stride,
+      padding,
+      dilation};
   const Shape out_shape = x.shape().with_dim(-2, g.out_h).with_dim(-1, g.out_w);
   Tensor y = Tensor::empty(out_shape);
   Tensor argmax = Tensor::empty(out_shape);

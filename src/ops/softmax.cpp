@@ -12,12 +12,12 @@
 namespace bend {
 namespace {
 
-struct Layout {
+struct SoftmaxLayout {
   std::int64_t outer = 1, size = 1, inner = 1;
 };
-Layout layout_of(const Shape& s, int dim) {
+SoftmaxLayout softmax_layout(const Shape& s, int dim) {
   const int d = s.normalize_dim(dim);
-  Layout l;
+  SoftmaxLayout l;
   for (int k = 0; k < d; ++k) l.outer *= s[k];
   for (int k = d + 1; k < s.ndim(); ++k) l.inner *= s[k];
   l.size = s[d];
@@ -25,7 +25,7 @@ Layout layout_of(const Shape& s, int dim) {
 }
 
 template <bool Log>
-void softmax_forward(const float* x, float* y, const Layout& l) {
+void softmax_forward(const float* x, float* y, const SoftmaxLayout& l) {
   for (std::int64_t o = 0; o < l.outer; ++o)
     for (std::int64_t k = 0; k < l.inner; ++k) {
       const float* xs = x + o * l.size * l.inner + k;
@@ -55,7 +55,7 @@ template <bool Log>
 void softmax_backward(TapeEntry& e) {
   float* gx = grad_for_accumulation(e.in[0]);
   if (!gx) return;
-  const Layout l{e.i[0], e.i[1], e.i[2]};
+  const SoftmaxLayout l{e.i[0], e.i[1], e.i[2]};
   const float* y = e.out.data();
   const float* gy = output_grad(e);
   for (std::int64_t o = 0; o < l.outer; ++o)
@@ -77,7 +77,7 @@ void softmax_backward(TapeEntry& e) {
 
 template <bool Log>
 Tensor softmax_op(const Tensor& x, int dim, const char* op) {
-  const Layout l = layout_of(x.shape(), dim);
+  const SoftmaxLayout l = softmax_layout(x.shape(), dim);
   Tensor y = Tensor::empty(x.shape());
   softmax_forward<Log>(x.data(), y.data(), l);
   if (TapeEntry* e = tape().record(y, &softmax_backward<Log>, op, {x})) e->i = {l.outer, l.size, l.inner, 0};

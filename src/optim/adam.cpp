@@ -139,14 +139,14 @@ using AdamKernel = void (*)(float*, const float*, float*, float*, float*, std::i
                             std::uint8_t*, const AdamCoefficients&);
 
 template <bool kL2, bool kDecoupled>
-AdamKernel pick_kernel(bool amsgrad) {
+AdamKernel pick_adam_kernel(bool amsgrad) {
   return amsgrad ? &adam_update<kL2, kDecoupled, true> : &adam_update<kL2, kDecoupled, false>;
 }
 
-AdamKernel pick_kernel(bool l2, bool decoupled, bool amsgrad) {
-  if (l2) return pick_kernel<true, false>(amsgrad);
-  if (decoupled) return pick_kernel<false, true>(amsgrad);
-  return pick_kernel<false, false>(amsgrad);
+AdamKernel pick_adam_kernel(bool l2, bool decoupled, bool amsgrad) {
+  if (l2) return pick_adam_kernel<true, false>(amsgrad);
+  if (decoupled) return pick_adam_kernel<false, true>(amsgrad);
+  return pick_adam_kernel<false, false>(amsgrad);
 }
 
 }  // namespace
@@ -212,7 +212,7 @@ void Adam::update(std::size_t i) {
   const double beta1 = o.betas.first, beta2 = o.betas.second;
   const bool l2 = !decoupled_weight_decay_ && o.weight_decay != 0.0;
   const bool decoupled = decoupled_weight_decay_ && o.weight_decay != 0.0;  // p *= 1 is a no-op
-  const AdamKernel kernel = pick_kernel(l2, decoupled, o.amsgrad);
+  const AdamKernel kernel = pick_adam_kernel(l2, decoupled, o.amsgrad);
   detail::TensorImpl& p = *params_[i].impl();
   AdamState& s = state_[i];
   if (!s.exp_avg.defined()) {  // allocated once, on the parameter's first step

@@ -85,18 +85,20 @@ using RmspropKernel = void (*)(float*, const float*, float*, float*, float*, std
                                std::uint8_t*, const RmspropCoefficients&);
 
 template <bool kWeightDecay, bool kCentered>
-RmspropKernel pick_kernel(bool momentum) {
+RmspropKernel pick_rmsprop_kernel(bool momentum) {
   return momentum ? &rmsprop_update<kWeightDecay, kCentered, true>
                   : &rmsprop_update<kWeightDecay, kCentered, false>;
 }
 
 template <bool kWeightDecay>
-RmspropKernel pick_kernel(bool centered, bool momentum) {
-  return centered ? pick_kernel<kWeightDecay, true>(momentum) : pick_kernel<kWeightDecay, false>(momentum);
+RmspropKernel pick_rmsprop_kernel(bool centered, bool momentum) {
+  return centered ? pick_rmsprop_kernel<kWeightDecay, true>(momentum)
+                  : pick_rmsprop_kernel<kWeightDecay, false>(momentum);
 }
 
-RmspropKernel pick_kernel(bool weight_decay, bool centered, bool momentum) {
-  return weight_decay ? pick_kernel<true>(centered, momentum) : pick_kernel<false>(centered, momentum);
+RmspropKernel pick_rmsprop_kernel(bool weight_decay, bool centered, bool momentum) {
+  return weight_decay ? pick_rmsprop_kernel<true>(centered, momentum)
+                      : pick_rmsprop_kernel<false>(centered, momentum);
 }
 
 }  // namespace
@@ -129,7 +131,7 @@ const OptionTable<RmspropOptions>& RMSprop::table() {
 void RMSprop::update(std::size_t i) {
   const RmspropOptions& o = options_;
   const bool use_momentum = o.momentum > 0.0;  // PyTorch: `if momentum > 0`
-  const RmspropKernel kernel = pick_kernel(o.weight_decay != 0.0, o.centered, use_momentum);
+  const RmspropKernel kernel = pick_rmsprop_kernel(o.weight_decay != 0.0, o.centered, use_momentum);
   const RmspropCoefficients c{static_cast<float>(o.weight_decay), static_cast<float>(o.alpha),
                               static_cast<float>(1.0 - o.alpha),  static_cast<float>(o.eps),
                               static_cast<float>(o.momentum),     static_cast<float>(-lr_)};

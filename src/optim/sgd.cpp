@@ -64,25 +64,25 @@ using SgdKernel = void (*)(float*, const float*, float*, std::int64_t, std::int6
                            const SgdCoefficients&);
 
 template <bool kWeightDecay, MomentumPhase kPhase>
-SgdKernel pick_kernel(bool nesterov) {
+SgdKernel pick_sgd_kernel(bool nesterov) {
   return nesterov ? &sgd_update<kWeightDecay, kPhase, true> : &sgd_update<kWeightDecay, kPhase, false>;
 }
 
 template <bool kWeightDecay>
-SgdKernel pick_kernel(MomentumPhase phase, bool nesterov) {
+SgdKernel pick_sgd_kernel(MomentumPhase phase, bool nesterov) {
   switch (phase) {
     case MomentumPhase::kNone:
-      return pick_kernel<kWeightDecay, MomentumPhase::kNone>(false);
+      return pick_sgd_kernel<kWeightDecay, MomentumPhase::kNone>(false);
     case MomentumPhase::kFirstStep:
-      return pick_kernel<kWeightDecay, MomentumPhase::kFirstStep>(nesterov);
+      return pick_sgd_kernel<kWeightDecay, MomentumPhase::kFirstStep>(nesterov);
     case MomentumPhase::kRunning:
-      return pick_kernel<kWeightDecay, MomentumPhase::kRunning>(nesterov);
+      return pick_sgd_kernel<kWeightDecay, MomentumPhase::kRunning>(nesterov);
   }
   return nullptr;
 }
 
-SgdKernel pick_kernel(bool weight_decay, MomentumPhase phase, bool nesterov) {
-  return weight_decay ? pick_kernel<true>(phase, nesterov) : pick_kernel<false>(phase, nesterov);
+SgdKernel pick_sgd_kernel(bool weight_decay, MomentumPhase phase, bool nesterov) {
+  return weight_decay ? pick_sgd_kernel<true>(phase, nesterov) : pick_sgd_kernel<false>(phase, nesterov);
 }
 
 }  // namespace
@@ -132,7 +132,7 @@ void SGD::update(std::size_t i) {
     if (!buf.defined()) buf = Tensor::empty(p.shape);  // allocated once, on the first step
     buffer = buf.data();
   }
-  const SgdKernel kernel = pick_kernel(o.weight_decay != 0.0, phase, o.nesterov);
+  const SgdKernel kernel = pick_sgd_kernel(o.weight_decay != 0.0, phase, o.nesterov);
   float *param = p.data, *grad = detail::materialized_grad(p)->data;
   optim_detail::update_in_blocks(p.numel, state_[i].block_arithmetic,
                                  [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
