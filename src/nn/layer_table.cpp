@@ -132,10 +132,6 @@ std::string value_text(const LayerArg& v) {
   return std::get<std::string>(v);
 }
 
-std::string_view type_name(Type t) {
-  return t == Type::Real ? "a number" : t == Type::Name ? "a name" : "a whole number";
-}
-
 // The field's text from a token to its value; ValueError naming the token and the grammar otherwise.
 LayerArg read_value(const LayerField& f, std::string_view text, std::string_view token,
                     std::string_view grammar) {
