@@ -24,6 +24,9 @@ int run_predict(int argc, char** argv) {
   add_model_flags(options);
   options.add_options("Input")("index", "a test-set image by index", cxxopts::value<std::int64_t>())(
       "image", "a PGM file (P5 or P2; resized to 28x28; dark-on-light drawings are inverted)",
+      cxxopts::value<std::string>())(
+      "save-pgm",
+      "also write the image as a PGM file (e.g. --index 7 --save-pgm my-digit.pgm, to edit or draw over)",
       cxxopts::value<std::string>());
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
@@ -56,6 +59,11 @@ int run_predict(int argc, char** argv) {
   if (image.numel() != height * width)
     throw UsageError(fmt::format("the model takes {} inputs but the test images have {} pixels",
                                  nn::sample_shape_string(sample), image.numel()));
+  if (args.count("save-pgm")) {
+    const std::string pgm = args["save-pgm"].as<std::string>();
+    write_pgm(pgm, image.data(), height, width);
+    fmt::print("image written to {}\n", pgm);
+  }
   fmt::print("{}", render_image_for_stdout(image.data(), height, width));
   Tensor input = image.clone();
   apply_saved_normalization(input, loaded.metadata, args["model"].as<std::string>());
