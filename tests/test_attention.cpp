@@ -13,26 +13,21 @@
 
 #include "allocation_counter.hpp"
 #include "bend/bend.hpp"
+#include "reference_inputs.hpp"
 #include "support.hpp"
 #include "torch_attention_reference.hpp"
 
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::check_close;
+using bend::testing::pattern;
 using bend::testing::require_gradcheck;
+using bend::testing::seed_for;
 using Catch::Matchers::Contains;
 
 namespace {
 
-// The inputs of the reference script: element i is float(scale·sin(a·i + b)).
-Tensor pattern(const Shape& shape, double a, double b, double scale = 1.0) {
-  Tensor t = Tensor::empty(shape);
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    t.data()[i] = static_cast<float>(scale * std::sin(a * static_cast<double>(i) + b));
-  return t;
-}
 Tensor leaf(const Tensor& t) { return t.clone().requires_grad_(); }
-Tensor seed_for(const Tensor& y) { return pattern(y.shape(), 0.23, 0.5); }
 // The k-th parameter in state_dict order, as the script's param_pattern.
 void set_params(Module& m) {
   NoGradGuard no_grad;

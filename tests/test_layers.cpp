@@ -10,31 +10,19 @@
 #include <vector>
 
 #include "bend/bend.hpp"
+#include "reference_inputs.hpp"
 #include "support.hpp"
 
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::check_close;
+using bend::testing::pattern;
 using bend::testing::require_gradcheck;
+using bend::testing::seed_for;
+using bend::testing::steps;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// The inputs of scripts/torch_layer_reference.py: element i is float(scale·sin(a·i + b)).
-Tensor pattern(const Shape& shape, double a, double b, double scale = 1.0) {
-  Tensor t = Tensor::empty(shape);
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    t.data()[i] = static_cast<float>(scale * std::sin(a * static_cast<double>(i) + b));
-  return t;
-}
-// The same rounded to multiples of 0.5 (ties for max pooling).
-Tensor steps(const Shape& shape, double a, double b) {
-  Tensor t = Tensor::empty(shape);
-  for (std::int64_t i = 0; i < t.numel(); ++i)
-    t.data()[i] = static_cast<float>(std::floor(2.0 * std::sin(a * static_cast<double>(i) + b) + 0.5) / 2.0);
-  return t;
-}
-Tensor seed_for(const Tensor& y) { return pattern(y.shape(), 0.23, 0.5); }
 
 // Float32 kernels against PyTorch's float32 kernels: the summation orders differ.
 void check_torch(const Tensor& actual, const std::vector<double>& expected) {
