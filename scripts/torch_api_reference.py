@@ -9,35 +9,16 @@ bit: pattern(shape, a, b, scale)[i] = float32(scale * sin(a * i + b)) over the f
 steps() rounds it to multiples of 0.5 (ties for argmax and the comparisons). Each differentiable case
 prints the output and, after y.backward(pattern(y.shape, 0.23, 0.5)), the inputs' gradients.
 """
-import math
 
 import torch
+
+from reference_inputs import pattern, steps, seed_for, emit
 
 torch.set_default_dtype(torch.float32)
 
 
-def pattern(shape, a, b, scale=1.0):
-    n = math.prod(shape)
-    return torch.tensor([scale * math.sin(a * i + b) for i in range(n)], dtype=torch.float32).reshape(shape)
-
-
-def steps(shape, a, b):
-    n = math.prod(shape)
-    return torch.tensor([math.floor(2.0 * math.sin(a * i + b) + 0.5) / 2.0 for i in range(n)],
-                        dtype=torch.float32).reshape(shape)
-
-
-def emit(name, t):
-    values = ", ".join(repr(float(v)) for v in t.detach().reshape(-1))
-    print(f"const std::vector<double> kTorch_{name} = {{{values}}};")
-
-
 def emit_shape(name, t):
     print(f"const Shape kTorch_{name}_shape{{{', '.join(str(d) for d in t.shape)}}};")
-
-
-def seed_for(y):
-    return pattern(tuple(y.shape), 0.23, 0.5)
 
 
 # --- matmul: every 1-d case, batch broadcasting, and the transpose flags on the last two dims ---

@@ -15,28 +15,16 @@ with torch ops, and is_causal against the equivalent boolean mask torch.ones(L, 
 import math
 
 import torch
+
+from reference_inputs import pattern, seed_for, emit
 import torch.nn as nn
 import torch.nn.functional as F
 
 torch.set_default_dtype(torch.float32)
 
 
-def pattern(shape, a, b, scale=1.0):
-    n = math.prod(shape)
-    return torch.tensor([scale * math.sin(a * i + b) for i in range(n)], dtype=torch.float32).reshape(shape)
-
-
 def param_pattern(shape, k):
     return pattern(shape, 0.1 + 0.07 * k, 0.3 * k, 0.5)
-
-
-def seed_for(y):
-    return pattern(tuple(y.shape), 0.23, 0.5)
-
-
-def emit(name, t):
-    values = ", ".join(repr(float(v)) for v in t.detach().reshape(-1))
-    print(f"const std::vector<double> kTorch_{name} = {{{values}}};")
 
 
 def leaf(t):

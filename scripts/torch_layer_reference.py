@@ -10,32 +10,13 @@ float32(scale * sin(a * i + b)) over the flattened index i, which the C++ test r
 the forward output, then, after y.backward(dy), the gradients of the input and of each parameter;
 for batch norm also the running statistics after a few training steps and an eval-mode pass.
 """
-import math
 
 import torch
+
+from reference_inputs import pattern, steps, seed_for, emit
 import torch.nn.functional as F
 
 torch.set_default_dtype(torch.float32)
-
-
-def pattern(shape, a, b, scale=1.0):
-    n = math.prod(shape)
-    return torch.tensor([scale * math.sin(a * i + b) for i in range(n)], dtype=torch.float32).reshape(shape)
-
-
-def steps(shape, a, b):
-    n = math.prod(shape)
-    return torch.tensor([math.floor(2.0 * math.sin(a * i + b) + 0.5) / 2.0 for i in range(n)],
-                        dtype=torch.float32).reshape(shape)
-
-
-def emit(name, t):
-    values = ", ".join(repr(float(v)) for v in t.detach().reshape(-1))
-    print(f"const std::vector<double> kTorch_{name} = {{{values}}};")
-
-
-def seed_for(y):
-    return pattern(tuple(y.shape), 0.23, 0.5)
 
 
 def conv_case(name, x_shape, w_shape, bias, **kwargs):
