@@ -5,7 +5,7 @@
 # (-fno-sanitize-recover), so it fails. Run scripts/test.sh first (dependencies, MNIST).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1" \
+cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DBEND_UNITY_TESTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1" \
   -DBEND_BUILD_BENCH=OFF >/dev/null
 # Only what ctest runs: the tests, the CLI they drive and the fuzz replays (no examples, no benchmarks).
 cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \

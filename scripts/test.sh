@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh --test
 bash data/fetch-mnist.sh
-bash scripts/build.sh
+bash scripts/build.sh -DBEND_UNITY_TESTS=ON  # a fresh build: tests in unity batches (about half the CPU)
 ctest --test-dir build --output-on-failure -j"$(nproc)"

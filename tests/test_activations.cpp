@@ -20,6 +20,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using bend::testing::check_close;
 using bend::testing::random_tensor;
@@ -618,3 +621,5 @@ TEST_CASE("glu = a * sigmoid(b) over the halves of a dimension", "[activations][
   CHECK_THROWS_WITH(glu(Tensor::zeros({4, 5})), Catch::Contains("[4, 5]"));
   CHECK_THROWS_AS(glu(Tensor::scalar(1.0f)), ShapeError);
 }
+
+}  // namespace BEND_UNITY_ID

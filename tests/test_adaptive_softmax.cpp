@@ -10,6 +10,9 @@
 #include "bend/nn/adaptive_softmax.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::require_gradcheck;
@@ -375,3 +378,5 @@ TEST_CASE("AdaptiveLogSoftmaxWithLoss learns a 3000-class Zipf task", "[adaptive
   INFO("held-out accuracy " << correct << " / " << kBatch);
   CHECK(correct > kBatch / 2);
 }
+
+}  // namespace BEND_UNITY_ID

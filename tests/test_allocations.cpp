@@ -8,6 +8,9 @@
 #include "bend/dist/gradient_buckets.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]") {
@@ -125,3 +128,5 @@ TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap alloca
   CHECK(bend::testing::heap_allocations() - heap_before == 0);
   CHECK(last < first);
 }
+
+}  // namespace BEND_UNITY_ID

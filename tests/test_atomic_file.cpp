@@ -19,6 +19,9 @@
 #include "bend/io/atomic_file.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 
@@ -179,3 +182,5 @@ TEST_CASE("remove_stale_temporaries removes what dead processes left, and nothin
                                          ".notes.tmp.x.1", "checkpoint.safetensors"});
   CHECK(bend::remove_stale_temporaries(dir.path() / "missing") == 0);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -17,6 +17,9 @@
 #include "support.hpp"
 #include "torch_attention_reference.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::check_close;
@@ -483,3 +486,5 @@ TEST_CASE("a steady transformer training step makes no heap allocation", "[atten
   CHECK(memory_stats().buffers_created == before.buffers_created);
   CHECK(memory_stats().objects_created == before.objects_created);
 }
+
+}  // namespace BEND_UNITY_ID

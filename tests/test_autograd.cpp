@@ -4,6 +4,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 TEST_CASE("backward adds into grad and zero_grad is explicit", "[autograd]") {
@@ -201,3 +204,5 @@ TEST_CASE("the grad-ready hook reports again on every backward, never an unused 
   CHECK(calls == 3);  // w once per backward; `unused` never took part, so it is never reported
   CHECK(!unused.grad().defined());
 }
+
+}  // namespace BEND_UNITY_ID

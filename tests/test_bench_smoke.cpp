@@ -6,6 +6,9 @@
 
 #include <catch2/catch.hpp>
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace {
 
 // A few hundred random "images" with random labels: enough for a couple of batches per epoch.
@@ -121,3 +124,5 @@ TEST_CASE("bend_bench: the core check times one sgemm alone and on every thread"
   CHECK(check.efficiency() > 0);
   bend::set_num_threads(0);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -29,6 +29,9 @@
 
 extern char** environ;
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_CLI_PATH
 namespace {
 
@@ -291,3 +294,5 @@ TEST_CASE("eval refuses a model whose outputs are not the dataset's classes", "[
 }
 
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -23,6 +23,9 @@
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_CLI_PATH
 namespace {
 
@@ -333,3 +336,5 @@ TEST_CASE("train: a batch of activations larger than memory is refused before th
   CHECK_THAT(typo.out, !Contains("epoch   1"));
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

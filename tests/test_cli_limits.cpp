@@ -18,6 +18,9 @@
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_CLI_PATH
 namespace {
 
@@ -165,3 +168,5 @@ TEST_CASE("cli: a full disk leaves the earlier files as they were", "[cli][limit
   CHECK(after == before);
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

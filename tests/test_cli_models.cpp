@@ -15,6 +15,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -206,3 +209,5 @@ TEST_CASE("CLI: a small CNN trains, and eval, predict, info and resume read its 
   fs::remove_all(dir);
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -11,6 +11,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_CLI_PATH
 namespace {
 std::string slurp(const std::filesystem::path& path) {
@@ -65,3 +68,5 @@ TEST_CASE("bend compare --preset refuses unknown presets and flags it chooses it
   CHECK_THAT(dataset.out, Catch::Contains("--preset docs chooses"));
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -16,6 +16,9 @@
 #include "bend/stats/sample_summary.hpp"
 #include "bend/stats/seed_comparison.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -183,3 +186,5 @@ TEST_CASE("compare statistics: a diverged run is left out of the means and the r
   CHECK(read(dir / "index.html").find("Diverged runs, left out of the means") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -20,6 +20,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -354,3 +357,5 @@ TEST_CASE("compare sweep: under mpirun runs that fail are reported with their ra
 }
 #endif  // BEND_MPI_WORLD_CHECK_PATH
 #endif  // BEND_CLI_PATH
+
+}  // namespace BEND_UNITY_ID

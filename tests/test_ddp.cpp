@@ -34,9 +34,12 @@
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
-using namespace bend;
-
 extern char** environ;
+
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
+using namespace bend;
 
 TEST_CASE("gradient buckets: in a world of one, weight x the gradient backward computed", "[ddp]") {
   Rng rng(7);
@@ -362,3 +365,5 @@ TEST_CASE("ddp: a full disk under rank 0's checkpoint ends every rank with one l
   CHECK_THAT(r.out, Catch::Contains("No space left") || Catch::Contains("File too large"));
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -13,6 +13,9 @@
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -231,3 +234,5 @@ TEST_CASE("diagnostics: a module with its own forward gets the weight-gradient n
   for (float g : net.fc1->weight.grad().span()) norm += static_cast<double>(g) * g;
   CHECK(d.layers[0].weight_grad_norm == Approx(std::sqrt(norm)).epsilon(1e-5));
 }
+
+}  // namespace BEND_UNITY_ID

@@ -10,6 +10,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using bend::testing::require_available;
 using bend::testing::run_command;
 
@@ -55,3 +58,5 @@ TEST_CASE("dist: barrier, broadcast, gather and allreduce across 2 processes", "
     CHECK(r.out.find(check) != std::string::npos);
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

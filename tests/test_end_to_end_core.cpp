@@ -3,6 +3,9 @@
 
 #include "bend/bend.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 TEST_CASE("linear regression fits with hand-written SGD on the tape", "[e2e]") {
@@ -57,3 +60,5 @@ TEST_CASE("a 2-layer net learns a nonlinear function", "[e2e]") {
   CHECK(first > 0.6f);
   CHECK(last < 0.15f);
 }
+
+}  // namespace BEND_UNITY_ID

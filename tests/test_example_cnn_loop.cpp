@@ -11,6 +11,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_MNIST_CNN_LOOP_PATH
 TEST_CASE("mnist_cnn_loop: the libtorch example's loop trains one epoch to >= 95% test accuracy",
           "[examples][mnist]") {
@@ -33,3 +36,5 @@ TEST_CASE("mnist_cnn_loop: the libtorch example's loop trains one epoch to >= 95
   CHECK(accuracy >= 95.0);
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -10,6 +10,9 @@
 #include "bend/bend.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 #ifdef BEND_MNIST_NET_PATH
 namespace {
 
@@ -94,3 +97,5 @@ TEST_CASE("mnist_net: the docs' Net trains, stops with a checkpoint, resumes, an
   fs::remove_all(dir);
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -4,6 +4,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -45,3 +48,5 @@ TEST_CASE("gradcheck catches a wrong gradient for one of several inputs", "[grad
   CHECK_FALSE(r.ok);
   CHECK_THAT(r.message, Catch::Contains("input 1"));
 }
+
+}  // namespace BEND_UNITY_ID

@@ -19,6 +19,9 @@
 
 #include "requirements.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 using namespace bend::testing;
@@ -378,3 +381,5 @@ TEST_CASE("real Fashion-MNIST loads with the expected shapes and label counts", 
   one_thousand.fill(1000);
   CHECK(label_histogram(test) == one_thousand);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -22,6 +22,9 @@
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -286,3 +289,5 @@ TEST_CASE("lab: the experiment runs of bend lab", "[lab]") {
     CHECK(healthy.silent[0] < 0.5);
   }
 }
+
+}  // namespace BEND_UNITY_ID

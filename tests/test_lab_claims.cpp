@@ -16,6 +16,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -277,3 +280,5 @@ TEST_CASE("lab claims: bend lab prints the verdict line and writes the page", "[
     CHECK_THAT(help.out, Catch::Contains(std::string(e.name)));
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

@@ -23,6 +23,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -213,3 +216,5 @@ TEST_CASE("layer table: torch_load_model.py builds every entry as the torch.nn m
   }
   fs::remove_all(dir);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -13,6 +13,9 @@
 #include "reference_inputs.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::check_close;
@@ -648,3 +651,5 @@ TEST_CASE("a LeNet-style step allocates nothing once warm", "[layers][memory]") 
   CHECK(after.objects_created == before.objects_created);
   CHECK(after.buffers_reused > before.buffers_reused);
 }
+
+}  // namespace BEND_UNITY_ID

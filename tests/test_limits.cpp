@@ -29,6 +29,9 @@
 #include "bend/plot/svg_chart.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 
@@ -261,3 +264,5 @@ TEST_CASE("reports, charts and images on a full disk fail clearly and keep the e
     names.push_back(entry.path().filename().string());
   CHECK(names.size() == 3);  // no temporary file left behind
 }
+
+}  // namespace BEND_UNITY_ID

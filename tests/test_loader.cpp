@@ -16,6 +16,9 @@
 
 #include "requirements.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using bend::Batch;
 using bend::DataLoader;
 using bend::Rng;
@@ -376,3 +379,5 @@ TEST_CASE("loader: real MNIST train and test splits", "[loader][mnist]") {
   // The first training label of MNIST is a 5.
   CHECK(train.labels[0] == 5);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -10,6 +10,9 @@
 #include "bend/optim/lr_scheduler.hpp"
 #include "bend/optim/sgd.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 using Catch::Matchers::Contains;
@@ -289,3 +292,5 @@ TEST_CASE("the trainer's schedule table: every entry builds, names are listed on
   CHECK(train::find_schedule("cosine").planned_over_epochs);
   CHECK_FALSE(train::find_schedule("plateau").planned_over_epochs);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -10,6 +10,9 @@
 #include "bend/rng.hpp"
 #include "bend/train/metrics.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using bend::TensorDataset;
 using Catch::Contains;
 
@@ -88,3 +91,5 @@ TEST_CASE("evaluate refuses a model whose outputs are not the dataset's classes"
   // ... and with labels up to 9.
   CHECK_THROWS_WITH(bend::train::evaluate(narrow, ten), Contains("3 outputs") && Contains("10 classes"));
 }
+
+}  // namespace BEND_UNITY_ID

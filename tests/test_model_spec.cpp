@@ -14,6 +14,9 @@
 #include "bend/nn/serialize.hpp"
 #include "bend/ops.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace {
 
 using bend::nn::ModelSpec;
@@ -318,3 +321,5 @@ TEST_CASE("model spec: the layer table and the presets are one list each", "[mod
   CHECK(bend::nn::find_model_preset("mlp")->arch(kMnist, 10) == "784-256-128-10");
   CHECK(bend::nn::find_model_preset("resnet") == nullptr);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -21,6 +21,9 @@
 #include "bend/bend.hpp"
 #include "bend/testing/check_module.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::check_module;
@@ -758,3 +761,5 @@ TEST_CASE("check_module moves inputs off kinks and honours declared ones", "[mod
   relu.kink_margin = 100.0f;
   CHECK(has_failure(check_module(relu), "construction", "no smooth point found"));
 }
+
+}  // namespace BEND_UNITY_ID

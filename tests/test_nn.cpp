@@ -7,6 +7,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::nn;
 using bend::testing::require_gradcheck;
@@ -293,3 +296,5 @@ TEST_CASE("Buffers are saved in state_dict under PyTorch's names, not trained", 
   CHECK_THROWS_WITH(other.load_state_dict(changed), Catch::Contains("num_batches_tracked"));
   CHECK_THROWS_AS(m.add_buffer("scale"), ValueError);
 }
+
+}  // namespace BEND_UNITY_ID

@@ -5,6 +5,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using bend::testing::check_close;
 using bend::testing::random_tensor;
@@ -357,3 +360,5 @@ TEST_CASE("losses match PyTorch's definitions", "[ops][losses]") {
                     Catch::Contains("target 7") && Catch::Contains("index 2"));
   CHECK_THROWS_WITH(cross_entropy(logits, std::vector<std::int32_t>{0}), Catch::Contains("4 rows"));
 }
+
+}  // namespace BEND_UNITY_ID

@@ -20,6 +20,9 @@
 #include "bend/optim/sgd.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 using Catch::Matchers::Contains;
@@ -1032,3 +1035,5 @@ TEST_CASE("each option of an optimizer's table reads and writes its own member",
   CHECK(find_optimizer("adamw").defaults().at("weight_decay") == 1e-2);
   CHECK(optim::RMSprop::table().values(optim::RmspropOptions{}) == find_optimizer("rmsprop").defaults());
 }
+
+}  // namespace BEND_UNITY_ID

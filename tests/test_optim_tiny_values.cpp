@@ -20,6 +20,9 @@
 #include "bend/optim/rmsprop.hpp"
 #include "bend/optim/sgd.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::optim;  // the optimizers and schedulers, as torch::optim
 
@@ -310,3 +313,5 @@ TEST_CASE("optimizer updates on tiny values are IEEE float, bit for bit", "[opti
         [o](std::vector<Tensor> ps) { return std::make_unique<RMSprop>(std::move(ps), o); },
         [o](std::vector<float> p, const auto& g) { return rmsprop_reference(o, std::move(p), g); });
 }
+
+}  // namespace BEND_UNITY_ID

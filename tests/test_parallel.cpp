@@ -9,6 +9,9 @@
 
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using bend::testing::check_close;
 
@@ -231,3 +234,5 @@ TEST_CASE("ThreadBudget: two threads each run their regions on a pool of their o
   CHECK(num_threads() == 3);  // the shared pool is untouched
   CHECK_THROWS_AS(ThreadBudget(0), ValueError);
 }
+
+}  // namespace BEND_UNITY_ID

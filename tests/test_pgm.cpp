@@ -14,6 +14,9 @@
 #include "bend/plot/terminal_image.hpp"
 #include "bend/error.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 
@@ -285,3 +288,5 @@ TEST_CASE("pgm: mutated files either parse or throw IoError", "[pgm]") {
     }
   }
 }
+
+}  // namespace BEND_UNITY_ID

@@ -13,6 +13,9 @@
 #include "requirements.hpp"
 #include "run_command.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using bend::train::find_recipe;
 using bend::train::recipe_registry;
 
@@ -130,3 +133,5 @@ TEST_CASE("bend help recipes lists every recipe with what it measured", "[recipe
   }
 }
 #endif
+
+}  // namespace BEND_UNITY_ID

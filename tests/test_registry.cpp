@@ -12,6 +12,9 @@
 #include "bend/error.hpp"
 #include "idx_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 using namespace bend::testing;
@@ -195,3 +198,5 @@ TEST_CASE("registry: images of another size are refused", "[registry]") {
   CHECK_THROWS_WITH(bend::load_dataset("mnist", tmp.path, bend::Split::Train),
                     Contains(tmp.path.string()) && Contains("2x3") && Contains("[1, 28, 28]"));
 }
+
+}  // namespace BEND_UNITY_ID

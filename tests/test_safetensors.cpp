@@ -26,6 +26,9 @@
 #include "requirements.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using Catch::Contains;
 
@@ -604,3 +607,5 @@ TEST_CASE("PyTorch loads our files into nn.Sequential with strict=True", "[io][s
   bend::testing::require_available(false, "PyTorch (python3 -c 'import torch')",
                                    "apt-get install python3-torch (scripts/install-deps.sh --test does)");
 }
+
+}  // namespace BEND_UNITY_ID

@@ -20,6 +20,9 @@
 #include "bend/stats/seed_comparison.hpp"
 #include "bend/stats/student_t.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend::stats;
 using Catch::Matchers::WithinAbs;
 using Catch::Matchers::WithinRel;
@@ -339,3 +342,5 @@ TEST_CASE("compare over seeds: failed runs are left out; one seed gives no stati
   CHECK_THROWS_AS(compare_over_seeds({"a", "b"}, {{0.9, 0.8}, {0.9}}), bend::ValueError);
   CHECK_THROWS_AS(compare_over_seeds({"a"}, {{0.9}, {0.8}}), bend::ValueError);
 }
+
+}  // namespace BEND_UNITY_ID

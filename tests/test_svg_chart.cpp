@@ -16,6 +16,9 @@
 #include "bend/plot/html_report.hpp"
 #include "bend/plot/svg_chart.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend::plot;
 
 namespace {
@@ -502,3 +505,5 @@ TEST_CASE("HtmlReport escapes text and builds tables and images", "[plot]") {
   CHECK(count(html, "<tr>") == 4);
   CHECK(html_escape("'") == "&apos;");
 }
+
+}  // namespace BEND_UNITY_ID

@@ -4,6 +4,9 @@
 #include "bend/bend.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 TEST_CASE("factories fill shapes and values", "[tensor]") {
@@ -114,3 +117,5 @@ TEST_CASE("tensors print like torch", "[tensor][format]") {
   g.requires_grad_();
   CHECK(fmt::format("{}", g) == "tensor([1.0000, 1.0000], requires_grad=True)");
 }
+
+}  // namespace BEND_UNITY_ID

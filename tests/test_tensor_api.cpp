@@ -15,6 +15,9 @@
 #include "reference_inputs.hpp"
 #include "support.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using bend::testing::check_close;
 using bend::testing::pattern;
@@ -679,3 +682,5 @@ TEST_CASE("a steady step with batched matmul, permute, view(-1) and an accuracy 
   CHECK(last < first);
   CHECK(correct > 0);
 }
+
+}  // namespace BEND_UNITY_ID

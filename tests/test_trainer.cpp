@@ -10,6 +10,9 @@
 
 #include "requirements.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 using namespace bend::train;
 
@@ -457,3 +460,5 @@ TEST_CASE("updating during backward trains bit-identically to stepping after it"
     }
   }
 }
+
+}  // namespace BEND_UNITY_ID

@@ -24,6 +24,9 @@
 #include <random>
 #include <vector>
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
@@ -261,3 +264,5 @@ TEST_CASE("vm::log_sigmoid matches libm within 2 ulp", "[vecmath]") {
   CHECK(bend::vm::log_sigmoid(kInf) == 0.0f);
   CHECK(std::isnan(bend::vm::log_sigmoid(kNaN)));
 }
+
+}  // namespace BEND_UNITY_ID
