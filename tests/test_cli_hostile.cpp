@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bend/io/directory_lock.hpp"
 #include "bend/nn/serialize.hpp"
 #include "bend/tensor.hpp"
 #include "requirements.hpp"
@@ -316,6 +317,25 @@ TEST_CASE("control characters typed into --arch, --dataset or a command name are
     CHECK(count_of(r.out, "\n") == 1);
   }
 }
+TEST_CASE("train and compare: a directory another run writes into is refused, naming that process",
+          "[cli][mnist][lock]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  const bend::DirectoryLock held(dir.path(), "bend train", "--checkpoint-dir");  // the "other run": this test
+  const std::string pid = std::to_string(::getpid());
+  const std::string data =
+      " --threads 1 --epochs 1 --train-limit 256 --test-limit 100 --data-dir " + kMnist.string();
+  const Run train = bend_cli("train --checkpoint-dir " + dir.path().string() + data);
+  INFO(train.out);
+  CHECK(train.code == 1);
+  CHECK_THAT(train.out, Contains("in use by process " + pid + " (bend train)"));
+  CHECK_FALSE(fs::exists(dir.path() / "checkpoint.safetensors"));
+  const Run compare = bend_cli("compare --acts relu --seeds 1 --out " + dir.path().string() + data);
+  INFO(compare.out);
+  CHECK(compare.code == 1);
+  CHECK_THAT(compare.out, Contains("--out " + dir.path().string() + ": in use by process " + pid));
+}
+
 TEST_CASE("train: a batch of activations larger than memory is refused before the first step",
           "[cli][mnist][limits]") {
   if (!have_mnist()) return;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,7 @@
 #include "bend/data/registry.hpp"
 #include "bend/dist/mpi.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/directory_lock.hpp"
 #include "bend/lab/compare.hpp"
 #include "bend/parallel.hpp"
 #include "cli.hpp"
@@ -171,8 +173,10 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
 
   // The report goes to --out at the end: it must be writable before hours of runs (every rank checks).
   std::string out_error;
+  std::optional<DirectoryLock> out_lock;  // one writer per --out directory, for the whole sweep
   try {
     check_output_dir(out, "--out");
+    if (world.is_root()) out_lock.emplace(out, "bend compare", "--out");
   } catch (const std::exception& e) {
     out_error = describe_exception(e);
   }

@@ -11,6 +11,7 @@
 #include "bend/dist/agreement.hpp"
 #include "bend/dist/mpi.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/directory_lock.hpp"
 #include "bend/parallel.hpp"
 #include "bend/train/diagnostics.hpp"
 #include "bend/train/trainer.hpp"
@@ -203,11 +204,12 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
                const std::filesystem::path& metrics, const dist::World& world) {
   const bool root = world.is_root();
   const bool json = args.count("json") > 0 && root, quiet = args.count("quiet") > 0 || !root;
+  std::optional<DirectoryLock> checkpoint_lock;  // one writer per checkpoint directory, for the whole run
   dist::agree(
       world,
       [&] {
         if (config.checkpoint_dir.empty() || !root) return;
-        std::filesystem::create_directories(config.checkpoint_dir);
+        checkpoint_lock.emplace(config.checkpoint_dir, "bend train", "--checkpoint-dir");
         // What a run killed in the middle of writing a checkpoint left behind.
         if (const int stale = remove_stale_temporaries(config.checkpoint_dir); stale > 0)
           fmt::print(stderr, "removed {} temporary file{} of killed runs from {}\n", stale,

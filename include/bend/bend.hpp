@@ -14,6 +14,7 @@
 #include "bend/format.hpp"
 #include "bend/gradcheck.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/directory_lock.hpp"
 #include "bend/io/safetensors.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/adaptive_softmax.hpp"
