@@ -1,9 +1,12 @@
 // bend compare: train the same MLP with several activations (and seeds), measure diagnostics, and
 // write a report (report.md, curves.csv, summary.json, SVG charts, index.html).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -113,6 +116,36 @@ int choose_jobs(int asked, std::size_t runs, const dist::World& world) {
   return cores > 1 && runs >= static_cast<std::size_t>(cores) ? cores : 1;
 }
 
+// The default --out: "compare-" and the flags given that change the runs' numbers, sorted by name
+// ("compare-acts-relu,gelu_epochs-3_model-lenet5"), so that two compares of other settings never write
+// into one directory, and the same command again (--resume, other --jobs/--threads) finds its own.
+// Only the flags that schedule the work (--jobs, --threads), the output and the data's location are left
+// out. Long names are cut and end in a hash of the whole.
+std::string default_out_dir(const cxxopts::ParseResult& args) {
+  static const std::set<std::string> scheduling = {"out", "jobs", "threads", "resume", "data-dir", "help"};
+  std::map<std::string, std::string> given;  // the last value of each flag
+  for (const cxxopts::KeyValue& kv : args.arguments())
+    if (!scheduling.count(kv.key())) given[kv.key()] = kv.value();
+  if (given.empty()) return "compare-out";
+  std::string name = "compare";
+  for (const auto& [key, value] : given) {
+    name += name == "compare" ? "-" : "_";
+    name += key;
+    if (value != "true") name += "-" + value;
+  }
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("-_.,+=").find(c) == std::string_view::npos)
+      c = '_';
+  constexpr std::size_t kMaxLength = 96;
+  if (name.size() > kMaxLength) {
+    std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the whole name
+    for (const char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    name = fmt::format("{}-{:08x}", name.substr(0, kMaxLength - 9), hash & 0xffffffffu);
+  }
+  return name;
+}
+
 std::string command_line(int argc, char** argv) {
   std::string text = "bend";
   for (int i = 0; i < argc; ++i) {
@@ -168,6 +201,10 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
     const int total = compare.base.threads > 0 ? compare.base.threads : default_num_threads();
     compare.base.threads = std::max(1, total / compare.jobs);
   }
+  if (world.is_root())
+    warn_if_oversubscribed("bend compare", compare.jobs,
+                           compare.base.threads > 0 ? compare.base.threads : default_num_threads(),
+                           cores_available());
 
   // The report goes to --out at the end: it must be writable before hours of runs (every rank checks).
   std::string out_error;
@@ -192,13 +229,13 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
     fmt::print(
         stderr,
         "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each; {} "
-        "run(s) at a time{}, {} thread(s) each\n",
+        "run(s) at a time{}, {} thread(s) each; report in {}\n",
         compare.activations.size(), compare.seeds, compare.base.dataset,
         compare.base.train_limit > 0 ? std::min(compare.base.train_limit, train.size()) : train.size(),
         compare.base.test_limit > 0 ? std::min(compare.base.test_limit, test.size()) : test.size(),
         compare.base.epochs, compare.jobs,
         world.size() > 1 ? fmt::format(" on each of {} MPI ranks", world.size()) : "",
-        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default");
+        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default", out.string());
 
   SweepProgress progress(stderr_is_tty() && world.size() == 1 && compare.jobs == 1,
                          world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string());
@@ -287,7 +324,10 @@ int run_compare(int argc, char** argv) {
       "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
       cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
                                                  cxxopts::value<std::int64_t>()->default_value("512"))(
-      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"))(
+      "out",
+      "directory for the report; default: compare- and the flags given, e.g. compare-acts-relu,gelu_epochs-3 "
+      "(compare-out with none), so compares of other settings never share a directory",
+      cxxopts::value<std::string>())(
       "jobs",
       "runs at the same time, sharing --threads (each gets threads/jobs, at least 1); 0: one per core when "
       "there are at least as many runs as cores, else 1",
@@ -302,13 +342,14 @@ int run_compare(int argc, char** argv) {
   if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
 
   dist::Environment mpi;  // once per process: MPI may be initialised only once
-  if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, args["out"].as<std::string>());
+  const std::filesystem::path out =
+      std::filesystem::path(args.count("out") ? args["out"].as<std::string>() : default_out_dir(args));
+  if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, out);
   const std::string preset = args["preset"].as<std::string>();
   if (preset != "docs") throw UsageError(fmt::format("--preset '{}': the only preset is docs", preset));
   if (args.count("dataset") || args.count("data-dir") || args.count("acts"))
     throw UsageError("--preset docs chooses the datasets (mnist, fashion) and the activations itself");
   // The docs' table on each dataset, then one page over both.
-  const std::filesystem::path out = args["out"].as<std::string>();
   std::vector<DocsPresetPart> parts;
   int status = 0;
   for (const char* dataset : {"mnist", "fashion"}) {
