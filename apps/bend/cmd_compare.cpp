@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bend/data/loader.hpp"
 #include "bend/data/registry.hpp"
@@ -16,6 +17,7 @@
 #include "bend/io/atomic_file.hpp"
 #include "bend/lab/compare.hpp"
 #include "bend/parallel.hpp"
+#include "bend/plot/html_report.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -283,28 +285,84 @@ struct DocsPresetPart {
   lab::CompareResult result;
 };
 
-// OUT/report.md and OUT/index.html of --preset docs: each dataset's table, ranking and charts.
+// A dataset's name as people write it ("MNIST", "Fashion-MNIST"): the registry summary's words before
+// its colon, else the registry name.
+std::string display_name(const std::string& dataset) {
+  if (dataset == "mnist") return "MNIST";
+  const std::string& summary = find_dataset(dataset).summary;
+  const auto colon = summary.find(':');
+  return colon == std::string::npos ? dataset : summary.substr(0, colon);
+}
+
+// "98.48 ± 0.04%" (the std only with 2 or more runs), or "no result".
+std::string accuracy_cell(const lab::ActivationSummary& s) {
+  if (s.runs <= s.failed_runs) return "no result";
+  return s.runs - s.failed_runs >= 2
+             ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean, 100 * s.test_accuracy_std)
+             : fmt::format("{:.2f}%", 100 * s.test_accuracy_mean);
+}
+
+// The table over every dataset, one row per activation: its last-epoch test accuracy on each dataset
+// (mean ± std over seeds) and the first dataset's dead units per hidden layer. The README's table.
+std::pair<std::vector<std::string>, std::vector<std::vector<std::string>>> docs_summary_table(
+    const std::vector<DocsPresetPart>& parts) {
+  std::vector<std::string> header = {"activation"};
+  for (const DocsPresetPart& p : parts) header.push_back(display_name(p.dataset));
+  header.push_back(fmt::format("dead units L1/L2 ({})", display_name(parts.front().dataset)));
+  std::vector<std::vector<std::string>> rows;
+  for (const lab::ActivationSummary& first : parts.front().result.summary) {
+    std::vector<std::string> row = {first.activation};
+    for (const DocsPresetPart& p : parts) {
+      const auto it = std::find_if(p.result.summary.begin(), p.result.summary.end(),
+                                   [&](const auto& s) { return s.activation == first.activation; });
+      row.push_back(it == p.result.summary.end() ? "-" : accuracy_cell(*it));
+    }
+    std::string dead;
+    for (const double f : first.dead_fraction)
+      dead += fmt::format("{}{}%", dead.empty() ? "" : " / ", f == 0 ? "0" : fmt::format("{:.1f}", 100 * f));
+    row.push_back(dead.empty() ? "-" : dead);
+    rows.push_back(std::move(row));
+  }
+  return {header, rows};
+}
+
+// OUT/report.md and OUT/index.html of --preset docs: the table over both datasets, then each dataset's
+// statistics and charts.
 void write_docs_preset_index(const std::filesystem::path& out, const std::vector<DocsPresetPart>& parts,
                              const std::string& command) {
-  std::string md = fmt::format("# The docs' activation table, measured\n\n`{}`\n\n", command);
-  std::string html = fmt::format(
-      "<!doctype html><meta charset=\"utf-8\"><title>The docs' activation table, measured</title>"
-      "<h1>The docs' activation table, measured</h1><p><code>{}</code></p>",
-      command);
+  const std::string title = "The docs' activation table, measured";
+  const auto [header, rows] = docs_summary_table(parts);
+  std::string md = fmt::format("# {}\n\n`{}`\n\n", title, command);
+  md += "Last-epoch test accuracy, mean ± std over seeds:\n\n| " +
+        fmt::format("{}", fmt::join(header, " | ")) + " |\n|---";
+  for (std::size_t c = 1; c < header.size(); ++c) md += "|---:";
+  md += "|\n";
+  for (const auto& row : rows) md += "| " + fmt::format("{}", fmt::join(row, " | ")) + " |\n";
+  md += "\n";
+  plot::HtmlReport page(title);
+  page.preformatted(command);
+  page.paragraph(
+      "Last-epoch test accuracy, mean ± std over seeds; dead units: the share of each hidden "
+      "layer's units that output 0 for every probe sample after the last epoch.");
+  page.table(header, rows);
   for (const DocsPresetPart& p : parts) {
-    const std::string name = find_dataset(p.dataset).summary;
+    const std::string name = display_name(p.dataset);
     md += fmt::format(
-        "## {} ({})\n\n{}\n\n{}\n\nCharts: [{}/accuracy.svg]({}/accuracy.svg), full report: "
+        "## {}\n\n{}\n\n{}\n\n{}\n\nCharts: [{}/accuracy.svg]({}/accuracy.svg), full report: "
         "[{}/report.md]({}/report.md)\n\n",
-        p.dataset, name, lab::summary_table_markdown(p.result), lab::statistics_markdown(p.result), p.dataset,
-        p.dataset, p.dataset, p.dataset);
-    html += fmt::format(
-        "<h2>{} ({})</h2><p><img src=\"{}/accuracy.svg\" alt=\"test accuracy per epoch on {}\"></p>"
-        "<p><a href=\"{}/index.html\">the full report: statistics, loss, gradients, dead units</a></p>",
-        p.dataset, name, p.dataset, p.dataset, p.dataset);
+        name, find_dataset(p.dataset).summary, lab::summary_table_markdown(p.result),
+        lab::statistics_markdown(p.result), p.dataset, p.dataset, p.dataset, p.dataset);
+    page.heading(name);
+    const std::string& summary = find_dataset(p.dataset).summary;
+    const auto colon = summary.find(": ");
+    page.paragraph(fmt::format("{}. Ranking (test accuracy): {}.",
+                               colon == std::string::npos ? summary : summary.substr(colon + 2),
+                               fmt::join(p.result.ranking, " > ")));
+    page.image(p.dataset + "/accuracy.svg", "test accuracy per epoch on " + name);
+    page.link(p.dataset + "/index.html", "the full report: statistics, loss, gradients, dead units");
   }
   write_file_atomically(out / "report.md", md);
-  write_file_atomically(out / "index.html", html);
+  page.save(out / "index.html");
   fmt::print("report over both datasets: {}\n", (out / "index.html").string());
 }
 

@@ -127,6 +127,8 @@ int plot_activations(int argc, char** argv) {
     derivatives.series.push_back(
         curve_series(overlay[i]->name, overlay[i]->x, overlay[i]->derivative, plot::palette_color(i), false));
   }
+  plot::dash_overlapping(functions.series);
+  plot::dash_overlapping(derivatives.series);
   plot::save_svg(out / "functions.svg", plot::render_svg(functions));
   plot::save_svg(out / "derivatives.svg", plot::render_svg(derivatives));
   plot::save_svg(out / "grid.svg",
