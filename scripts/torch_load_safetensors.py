@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Loads a safetensors file into a PyTorch MLP, to prove that bend's files work in PyTorch.
+"""Loads a safetensors file into a PyTorch nn.Sequential, to prove that bend's files work in PyTorch.
 
-    torch_load_safetensors.py FILE ARCH [--ones-output]
+    torch_load_safetensors.py FILE [ARCH] [--ones-output]
 
-ARCH is the layer widths, e.g. 784-256-128-10, which builds
-nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
-whose parameters are named 0.weight, 0.bias, 2.weight, 2.bias, 4.weight, 4.bias. The file's tensors
-are loaded with load_state_dict(strict=True), so a missing, extra or misshapen tensor is an error.
-Prints OK, the tensor count and the file's metadata as JSON; with --ones-output, also the model's
-output for an all-ones input (one row), to compare numbers with bend.
+Without ARCH the model comes from the file's metadata: bend.layers (what bend train, compare and the
+Sequential examples write: torch.nn class names and arguments, built as scripts/torch_load_model.py
+does), else a plain MLP's widths in bend.arch or arch. ARCH is the layer widths, e.g. 784-256-128-10,
+which builds nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+nn.Linear(128, 10)) whose parameters are named 0.weight, 0.bias, 2.weight, 2.bias, 4.weight, 4.bias
+(the activations hold no parameters, so ReLU stands for any). A checkpoint's model.* tensors are
+loaded as the model. The tensors go in with load_state_dict(strict=True), so a missing, extra or
+misshapen tensor is an error. Prints OK, the model's source, the tensor count and the file's metadata
+as JSON; with --ones-output, also the model's output for an all-ones input (one row, eval mode), to
+compare numbers with bend.
 
 Debian has no python3-safetensors, so the file is read here by a small reader written from the
 format's definition, with the checks safetensors.torch.load_file makes: a u64 little-endian header
@@ -17,11 +21,14 @@ Exits 0 on success, 1 with a message on stderr otherwise.
 """
 import argparse
 import json
+import os
 import struct
 import sys
 
 import torch
 from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 MAX_HEADER_BYTES = 100_000_000
 DTYPES = {
@@ -126,25 +133,51 @@ def build_mlp(arch):
     return nn.Sequential(*layers), widths[0]
 
 
+def model_from_metadata(metadata):
+    """(nn.Sequential, input shape, source) from a file's metadata, or a FormatError naming what is missing."""
+    if "bend.layers" in metadata:
+        from torch_load_model import sequential_from  # it imports this file: imported here, when needed
+
+        try:
+            model, input_shape = sequential_from(metadata["bend.layers"])
+        except (ValueError, KeyError, TypeError) as error:
+            raise FormatError(f"bend.layers metadata: {error}") from error
+        return model, list(input_shape), "bend.layers metadata"
+    for key in ("bend.arch", "arch"):
+        if key in metadata:
+            model, width = build_mlp(metadata[key])
+            return model, [width], f"{key} metadata"
+    raise FormatError("no architecture in the metadata (bend.layers, bend.arch or arch): give ARCH, e.g. 784-256-10")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file")
-    parser.add_argument("arch", help="layer widths, e.g. 784-256-128-10")
+    parser.add_argument("arch", nargs="?", help="layer widths, e.g. 784-256-128-10 (default: from the metadata)")
     parser.add_argument("--ones-output", action="store_true", help="print the output for an all-ones input")
     args = parser.parse_args()
     try:
-        model, input_width = build_mlp(args.arch)
         tensors, metadata = read_safetensors(args.file)
+        if args.arch:
+            model, width = build_mlp(args.arch)
+            input_shape, source = [width], "ARCH " + args.arch
+        else:
+            model, input_shape, source = model_from_metadata(metadata)
+        # A checkpoint keeps the model under "model." (and the optimizer's state beside it).
+        if any(name.startswith("model.") for name in tensors):
+            tensors = {name[6:]: t for name, t in tensors.items() if name.startswith("model.")}
         model.load_state_dict(tensors, strict=True)
     except (OSError, FormatError, RuntimeError) as error:
         print(f"{args.file}: {error}", file=sys.stderr)
         return 1
     print("OK")
+    print(f"model: {source}")
     print(f"tensors: {len(tensors)}")
     print(f"metadata: {json.dumps(metadata, sort_keys=True, ensure_ascii=False)}")
     if args.ones_output:
+        model.eval()
         with torch.no_grad():
-            output = model(torch.ones(1, input_width))
+            output = model(torch.ones(1, *input_shape))
         print(f"ones output: {json.dumps(output[0].tolist())}")
     return 0
 

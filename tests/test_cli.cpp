@@ -213,6 +213,51 @@ TEST_CASE("train, eval, predict and info on a small MNIST subset", "[cli][mnist]
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("bend plot --help prints the full help of its charts", "[cli]") {
+  const Run r = run("plot --help");
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("activations") && Catch::Contains("--acts") &&
+                        Catch::Contains("--range") && Catch::Contains("--out"));
+  CHECK(run("plot activations --help").code == 0);
+}
+
+// Two compares of other settings without --out write two directories named after their flags (the README's
+// lenet5 compare and the six-activation compare used to share compare-out); the same flags find the same
+// directory again, whatever --jobs and --threads. More threads than cores is said in one line.
+TEST_CASE("compare: the default --out is named after the flags, and oversubscription is warned about",
+          "[cli][mnist][compare]") {
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_cli_compare_out";
+  if (!fresh_mnist_test_dir(dir)) return;
+  const std::string in_dir = "cd " + dir.string() + " && taskset -c 0 " + BEND_CLI_PATH +
+                             " compare --data-dir " + kMnist.string() +
+                             " --train-limit 128 --test-limit 100 --epochs 1";
+  const Run a = bend::testing::run_command(in_dir + " --acts relu,gelu --jobs 2 --threads 2");
+  INFO(a.out);
+  REQUIRE(a.code == 0);
+  // taskset gives the process one core: 2 runs x 1 thread each is 2 threads.
+  CHECK_THAT(a.out,
+             Catch::Contains("bend compare: warning: 2 runs at a time x 1 threads = 2 threads on 1 core"));
+  const auto a_dir = dir / "compare-acts-relu,gelu_epochs-1_test-limit-100_train-limit-128";
+  CHECK(std::filesystem::exists(a_dir / "index.html"));
+  CHECK_THAT(a.out, Catch::Contains("report in " + a_dir.filename().string()));
+
+  const Run b = bend::testing::run_command(in_dir + " --acts tanh --threads 1");
+  INFO(b.out);
+  REQUIRE(b.code == 0);
+  CHECK_THAT(b.out, !Catch::Contains("warning"));
+  const auto b_dir = dir / "compare-acts-tanh_epochs-1_test-limit-100_train-limit-128";
+  CHECK(std::filesystem::exists(b_dir / "index.html"));
+  CHECK(std::filesystem::exists(a_dir / "index.html"));  // not overwritten
+
+  // The first compare again with --resume and another --jobs: its own directory, nothing to run.
+  const Run again = bend::testing::run_command(in_dir + " --acts relu,gelu --jobs 1 --resume");
+  INFO(again.out);
+  CHECK(again.code == 0);
+  CHECK_THAT(again.out,
+             Catch::Contains("resumed: 2 of 2 run(s) loaded from " + (a_dir.filename() / "runs").string()));
+  std::filesystem::remove_all(dir);
+}
+
 // Ctrl-C for real: SIGINT in the middle of an epoch finishes the step, writes a checkpoint, says where,
 // and exits 130; --resume then continues from it to the end.
 TEST_CASE("SIGINT mid-run writes a checkpoint that --resume continues", "[cli][mnist]") {

@@ -2,6 +2,8 @@
 // dataset and one page over both (on tiny subsets here; the README's table comes from the full run).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -48,13 +50,29 @@ TEST_CASE("bend compare --preset docs runs the docs' table on MNIST and Fashion-
     INFO(dataset);
     CHECK(std::filesystem::exists(out / dataset / "accuracy.svg"));
     CHECK(std::filesystem::exists(out / dataset / "summary.json"));
-    CHECK_THAT(report, Catch::Contains(std::string("## ") + dataset));
+  }
+  // One heading per dataset, by the name people use (not "mnist (handwritten digits 0-9 (...))").
+  CHECK_THAT(report, Catch::Contains("## MNIST\n") && Catch::Contains("## Fashion-MNIST\n"));
+  CHECK_THAT(report, !Catch::Contains("mnist (handwritten"));
+  // The table over both datasets, as the README shows it: a row per activation, mean ± std on each.
+  CHECK_THAT(report, Catch::Contains("| activation | MNIST | Fashion-MNIST | dead units L1/L2 (MNIST) |"));
+  for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu"}) {
+    const auto row = report.find(std::string("\n| ") + act + " | ");
+    REQUIRE(row != std::string::npos);
+    const std::string line = report.substr(row + 1, report.find('\n', row + 1) - row - 1);
+    INFO(line);
+    CHECK(std::count(line.begin(), line.end(), '|') == 5);
+    CHECK(line.find(" ± ") != std::string::npos);
   }
   for (const char* act : {"sigmoid", "tanh", "relu", "leaky_relu", "gelu", "silu"})
     CHECK_THAT(report, Catch::Contains(act));
   CHECK_THAT(report, Catch::Contains("--preset docs"));
-  CHECK_THAT(slurp(out / "index.html"),
-             Catch::Contains("mnist/accuracy.svg") && Catch::Contains("fashion/accuracy.svg"));
+  // The page is an HtmlReport like the others (its stylesheet, a sans font), with the same table.
+  const std::string page = slurp(out / "index.html");
+  CHECK_THAT(page, Catch::Contains("mnist/accuracy.svg") && Catch::Contains("fashion/accuracy.svg"));
+  CHECK_THAT(page, Catch::Contains("sans-serif") && Catch::Contains("<h2>MNIST</h2>") &&
+                       Catch::Contains("<th>Fashion-MNIST</th>") && Catch::Contains("<td>leaky_relu</td>") &&
+                       Catch::Contains("<a href=\"mnist/index.html\">"));
   std::filesystem::remove_all(out);
 }
 

@@ -25,7 +25,8 @@ const fs::path kMnist = fs::path(BEND_SOURCE_DIR) / "data" / "mnist";
 
 std::vector<float> values_of(const fs::path& file) {
   std::vector<float> all;
-  for (const auto& [name, t] : bend::nn::load_tensors(file)) all.insert(all.end(), t.span().begin(), t.span().end());
+  for (const auto& [name, t] : bend::nn::load_tensors(file))
+    all.insert(all.end(), t.span().begin(), t.span().end());
   return all;
 }
 
@@ -90,12 +91,47 @@ TEST_CASE("mnist_net: the docs' Net trains, stops with a checkpoint, resumes, an
   for (auto& [name, t] : bend::nn::load_tensors(dir / "whole.safetensors")) w[name] = t;
   using namespace bend;
   const Tensor ones = Tensor::ones({1, 784});
-  const Tensor out = linear(gelu(linear(relu(linear(ones, w["fc1.weight"], w["fc1.bias"])), w["fc2.weight"],
-                                        w["fc2.bias"])),
-                            w["fc3.weight"], w["fc3.bias"]);
+  const Tensor out =
+      linear(gelu(linear(relu(linear(ones, w["fc1.weight"], w["fc1.bias"])), w["fc2.weight"], w["fc2.bias"])),
+             w["fc3.weight"], w["fc3.bias"]);
   for (std::size_t k = 0; k < 10; ++k) CHECK(out.data()[k] == Approx(torch_out[k]).margin(1e-5));
   fs::remove_all(dir);
 }
 #endif
 
+#ifdef BEND_MNIST_MLP_PATH
+TEST_CASE("mnist_mlp: takes flags like mnist_net, trains and saves; a positional argument is refused",
+          "[examples][mnist]") {
+  namespace fs = std::filesystem;
+  const fs::path mnist = fs::path(BEND_SOURCE_DIR) / "data" / "mnist";
+  INFO("needs MNIST: run data/fetch-mnist.sh (scripts/test.sh does)");
+  REQUIRE(fs::exists(mnist / "train-labels-idx1-ubyte"));
+  const fs::path dir = fs::temp_directory_path() / "bend_test_mnist_mlp_flags";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string mlp = BEND_MNIST_MLP_PATH;
+
+  const auto help = bend::testing::run_command(mlp + " --help");
+  CHECK(help.code == 0);
+  CHECK_THAT(help.out, Catch::Contains("usage: mnist_mlp") && Catch::Contains("--epochs"));
+
+  const auto trained = bend::testing::run_command(mlp + " --data-dir " + mnist.string() +
+                                                  " --epochs 1 --train-limit 256 --save " +
+                                                  (dir / "mlp.safetensors").string());
+  INFO(trained.out);
+  REQUIRE(trained.code == 0);
+  CHECK_THAT(trained.out, Catch::Contains("epoch 1:") && Catch::Contains("model saved to"));
+  const auto tensors = bend::nn::load_tensors(dir / "mlp.safetensors");
+  CHECK(tensors.size() == 6);  // 0.weight, 0.bias, 2.*, 4.*: the Sequential's names
+
+  // The old positional form is a clear error, not a dataset named "--epochs".
+  const auto positional = bend::testing::run_command(mlp + " " + mnist.string() + " 1");
+  CHECK(positional.code == 1);
+  CHECK_THAT(positional.out, Catch::Contains("unexpected argument"));
+  const auto unknown = bend::testing::run_command(mlp + " --epoch 1");
+  CHECK(unknown.code == 1);
+  CHECK_THAT(unknown.out, Catch::Contains("unknown flag --epoch"));
+  fs::remove_all(dir);
+}
+#endif
 }  // namespace BEND_UNITY_ID

@@ -255,7 +255,24 @@ TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and ch
       CHECK(c.svg.find("</svg>") != std::string::npos);
     }
   }
-  CHECK(files.back() == dir / "index.html");
+  // table.md: the same claims as a Markdown table, one row per experiment, pipes in the text escaped.
+  CHECK(files.back() == dir / "table.md");
+  const std::string md = read_text(dir / "table.md");
+  CHECK(md.rfind("| experiment | the docs' claim | measured | verdict |\n|---|---|---|---|\n", 0) == 0);
+  std::size_t lines = 0;
+  for (const char c : md) lines += c == '\n' ? 1 : 0;
+  CHECK(lines == 2 + results.size());
+  for (const lab::LabResult& r : results) {
+    INFO(r.experiment->name);
+    const auto row = md.find("| `" + std::string(r.experiment->name) + "` | ");
+    REQUIRE(row != std::string::npos);
+    const std::string line = md.substr(row, md.find('\n', row) - row);
+    std::size_t unescaped = 0;
+    for (std::size_t i = 0; i < line.size(); ++i)
+      unescaped += line[i] == '|' && (i == 0 || line[i - 1] != '\\');
+    CHECK(unescaped == 5);
+    CHECK_THAT(line, Catch::EndsWith(r.outcome.reproduced ? "| reproduced |" : "| not reproduced |"));
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -602,6 +602,55 @@ TEST_CASE("PyTorch loads our files into nn.Sequential with strict=True", "[io][s
     CHECK(status == 0);
     CHECK_THAT(output, Contains("OK") && Contains("tensors: 6") && Contains(R"("arch": "784-32-16-10")") &&
                            Contains(R"("epoch": "2")"));
+
+    // Without ARCH the widths come from the metadata's "arch".
+    CHECK(run(std::string(python) + " " + script + " " + path.string(), output) == 0);
+    CHECK_THAT(output, Contains("OK") && Contains("model: arch metadata") && Contains("tensors: 6"));
+
+    // bend.layers (what bend train writes) builds the torch.nn modules it names, GELU included, and a
+    // checkpoint's model.* tensors are the model: its output for a row of ones is the one computed here.
+    const fs::path layered = dir.path() / "layered.safetensors";
+    std::vector<std::string> prefixed_names;
+    for (const std::string& name : names) prefixed_names.push_back("model." + name);
+    std::vector<bend::SafetensorsView> prefixed;
+    for (std::size_t i = 0; i < names.size(); ++i)
+      prefixed.push_back({prefixed_names[i], shapes[i], storage[i].data()});
+    std::string layers = R"({"input":[784],"modules":[)";
+    for (std::size_t layer = 0; layer + 1 < widths.size(); ++layer)
+      layers += (layer ? R"(,{"name":"GELU","args":{}},)" : "") +
+                std::string(R"({"name":"Linear","args":{"in_features":)") + std::to_string(widths[layer]) +
+                R"(,"out_features":)" + std::to_string(widths[layer + 1]) + "}}";
+    layers += "]}";
+    bend::save_safetensors(layered, prefixed, {{"bend.layers", layers}});
+    REQUIRE(run(std::string(python) + " " + script + " " + layered.string() + " --ones-output", output) == 0);
+    CHECK_THAT(output, Contains("model: bend.layers metadata") && Contains("tensors: 6"));
+    std::vector<double> x(784, 1.0);
+    for (std::size_t layer = 0; layer + 1 < widths.size(); ++layer) {
+      const auto& w = storage[2 * layer];
+      const auto& b = storage[2 * layer + 1];
+      std::vector<double> y(static_cast<std::size_t>(widths[layer + 1]));
+      for (std::size_t o = 0; o < y.size(); ++o) {
+        double sum = b[o];
+        for (std::size_t i = 0; i < x.size(); ++i) sum += static_cast<double>(w[o * x.size() + i]) * x[i];
+        y[o] = layer + 2 < widths.size() ? 0.5 * sum * (1 + std::erf(sum / std::sqrt(2.0))) : sum;
+      }
+      x = y;
+    }
+    const auto at = output.find("ones output: [");
+    REQUIRE(at != std::string::npos);
+    const char* p = output.c_str() + at + 14;
+    for (std::size_t k = 0; k < x.size(); ++k) {
+      char* end = nullptr;
+      CHECK(std::strtod(p, &end) == Approx(x[k]).margin(1e-4));
+      p = end;
+      while (*p == ',' || *p == ' ') ++p;
+    }
+
+    // A file with neither asks for ARCH.
+    bend::save_safetensors(dir.path() / "bare.safetensors", views, {});
+    CHECK(run(std::string(python) + " " + script + " " + (dir.path() / "bare.safetensors").string(),
+              output) == 1);
+    CHECK_THAT(output, Contains("no architecture in the metadata") && Contains("give ARCH"));
     return;
   }
   bend::testing::require_available(false, "PyTorch (python3 -c 'import torch')",

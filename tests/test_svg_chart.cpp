@@ -264,7 +264,7 @@ TEST_CASE("the legend has one entry per labelled series", "[plot]") {
   // 26 series still fit (in two columns) and stay well-formed.
   LineChart many;
   for (int k = 0; k < 26; ++k)
-    many.series.push_back({"series " + std::to_string(k), {0, 1}, {0.0 + k, 1.0 + k}, "", false, false});
+    many.series.push_back({"series " + std::to_string(k), {0, 1}, {0.0 + k, 1.0 + k}, "", false, false, ""});
   const std::string svg = render_svg(many);
   CHECK(xml_problem(svg) == "");
   CHECK(count(legend_of(svg), "<text") == 26);
@@ -272,7 +272,7 @@ TEST_CASE("the legend has one entry per labelled series", "[plot]") {
 
 TEST_CASE("non-finite points break the line instead of corrupting the path", "[plot]") {
   LineChart chart;
-  chart.series.push_back({"s", {0, 1, 2, 3, 4, 5}, {1, 2, kNaN, 3, kInf, 4}, "", false, false});
+  chart.series.push_back({"s", {0, 1, 2, 3, 4, 5}, {1, 2, kNaN, 3, kInf, 4}, "", false, false, ""});
   const std::string svg = render_svg(chart);
   CHECK(xml_problem(svg) == "");
   CHECK(svg.find("nan") == std::string::npos);
@@ -287,7 +287,7 @@ TEST_CASE("non-finite points break the line instead of corrupting the path", "[p
 
   // A NaN x is skipped the same way.
   LineChart x_nan;
-  x_nan.series.push_back({"s", {0, 1, kNaN, 3, 4}, {1, 2, 3, 4, 5}, "", false, false});
+  x_nan.series.push_back({"s", {0, 1, kNaN, 3, 4}, {1, 2, 3, 4, 5}, "", false, false, ""});
   const std::string svg2 = render_svg(x_nan);
   CHECK(xml_problem(svg2) == "");
   CHECK(svg2.find("nan") == std::string::npos);
@@ -296,8 +296,8 @@ TEST_CASE("non-finite points break the line instead of corrupting the path", "[p
 TEST_CASE("bands shade mean ± std under the lines, break at non-finite bounds and widen the y range",
           "[plot]") {
   LineChart chart;
-  chart.series.push_back({"relu", {1, 2, 3, 4}, {0.90, 0.95, 0.96, 0.97}, "#123456", false, false});
-  chart.series.push_back({"gelu", {1, 2, 3, 4}, {0.91, 0.95, 0.97, 0.98}, "", false, false});
+  chart.series.push_back({"relu", {1, 2, 3, 4}, {0.90, 0.95, 0.96, 0.97}, "#123456", false, false, ""});
+  chart.series.push_back({"gelu", {1, 2, 3, 4}, {0.91, 0.95, 0.97, 0.98}, "", false, false, ""});
   // relu's band reaches 0.80 at epoch 1, below every mean: the y axis must show it.
   chart.bands.push_back({0, {0.80, 0.94, kNaN, 0.96}, {1.00, 0.96, kNaN, 0.98}});
   chart.bands.push_back({1, {0.90, 0.94, 0.96, 0.97}, {0.92, 0.96, 0.98, 0.99}});
@@ -332,8 +332,8 @@ TEST_CASE("log axes label decades and skip non-positive values", "[plot]") {
     sigmoid.push_back(1e-14 * std::pow(1e15, (layer - 1) / 19.0));
     relu.push_back(layer == 7 ? 0.0 : layer == 8 ? -1.0 : 0.1);
   }
-  chart.series.push_back({"sigmoid", x, sigmoid, "", false, false});
-  chart.series.push_back({"relu", x, relu, "", false, true});
+  chart.series.push_back({"sigmoid", x, sigmoid, "", false, false, ""});
+  chart.series.push_back({"relu", x, relu, "", false, true, ""});
   const std::string svg = render_svg(chart);
   CHECK(xml_problem(svg) == "");
   CHECK(svg.find(">1e-12</text>") != std::string::npos);
@@ -346,7 +346,7 @@ TEST_CASE("log axes label decades and skip non-positive values", "[plot]") {
   // A narrow range uses plain numbers and labels 2 and 5 as well.
   LineChart narrow;
   narrow.y_scale = Scale::Log10;
-  narrow.series.push_back({"loss", {0, 1, 2}, {2.3, 0.5, 0.05}, "", false, false});
+  narrow.series.push_back({"loss", {0, 1, 2}, {2.3, 0.5, 0.05}, "", false, false, ""});
   const std::string narrow_svg = render_svg(narrow);
   CHECK(narrow_svg.find(">0.01</text>") != std::string::npos);
   CHECK(narrow_svg.find(">0.5</text>") != std::string::npos);
@@ -367,7 +367,7 @@ TEST_CASE("text is XML-escaped everywhere", "[plot]") {
   chart.title = "<script>alert('x')</script> & co";
   chart.x_label = "a<b";
   chart.y_label = "\"q\"";
-  chart.series.push_back({"x<y & z", {0, 1}, {0, 1}, "", false, false});
+  chart.series.push_back({"x<y & z", {0, 1}, {0, 1}, "", false, false, ""});
   const std::string svg = render_svg(chart);
   CHECK(xml_problem(svg) == "");
   CHECK(svg.find("<script>") == std::string::npos);
@@ -384,7 +384,7 @@ TEST_CASE("charts without data still draw axes and say so", "[plot]") {
   CHECK(svg.find(">0.0</text>") != std::string::npos);  // axes with ticks
 
   LineChart all_nan;
-  all_nan.series.push_back({"s", {0, 1}, {kNaN, kNaN}, "", false, false});
+  all_nan.series.push_back({"s", {0, 1}, {kNaN, kNaN}, "", false, false, ""});
   svg = render_svg(all_nan);
   CHECK(xml_problem(svg) == "");
   CHECK(svg.find(">no data</text>") != std::string::npos);
@@ -399,18 +399,24 @@ TEST_CASE("charts without data still draw axes and say so", "[plot]") {
 
 TEST_CASE("line chart limits, reference lines and input errors", "[plot]") {
   LineChart chart;
-  chart.series.push_back({"s", {0, 1, 2}, {-0.5, 0.5, 1.5}, "", false, false});
+  chart.series.push_back({"s", {0, 1, 2}, {-0.5, 0.5, 1.5}, "", false, false, ""});
   chart.reference_y = {0, 100};  // the second is outside the axis and not drawn
   chart.y_min = -1;
   chart.y_max = 1;  // 1.5 is clipped at the top
   const std::string svg = render_svg(chart);
   CHECK(xml_problem(svg) == "");
-  CHECK(count(svg, "stroke-dasharray=\"4 3\"") == 1);
+  CHECK(count(svg, "stroke-dasharray=\"5 3\"") == 1);
+  // Drawn over the data, so a curve along it (a loss stuck at ln 2) never hides it; labelled when asked.
+  CHECK(svg.find("stroke-dasharray=\"5 3\"") > svg.find("<path d=\"M"));  // after the series' line
+  chart.reference_labels = {"chance"};
+  const std::string labelled = render_svg(chart);
+  CHECK(xml_problem(labelled) == "");
+  CHECK(labelled.find(">chance</text>") != std::string::npos);
   CHECK(svg.find(">-1.0</text>") != std::string::npos);
   CHECK(svg.find(">1.0</text>") != std::string::npos);
 
   LineChart mismatched;
-  mismatched.series.push_back({"s", {0, 1, 2}, {1, 2}, "", false, false});
+  mismatched.series.push_back({"s", {0, 1, 2}, {1, 2}, "", false, false, ""});
   CHECK_THROWS_AS(render_svg(mismatched), bend::ValueError);
   LineChart inverted;
   inverted.y_min = 2;
@@ -419,6 +425,32 @@ TEST_CASE("line chart limits, reference lines and input errors", "[plot]") {
   LineChart tiny;
   tiny.width = 10;
   CHECK_THROWS_AS(render_svg(tiny), bend::ValueError);
+}
+
+TEST_CASE("curves along an earlier one get dashes of their own", "[plot]") {
+  std::vector<double> x, relu, leaky, relu6, sigmoid;
+  for (int i = -50; i <= 50; ++i) {
+    const double v = i / 10.0;
+    x.push_back(v);
+    relu.push_back(std::max(v, 0.0));
+    leaky.push_back(v > 0 ? v : 0.01 * v);
+    relu6.push_back(std::min(std::max(v, 0.0), 6.0));
+    sigmoid.push_back(1 / (1 + std::exp(-v)));
+  }
+  std::vector<Series> series = {{"relu", x, relu, "", false, false, ""},
+                                {"sigmoid", x, sigmoid, "", false, false, ""},
+                                {"leaky_relu", x, leaky, "", false, false, ""},
+                                {"relu6", x, relu6, "", false, false, ""}};
+  dash_overlapping(series);
+  CHECK(series[0].dash.empty());  // the first of its kind stays solid
+  CHECK(series[1].dash.empty());  // sigmoid is near relu at fewer than half of the points
+  CHECK_FALSE(series[2].dash.empty());
+  CHECK_FALSE(series[3].dash.empty());
+  CHECK(series[2].dash != series[3].dash);  // each overlapping curve its own pattern
+  LineChart chart;
+  chart.series = series;
+  const std::string svg = render_svg(chart);
+  CHECK(svg.find("stroke-dasharray=\"" + series[2].dash + "\"") != std::string::npos);
 }
 
 TEST_CASE("grouped bar charts draw one bar per finite value", "[plot]") {
@@ -455,8 +487,8 @@ TEST_CASE("grids place every panel in one document", "[plot]") {
     panel.title = name;
     panel.width = 300;
     panel.height = 220;
-    panel.series.push_back({"f", {-5, 0, 5}, {0, 0.5, 1}, "", false, false});
-    panel.series.push_back({"f'", {-5, 0, 5}, {0, 0.25, 0}, "", true, false});
+    panel.series.push_back({"f", {-5, 0, 5}, {0, 0.5, 1}, "", false, false, ""});
+    panel.series.push_back({"f'", {-5, 0, 5}, {0, 0.25, 0}, "", true, false, ""});
     panels.push_back(panel);
   }
   const std::string svg = render_svg_grid(panels, 2, "Activations");
@@ -503,6 +535,16 @@ TEST_CASE("HtmlReport escapes text and builds tables and images", "[plot]") {
   CHECK(html.find("<img src=\"accuracy.svg\" alt=\"test &quot;accuracy&quot;\">") != std::string::npos);
   CHECK(html.find("<pre>bend lab --depth 20 &lt;cfg&gt;</pre>") != std::string::npos);
   CHECK(count(html, "<tr>") == 4);
+  CHECK(html.find("sans-serif") != std::string::npos);
+
+  // `backticks` in a paragraph are code, as in Markdown; a lone one stays as it is.
+  HtmlReport code("code");
+  code.paragraph("measured by `bend lab` and `x < y`; a lone ` stays");
+  code.link("mnist/index.html", "the full report");
+  CHECK(
+      code.str().find("<p>measured by <code>bend lab</code> and <code>x &lt; y</code>; a lone ` stays</p>") !=
+      std::string::npos);
+  CHECK(code.str().find("<p><a href=\"mnist/index.html\">the full report</a></p>") != std::string::npos);
   CHECK(html_escape("'") == "&apos;");
 }
 

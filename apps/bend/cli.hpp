@@ -93,6 +93,11 @@ std::string describe_exception(const std::exception& error);
 // run for hours before writing (compare, lab) check this before the first run.
 void check_output_dir(const std::filesystem::path& dir, std::string_view flag);
 
+// One line on stderr ("<command>: warning: ...") when `jobs` runs of `threads_each` threads would run
+// more threads than this process's cores: they then take turns and every epoch is slower (2 runs of 2
+// threads on 2 cores: 2.5 s an epoch instead of about 1 s). False when they fit.
+bool warn_if_oversubscribed(std::string_view command, int jobs, int threads_each, int cores);
+
 // ValueError when a batch of `train_rows` (training: every layer's output and its gradient) or
 // `eval_rows` (evaluation, no tape) of `spec` cannot fit in this machine's physical memory. The weights
 // and one row are checked when the model is built; this covers the batch, before the first step.

@@ -48,6 +48,22 @@ std::string describe_exception(const std::exception& error) {
   return fmt::format("internal error: {} (please report this with the command line)", what);
 }
 
+bool warn_if_oversubscribed(std::string_view command, int jobs, int threads_each, int cores) {
+  const long total = static_cast<long>(jobs) * threads_each;
+  if (total <= cores) return false;
+  if (jobs > 1)
+    fmt::print(stderr,
+               "{}: warning: {} runs at a time x {} threads = {} threads on {} core(s): they take turns and "
+               "each epoch is slower; use --threads {} (or --jobs {})\n",
+               command, jobs, threads_each, total, cores, cores, std::max(1, cores / threads_each));
+  else
+    fmt::print(stderr,
+               "{}: warning: --threads {} on {} core(s): the threads take turns and each epoch is slower; "
+               "use --threads {}\n",
+               command, threads_each, cores, cores);
+  return true;
+}
+
 void check_output_dir(const std::filesystem::path& dir, std::string_view flag) {
   std::error_code error;
   std::filesystem::create_directories(dir, error);

@@ -1,12 +1,16 @@
 // bend compare: train the same MLP with several activations (and seeds), measure diagnostics, and
 // write a report (report.md, curves.csv, summary.json, SVG charts, index.html).
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <map>
 #include <optional>
+#include <set>
+#include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bend/data/loader.hpp"
 #include "bend/data/registry.hpp"
@@ -15,6 +19,7 @@
 #include "bend/io/directory_lock.hpp"
 #include "bend/lab/compare.hpp"
 #include "bend/parallel.hpp"
+#include "bend/plot/html_report.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -115,6 +120,36 @@ int choose_jobs(int asked, std::size_t runs, const dist::World& world) {
   return cores > 1 && runs >= static_cast<std::size_t>(cores) ? cores : 1;
 }
 
+// The default --out: "compare-" and the flags given that change the runs' numbers, sorted by name
+// ("compare-acts-relu,gelu_epochs-3_model-lenet5"), so that two compares of other settings never write
+// into one directory, and the same command again (--resume, other --jobs/--threads) finds its own.
+// Only the flags that schedule the work (--jobs, --threads), the output and the data's location are left
+// out. Long names are cut and end in a hash of the whole.
+std::string default_out_dir(const cxxopts::ParseResult& args) {
+  static const std::set<std::string> scheduling = {"out", "jobs", "threads", "resume", "data-dir", "help"};
+  std::map<std::string, std::string> given;  // the last value of each flag
+  for (const cxxopts::KeyValue& kv : args.arguments())
+    if (!scheduling.count(kv.key())) given[kv.key()] = kv.value();
+  if (given.empty()) return "compare-out";
+  std::string name = "compare";
+  for (const auto& [key, value] : given) {
+    name += name == "compare" ? "-" : "_";
+    name += key;
+    if (value != "true") name += "-" + value;
+  }
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view("-_.,+=").find(c) == std::string_view::npos)
+      c = '_';
+  constexpr std::size_t kMaxLength = 96;
+  if (name.size() > kMaxLength) {
+    std::uint64_t hash = 1469598103934665603ull;  // FNV-1a of the whole name
+    for (const char c : name) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    name = fmt::format("{}-{:08x}", name.substr(0, kMaxLength - 9), hash & 0xffffffffu);
+  }
+  return name;
+}
+
 std::string command_line(int argc, char** argv) {
   std::string text = "bend";
   for (int i = 0; i < argc; ++i) {
@@ -170,6 +205,10 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
     const int total = compare.base.threads > 0 ? compare.base.threads : default_num_threads();
     compare.base.threads = std::max(1, total / compare.jobs);
   }
+  if (world.is_root())
+    warn_if_oversubscribed("bend compare", compare.jobs,
+                           compare.base.threads > 0 ? compare.base.threads : default_num_threads(),
+                           cores_available());
 
   // The report goes to --out at the end: it must be writable before hours of runs (every rank checks).
   std::string out_error;
@@ -196,13 +235,13 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
     fmt::print(
         stderr,
         "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each; {} "
-        "run(s) at a time{}, {} thread(s) each\n",
+        "run(s) at a time{}, {} thread(s) each; report in {}\n",
         compare.activations.size(), compare.seeds, compare.base.dataset,
         compare.base.train_limit > 0 ? std::min(compare.base.train_limit, train.size()) : train.size(),
         compare.base.test_limit > 0 ? std::min(compare.base.test_limit, test.size()) : test.size(),
         compare.base.epochs, compare.jobs,
         world.size() > 1 ? fmt::format(" on each of {} MPI ranks", world.size()) : "",
-        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default");
+        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default", out.string());
 
   SweepProgress progress(stderr_is_tty() && world.size() == 1 && compare.jobs == 1,
                          world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string());
@@ -250,28 +289,84 @@ struct DocsPresetPart {
   lab::CompareResult result;
 };
 
-// OUT/report.md and OUT/index.html of --preset docs: each dataset's table, ranking and charts.
+// A dataset's name as people write it ("MNIST", "Fashion-MNIST"): the registry summary's words before
+// its colon, else the registry name.
+std::string display_name(const std::string& dataset) {
+  if (dataset == "mnist") return "MNIST";
+  const std::string& summary = find_dataset(dataset).summary;
+  const auto colon = summary.find(':');
+  return colon == std::string::npos ? dataset : summary.substr(0, colon);
+}
+
+// "98.48 ± 0.04%" (the std only with 2 or more runs), or "no result".
+std::string accuracy_cell(const lab::ActivationSummary& s) {
+  if (s.runs <= s.failed_runs) return "no result";
+  return s.runs - s.failed_runs >= 2
+             ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean, 100 * s.test_accuracy_std)
+             : fmt::format("{:.2f}%", 100 * s.test_accuracy_mean);
+}
+
+// The table over every dataset, one row per activation: its last-epoch test accuracy on each dataset
+// (mean ± std over seeds) and the first dataset's dead units per hidden layer. The README's table.
+std::pair<std::vector<std::string>, std::vector<std::vector<std::string>>> docs_summary_table(
+    const std::vector<DocsPresetPart>& parts) {
+  std::vector<std::string> header = {"activation"};
+  for (const DocsPresetPart& p : parts) header.push_back(display_name(p.dataset));
+  header.push_back(fmt::format("dead units L1/L2 ({})", display_name(parts.front().dataset)));
+  std::vector<std::vector<std::string>> rows;
+  for (const lab::ActivationSummary& first : parts.front().result.summary) {
+    std::vector<std::string> row = {first.activation};
+    for (const DocsPresetPart& p : parts) {
+      const auto it = std::find_if(p.result.summary.begin(), p.result.summary.end(),
+                                   [&](const auto& s) { return s.activation == first.activation; });
+      row.push_back(it == p.result.summary.end() ? "-" : accuracy_cell(*it));
+    }
+    std::string dead;
+    for (const double f : first.dead_fraction)
+      dead += fmt::format("{}{}%", dead.empty() ? "" : " / ", f == 0 ? "0" : fmt::format("{:.1f}", 100 * f));
+    row.push_back(dead.empty() ? "-" : dead);
+    rows.push_back(std::move(row));
+  }
+  return {header, rows};
+}
+
+// OUT/report.md and OUT/index.html of --preset docs: the table over both datasets, then each dataset's
+// statistics and charts.
 void write_docs_preset_index(const std::filesystem::path& out, const std::vector<DocsPresetPart>& parts,
                              const std::string& command) {
-  std::string md = fmt::format("# The docs' activation table, measured\n\n`{}`\n\n", command);
-  std::string html = fmt::format(
-      "<!doctype html><meta charset=\"utf-8\"><title>The docs' activation table, measured</title>"
-      "<h1>The docs' activation table, measured</h1><p><code>{}</code></p>",
-      command);
+  const std::string title = "The docs' activation table, measured";
+  const auto [header, rows] = docs_summary_table(parts);
+  std::string md = fmt::format("# {}\n\n`{}`\n\n", title, command);
+  md += "Last-epoch test accuracy, mean ± std over seeds:\n\n| " +
+        fmt::format("{}", fmt::join(header, " | ")) + " |\n|---";
+  for (std::size_t c = 1; c < header.size(); ++c) md += "|---:";
+  md += "|\n";
+  for (const auto& row : rows) md += "| " + fmt::format("{}", fmt::join(row, " | ")) + " |\n";
+  md += "\n";
+  plot::HtmlReport page(title);
+  page.preformatted(command);
+  page.paragraph(
+      "Last-epoch test accuracy, mean ± std over seeds; dead units: the share of each hidden "
+      "layer's units that output 0 for every probe sample after the last epoch.");
+  page.table(header, rows);
   for (const DocsPresetPart& p : parts) {
-    const std::string name = find_dataset(p.dataset).summary;
+    const std::string name = display_name(p.dataset);
     md += fmt::format(
-        "## {} ({})\n\n{}\n\n{}\n\nCharts: [{}/accuracy.svg]({}/accuracy.svg), full report: "
+        "## {}\n\n{}\n\n{}\n\n{}\n\nCharts: [{}/accuracy.svg]({}/accuracy.svg), full report: "
         "[{}/report.md]({}/report.md)\n\n",
-        p.dataset, name, lab::summary_table_markdown(p.result), lab::statistics_markdown(p.result), p.dataset,
-        p.dataset, p.dataset, p.dataset);
-    html += fmt::format(
-        "<h2>{} ({})</h2><p><img src=\"{}/accuracy.svg\" alt=\"test accuracy per epoch on {}\"></p>"
-        "<p><a href=\"{}/index.html\">the full report: statistics, loss, gradients, dead units</a></p>",
-        p.dataset, name, p.dataset, p.dataset, p.dataset);
+        name, find_dataset(p.dataset).summary, lab::summary_table_markdown(p.result),
+        lab::statistics_markdown(p.result), p.dataset, p.dataset, p.dataset, p.dataset);
+    page.heading(name);
+    const std::string& summary = find_dataset(p.dataset).summary;
+    const auto colon = summary.find(": ");
+    page.paragraph(fmt::format("{}. Ranking (test accuracy): {}.",
+                               colon == std::string::npos ? summary : summary.substr(colon + 2),
+                               fmt::join(p.result.ranking, " > ")));
+    page.image(p.dataset + "/accuracy.svg", "test accuracy per epoch on " + name);
+    page.link(p.dataset + "/index.html", "the full report: statistics, loss, gradients, dead units");
   }
   write_file_atomically(out / "report.md", md);
-  write_file_atomically(out / "index.html", html);
+  page.save(out / "index.html");
   fmt::print("report over both datasets: {}\n", (out / "index.html").string());
 }
 
@@ -291,7 +386,10 @@ int run_compare(int argc, char** argv) {
       "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
       cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
                                                  cxxopts::value<std::int64_t>()->default_value("512"))(
-      "out", "directory for the report", cxxopts::value<std::string>()->default_value("compare-out"))(
+      "out",
+      "directory for the report; default: compare- and the flags given, e.g. compare-acts-relu,gelu_epochs-3 "
+      "(compare-out with none), so compares of other settings never share a directory",
+      cxxopts::value<std::string>())(
       "jobs",
       "runs at the same time, sharing --threads (each gets threads/jobs, at least 1); 0: one per core when "
       "there are at least as many runs as cores, else 1",
@@ -306,13 +404,14 @@ int run_compare(int argc, char** argv) {
   if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
 
   dist::Environment mpi;  // once per process: MPI may be initialised only once
-  if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, args["out"].as<std::string>());
+  const std::filesystem::path out =
+      std::filesystem::path(args.count("out") ? args["out"].as<std::string>() : default_out_dir(args));
+  if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, out);
   const std::string preset = args["preset"].as<std::string>();
   if (preset != "docs") throw UsageError(fmt::format("--preset '{}': the only preset is docs", preset));
   if (args.count("dataset") || args.count("data-dir") || args.count("acts"))
     throw UsageError("--preset docs chooses the datasets (mnist, fashion) and the activations itself");
   // The docs' table on each dataset, then one page over both.
-  const std::filesystem::path out = args["out"].as<std::string>();
   std::vector<DocsPresetPart> parts;
   int status = 0;
   for (const char* dataset : {"mnist", "fashion"}) {

@@ -24,12 +24,20 @@ plot::Series curve_series(const std::string& label, const std::vector<double>& x
   return s;
 }
 
-int plot_activations(int argc, char** argv) {
-  cxxopts::Options options("bend plot activations", "Plot every activation and its derivative on [-5, 5].");
+// The flags of `bend plot activations`; `bend plot --help` prints them too.
+cxxopts::Options activations_options() {
+  cxxopts::Options options("bend plot activations",
+                           "Plot every activation and its derivative on [-R, R]: the landmarks printed, SVG "
+                           "charts and an index.html in --out.");
   options.add_options()("acts", "comma list, 'default' (the docs' table) or 'all'",
                         cxxopts::value<std::string>()->default_value("all"))(
       "range", "plot x in [-R, R]", cxxopts::value<double>()->default_value("5"))(
       "out", "directory for the charts", cxxopts::value<std::string>()->default_value("lab-out/activations"));
+  return options;
+}
+
+int plot_activations(int argc, char** argv) {
+  cxxopts::Options options = activations_options();
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
   std::vector<std::string> names;
@@ -119,6 +127,8 @@ int plot_activations(int argc, char** argv) {
     derivatives.series.push_back(
         curve_series(overlay[i]->name, overlay[i]->x, overlay[i]->derivative, plot::palette_color(i), false));
   }
+  plot::dash_overlapping(functions.series);
+  plot::dash_overlapping(derivatives.series);
   plot::save_svg(out / "functions.svg", plot::render_svg(functions));
   plot::save_svg(out / "derivatives.svg", plot::render_svg(derivatives));
   plot::save_svg(out / "grid.svg",
@@ -147,7 +157,13 @@ int run_plot(int argc, char** argv) {
   const std::string what = argc >= 2 ? argv[1] : "";
   if (what == "activations") return plot_activations(argc - 1, argv + 1);
   if (what == "-h" || what == "--help") {
-    fmt::print("usage: bend plot activations [--acts LIST] [--range R] [--out DIR]\n");
+    cxxopts::Options options = activations_options();
+    options.add_options()("h,help", "show this help");
+    fmt::print(
+        "bend plot WHAT [flags]: charts without training. WHAT is one of:\n"
+        "  activations   every activation and its derivative (bend plot activations --help)\n\n"
+        "{}\n",
+        options.help());
     return 0;
   }
   throw UsageError(what.empty() ? "say what to plot: 'activations'"

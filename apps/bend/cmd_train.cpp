@@ -181,6 +181,8 @@ int run_train(int argc, char** argv) {
   // job at once (MPI_Abort), since the others may be waiting for it in a collective.
   dist::Environment mpi;
   const dist::World world = dist::world();
+  if (world.is_root() && config.threads > 0)
+    warn_if_oversubscribed("bend train", 1, config.threads, cores_available());
   try {
     return train_here(args, config, model, metrics, world);
   } catch (const dist::JobError&) {

@@ -61,6 +61,7 @@ ClaimOutcome batchnorm_claim(const LabSettings& all, const LabData* mnist) {
   accuracy.y_min = 0;
   accuracy.y_max = 100;
   accuracy.reference_y = {100.0 / static_cast<double>(data.train.num_classes)};
+  accuracy.reference_labels = {fmt::format("chance ({:g}%)", accuracy.reference_y[0])};
   plot::LineChart grads =
       chart(fmt::format("{} hidden layers: weight-gradient norm per layer at init", s.depth),
             "Linear layer (1 = input side)", "weight-gradient norm (log scale)");

@@ -10,6 +10,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/io/atomic_file.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/ops.hpp"
 #include "bend/plot/html_report.hpp"
@@ -124,6 +125,21 @@ std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> res
   }
   page.save(dir / "index.html");
   written.push_back(dir / "index.html");
+  // The same table as Markdown (the README's, which scripts/regenerate-tables.sh --lab copies in).
+  auto cell = [](std::string text) {
+    std::string out;
+    for (const char c : text) {
+      if (c == '|') out += '\\';
+      out += c == '\n' ? ' ' : c;
+    }
+    return out;
+  };
+  std::string md = "| experiment | the docs' claim | measured | verdict |\n|---|---|---|---|\n";
+  for (const LabResult& r : results)
+    md += fmt::format("| `{}` | {} | {} | {} |\n", r.experiment->name, cell(std::string(r.experiment->claim)),
+                      cell(r.outcome.measured), r.outcome.reproduced ? "reproduced" : "not reproduced");
+  write_file_atomically(dir / "table.md", md);
+  written.push_back(dir / "table.md");
   return written;
 }
 

@@ -71,6 +71,7 @@ ClaimOutcome xor_claim(const LabSettings& all, const LabData*) {
                             "Adam step", "cross-entropy (nats, log scale)");
   c.y_scale = plot::Scale::Log10;
   c.reference_y = {kXorLinearBestLoss};
+  c.reference_labels = {"ln 2"};
   for (std::size_t i = 0; i < results.size(); ++i) {
     std::vector<double> x;
     for (std::size_t k = 0; k < results[i].loss_curve.size(); ++k)

@@ -27,6 +27,7 @@ tbody tr:nth-child(even){background:#fafafa}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 figure{margin:1.2em 0}
 img{max-width:100%;height:auto;display:block}
+code{background:#f3f4f6;border-radius:3px;padding:0 .25em;font-size:.92em}
 pre{background:#f6f8fa;border:1px solid #e5e7eb;padding:.8em 1em;overflow-x:auto;font-size:.88em}
 )";
 
@@ -48,6 +49,28 @@ bool looks_numeric(std::string_view cell) {
   return error == std::errc{} && end == cell.data() + cell.size();
 }
 
+// Escaped text with each pair of backticks made a <code> span, as Markdown writes them: `bend lab`
+// becomes <code>bend lab</code>. A backtick without a partner stays as it is.
+std::string with_code_spans(const std::string& escaped) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < escaped.size()) {
+    const std::size_t open = escaped.find('`', at);
+    const std::size_t close = open == std::string::npos ? open : escaped.find('`', open + 1);
+    if (close == std::string::npos) {
+      out += escaped.substr(at);
+      break;
+    }
+    out += escaped.substr(at, open - at);
+    if (close == open + 1)
+      out += "``";  // nothing between them: not a span
+    else
+      out += "<code>" + escaped.substr(open + 1, close - open - 1) + "</code>";
+    at = close + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string html_escape(std::string_view text) { return xml_escape(text); }
@@ -66,6 +89,10 @@ void HtmlReport::heading(std::string_view text, int level) {
   body_ += ">\n";
 }
 
+void HtmlReport::link(std::string_view href, std::string_view text) {
+  body_ += "<p><a href=\"" + html_escape(href) + "\">" + html_escape(text) + "</a></p>\n";
+}
+
 void HtmlReport::paragraph(std::string_view text) {
   // Split on blank lines so one call can carry several paragraphs.
   std::size_t start = 0;
@@ -73,7 +100,7 @@ void HtmlReport::paragraph(std::string_view text) {
     std::size_t end = text.find("\n\n", start);
     if (end == std::string_view::npos) end = text.size();
     const std::string_view part = trim(text.substr(start, end - start));
-    if (!part.empty()) body_ += "<p>" + html_escape(part) + "</p>\n";
+    if (!part.empty()) body_ += "<p>" + with_code_spans(html_escape(part)) + "</p>\n";
     start = end + 2;
   }
 }

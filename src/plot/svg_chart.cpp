@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <utility>
@@ -476,6 +477,7 @@ std::vector<LineStyle> line_styles(const std::vector<Series>& series) {
       style.color = s.color;
     }
     if (s.dashed && style.dash.empty()) style.dash = kDashedPattern;
+    if (!s.dash.empty()) style.dash = s.dash;
     styles.push_back(style);
   }
   return styles;
@@ -741,11 +743,6 @@ std::string line_chart_body(const LineChart& chart) {
   Svg svg;
   draw_y_axis(svg, y_axis, plot);
   draw_x_axis(svg, x_axis, plot);
-  for (double ref : chart.reference_y) {
-    if (!y_axis.accepts(ref) || ref < y_axis.lo || ref > y_axis.hi) continue;
-    const double y = y_axis.pixel(ref);
-    svg.line(plot.left, y, plot.right, y, "#999999", 1, "stroke-dasharray=\"4 3\"");
-  }
 
   // Data, clipped to the plot area grown by a few pixels so lines on the edge keep their full width.
   const Rect clip{plot.left - 3, plot.top - 3, plot.right + 3, plot.bottom + 3};
@@ -827,6 +824,20 @@ std::string line_chart_body(const LineChart& chart) {
         if (p.valid && inside(clip, p.x, p.y)) svg.circle(p.x, p.y, 2.8, styles[si].color);
   }
 
+  // Reference lines over the data: a curve along one (a loss stuck at ln 2) leaves it visible.
+  for (std::size_t r = 0; r < chart.reference_y.size(); ++r) {
+    const double ref = chart.reference_y[r];
+    if (!y_axis.accepts(ref) || ref < y_axis.lo || ref > y_axis.hi) continue;
+    const double y = y_axis.pixel(ref);
+    svg.line(plot.left, y, plot.right, y, "#666666", 1.2, "stroke-dasharray=\"5 3\"");
+    if (r < chart.reference_labels.size() && !chart.reference_labels[r].empty()) {
+      // Above the line, or below it when the line runs along the top of the plot.
+      const double text_y = y - 5 < plot.top + kTickFont ? y + kTickFont + 3 : y - 5;
+      svg.text(plot.right - 4, text_y, chart.reference_labels[r], kTickFont, "end",
+               "fill=\"#444444\" stroke=\"#ffffff\" stroke-width=\"3\" paint-order=\"stroke\"");
+    }
+  }
+
   draw_frame(svg, plot);
   if (!has_data)
     svg.text((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2 + 5, "no data", 14, "middle",
@@ -875,6 +886,31 @@ std::vector<double> nice_ticks(double lo, double hi, int target_count) {
   std::vector<double> ticks;
   for (double k = first; k <= last; k += 1) ticks.push_back(value(k));
   return ticks;
+}
+
+void dash_overlapping(std::vector<plot::Series>& series) {
+  double lo = 0, hi = 0;
+  for (const auto& s : series)
+    for (const double y : s.y)
+      if (std::isfinite(y)) {
+        lo = std::min(lo, y);
+        hi = std::max(hi, y);
+      }
+  const double close = 0.01 * std::max(hi - lo, 1e-12);
+  static const char* const kPatterns[] = {"7 4", "2 3", "10 3 2 3"};
+  std::size_t dashed = 0;
+  for (std::size_t i = 1; i < series.size(); ++i) {
+    if (series[i].dashed || !series[i].dash.empty()) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      std::size_t near = 0;
+      const std::size_t n = std::min(series[i].y.size(), series[j].y.size());
+      for (std::size_t k = 0; k < n; ++k) near += std::abs(series[i].y[k] - series[j].y[k]) <= close ? 1 : 0;
+      if (n > 0 && 2 * near > n) {
+        series[i].dash = kPatterns[dashed++ % std::size(kPatterns)];
+        break;
+      }
+    }
+  }
 }
 
 std::string palette_color(std::size_t index) { return kPalette[index % kPalette.size()]; }

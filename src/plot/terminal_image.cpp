@@ -17,7 +17,8 @@ namespace {
 
 void check_image_arguments(const char* what, const float* pixels, std::int64_t rows, std::int64_t cols) {
   if (rows < 0 || cols < 0)
-    throw ValueError(fmt::format("{}: image size {}x{} is invalid (rows and cols must be >= 0)", what, rows, cols));
+    throw ValueError(
+        fmt::format("{}: image size {}x{} is invalid (rows and cols must be >= 0)", what, rows, cols));
   if (pixels == nullptr && rows * cols > 0) throw ValueError(fmt::format("{}: pixels is null", what));
 }
 

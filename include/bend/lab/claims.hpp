@@ -158,7 +158,8 @@ struct LabResult {
 LabResult run_experiment(const Experiment& e, const LabSettings& settings, const LabData* data);
 
 // Writes index.html (the table of claims, measurements and verdicts, then every experiment's details and
-// charts) and the charts as <experiment>-<file> into `dir`. Returns the files written.
+// charts), the charts as <experiment>-<file>, and table.md (the table of claims as Markdown) into `dir`.
+// Returns the files written.
 std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> results,
                                                   const std::filesystem::path& dir, std::string_view title);
 

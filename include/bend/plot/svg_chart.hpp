@@ -22,6 +22,7 @@ struct Series {
   std::string color;  // any SVG colour ("#d62728", "teal"); empty = next colour of the palette
   bool dashed = false;
   bool markers = false;  // draw a small circle at every point
+  std::string dash;      // an SVG stroke-dasharray ("2 3"), for curves that overlap others; wins over dashed
 };
 
 // A shaded band behind a series (e.g. mean ± one std over seeds): low[i]..high[i] at the series' x[i],
@@ -39,7 +40,11 @@ struct LineChart {
   // Axis limits; unset limits come from the data (y rounded out to nice ticks, x exactly the data).
   std::optional<double> x_min, x_max, y_min, y_max;
   std::vector<Series> series;
-  std::vector<double> reference_y;  // light dashed horizontal lines, e.g. y = 0 or a target accuracy
+  // Dashed grey horizontal lines, e.g. y = 0 or a target accuracy, drawn on top of the data so a curve
+  // that runs along one never hides it; reference_labels[i] (when given and not empty) is written above
+  // line i at the right end ("chance", "ln 2").
+  std::vector<double> reference_y;
+  std::vector<std::string> reference_labels;
   int width = 720, height = 440;
   std::vector<Band> bands;
 };
@@ -71,6 +76,11 @@ std::string render_svg_grid(std::span<const LineChart> panels, int columns, std:
 // Round tick values with steps of 1, 2 or 5 times a power of ten, about target_count of them, the first
 // <= lo and the last >= hi. lo == hi gets a small range around it. Throws ValueError for non-finite input.
 std::vector<double> nice_ticks(double lo, double hi, int target_count);
+
+// Gives each series that runs along an earlier one (within 1% of the series' joint y range at more than
+// half of the points, compared index by index) a dash pattern of its own, so the curve underneath shows
+// through the gaps (leaky_relu over relu, celu over elu). Series already dashed are left alone.
+void dash_overlapping(std::vector<Series>& series);
 
 // Colour of the index-th automatically coloured series (a colour-blind-friendly 10-colour cycle).
 std::string palette_color(std::size_t index);
