@@ -31,28 +31,25 @@ const std::vector<std::string> kEdge = {"relu6", "hardswish", "hardsigmoid"};
 
 struct Settings {
   std::int64_t elements;  // per timed call: in L2 cache, so the arithmetic shows, not memory bandwidth
-  int rounds;             // the minimum over rounds is kept (the machine is shared)
-  double round_seconds;   // each round repeats the call for at least this long
+  int rounds;             // short rounds of kCallsPerRound calls; the fastest is kept (the machine is
+                          // shared: a round long enough to be preempted would measure the other load)
   DataLimits data;        // the epoch that is timed
 };
+constexpr int kCallsPerRound = 4;
 Settings settings_for(bool quick) {
-  return quick ? Settings{16384, 3, 0.004, {2000, 200}} : Settings{16384, 7, 0.02, {10000, 200}};
+  return quick ? Settings{16384, 60, {2000, 200}} : Settings{16384, 400, {10000, 200}};
 }
 
-// Seconds per element of `call` (best of the rounds).
+// Seconds per element of `call`: the fastest of the rounds, after one warm-up call.
 template <class F>
 double per_element(const Settings& s, F&& call) {
+  call();
   double best = std::numeric_limits<double>::infinity();
   for (int r = 0; r < s.rounds; ++r) {
-    std::int64_t reps = 0;
     const auto start = std::chrono::steady_clock::now();
-    double elapsed = 0;
-    do {
-      call();
-      ++reps;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    } while (elapsed < s.round_seconds);
-    best = std::min(best, elapsed / static_cast<double>(reps * s.elements));
+    for (int c = 0; c < kCallsPerRound; ++c) call();
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    best = std::min(best, elapsed / static_cast<double>(kCallsPerRound * s.elements));
   }
   return best;
 }
@@ -151,14 +148,14 @@ ClaimOutcome cost_claim(const LabSettings& all, const LabData* mnist) {
       kCheapestSlack, 100 * kSlightShare);
   o.notes.push_back(fmt::format(
       "bend's float32 kernels (the ones training runs, vectorised for this CPU), {} elements per call (in "
-      "cache), best of {} rounds of ≥ {:g} ms; values uniform in [−4, 4]. The epoch: MLP {} with ReLU, Adam, "
+      "cache), the fastest of {} rounds of {} calls; values uniform in [−4, 4]. The epoch: MLP {} with ReLU, "
+      "Adam, "
       "batch {}, {} MNIST images, one thread team as `bend train` runs it: {:.0f} ns per image. An "
       "activation's share is (hidden units × its forward + backward time) over that epoch with ReLU's part "
       "swapped for it. Times vary with the CPU and its load; the ratios are the point. The edge picks are "
       "about more than float time: they are piecewise linear, so they quantise to integers without an "
       "exp or erf.",
-      s.elements, s.rounds, 1e3 * s.round_seconds, fmt::join(sizes, "-"), t.batch, data.train.size(),
-      per_image_ns));
+      s.elements, s.rounds, kCallsPerRound, fmt::join(sizes, "-"), t.batch, data.train.size(), per_image_ns));
   o.header = {"activation", "forward (ns/element)", "backward (ns/element)", "× relu", "share of an epoch"};
   std::vector<Cost> sorted = costs;
   std::sort(sorted.begin(), sorted.end(), [](const Cost& a, const Cost& b) { return a.total() < b.total(); });
