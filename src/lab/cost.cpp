@@ -169,7 +169,6 @@ ClaimOutcome cost_claim(const LabSettings& all, const LabData* mnist) {
                       fmt::format("{:.2f}", c.total() / relu.total()), pct(c.epoch_share)});
     bars.groups.push_back({c.name, {c.forward_ns, c.backward_ns}});
   }
-  bars.width = 960;
   o.charts.push_back(
       {"time.svg", "forward and backward time per element, on this CPU", plot::render_svg(bars)});
   return o;

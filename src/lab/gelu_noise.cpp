@@ -112,9 +112,9 @@ ClaimOutcome gelu_noise_claim(const LabSettings& all, const LabData*) {
                       fmt::format("{:.4f}", relu_exact[i])});
   plot::LineChart c = chart("GELU is the expected gated input, not the expected ReLU of a noisy input",
                             "input x (dimensionless)", "expected output (same units as x)");
-  c.series.push_back(series("GELU = x·Φ(x) (bend's kernel)", x, gelu_d, 0, false));
-  c.series.push_back(series("Monte Carlo E[x·1[x+ε>0]] (noise on the gate)", x, gate, 1, true));
-  c.series.push_back(series("Monte Carlo E[ReLU(x+ε)] (noise on ReLU's input)", x, relu, 2, true));
+  c.series.push_back(series("GELU (bend)", x, gelu_d, 0, false));
+  c.series.push_back(series("E[x·1[x+ε>0]] (MC)", x, gate, 1, true));
+  c.series.push_back(series("E[ReLU(x+ε)] (MC)", x, relu, 2, true));
   plot::Series exact = series("x·Φ(x) + φ(x)", x, relu_exact, 3, false);
   exact.dashed = true;
   c.series.push_back(std::move(exact));
