@@ -33,31 +33,8 @@ bool mnist_available() {
       "MNIST in " + kMnist.string(), "run data/fetch-mnist.sh");
 }
 
-// Small settings: a few thousand images, a few epochs, narrower nets where the claim survives it.
-lab::LabSettings fast_settings() {
-  lab::LabSettings s;
-  s.collapse.data = {6000, 1000};
-  s.collapse.train.epochs = 6;
-  s.xor_.steps = 1500;
-  s.vanishing.depths = {20, 50};
-  s.vanishing.width = 32;
-  s.vanishing.probe = 256;
-  s.dying_relu.sizes = {784, 128, 64, 10};
-  s.dying_relu.data = {4000, 1000};
-  s.dying_relu.measure = 4000;
-  s.dying_relu.train.batch = 32;
-  s.dying_relu.train.lr = 3e-3;
-  s.dying_relu.train.epochs = 4;
-  s.dip.points = 20001;
-  s.init.width = 64;
-  s.init.acts = {"relu"};
-  s.init.probe = 256;
-  s.init.data = {2000, 1000};
-  s.batchnorm.width = 32;
-  s.batchnorm.probe = 256;
-  s.batchnorm.data = {3000, 1000};
-  return s;
-}
+// Small settings: `bend lab --quick`'s.
+lab::LabSettings fast_settings() { return lab::quick_settings(); }
 
 // Every experiment run once on fast_settings(), shared by the test cases below (in table order).
 const std::map<std::string, lab::LabResult>& fast_results() {
@@ -123,7 +100,7 @@ std::string read_text(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("lab claims: the table", "[lab][claims]") {
-  CHECK(lab::experiments().size() == 7);
+  CHECK(lab::experiments().size() >= 7);
   for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm"})
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
@@ -136,6 +113,10 @@ TEST_CASE("lab claims: the table", "[lab][claims]") {
         "claim: " + std::string(lab::find_experiment("xor").claim) + " measured: x = 2.5 → not reproduced");
   o.reproduced = true;
   CHECK(lab::verdict_line(lab::find_experiment("xor"), o).ends_with("→ reproduced"));
+  o.not_settled(5, 23);
+  CHECK_FALSE(o.reproduced);
+  CHECK(lab::verdict_text(o) == "not settled at 5 seeds (a paired test would need about 23)");
+  CHECK(lab::verdict_line(lab::find_experiment("xor"), o).ends_with("→ " + lab::verdict_text(o)));
   CHECK(lab::per_layer_factor({1e-4, 1e-2, 1.0}) == Approx(0.01));
   lab::LabSettings s;
   s.override_data(500, 2);

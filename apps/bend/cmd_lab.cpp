@@ -1,6 +1,8 @@
 // bend lab: every claim of the activation docs settled by an experiment, with a verdict.
 //   bend lab NAME   one experiment (bend lab --help lists them)
 //   bend lab all    every experiment, one HTML page with the table of claims, measurements and verdicts
+//   bend lab guide  every experiment, then the docs' tables row by row with the experiments that measured
+//   them
 // The experiments, their claims, thresholds and charts are one table in the library
 // (bend/lab/claims.hpp, src/lab); this file parses the flags, loads MNIST once, prints and saves.
 #include <chrono>
@@ -11,6 +13,7 @@
 
 #include "bend/data/registry.hpp"
 #include "bend/lab/claims.hpp"
+#include "bend/lab/guide.hpp"
 #include "bend/parallel.hpp"
 #include "cli.hpp"
 
@@ -35,7 +38,7 @@ void print_table(const std::vector<std::string>& header, const std::vector<std::
 
 std::string experiment_list() {
   std::string out;
-  for (const lab::Experiment& e : lab::experiments()) out += fmt::format("  {:<12} {}\n", e.name, e.summary);
+  for (const lab::Experiment& e : lab::experiments()) out += fmt::format("  {:<18} {}\n", e.name, e.summary);
   return out;
 }
 
@@ -49,14 +52,18 @@ int run_lab(int argc, char** argv) {
         "usage: bend lab EXPERIMENT|all [flags]\n"
         "Each experiment measures one claim of the activation docs and prints a verdict line:\n"
         "  claim: ... measured: ... → reproduced | not reproduced\n\n{}"
-        "  all          every experiment, and one HTML page with all claims and charts\n\n"
+        "  all                every experiment, and one HTML page with all claims and charts\n"
+        "  guide              every experiment, then the docs' selection guide and properties table row by\n"
+        "                     row with the experiments that measured each row (also written by 'all')\n\n"
         "flags: --data-dir DIR (MNIST), --out DIR (default lab-out/<experiment>), --seed N,\n"
-        "       --train-limit N and --epochs N (override the defaults of every experiment that trains)\n",
+        "       --train-limit N and --epochs N (override the defaults of every experiment that trains),\n"
+        "       --quick (small sizes, the tests': every experiment in seconds)\n",
         experiment_list());
     return 0;
   }
   std::vector<const lab::Experiment*> selected;
-  if (what == "all") {
+  const bool every = what == "all" || what == "guide";
+  if (every) {
     for (const lab::Experiment& e : lab::experiments()) selected.push_back(&e);
   } else {
     try {
@@ -74,7 +81,7 @@ int run_lab(int argc, char** argv) {
       "train-limit", "training images of every experiment that trains (default: each experiment's own)",
       cxxopts::value<std::int64_t>())(
       "epochs", "epochs of every experiment that trains (default: each experiment's own)",
-      cxxopts::value<std::int64_t>());
+      cxxopts::value<std::int64_t>())("quick", "small sizes (the tests'): every experiment in seconds");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc - 1, argv + 1, args)) return 0;
   // Left out: each experiment's default (0 below). Given, they must be positive, as for bend train.
@@ -86,7 +93,7 @@ int run_lab(int argc, char** argv) {
       throw UsageError(fmt::format(
           "--{} must be positive, got {} (leave it out for each experiment's default)", flag, *value));
   }
-  lab::LabSettings settings;
+  lab::LabSettings settings = args.count("quick") ? lab::quick_settings() : lab::LabSettings{};
   settings.seed = args["seed"].as<std::uint64_t>();
   settings.override_data(train_limit, epochs);
   const std::filesystem::path out = args["out"].as<std::string>();
@@ -105,8 +112,11 @@ int run_lab(int argc, char** argv) {
 
   std::vector<lab::LabResult> results;
   std::vector<std::string> failed;  // `all`: an experiment that cannot run does not take the others down
-  for (const lab::Experiment* e : selected) {
-    fmt::print("== {} ==\n", e->name);
+  for (std::size_t k = 0; k < selected.size(); ++k) {
+    const lab::Experiment* e = selected[k];
+    // The progress line: [k/N] name ... (then its time and verdict when it is done).
+    const std::string progress = fmt::format("[{}/{}] {}", k + 1, selected.size(), e->name);
+    fmt::print("== {} ... ==\n", progress);
     std::fflush(stdout);
     try {
       results.push_back(lab::run_experiment(*e, settings, data ? &*data : nullptr));
@@ -122,20 +132,27 @@ int run_lab(int argc, char** argv) {
       fmt::print("\n");
       print_table(o.header, o.rows);
     }
-    fmt::print("\n{}\nrule: {} ({:.1f}s)\n\n", lab::verdict_line(*e, o), o.threshold, o.seconds);
+    fmt::print("\n{}\nrule: {}\n{} ... {:.1f}s → {}\n\n", lab::verdict_line(*e, o), o.threshold, progress,
+               o.seconds, lab::verdict_text(o));
     std::fflush(stdout);
   }
   if (results.empty())
     throw Error(fmt::format("every experiment failed ({}); their errors are above", fmt::join(failed, ", ")));
   const std::string title =
-      what == "all" ? "bend lab: the activation docs' claims, measured" : fmt::format("bend lab {}", what);
+      every ? "bend lab: the activation docs' claims, measured" : fmt::format("bend lab {}", what);
   lab::write_lab_page(results, out, title);
+  if (every) lab::write_guide(results, out);
+  if (what == "guide") {
+    fmt::print("\nThe docs' tables, row by row, with the experiments that measured them:\n\n");
+    print_table(lab::guide_header(), lab::guide_table(results, false));
+    fmt::print("\nguide: {} and {}\n", (out / "guide.md").string(), (out / "guide.html").string());
+  }
   if (results.size() > 1) {
     int reproduced = 0;
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : results) {
       reproduced += r.outcome.reproduced ? 1 : 0;
-      rows.push_back({std::string(r.experiment->name), r.outcome.reproduced ? "reproduced" : "not reproduced",
+      rows.push_back({std::string(r.experiment->name), lab::verdict_text(r.outcome),
                       fmt::format("{:.1f}s", r.outcome.seconds)});
     }
     print_table({"experiment", "verdict", "time"}, rows);

@@ -6,6 +6,7 @@
 #include "bend/lab/compare.hpp"
 #include "bend/lab/dying_relu.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/lab/guide.hpp"
 #include "bend/lab/vanishing.hpp"
 #include "bend/lab/xor.hpp"
 #include "bend/plot/html_report.hpp"

@@ -4,7 +4,9 @@
 // decides the verdict. `bend lab NAME`, `bend lab all` and the tests all read this table.
 //
 // A verdict is decided from the measurement against a stated threshold (ClaimOutcome::threshold), never
-// written down in advance: "claim: ... measured: ... → reproduced" or "→ not reproduced".
+// written down in advance: "claim: ... measured: ... → reproduced" or "→ not reproduced". An experiment
+// decided by seed statistics has a third verdict: "→ not settled at N seeds (a paired test would need about
+// M)", when its paired test over the seeds it ran cannot tell the two sides apart.
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -35,8 +37,15 @@ struct ClaimOutcome {
   std::vector<std::string> notes;  // settings and remarks, one paragraph each
   std::vector<Chart> charts;
   double seconds = 0;
+  // Seed statistics (experiments that compare runs over seeds): `settled` false when the paired test over
+  // `seeds` seeds cannot decide; `seeds_needed` is then the estimate of stats::paired_sample_size (0:
+  // no number of seeds would, the measured gap is 0 or beyond reach).
+  bool settled = true;
+  int seeds = 0, seeds_needed = 0;
 
   void set(std::string name, double value) { numbers.emplace_back(std::move(name), value); }
+  // Marks the verdict as not settled at `seeds` seeds, `needed` being the estimate above.
+  void not_settled(int seed_count, int needed);
   // The number called `name`; throws ValueError naming it when there is none.
   double number(std::string_view name) const;
 };
@@ -123,10 +132,17 @@ struct LabSettings {
   InitSettings init;
   BatchNormSettings batchnorm;
   std::uint64_t seed = 0;  // init and data order of every run
+  // `bend lab all --quick`: small sizes (the tests'), every experiment in seconds. The experiments that keep
+  // their settings in their own file read this flag; quick_settings() sets it and the others' sizes.
+  bool quick = false;
 
   // --train-limit / --epochs for every experiment that trains on MNIST (a value <= 0 keeps the default).
   void override_data(std::int64_t train_limit, std::int64_t epochs);
 };
+
+// The settings of `bend lab --quick` and of the tests: small data, few epochs, narrower nets where the
+// claim survives it.
+LabSettings quick_settings();
 
 // MNIST as loaded once by the caller; each experiment takes the first DataLimits of it.
 struct LabData {
@@ -146,7 +162,9 @@ std::span<const Experiment> experiments();
 // The entry called `name`; throws ValueError listing the names.
 const Experiment& find_experiment(std::string_view name);
 
-// "claim: <claim> measured: <measured> → reproduced" (or "→ not reproduced").
+// "reproduced", "not reproduced" or "not settled at N seeds (a paired test would need about M)".
+std::string verdict_text(const ClaimOutcome& o);
+// "claim: <claim> measured: <measured> → <verdict_text>".
 std::string verdict_line(const Experiment& e, const ClaimOutcome& o);
 
 struct LabResult {
@@ -171,6 +189,14 @@ ClaimOutcome dying_relu_claim(const LabSettings&, const LabData*);
 ClaimOutcome dip_claim(const LabSettings&, const LabData*);
 ClaimOutcome init_claim(const LabSettings&, const LabData*);
 ClaimOutcome batchnorm_claim(const LabSettings&, const LabData*);
+// Issue 25, claims 1-7 (each in src/lab/<name>.cpp).
+ClaimOutcome relu_sparsity_claim(const LabSettings&, const LabData*);
+ClaimOutcome gelu_noise_claim(const LabSettings&, const LabData*);
+ClaimOutcome silu_twin_claim(const LabSettings&, const LabData*);
+ClaimOutcome cost_claim(const LabSettings&, const LabData*);
+ClaimOutcome zero_centred_claim(const LabSettings&, const LabData*);
+ClaimOutcome explode_claim(const LabSettings&, const LabData*);
+ClaimOutcome approximation_claim(const LabSettings&, const LabData*);
 
 // Helpers the experiments share.
 // The first `limits` of data (an independent copy only when it is cut).
