@@ -15,6 +15,9 @@
 #include "bend/lab/guide.hpp"
 #include "requirements.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 using namespace bend;
 
 namespace {
@@ -196,3 +199,5 @@ TEST_CASE("lab guide: every row of the docs' tables, with what measured it", "[l
   CHECK(text.find("silu-twin: " + lab::verdict_text(results[0].outcome)) != std::string::npos);
   std::filesystem::remove_all(dir);
 }
+
+}  // namespace BEND_UNITY_ID
