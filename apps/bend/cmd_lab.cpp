@@ -135,7 +135,7 @@ int run_lab(int argc, char** argv) {
     std::vector<std::vector<std::string>> rows;
     for (const auto& r : results) {
       reproduced += r.outcome.reproduced ? 1 : 0;
-      rows.push_back({std::string(r.experiment->name), r.outcome.reproduced ? "reproduced" : "not reproduced",
+      rows.push_back({std::string(r.experiment->name), r.outcome.verdict_text(),
                       fmt::format("{:.1f}s", r.outcome.seconds)});
     }
     print_table({"experiment", "verdict", "time"}, rows);

@@ -78,8 +78,7 @@ const Experiment& find_experiment(std::string_view name) {
 }
 
 std::string verdict_line(const Experiment& e, const ClaimOutcome& o) {
-  return fmt::format("claim: {} measured: {} → {}", e.claim, o.measured,
-                     o.reproduced ? "reproduced" : "not reproduced");
+  return fmt::format("claim: {} measured: {} → {}", e.claim, o.measured, o.verdict_text());
 }
 
 LabResult run_experiment(const Experiment& e, const LabSettings& settings, const LabData* data) {
@@ -99,7 +98,7 @@ std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> res
   for (const LabResult& r : results) {
     reproduced += r.outcome.reproduced ? 1 : 0;
     rows.push_back({std::string(r.experiment->name), std::string(r.experiment->claim), r.outcome.measured,
-                    r.outcome.threshold, r.outcome.reproduced ? "reproduced" : "not reproduced",
+                    r.outcome.threshold, r.outcome.verdict_text(),
                     fmt::format("{:.1f}s", r.outcome.seconds)});
   }
   page.paragraph(fmt::format(
@@ -109,7 +108,7 @@ std::vector<std::filesystem::path> write_lab_page(std::span<const LabResult> res
   page.table({"experiment", "claim", "measured", "rule", "verdict", "time"}, rows);
   for (const LabResult& r : results) {
     const ClaimOutcome& o = r.outcome;
-    page.heading(fmt::format("{}: {}", r.experiment->name, o.reproduced ? "reproduced" : "not reproduced"));
+    page.heading(fmt::format("{}: {}", r.experiment->name, o.verdict_text()));
     page.paragraph(fmt::format("Claim: {}.", r.experiment->claim));
     page.paragraph(fmt::format("Measured: {}.", o.measured));
     page.paragraph(fmt::format("Rule: {}.", o.threshold));

@@ -30,6 +30,9 @@ struct ClaimOutcome {
   std::string measured;   // the numbers in one line of prose
   std::string threshold;  // the rule that decided `reproduced`
   bool reproduced = false;
+  // When not empty: the verdict in words, instead of "reproduced" / "not reproduced" (an experiment
+  // decided by tests over seeds may be "not settled at 5 seeds ..."); reproduced stays false then.
+  std::string verdict;
   std::vector<std::string> header;  // the experiment's detail table
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> notes;  // settings and remarks, one paragraph each
@@ -37,6 +40,9 @@ struct ClaimOutcome {
   double seconds = 0;
 
   void set(std::string name, double value) { numbers.emplace_back(std::move(name), value); }
+  std::string verdict_text() const {
+    return !verdict.empty() ? verdict : reproduced ? "reproduced" : "not reproduced";
+  }
   // The number called `name`; throws ValueError naming it when there is none.
   double number(std::string_view name) const;
 };
