@@ -53,6 +53,12 @@ lab::LabSettings fast_settings() {
   s.batchnorm.width = 32;
   s.batchnorm.probe = 256;
   s.batchnorm.data = {3000, 1000};
+  s.transformer.arch = "1x28x28-patch7d16:patch_embed-cls-pos-tf1h2f32:blocks-tok0-ln:norm-10:head";
+  s.transformer.seeds = 3;
+  s.transformer.train_limit = 2000;
+  s.transformer.test_limit = 1000;
+  s.transformer.epochs = 1;
+  s.transformer.threads = 1;
   return s;
 }
 
@@ -120,8 +126,9 @@ std::string read_text(const std::filesystem::path& p) {
 }  // namespace
 
 TEST_CASE("lab claims: the table", "[lab][claims]") {
-  CHECK(lab::experiments().size() == 7);
-  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm"})
+  CHECK(lab::experiments().size() == 8);
+  for (const char* name :
+       {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer"})
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;
@@ -228,6 +235,38 @@ TEST_CASE("lab claims: batchnorm", "[lab][claims][mnist]") {
   CHECK(o.number("sigmoid_accuracy") < 0.2);
   CHECK(o.number("sigmoid_bn_accuracy") > 0.6);
   CHECK(o.number("relu_accuracy") > 0.2);
+}
+
+TEST_CASE("lab claims: transformer", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  // A tiny ViT, 3 seeds, one epoch on 2000 images: the verdict must follow from the numbers, whichever
+  // it is.
+  const lab::ClaimOutcome& o = fast_results().at("transformer").outcome;
+  INFO(lab::verdict_line(lab::find_experiment("transformer"), o));
+  CHECK(o.number("seeds") == 3);
+  const double relu = o.number("relu_accuracy");
+  CHECK(relu > 0.5);  // a fraction; far above the 10% of guessing after one epoch
+  int better = 0, worse = 0;
+  for (const char* act : {"gelu", "silu", "swiglu"}) {
+    INFO(act);
+    const std::string a(act);
+    CHECK(o.number(a + "_accuracy") > 0.5);
+    // No run diverges here, so the mean paired gap is the gap of the means.
+    CHECK(o.number(a + "_minus_relu") == Approx(o.number(a + "_accuracy") - relu).margin(1e-9));
+    const double p = o.number(a + "_p_holm");
+    CHECK(p >= 0.0);
+    CHECK(p <= 1.0);
+    if (p <= 0.05 && o.number(a + "_minus_relu") > 0) ++better;
+    if (p <= 0.05 && o.number(a + "_minus_relu") <= 0) ++worse;
+    if (p > 0.05) CHECK(o.number(a + "_seeds_needed") != 1);
+  }
+  const double verdict = o.number("verdict");
+  CHECK(verdict == (better == 3 ? 1.0 : worse > 0 ? 0.0 : -1.0));
+  CHECK(o.reproduced == (verdict == 1.0));
+  if (verdict == -1.0) CHECK_THAT(o.verdict_text(), Catch::StartsWith("not settled at 3 seeds"));
+  if (verdict == 0.0) CHECK(o.verdict_text() == "not reproduced");
+  CHECK(o.rows.size() == 4);
+  CHECK(o.charts.size() == 1);
 }
 
 TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart",

@@ -15,6 +15,7 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/lab/transformer.hpp"
 #include "bend/train/diagnostics.hpp"
 
 namespace bend::lab {
@@ -128,6 +129,7 @@ struct LabSettings {
   DipSettings dip;
   InitSettings init;
   BatchNormSettings batchnorm;
+  TransformerSettings transformer;
   std::uint64_t seed = 0;  // init and data order of every run
 
   // --train-limit / --epochs for every experiment that trains on MNIST (a value <= 0 keeps the default).
@@ -176,6 +178,7 @@ ClaimOutcome dying_relu_claim(const LabSettings&, const LabData*);
 ClaimOutcome dip_claim(const LabSettings&, const LabData*);
 ClaimOutcome init_claim(const LabSettings&, const LabData*);
 ClaimOutcome batchnorm_claim(const LabSettings&, const LabData*);
+ClaimOutcome transformer_claim(const LabSettings&, const LabData*);  // src/lab/transformer.cpp
 
 // Helpers the experiments share.
 // The first `limits` of data (an independent copy only when it is cut).
