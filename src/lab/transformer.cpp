@@ -56,7 +56,7 @@ ClaimOutcome transformer_claim(const LabSettings& all, const LabData* mnist_data
       o.set(act + "_minus_relu", diff);
       o.set(act + "_p_holm", pair.p_holm);
       o.set(act + "_seeds_needed", pair.resolved ? 0.0 : static_cast<double>(pair.seeds_needed.value_or(0)));
-      gap = fmt::format("{:+.2f}", diff);
+      gap = fmt::format("{:+.2f}", 100 * diff);
       p = fmt::format("{:.3g}", pair.p_holm);
       resolved = pair.resolved ? "yes" : "no";
       if (pair.resolved && diff > 0) ++better;
@@ -74,8 +74,8 @@ ClaimOutcome transformer_claim(const LabSettings& all, const LabData* mnist_data
     const std::string dead = summary.dead_fraction.empty()
                                  ? std::string("-")
                                  : fmt::format("{:.1f}%", 100 * summary.dead_fraction.back());
-    o.rows.push_back({act, fmt::format("{:.2f} ± {:.2f}", sum.mean, sum.std), gap, p, resolved, seeds, dead,
-                      fmt::format("{:.1f}", summary.seconds_per_epoch)});
+    o.rows.push_back({act, fmt::format("{:.2f} ± {:.2f}", 100 * sum.mean, 100 * sum.std), gap, p, resolved,
+                      seeds, dead, fmt::format("{:.1f}", summary.seconds_per_epoch)});
   }
   const int challengers = static_cast<int>(c.names.size()) - 1;
   o.set("seeds", s.seeds);
@@ -101,9 +101,11 @@ ClaimOutcome transformer_claim(const LabSettings& all, const LabData* mnist_data
   std::vector<std::string> parts;
   for (std::size_t a = 1; a < c.names.size(); ++a)
     parts.push_back(fmt::format("{} {:+.2f} points vs relu (Holm p {:.3g})", c.names[a],
-                                o.number(c.names[a] + "_minus_relu"), o.number(c.names[a] + "_p_holm")));
-  o.measured = fmt::format("relu {:.2f}% over {} seeds; {}; ranking {}", o.number(s.baseline + "_accuracy"),
-                           s.seeds, fmt::join(parts, "; "), stats::ranking_line(c));
+                                100 * o.number(c.names[a] + "_minus_relu"),
+                                o.number(c.names[a] + "_p_holm")));
+  o.measured =
+      fmt::format("relu {:.2f}% over {} seeds; {}; ranking {}", 100 * o.number(s.baseline + "_accuracy"),
+                  s.seeds, fmt::join(parts, "; "), stats::ranking_line(c));
   o.threshold = fmt::format(
       "paired t-tests over seeds of the final test accuracy, Holm-corrected at alpha {}: reproduced when "
       "each of {} beats {} significantly; not reproduced when one is significantly no better; otherwise "

@@ -10,7 +10,8 @@
 //   not settled     otherwise (ClaimOutcome::verdict "not settled at N seeds ..."): the outcome says how
 //                   many seeds a paired test would need for the largest unresolved gap
 //                   (stats::paired_sample_size).
-// Numbers set: "<act>_accuracy" (mean final test accuracy), "<act>_minus_relu" (mean paired gap),
+// Numbers set: "<act>_accuracy" (mean final test accuracy, a fraction), "<act>_minus_relu" (mean paired
+// gap, a fraction; the text gives both in % and points),
 // "<act>_p_holm", "<act>_seeds_needed" (0 when resolved or unknown), "seeds", "verdict" (1 reproduced,
 // 0 not reproduced, -1 not settled).
 #include <cstdint>
