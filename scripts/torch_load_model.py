@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Loads a model bend saved from a model spec (bend train --model/--arch) into the same torch.nn.Sequential.
+"""Loads a model bend saved from a model spec (bend train --model/--arch) into the same torch.nn modules.
 
     torch_load_model.py FILE... [--rows N]
 
 The Sequential is built from the file's bend.layers metadata, JSON written from bend's layer table
 (src/nn/layer_table.cpp): {"input": [1, 28, 28], "modules": [{"name": "Conv2d", "args": {"in_channels":
 1, "out_channels": 6, "kernel_size": 5, ...}}, ...]}. Each module is getattr(torch.nn, name)(**args),
-with no list of layer kinds here: a new kind of layer in bend needs no change to this script. The one
-module torch.nn lacks, SwiGLU, is defined below. The file's tensors go in with
+with no list of layer kinds here: a new kind of layer in bend needs no change to this script unless torch.nn
+lacks its module. Those are defined below: SwiGLU, the vision transformer's PatchEmbedding (an nn.Conv2d
+read as tokens), ClassToken, PositionEmbedding, TakeToken, and the gated SwiGLUTransformerEncoderLayer.
+The modules run in order as in nn.Sequential, each named by its index or by its "key" (--model vit:
+patch_embed, cls_token, pos_embed, blocks.N, norm, head). The file's tensors go in with
 load_state_dict(strict=True), so a missing, extra or misshapen tensor is an error.
 
 BatchNorm's num_batches_tracked is a float32 scalar in bend's files and an int64 buffer in PyTorch:
@@ -43,22 +46,109 @@ class SwiGLU(nn.Module):
         return F.silu(self.gate_proj(x)) * self.up_proj(x)
 
 
-BEND_MODULES = {"SwiGLU": SwiGLU}
+class PatchEmbedding(nn.Conv2d):
+    """bend's PatchEmbedding (bend/nn/patch_embedding.hpp): an nn.Conv2d with kernel = stride = patch whose
+    output is read as tokens, [N, C, H, W] -> [N, (H/p)(W/p), D]."""
+
+    def forward(self, x):
+        return super().forward(x).flatten(2).transpose(1, 2)
+
+
+class ClassToken(nn.Module):
+    """bend's ClassToken: a learned token cls_token [1, 1, D] put first in each sequence."""
+
+    def __init__(self, embed_dim):
+        super().__init__()
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, embed_dim))
+
+    def forward(self, x):
+        return torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x], dim=1)
+
+
+class PositionEmbedding(nn.Module):
+    """bend's PositionEmbedding: a learned table pos_embed [1, max_tokens, D] added to the tokens."""
+
+    def __init__(self, max_tokens, embed_dim):
+        super().__init__()
+        self.pos_embed = nn.Parameter(torch.zeros(1, max_tokens, embed_dim))
+
+    def forward(self, x):
+        return x + self.pos_embed[:, : x.shape[1]]
+
+
+class TakeToken(nn.Module):
+    """bend's TakeToken: x[:, index] of a batch of token sequences."""
+
+    def __init__(self, index):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        return x[:, self.index]
+
+
+class SwiGLUTransformerEncoderLayer(nn.TransformerEncoderLayer):
+    """bend's TransformerEncoderLayer with activation "swiglu": linear1 to 2 * dim_feedforward, then
+    silu(gate) * value with the gate first (bend/nn/transformer_encoder_layer.hpp)."""
+
+    def __init__(self, d_model, nhead, dim_feedforward, **kwargs):
+        super().__init__(d_model, nhead, dim_feedforward, **kwargs)
+        self.linear1 = nn.Linear(d_model, 2 * dim_feedforward)
+        self.activation_relu_or_gelu = False  # the fused fast path would skip _ff_block
+
+    def _ff_block(self, x):
+        gate, value = self.linear1(x).chunk(2, dim=-1)
+        return self.dropout2(self.linear2(self.dropout(F.silu(gate) * value)))
+
+
+BEND_MODULES = {
+    cls.__name__: cls
+    for cls in (SwiGLU, PatchEmbedding, ClassToken, PositionEmbedding, TakeToken, SwiGLUTransformerEncoderLayer)
+}
 
 
 def module_from(entry):
-    """One bend.layers module, {"name": ..., "args": {...}}, to a torch.nn module."""
+    """One bend.layers module, {"name": ..., "args": {...}} (a container also has "modules", given to it in
+    order; an argument that is itself such an object is built as a module), to a torch.nn module."""
     name = entry["name"]
     cls = getattr(nn, name, None) or BEND_MODULES.get(name)
     if cls is None:
         raise ValueError(f"no PyTorch module '{name}' (torch.nn has none, nor this script)")
-    return cls(**entry["args"])
+    args = {k: module_from(v) if isinstance(v, dict) and "name" in v else v for k, v in entry["args"].items()}
+    return cls(*[module_from(m) for m in entry.get("modules", [])], **args)
+
+
+class Model(nn.Module):
+    """The modules of bend.layers run in order, as nn.Sequential. Each is the child named by its "key", or
+    by its index when it has none (as nn.Sequential names them); key "" puts its parameters in the model's
+    own namespace (a class token's cls_token), as a torch model holding them itself."""
+
+    def __init__(self, entries):
+        super().__init__()
+        self.steps = []
+        for index, entry in enumerate(entries):
+            module = module_from(entry)
+            key = entry.get("key", str(index))
+            if key:
+                self.add_module(key, module)
+            else:
+                for name, parameter in module.named_parameters():
+                    self.register_parameter(name, parameter)
+            self.steps.append(module)
+
+    def __len__(self):
+        return len(self.steps)
+
+    def forward(self, x):
+        for module in self.steps:
+            x = module(x)
+        return x
 
 
 def sequential_from(layers_json):
-    """bend.layers (JSON) to (nn.Sequential, input sample shape)."""
+    """bend.layers (JSON) to (the model, input sample shape)."""
     layers = json.loads(layers_json)
-    return nn.Sequential(*[module_from(entry) for entry in layers["modules"]]), layers["input"]
+    return Model(layers["modules"]), layers["input"]
 
 
 def load(path, rows):

@@ -116,7 +116,7 @@ TEST_CASE("CLI: --model, --arch and --norm are checked before any data is read",
   using Catch::Contains;
   const Run unknown = bend_cli("train --model resnet");
   CHECK(unknown.code == 2);
-  CHECK_THAT(unknown.out, Contains("--model 'resnet': no such preset (presets: mlp, lenet5)"));
+  CHECK_THAT(unknown.out, Contains("--model 'resnet': no such preset (presets: mlp, lenet5, vit)"));
   CHECK(bend_cli("train --model lenet5 --arch 784-10").code == 2);
   const Run kernel = bend_cli("train --arch c6k5-p2-c16k30-10");
   CHECK(kernel.code == 2);

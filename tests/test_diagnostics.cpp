@@ -8,7 +8,9 @@
 #include "bend/nn/activation.hpp"
 #include "bend/nn/init.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/model_spec.hpp"
 #include "bend/nn/sequential.hpp"
+#include "bend/nn/transformer_encoder_layer.hpp"
 #include "bend/ops.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -235,4 +237,36 @@ TEST_CASE("diagnostics: a module with its own forward gets the weight-gradient n
   CHECK(d.layers[0].weight_grad_norm == Approx(std::sqrt(norm)).epsilon(1e-5));
 }
 
+TEST_CASE("diagnostics: the feed-forward activations inside transformer blocks are measured",
+          "[diagnostics][vit]") {
+  const Probe p = make_probe(16, 784, 10, 3);
+  for (const char* act : {"relu", "swiglu"}) {
+    INFO(act);
+    const nn::ModelSpec spec = nn::ModelSpec::parse("1x28x28-patch7d16-cls-pos-tf2h2f32:blocks-tok0-10", act);
+    Rng rng(4);
+    nn::Sequential net = nn::build_model(spec, nn::init::Scheme::Torch, rng);
+    auto& blocks = dynamic_cast<nn::Sequential&>(net[3]);
+    // Block 0's feed-forward units all dead: its linear1 (the gate half for swiglu) far below zero.
+    nn::init::constant_(blocks.get_if<nn::TransformerEncoderLayer>(0)->linear1->bias, -100.0f);
+    const train::Diagnostics d = train::diagnose(net, p.images, p.labels);
+    REQUIRE(d.layers.size() == 3);  // each block's linear1, then the head
+    REQUIRE(d.hidden().size() == 2);
+    CHECK(d.layers[0].activation == act);
+    CHECK(d.layers[1].activation == act);
+    CHECK_FALSE(d.layers[2].has_activation());
+    CHECK(d.layers[0].units == 32);
+    CHECK(d.layers[0].pre_mean < -90.0);
+    if (std::string(act) == "relu") {
+      CHECK(d.layers[0].dead_units == 32);
+      CHECK(d.layers[0].weight_grad_norm == 0.0);  // nothing flows back through dead units
+    } else {
+      CHECK(d.layers[0].saturated_fraction == 1.0);  // silu' at -100 is ~0
+    }
+    CHECK(d.layers[1].dead_units < 32);
+    CHECK(d.layers[1].weight_grad_norm > 0.0);
+    CHECK(d.layers[2].weight_grad_norm > 0.0);
+    // The probes are removed again.
+    CHECK_FALSE(blocks.get_if<nn::TransformerEncoderLayer>(1)->feed_forward_probe);
+  }
+}
 }  // namespace BEND_UNITY_ID

@@ -73,6 +73,7 @@ TEST_CASE("lab: activation lists", "[lab]") {
   CHECK(std::find(all.begin(), all.end(), "prelu") != all.end());
   CHECK(lab::parse_activation_list("relu, swish,relu") == std::vector<std::string>{"relu", "silu"});
   CHECK_THROWS_AS(lab::parse_activation_list("relu,nope"), ValueError);
+  CHECK(lab::parse_activation_list("relu,SwiGLU") == std::vector<std::string>{"relu", "swiglu"});
   CHECK_THROWS_AS(lab::parse_activation_list(""), ValueError);  // as `train --act ''`: not the default
   CHECK_THROWS_AS(lab::parse_activation_list(" "), ValueError);
 }

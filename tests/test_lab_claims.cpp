@@ -101,7 +101,7 @@ std::string read_text(const std::filesystem::path& p) {
 
 TEST_CASE("lab claims: the table", "[lab][claims]") {
   CHECK(lab::experiments().size() >= 7);
-  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm"})
+  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer"})
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;
@@ -212,6 +212,38 @@ TEST_CASE("lab claims: batchnorm", "[lab][claims][mnist]") {
   CHECK(o.number("sigmoid_accuracy") < 0.2);
   CHECK(o.number("sigmoid_bn_accuracy") > 0.6);
   CHECK(o.number("relu_accuracy") > 0.2);
+}
+
+TEST_CASE("lab claims: transformer", "[lab][claims][mnist]") {
+  if (!mnist_available()) return;
+  // A tiny ViT, 3 seeds, one epoch on 2000 images: the verdict must follow from the numbers, whichever
+  // it is.
+  const lab::ClaimOutcome& o = fast_results().at("transformer").outcome;
+  INFO(lab::verdict_line(lab::find_experiment("transformer"), o));
+  CHECK(o.number("seeds") == 3);
+  const double relu = o.number("relu_accuracy");
+  CHECK(relu > 0.2);  // a fraction; one epoch of 2000 images takes a ViT to ~30%, 3x guessing
+  int better = 0, worse = 0;
+  for (const char* act : {"gelu", "silu", "swiglu"}) {
+    INFO(act);
+    const std::string a(act);
+    CHECK(o.number(a + "_accuracy") > 0.2);
+    // No run diverges here, so the mean paired gap is the gap of the means.
+    CHECK(o.number(a + "_minus_relu") == Approx(o.number(a + "_accuracy") - relu).margin(1e-9));
+    const double p = o.number(a + "_p_holm");
+    CHECK(p >= 0.0);
+    CHECK(p <= 1.0);
+    if (p <= 0.05 && o.number(a + "_minus_relu") > 0) ++better;
+    if (p <= 0.05 && o.number(a + "_minus_relu") <= 0) ++worse;
+    if (p > 0.05) CHECK(o.number(a + "_seeds_needed") != 1);
+  }
+  const double verdict = o.number("verdict");
+  CHECK(verdict == (better == 3 ? 1.0 : worse > 0 ? 0.0 : -1.0));
+  CHECK(o.reproduced == (verdict == 1.0));
+  if (verdict == -1.0) CHECK_THAT(lab::verdict_text(o), Catch::StartsWith("not settled at 3 seeds"));
+  if (verdict == 0.0) CHECK(lab::verdict_text(o) == "not reproduced");
+  CHECK(o.rows.size() == 4);
+  CHECK(o.charts.size() == 1);
 }
 
 TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart",

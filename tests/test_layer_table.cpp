@@ -178,9 +178,10 @@ TEST_CASE("layer table: torch_load_model.py builds every entry as the torch.nn m
   std::vector<Case> cases;
   const auto add = [&](const LayerKind& kind, const LayerSpec& layer, const SampleShape& in) {
     bend::Rng rng(5);
-    // In a Sequential, as the script builds it: state_dict names "0.weight", ...
+    // In a Sequential, as the script builds it: state_dict names "0.weight", ... ("cls_token" for a kind
+    // whose tensors sit in the model's own namespace)
     auto net = std::make_shared<bend::nn::Sequential>();
-    net->push_back(build(kind, layer, in, rng));
+    net->push_back(bend::nn::layer_key(layer, 0), build(kind, layer, in, rng));
     Case c{kind.token(layer), net, in, dir / fmt::format("{}.safetensors", cases.size())};
     // Two training-mode passes move batch norm's running statistics off their defaults.
     for (int i = 0; i < 2; ++i) (*c.module)(pattern(batch_of(3, in), false));

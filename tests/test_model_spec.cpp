@@ -315,9 +315,14 @@ TEST_CASE("model spec: the layer table and the presets are one list each", "[mod
   CHECK(bend::nn::layer_kind_for_token("drop2d0.5")->name == "dropout2d");
   CHECK(bend::nn::layer_kind_for_token("120")->name == "dense");
   CHECK(bend::nn::layer_kind_for_token("pp2") == nullptr);
+  CHECK(bend::nn::layer_kind_for_token("patch7d64")->name == "patch");
+  CHECK(bend::nn::layer_kind_for_token("cls")->name == "cls");
+  CHECK(bend::nn::layer_kind_for_token("pos")->name == "pos");
+  CHECK(bend::nn::layer_kind_for_token("tf4h4f128")->name == "tf");
+  CHECK(bend::nn::layer_kind_for_token("tok0")->name == "token");
   CHECK_THAT(bend::nn::layer_grammar_help(),
              Catch::Contains("ap<kernel>[s<stride>][p<padding>][c] AvgPool2d"));
-  CHECK(bend::nn::model_preset_names() == "mlp, lenet5");
+  CHECK(bend::nn::model_preset_names() == "mlp, lenet5, vit");
   CHECK(bend::nn::find_model_preset("mlp")->arch(kMnist, 10) == "784-256-128-10");
   CHECK(bend::nn::find_model_preset("resnet") == nullptr);
 }

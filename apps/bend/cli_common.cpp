@@ -279,7 +279,12 @@ ModelFlags model_flags(const cxxopts::ParseResult& a, const train::CheckpointSta
     arch = fmt::format("{}-{}-{}", dataset->input_features(), recipe.hidden, dataset->num_classes);
   else
     arch = preset_arch(a.count("model") ? a["model"].as<std::string>() : "mlp", *dataset);
-  m.act = saved && !a.count("act") ? saved->act_string() : a["act"].as<std::string>();
+  const nn::ModelPreset* preset =
+      a.count("model") ? nn::find_model_preset(a["model"].as<std::string>()) : nullptr;
+  m.act = saved && !a.count("act") ? saved->act_string()
+          : !a.count("act") && preset != nullptr && !preset->default_act.empty()
+              ? std::string(preset->default_act)
+              : a["act"].as<std::string>();
   m.init = a["init"].as<std::string>();
   m.norm = saved && !a.count("norm") ? saved->norm : a["norm"].as<std::string>();
   // A recipe may bring dropout (--recipe long); --dropout wins.

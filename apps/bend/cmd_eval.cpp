@@ -38,10 +38,13 @@ std::optional<nn::ModelSpec> fallback_spec_from_args(const cxxopts::ParseResult&
   const DatasetEntry& dataset =
       find_dataset(args.count("dataset") ? args["dataset"].as<std::string>() : "mnist");
   std::string arch = args["arch"].as<std::string>();
-  if (const nn::ModelPreset* preset = nn::find_model_preset(arch))
+  std::string act = "relu";
+  if (const nn::ModelPreset* preset = nn::find_model_preset(arch)) {
     arch = preset->arch(dataset.input_shape, dataset.num_classes);
+    if (!preset->default_act.empty()) act = std::string(preset->default_act);
+  }
   try {
-    return nn::ModelSpec::parse(arch, args.count("act") ? args["act"].as<std::string>() : "relu",
+    return nn::ModelSpec::parse(arch, args.count("act") ? args["act"].as<std::string>() : act,
                                 args.count("norm") ? args["norm"].as<std::string>() : "none", 0.0f,
                                 &dataset.input_shape);
   } catch (const ValueError& e) {

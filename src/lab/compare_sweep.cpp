@@ -208,7 +208,9 @@ std::vector<std::string> parse_activation_list(std::string_view list) {
     const std::size_t end = std::min(list.find(',', start), list.size());
     const std::string name = trim_spaces(list.substr(start, end - start));
     if (name.empty()) throw ValueError(fmt::format("--acts '{}': empty name in the list", list));
-    const std::string canonical(activation(name).name);  // throws with the valid names
+    // swiglu: the gated feed-forward (a dense hidden layer's or a transformer block's), not a table entry.
+    const std::string canonical =
+        lower(name) == "swiglu" ? std::string("swiglu") : std::string(activation(name).name);  // throws
     if (std::find(out.begin(), out.end(), canonical) == out.end()) out.push_back(canonical);
     start = end + 1;
   }

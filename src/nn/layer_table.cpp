@@ -17,6 +17,7 @@
 #include "bend/nn/activation.hpp"
 #include "bend/nn/avg_pool2d.hpp"
 #include "bend/nn/batch_norm.hpp"
+#include "bend/nn/class_token.hpp"
 #include "bend/nn/conv2d.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/nn/dropout2d.hpp"
@@ -24,7 +25,12 @@
 #include "bend/nn/layer_norm.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/nn/max_pool2d.hpp"
+#include "bend/nn/patch_embedding.hpp"
+#include "bend/nn/position_embedding.hpp"
+#include "bend/nn/sequential.hpp"
 #include "bend/nn/swiglu.hpp"
+#include "bend/nn/take_token.hpp"
+#include "bend/nn/transformer_encoder_layer.hpp"
 
 namespace bend::nn {
 namespace {
@@ -62,6 +68,12 @@ void require_image(const SampleShape& in, std::string_view what) {
         fmt::format("{} needs an image input [C, H, W], got {} (start the arch with an input "
                     "shape like 1x28x28, or put it before the first dense layer)",
                     what, sample_shape_string(in)));
+}
+
+void require_sequence(const SampleShape& in, std::string_view what) {
+  if (in.size() != 2)
+    throw ValueError(fmt::format("{} needs a token sequence [tokens, d] (after a patch layer), got {}", what,
+                                 sample_shape_string(in)));
 }
 
 void require_flat(const SampleShape& in, std::string_view what) {
@@ -263,6 +275,12 @@ LayerShape infer_pool(const LayerSpec& l, const SampleShape& in) {
   return {{in[0], pool_output(in[1], l, in), pool_output(in[2], l, in)}, 0, 0};
 }
 
+// A transformer layer's feed-forward activation (set from --act by ModelSpec::parse).
+const std::string& transformer_activation(const LayerSpec& l) {
+  static const std::string fallback = "gelu";
+  return l.args.contains("act") ? l.text("act") : fallback;
+}
+
 // Dropout and Dropout2d: "drop0.5", "drop2d0.25".
 std::vector<LayerField> dropout_fields() { return {{.letter = 0, .name = "p", .type = Type::Real}}; }
 
@@ -439,6 +457,140 @@ std::vector<LayerKind> make_table() {
        },
        .example = {{"features", std::int64_t{4}}},
        .example_input = {6}},
+      {.name = "patch",
+       .prefixes = {"patch"},
+       .fields = {{.letter = 0, .name = "patch", .min = 1},
+                  {.letter = 'd', .name = "dim", .required = true, .min = 1}},
+       .summary = "PatchEmbedding: Conv2d(C, dim, kernel = stride = patch), as tokens [patches, dim]",
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_image(in, "a patch embedding");
+         const std::int64_t p = l.whole("patch"), d = l.whole("dim");
+         if (in[1] % p != 0 || in[2] % p != 0)
+           throw ValueError(
+               fmt::format("the patch {}x{} does not divide the {} image (its height and width "
+                           "must be multiples of {})",
+                           p, p, sample_shape_string(in), p));
+         return {{product({in[1] / p, in[2] / p}), d}, plus(product({d, in[0], p, p}), d), 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<PatchEmbedding>(in[0], l.whole("dim"), l.whole("patch"), b.rng);
+       },
+       // Not in torch.nn as one module: scripts/torch_load_model.py's PatchEmbedding is an nn.Conv2d whose
+       // output is read as tokens.
+       .torch = [](const LayerSpec& l, const SampleShape& in) -> TorchModule {
+         return {"PatchEmbedding",
+                 {{"in_channels", in[0]},
+                  {"out_channels", l.whole("dim")},
+                  {"kernel_size", l.whole("patch")},
+                  {"stride", l.whole("patch")}}};
+       },
+       .example = {{"patch", std::int64_t{3}}, {"dim", std::int64_t{4}}},
+       .example_input = {2, 6, 9}},
+      {.name = "cls",
+       .prefixes = {"cls"},
+       .summary = "ClassToken: a learned token first (parameter cls_token [1, 1, d])",
+       .own_namespace = true,
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         require_sequence(in, "a class token");
+         return {{plus(in[0], 1), in[1]}, in[1], 0};
+       },
+       .build = [](const LayerSpec&, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<ClassToken>(in[1], b.rng);
+       },
+       .torch = [](const LayerSpec&, const SampleShape& in) -> TorchModule {
+         return {"ClassToken", {{"embed_dim", in[1]}}};
+       },
+       .example_input = {3, 4}},
+      {.name = "pos",
+       .prefixes = {"pos"},
+       .summary = "PositionEmbedding: a learned table added (parameter pos_embed [1, tokens, d])",
+       .own_namespace = true,
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         require_sequence(in, "a position embedding");
+         return {in, product({in[0], in[1]}), 0};
+       },
+       .build = [](const LayerSpec&, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<PositionEmbedding>(in[0], in[1], b.rng);
+       },
+       .torch = [](const LayerSpec&, const SampleShape& in) -> TorchModule {
+         return {"PositionEmbedding", {{"max_tokens", in[0]}, {"embed_dim", in[1]}}};
+       },
+       .example_input = {3, 4}},
+      {.name = "tf",
+       .prefixes = {"tf"},
+       .fields = {{.letter = 0, .name = "layers", .min = 1, .max = 1000},
+                  {.letter = 'h', .name = "heads", .required = true, .min = 1},
+                  {.letter = 'f', .name = "ff", .required = true, .min = 1}},
+       .summary = "TransformerEncoderLayers (norm_first, dropout 0; the feed-forward activation: --act)",
+       .takes_activation = true,
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_sequence(in, "a transformer layer");
+         const std::int64_t d = in[1], h = l.whole("heads"), ff = l.whole("ff");
+         if (d % h != 0)
+           throw ValueError(fmt::format("embed_dim {} (input {}) is not divisible by num_heads {}", d,
+                                        sample_shape_string(in), h));
+         const std::string& act = transformer_activation(l);
+         const std::int64_t ff1 = act == "swiglu" ? product({2, ff}) : ff;
+         const std::int64_t act_params =
+             act == "swiglu" ? 0 : activation_module(activation(act))->num_parameters();
+         std::int64_t one = plus(product({4, d, d}), product({4, d}));  // in_proj and out_proj
+         one = plus(one, plus(product({d, ff1}), ff1));                 // linear1
+         one = plus(one, plus(product({ff, d}), d));                    // linear2
+         one = plus(one, plus(product({4, d}), act_params));            // norm1, norm2, activation
+         return {in, product({l.whole("layers"), one}), 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape& in, LayerBuild& b) -> std::shared_ptr<Module> {
+         auto blocks = std::make_shared<Sequential>();
+         TransformerEncoderLayerConfig c;
+         c.d_model = in[1];
+         c.nhead = l.whole("heads");
+         c.dim_feedforward = l.whole("ff");
+         c.dropout = 0.0f;
+         c.activation = transformer_activation(l);
+         c.norm_first = true;
+         for (std::int64_t i = 0; i < l.whole("layers"); ++i)
+           blocks->push_back(std::make_shared<TransformerEncoderLayer>(c, b.rng));
+         return blocks;
+       },
+       // nn.TransformerEncoderLayers in an nn.Sequential; swiglu: scripts/torch_load_model.py's
+       // SwiGLUTransformerEncoderLayer (linear1 to 2·ff, silu(gate) * value).
+       .torch = [](const LayerSpec& l, const SampleShape& in) -> TorchModule {
+         const std::string& act = transformer_activation(l);
+         TorchModule layer{act == "swiglu" ? "SwiGLUTransformerEncoderLayer" : "TransformerEncoderLayer",
+                           {{"d_model", in[1]},
+                            {"nhead", l.whole("heads")},
+                            {"dim_feedforward", l.whole("ff")},
+                            {"dropout", 0.0}}};
+         if (act != "swiglu")
+           layer.args["activation"] =
+               find_layer_kind("act").torch(find_layer_kind("act").layer({{"name", act}}), in).to_json();
+         layer.args["batch_first"] = true;
+         layer.args["norm_first"] = true;
+         TorchModule blocks{"Sequential"};
+         blocks.modules.assign(static_cast<std::size_t>(l.whole("layers")), layer);
+         return blocks;
+       },
+       .example = {{"layers", std::int64_t{2}}, {"heads", std::int64_t{2}}, {"ff", std::int64_t{6}}},
+       .example_input = {5, 4}},
+      {.name = "token",
+       .prefixes = {"tok"},
+       .fields = {{.letter = 0, .name = "index", .min = 0}},
+       .summary = "TakeToken: one token of the sequence (tok0: the class token), [tokens, d] -> [d]",
+       .infer = [](const LayerSpec& l, const SampleShape& in) -> LayerShape {
+         require_sequence(in, "taking a token");
+         if (l.whole("index") >= in[0])
+           throw ValueError(
+               fmt::format("token {} is past the sequence's {} tokens", l.whole("index"), in[0]));
+         return {{in[1]}, 0, 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild&) -> std::shared_ptr<Module> {
+         return std::make_shared<TakeToken>(l.whole("index"));
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"TakeToken", {{"index", l.whole("index")}}};
+       },
+       .example = {{"index", std::int64_t{1}}},
+       .example_input = {3, 5}},
       // Not tokens of --arch: what --act puts in.
       {.name = "swiglu",
        .fields = {{.letter = 0, .name = "features", .min = 1, .max = kMaxDenseSize}},
@@ -526,13 +678,30 @@ std::string layer_grammar_help() {
   return out;
 }
 
+json TorchModule::to_json() const {
+  json out{{"name", name}, {"args", args}};
+  if (!modules.empty()) {
+    json list = json::array();
+    for (const TorchModule& m : modules) list.push_back(m.to_json());
+    out["modules"] = std::move(list);
+  }
+  return out;
+}
+
+std::string layer_key(const LayerSpec& layer, std::size_t index) {
+  if (find_layer_kind(layer.kind).own_namespace) return "";
+  return layer.name.empty() ? std::to_string(index) : layer.name;
+}
+
 std::string torch_layers_json(const SampleShape& input, const std::vector<LayerSpec>& layers) {
   json modules = json::array();
   SampleShape shape = input;
-  for (const LayerSpec& l : layers) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const LayerSpec& l = layers[i];
     const LayerKind& kind = find_layer_kind(l.kind);
-    const TorchModule m = kind.torch(l, shape);
-    modules.push_back({{"name", m.name}, {"args", m.args}});
+    json m = kind.torch(l, shape).to_json();
+    if (const std::string key = layer_key(l, i); key != std::to_string(i)) m["key"] = key;
+    modules.push_back(std::move(m));
     shape = kind.infer(l, shape).output;
   }
   return json{{"input", input}, {"modules", modules}}.dump();

@@ -25,6 +25,23 @@ std::string lenet5_arch(const SampleShape& input, std::int64_t classes) {
   return fmt::format("{}-c6k5p2-p2-c16k5-p2-120-84-{}", sample_shape_string(input), classes);
 }
 
+// A small vision transformer (Dosovitskiy et al.'s ViT, pre-norm), named as a torch ViT built from
+// standard parts: patch_embed (Conv2d, kernel = stride = patch), cls_token, pos_embed, blocks.N
+// (nn.TransformerEncoderLayer(d, heads, ff, batch_first=True, norm_first=True)), norm (the final
+// LayerNorm, here on the class token alone, which is the same) and head (Linear on the class token).
+// Patch 7 on 28x28 images: 16 tokens of 64 values, plus the class token.
+std::string vit_arch(const SampleShape& input, std::int64_t classes) {
+  if (input.size() != 3) return fmt::format("{}-patch7d64", values(input));  // parse says what is wrong
+  std::int64_t patch = 7;
+  for (std::int64_t p : {7, 8, 4, 2, 1})
+    if (input[1] % p == 0 && input[2] % p == 0) {
+      patch = p;
+      break;
+    }
+  return fmt::format("{}-patch{}d64:patch_embed-cls-pos-tf4h4f128:blocks-tok0-ln:norm-{}:head",
+                     sample_shape_string(input), patch, classes);
+}
+
 }  // namespace
 
 const std::vector<ModelPreset>& model_presets() {
@@ -32,6 +49,10 @@ const std::vector<ModelPreset>& model_presets() {
       {"mlp", "the default MLP: <inputs>-256-128-<classes>", mlp_arch},
       {"lenet5", "LeNet-5: c6k5p2-p2-c16k5-p2-120-84-<classes> (classic geometry on 28x28 images)",
        lenet5_arch},
+      {"vit",
+       "a vision transformer: patch7d64-cls-pos-tf4h4f128-tok0-ln-<classes> (4 pre-norm blocks, 4 heads; "
+       "--act: the feed-forward's, default gelu)",
+       vit_arch, "gelu"},
   };
   return presets;
 }

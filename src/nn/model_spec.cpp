@@ -74,6 +74,14 @@ LayerSpec layer_of(std::string_view kind, LayerArgs args = {}) {
   return find_layer_kind(kind).layer(std::move(args));
 }
 
+// A module name of --arch "token:name": a letter, then letters, digits or '_'.
+bool valid_module_name(std::string_view s) {
+  const auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  return !s.empty() && letter(s[0]) && std::all_of(s.begin(), s.end(), [&](char c) {
+    return letter(c) || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -152,7 +160,19 @@ ModelSpec ModelSpec::parse(std::string_view arch, std::string_view acts, std::st
     throw ValueError(fmt::format("--arch '{}': the input must be flat (784) or an image (1x28x28), got {}",
                                  arch, sample_shape_string(spec.input)));
   for (std::size_t i = first; i < tokens.size(); ++i) {
-    const std::string_view token = tokens[i];
+    std::string_view token = tokens[i];
+    std::string name;
+    if (const auto colon = token.find(':'); colon != std::string_view::npos) {
+      name = std::string(token.substr(colon + 1));
+      token = token.substr(0, colon);
+      if (!valid_module_name(name))
+        throw ValueError(fmt::format(
+            "--arch '{}': '{}': the name '{}' is not a module name (a letter, then letters, digits or _)",
+            arch, tokens[i], name));
+      for (const LayerSpec& earlier : spec.arch)
+        if (earlier.name == name)
+          throw ValueError(fmt::format("--arch '{}': two layers are named '{}'", arch, name));
+    }
     const LayerKind* kind = layer_kind_for_token(token);
     if (token.empty() || kind == nullptr)
       throw ValueError(
@@ -164,6 +184,10 @@ ModelSpec ModelSpec::parse(std::string_view arch, std::string_view acts, std::st
     } catch (const ValueError& e) {
       throw ValueError(fmt::format("--arch '{}': {}", arch, e.what()));
     }
+    if (!name.empty() && kind->own_namespace)
+      throw ValueError(fmt::format("--arch '{}': '{}' takes no name (its parameters keep their own names)",
+                                   arch, tokens[i]));
+    spec.arch.back().name = std::move(name);
   }
   if (spec.arch.empty())
     throw ValueError(fmt::format("--arch '{}': needs at least an input and an output size", arch));
@@ -173,10 +197,12 @@ ModelSpec ModelSpec::parse(std::string_view arch, std::string_view acts, std::st
                     "(e.g. ...-10)",
                     arch));
 
-  // Hidden layers: every conv and every dense layer but the last.
+  // Hidden layers: every conv, every dense layer but the last, and every layer that takes an activation
+  // (a transformer layer's feed-forward).
   std::vector<std::size_t> hidden;
   for (std::size_t i = 0; i < spec.arch.size(); ++i)
-    if (spec.arch[i].kind == "conv" || (spec.arch[i].kind == "dense" && i + 1 < spec.arch.size()))
+    if (spec.arch[i].kind == "conv" || (spec.arch[i].kind == "dense" && i + 1 < spec.arch.size()) ||
+        find_layer_kind(spec.arch[i].kind).takes_activation)
       hidden.push_back(i);
   const auto names = split_on(acts, ',');
   if (!hidden.empty()) {
@@ -202,20 +228,31 @@ ModelSpec ModelSpec::parse(std::string_view arch, std::string_view acts, std::st
   for (std::size_t i = 0; i < spec.arch.size(); ++i) {
     const LayerSpec& layer = spec.arch[i];
     if (layer.kind == "dense" && image) spec.layers.push_back(layer_of("flatten"));
-    if (layer.kind == "flatten" || layer.kind == "dense") image = false;
+    if (layer.kind == "flatten" || layer.kind == "dense" || layer.kind == "patch") image = false;
     const bool is_hidden = h < hidden.size() && hidden[h] == i;
     if (!is_hidden) {
       spec.layers.push_back(layer);
       continue;
     }
     const std::string& act = spec.activations[h++];
-    if (act == "swiglu") {
+    if (find_layer_kind(layer.kind).takes_activation) {
+      const std::string token = find_layer_kind(layer.kind).token(layer);
+      if (act == "none")
+        throw ValueError(fmt::format("--act none: '{}' needs a feed-forward activation", token));
+      if (spec.norm != "none")
+        throw ValueError(
+            fmt::format("--norm {}: '{}' has its own LayerNorms; use --norm none", spec.norm, token));
+      LayerSpec with_act = layer;
+      with_act.args["act"] = act;
+      spec.layers.push_back(std::move(with_act));
+    } else if (act == "swiglu") {
       if (layer.kind != "dense")
         throw ValueError(fmt::format("--act swiglu: only a dense layer can be a SwiGLU block, not '{}'",
                                      find_layer_kind(layer.kind).token(layer)));
       if (spec.norm != "none")
         throw ValueError("--norm: a SwiGLU block has its activation inside; use --norm none with swiglu");
       spec.layers.push_back(layer_of("swiglu", {{"features", layer.whole("features")}}));
+      spec.layers.back().name = layer.name;
     } else {
       spec.layers.push_back(layer);
       if (spec.norm == "batch") spec.layers.push_back(layer_of("batchnorm"));
@@ -235,7 +272,8 @@ ModelSpec ModelSpec::mlp(const std::vector<std::int64_t>& sizes, std::string_vie
 
 std::string ModelSpec::arch_string() const {
   std::string out = sample_shape_string(input);
-  for (const LayerSpec& l : arch) out += "-" + find_layer_kind(l.kind).token(l);
+  for (const LayerSpec& l : arch)
+    out += "-" + find_layer_kind(l.kind).token(l) + (l.name.empty() ? "" : ":" + l.name);
   return out;
 }
 
@@ -333,7 +371,8 @@ Sequential build_model(const ModelSpec& spec, init::Scheme scheme, Rng& rng) {
         break;
       }
     LayerBuild context{scheme, next, rng};
-    net.push_back(find_layer_kind(spec.layers[i].kind).build(spec.layers[i], shape, context));
+    net.push_back(layer_key(spec.layers[i], i),
+                  find_layer_kind(spec.layers[i].kind).build(spec.layers[i], shape, context));
     shape = shapes[i].output;
   }
   if (spec.input.size() == 3) net.set_input_shape(spec.input);

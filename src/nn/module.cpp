@@ -64,7 +64,9 @@ void Module::collect(const std::string& prefix, Collect what, NamedTensors& out)
     for (const auto& [name, p] : params_) out.emplace_back(prefix + name, p);
   if (what != Collect::Parameters)
     for (const auto& [name, b] : buffers_) out.emplace_back(prefix + name, b);
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", what, out);
+  // A child registered with an empty name keeps its tensors in this module's namespace.
+  for (const auto& [name, child] : children_)
+    child->collect(name.empty() ? prefix : prefix + name + ".", what, out);
 }
 
 NamedTensors Module::named_parameters() const {

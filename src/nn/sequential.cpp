@@ -13,7 +13,22 @@ Sequential::Sequential(std::initializer_list<AnyModule> modules) {
   for (const AnyModule& m : modules) push_back(m);
 }
 
-void Sequential::push_back(AnyModule m) { register_module(std::to_string(children().size()), m.ptr()); }
+void Sequential::push_back(AnyModule m) { push_back(std::to_string(children().size()), std::move(m)); }
+
+void Sequential::push_back(std::string name, AnyModule m) {
+  for (const auto& [taken, child] : children())
+    if (!name.empty() && taken == name)
+      throw ValueError(fmt::format("Sequential: a second module named '{}' ({})", name, m.ptr()->describe()));
+  const NamedTensors mine = state_dict();
+  for (const auto& [tensor, value] : m.ptr()->state_dict()) {
+    const std::string full = name.empty() ? tensor : name + "." + tensor;
+    for (const auto& [existing, t] : mine)
+      if (existing == full)
+        throw ValueError(fmt::format("Sequential: '{}' of {} is already a tensor name of this model", full,
+                                     m.ptr()->describe()));
+  }
+  register_module(std::move(name), m.ptr());
+}
 
 void Sequential::set_input_shape(std::vector<std::int64_t> sample_shape) {
   if (sample_shape.size() + 1 > static_cast<std::size_t>(Shape::kMaxDims))

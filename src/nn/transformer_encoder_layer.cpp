@@ -62,9 +62,14 @@ Tensor TransformerEncoderLayer::feed_forward_block(const Tensor& x) {
   Tensor hidden = linear1->forward(x);
   if (gated_) {
     const std::int64_t ff = config_.dim_feedforward;
-    hidden = activation->forward(narrow(hidden, -1, 0, ff)) * narrow(hidden, -1, ff, ff);
+    const Tensor gate = narrow(hidden, -1, 0, ff);
+    const Tensor gated = activation->forward(gate);
+    if (feed_forward_probe) feed_forward_probe(gate, gated);
+    hidden = gated * narrow(hidden, -1, ff, ff);
   } else {
+    const Tensor pre = hidden;
     hidden = activation->forward(hidden);
+    if (feed_forward_probe) feed_forward_probe(pre, hidden);
   }
   return dropout2->forward(linear2->forward(dropout->forward(hidden)));
 }

@@ -10,6 +10,7 @@
 #include "bend/error.hpp"
 #include "bend/nn/activation.hpp"
 #include "bend/nn/linear.hpp"
+#include "bend/nn/transformer_encoder_layer.hpp"
 #include "bend/ops.hpp"
 
 namespace bend::train {
@@ -169,7 +170,46 @@ Diagnostics diagnose(nn::Module& any_model, const Tensor& images, std::span<cons
         x = y;
         continue;
       }
-      x = m.forward(x);  // dropout (identity in eval mode) or anything else: pass through
+      // Transformer blocks (one, or a Sequential of them): each block's linear1 and its feed-forward
+      // activation, seen through the block's probe.
+      std::vector<nn::TransformerEncoderLayer*> blocks;
+      if (auto* block = dynamic_cast<nn::TransformerEncoderLayer*>(&m)) blocks.push_back(block);
+      if (auto* inner = dynamic_cast<nn::Sequential*>(&m))
+        for (const auto& [name, child] : inner->children())
+          if (auto* block = dynamic_cast<nn::TransformerEncoderLayer*>(child.get())) blocks.push_back(block);
+      for (nn::TransformerEncoderLayer* block : blocks)
+        block->feed_forward_probe = [&, block, i](const Tensor& pre, const Tensor& post) {
+          linears.push_back(block->linear1.get());
+          LayerDiagnostics layer;
+          layer.module_index = i;
+          layer.units = pre.size(-1);
+          const MeanStd pre_stats = mean_std(pre.span());
+          const MeanStd post_stats = mean_std(post.span());
+          layer.pre_mean = pre_stats.mean;
+          layer.pre_std = pre_stats.std;
+          layer.act_mean = post_stats.mean;
+          layer.act_std = post_stats.std;
+          // Every token of every sample counts as one sample of the unit.
+          const std::int64_t rows = pre.numel() / layer.units;
+          if (auto* act = dynamic_cast<nn::Activation*>(block->activation.get())) {
+            const ActivationInfo& info = act->info();
+            std::vector<float> d(static_cast<std::size_t>(pre.numel()));
+            info.kernel.derivative(pre.data(), post.data(), d.data(), pre.numel(), act->params());
+            derivative_stats(d, rows, layer.units, info.max_derivative, options.saturation_threshold, layer);
+          }
+          layer.activation = block->gated() ? "swiglu" : block->config().activation;
+          result.layers.push_back(layer);
+        };
+      const auto remove_probes = [&] {
+        for (nn::TransformerEncoderLayer* block : blocks) block->feed_forward_probe = nullptr;
+      };
+      try {
+        x = m.forward(x);  // dropout (identity in eval mode) or anything else: pass through
+      } catch (...) {
+        remove_probes();
+        throw;
+      }
+      remove_probes();
     }
   }
 

@@ -17,6 +17,7 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/lab/experiments.hpp"
+#include "bend/lab/transformer.hpp"
 #include "bend/train/diagnostics.hpp"
 
 namespace bend::lab {
@@ -131,6 +132,7 @@ struct LabSettings {
   DipSettings dip;
   InitSettings init;
   BatchNormSettings batchnorm;
+  TransformerSettings transformer;
   std::uint64_t seed = 0;  // init and data order of every run
   // `bend lab all --quick`: small sizes (the tests'), every experiment in seconds. The experiments that keep
   // their settings in their own file read this flag; quick_settings() sets it and the others' sizes.
@@ -197,6 +199,7 @@ ClaimOutcome cost_claim(const LabSettings&, const LabData*);
 ClaimOutcome zero_centred_claim(const LabSettings&, const LabData*);
 ClaimOutcome explode_claim(const LabSettings&, const LabData*);
 ClaimOutcome approximation_claim(const LabSettings&, const LabData*);
+ClaimOutcome transformer_claim(const LabSettings&, const LabData*);  // src/lab/transformer.cpp
 
 // Helpers the experiments share.
 // The first `limits` of data (an independent copy only when it is cut).

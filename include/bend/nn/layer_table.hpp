@@ -43,9 +43,13 @@ struct LayerField {
 
 // The torch.nn module a layer equals: its class name and keyword arguments, as
 // getattr(torch.nn, name)(**args) builds it (scripts/torch_load_model.py).
+// A container (Sequential) lists its modules, given to it in order. An argument that is itself a module
+// (a TransformerEncoderLayer's activation) is written as {"name": ..., "args": {...}}.
 struct TorchModule {
   std::string name{};
   nlohmann::ordered_json args = nlohmann::ordered_json::object();
+  std::vector<TorchModule> modules{};
+  nlohmann::ordered_json to_json() const;
 };
 
 struct LayerKind {
@@ -54,6 +58,12 @@ struct LayerKind {
   std::vector<LayerField> fields{};          // the token grammar and LayerSpec::args
   std::string_view summary{};                // for help: "Conv2d"
   bool in_arch = true;  // false: what --act puts in (the activation, a SwiGLU block); no --arch token
+  // The module's tensors sit in the model's own namespace ("cls_token", "pos_embed"), as a torch model
+  // holding those parameters itself; such a layer takes no ":name".
+  bool own_namespace = false;
+  // Takes the hidden activation (--act) as its argument "act" (a transformer block's feed-forward);
+  // when absent, build and torch use "gelu".
+  bool takes_activation = false;
   // The output shape, parameter and buffer counts for one input sample; ValueError saying why when the
   // layer cannot take that input (the caller names the layer).
   LayerShape (*infer)(const LayerSpec&, const SampleShape& input) = nullptr;
@@ -78,8 +88,12 @@ const LayerKind& find_layer_kind(std::string_view name);
 const LayerKind* layer_kind_for_token(std::string_view token);
 // The --arch token list for help texts: "c<out>k<kernel>... Conv2d; p<kernel>[s<stride>] MaxPool2d; ...".
 std::string layer_grammar_help();
+// The name of the `index`th module of a model in its Sequential: the layer's name, its index, or "" for a
+// kind whose tensors sit in the model's own namespace.
+std::string layer_key(const LayerSpec& layer, std::size_t index);
 // The torch.nn.Sequential of `layers` on `input` samples, as JSON (metadata bend.layers):
-// {"input": [1, 28, 28], "modules": [{"name": "Conv2d", "args": {"in_channels": 1, ...}}, ...]}.
+// {"input": [1, 28, 28], "modules": [{"name": "Conv2d", "args": {"in_channels": 1, ...}}, ...]}; a
+// module whose name is not its index has "key" (its name; "" for the model's own namespace).
 std::string torch_layers_json(const SampleShape& input, const std::vector<LayerSpec>& layers);
 
 }  // namespace bend::nn

@@ -15,6 +15,7 @@ struct ModelPreset {
   std::string_view summary;  // one line for help texts
   // The --arch string for samples of shape `input` and `classes` outputs.
   std::string (*arch)(const SampleShape& input, std::int64_t classes);
+  std::string_view default_act{};  // --act when not given ("gelu" for vit); empty: the flag's default
 };
 
 // Every preset, in the order help texts list them.

@@ -17,12 +17,26 @@
 //   bn               BatchNorm1d (flat input) or BatchNorm2d (image input).
 //   ln               LayerNorm over the whole sample shape.
 //   drop0.5          Dropout(0.5); "drop2d0.25" is Dropout2d(0.25).
+// Token sequences (a vision transformer; samples [tokens, d] between these layers):
+//   patch7d64        PatchEmbedding: 7x7 patches (kernel = stride = 7) of an image, each to 64 values:
+//                    1x28x28 -> 16x64 (16 tokens of 64)
+//   cls              ClassToken: a learned token first (16x64 -> 17x64); its parameter is "cls_token"
+//   pos              PositionEmbedding: a learned position table added (as long as its input); its
+//                    parameter is "pos_embed"
+//   tf4h4f128        4 TransformerEncoderLayers (pre-norm, batch_first, dropout 0), 4 heads,
+//                    dim_feedforward 128; the feed-forward activation is the --act for this hidden layer
+//                    (swiglu: the gated block of bend/nn/transformer_encoder_layer.hpp)
+//   tok0             TakeToken: token 0 (the class token), 17x64 -> 64
+// A token may end in ":name", the module's name in the state dict instead of its index: "ln:norm",
+// "10:head", "tf4h4f128:blocks" (blocks.0.self_attn.in_proj_weight, ...).
 // The hidden activation (--act: one name, or one per hidden layer; "none": no activation, a linear
-// layer) goes after each conv and each hidden dense layer; --norm batch|layer puts a BatchNorm1d/2d or
-// LayerNorm before each of those activations; --dropout p puts a Dropout after each hidden dense layer's
-// activation. A hidden dense layer with activation "swiglu" is one SwiGLU block.
+// layer) goes after each conv and each hidden dense layer, and inside each tf layer's feed-forward blocks;
+// --norm batch|layer puts a BatchNorm1d/2d or LayerNorm before each of those activations; --dropout p puts a
+// Dropout after each hidden dense layer's activation. A hidden dense layer with activation "swiglu" is one
+// SwiGLU block.
 //
-// Module names follow torch.nn.Sequential of the same layers: "0.weight", "1.running_mean", ...
+// Module names follow torch.nn.Sequential of the same layers: "0.weight", "1.running_mean", ..., except
+// where a token names its module.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -46,6 +60,10 @@ struct LayerSpec {
   std::string kind;  // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm", "dropout",
                      // "dropout2d", "dense", "swiglu", "act"
   LayerArgs args;
+  // The module's name in the model ("patch_embed", "blocks", "head": --arch "ln:norm"); empty: its index
+  // ("0", "1", ...), as nn.Sequential. A kind whose state sits in the model's own namespace (a class
+  // token's "cls_token") takes no name.
+  std::string name{};
   // The argument `name`; ValueError naming the layer kind when it is absent or of another type.
   std::int64_t whole(std::string_view name) const;
   double real(std::string_view name) const;

@@ -62,6 +62,8 @@ class Module {
   // Registers non-trained state saved in state_dict() (requires_grad stays off); returns a handle that
   // shares its data, as register_parameter does.
   Tensor register_buffer(std::string name, Tensor value);
+  // An empty name puts the child's tensors in this module's own namespace ("cls_token", not
+  // "2.cls_token"), as a torch module holding that parameter itself.
   void register_module(std::string name, std::shared_ptr<Module> child);
   // The same, handing back the child with its own type, for members: fc1 = register_module("fc1",
   // std::make_shared<Linear>(784, 256)).

@@ -15,6 +15,10 @@ class Sequential : public Module {
   Sequential(std::initializer_list<AnyModule> modules);
 
   void push_back(AnyModule m);
+  // A child named `name` instead of its index ("patch_embed", "blocks"; names must differ). An empty
+  // name puts the child's tensors in the Sequential's own namespace (a class token's "cls_token").
+  // ValueError when a name, or one of the child's tensor names, is taken.
+  void push_back(std::string name, AnyModule m);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Sequential"; }
   std::string describe() const override;  // PyTorch-style multi-line repr

@@ -19,6 +19,7 @@
 // _ff_block is
 //   gate, value = self.linear1(x).chunk(2, dim=-1)
 //   return self.dropout2(self.linear2(self.dropout(F.silu(gate) * value)))
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -64,6 +65,10 @@ class TransformerEncoderLayer : public Module {
   std::shared_ptr<Dropout> dropout, dropout1, dropout2;
   std::shared_ptr<LayerNorm> norm1, norm2;
   std::shared_ptr<Module> activation;  // the table entry's module (SiLU for swiglu)
+  // When set, each forward calls it with the feed-forward activation's input [*, dim_feedforward] (swiglu:
+  // the gate half) and output, before the rest of the block: how the diagnostics (dead units,
+  // saturation) see the activations inside the block.
+  std::function<void(const Tensor& pre, const Tensor& post)> feed_forward_probe;
 
  private:
   TransformerEncoderLayerConfig config_;

@@ -1,6 +1,6 @@
 #pragma once
-// Training diagnostics, fullest for an MLP held in a Sequential: per layer, on a fixed probe batch, the norm of
-// the weight gradient of the loss, dead units, saturation, and the statistics of pre-activations and
+// Training diagnostics, fullest for an MLP held in a Sequential: per layer, on a fixed probe batch, the norm
+// of the weight gradient of the loss, dead units, saturation, and the statistics of pre-activations and
 // activations. These are the numbers behind the docs' claims (vanishing gradients in deep sigmoid
 // nets, dying ReLUs) and behind `bend compare` and `bend lab`.
 //
@@ -54,11 +54,13 @@ struct DiagnosticsOptions {
 };
 
 // Diagnostics of `model` on images [N, features] with N labels. A Sequential's children are run one by
-// one: Linear, Activation and PReLU modules are measured; Dropout and other modules are run (in eval
-// mode) without measurement. Any other module (one with its own forward, as the docs' Net) gets the
-// weight-gradient norm of each of its Linear layers (in state_dict order) and the probe loss; its
-// activations are not modules, so dead units and saturation are not measured. Throws ShapeError when
-// images and labels disagree.
+// one: Linear, Activation and PReLU modules are measured; a TransformerEncoderLayer (alone, or the blocks
+// of a Sequential child, as --model vit's "blocks") is measured at its linear1 and feed-forward activation
+// ("swiglu": the SiLU of the gate), each token of each sample counting as a sample of the unit;
+// Dropout and other modules are run (in eval mode) without measurement. Any other module (one with its own
+// forward, as the docs' Net) gets the weight-gradient norm of each of its Linear layers (in state_dict order)
+// and the probe loss; its activations are not modules, so dead units and saturation are not measured. Throws
+// ShapeError when images and labels disagree.
 Diagnostics diagnose(nn::Module& model, const Tensor& images, std::span<const std::int32_t> labels,
                      const DiagnosticsOptions& options = {});
 
