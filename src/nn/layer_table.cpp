@@ -15,6 +15,7 @@
 #include "bend/activations.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/activation.hpp"
+#include "bend/nn/alpha_dropout.hpp"
 #include "bend/nn/avg_pool2d.hpp"
 #include "bend/nn/batch_norm.hpp"
 #include "bend/nn/conv2d.hpp"
@@ -263,7 +264,7 @@ LayerShape infer_pool(const LayerSpec& l, const SampleShape& in) {
   return {{in[0], pool_output(in[1], l, in), pool_output(in[2], l, in)}, 0, 0};
 }
 
-// Dropout and Dropout2d: "drop0.5", "drop2d0.25".
+// Dropout, Dropout2d and AlphaDropout: "drop0.5", "drop2d0.25", "adrop0.1".
 std::vector<LayerField> dropout_fields() { return {{.letter = 0, .name = "p", .type = Type::Real}}; }
 
 std::vector<LayerKind> make_table() {
@@ -421,6 +422,21 @@ std::vector<LayerKind> make_table() {
        },
        .example = {{"p", 0.5}},
        .example_input = {4, 3, 3}},
+      {.name = "alphadropout",
+       .prefixes = {"adrop"},
+       .fields = dropout_fields(),
+       .summary = "AlphaDropout (for SELU nets)",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         return {in, 0, 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<AlphaDropout>(static_cast<float>(l.real("p")), b.rng.next_u64());
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"AlphaDropout", {{"p", as_written(l.real("p"))}}};
+       },
+       .example = {{"p", 0.2}},
+       .example_input = {10}},
       {.name = "dense",
        .fields = {{.letter = 0, .name = "features", .min = 1, .max = kMaxDenseSize}},
        .summary = "Linear (the last one is the output layer)",

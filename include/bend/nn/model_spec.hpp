@@ -17,6 +17,7 @@
 //   bn               BatchNorm1d (flat input) or BatchNorm2d (image input).
 //   ln               LayerNorm over the whole sample shape.
 //   drop0.5          Dropout(0.5); "drop2d0.25" is Dropout2d(0.25).
+//   adrop0.1         AlphaDropout(0.1), for SELU nets ("784-256-adrop0.1-256-10" with --act selu).
 // The hidden activation (--act: one name, or one per hidden layer; "none": no activation, a linear
 // layer) goes after each conv and each hidden dense layer; --norm batch|layer puts a BatchNorm1d/2d or
 // LayerNorm before each of those activations; --dropout p puts a Dropout after each hidden dense layer's
@@ -44,7 +45,7 @@ using LayerArgs = std::map<std::string, LayerArg, std::less<>>;
 // arguments, named as the entry's fields ("out", "kernel", "stride", "p", "features", "name", ...).
 struct LayerSpec {
   std::string kind;  // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm", "dropout",
-                     // "dropout2d", "dense", "swiglu", "act"
+                     // "dropout2d", "alphadropout", "dense", "swiglu", "act"
   LayerArgs args;
   // The argument `name`; ValueError naming the layer kind when it is absent or of another type.
   std::int64_t whole(std::string_view name) const;
