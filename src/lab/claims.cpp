@@ -19,7 +19,7 @@ namespace bend::lab {
 
 namespace {
 
-constexpr std::array<Experiment, 7> kExperiments = {{
+constexpr std::array<Experiment, 12> kExperiments = {{
     {"collapse",
      "Linear layers without a bend fold flat: W3(W2(W1x)) = (W3W2W1)x = Wx, so a deep linear stack "
      "reaches only a linear model's accuracy",
@@ -47,6 +47,32 @@ constexpr std::array<Experiment, 7> kExperiments = {{
      "Normalising pre-activations is a remedy for vanishing gradients: a 20-layer sigmoid MLP that does "
      "not learn learns with BatchNorm1d before each sigmoid, as a ReLU net does",
      "a 20-layer sigmoid MLP with and without BatchNorm1d, next to ReLU", true, &batchnorm_claim},
+    {"selu",
+     "Self-normalizing networks: SELU. A deep SELU MLP (LeCun-normal init) keeps each layer's activations "
+     "near mean 0 and variance 1 and trains without normalisation layers, where the same depth of ReLU "
+     "without BatchNorm does worse (Klambauer et al., 2017)",
+     "a 32-layer SELU MLP (AlphaDropout) against ReLU: per-layer mean/variance and accuracy", true,
+     &selu_claim},
+    {"softplus-variance",
+     "Variance / positive params: Softplus. A softplus variance head trains a Gaussian-NLL regression "
+     "without the overflows and NaNs of an exp head, to an NLL at least as good",
+     "mean-and-variance regression on gaussian_nll_loss: softplus head against exp head", false,
+     &softplus_variance_claim},
+    {"sparse-codes",
+     "Sparse representations: Hardshrink, Softshrink. They give a code with many exact zeros at no cost in "
+     "reconstruction error",
+     "exact zeros in an MNIST autoencoder's code: hardshrink, softshrink, relu, tanh", true,
+     &sparse_codes_claim},
+    {"output-activations",
+     "Binary output: Sigmoid; multi-class output: Softmax. Sigmoid's \"output is a probability — fine as a "
+     "final gate\", but \"never use in hidden layers\"",
+     "a binary MNIST task with sigmoid + BCE against a 2-class softmax; sigmoid hidden layers against ReLU",
+     true, &output_activations_claim},
+    {"large-step",
+     "\"A large step … can kill a noticeable fraction of a layer permanently\": the large learning-rate "
+     "route to dead ReLUs",
+     "one too-large SGD step: the share of ReLU units it kills and whether they come back", true,
+     &large_step_claim},
 }};
 
 }  // namespace
@@ -63,6 +89,14 @@ void LabSettings::override_data(std::int64_t train_limit, std::int64_t epochs) {
   if (train_limit > 0) dying_relu.measure = std::min(dying_relu.measure, train_limit);
   for (TrainSettings* t : {&collapse.train, &dying_relu.train, &init.train, &batchnorm.train}) {
     if (epochs > 0) t->epochs = epochs;
+  }
+  for (DataLimits* d : {&selu.data, &sparse_codes.data, &output_activations.data, &large_step.data})
+    if (train_limit > 0) d->train = train_limit;
+  if (train_limit > 0) large_step.measure = std::min(large_step.measure, train_limit);
+  if (epochs > 0) {
+    selu.train.epochs = epochs;
+    sparse_codes.epochs = epochs;
+    output_activations.epochs = epochs;
   }
 }
 
