@@ -161,10 +161,10 @@ ClaimOutcome large_step_claim(const LabSettings& all, const LabData* mnist) {
                       fmt::format("{} ({})", pct(r.dead_end), pct(r.first_layer_dead_end)),
                       r.diverged ? "diverged" : pct(r.accuracy)});
     text += fmt::format(
-        "{}{:g}× lr: {} dead after the step ({} killed by it{}), accuracy {}", text.empty() ? "" : "; ",
-        r.multiplier, pct(r.dead_after_step), pct(r.killed),
+        "{}{:g}× lr: {} dead after the step ({} killed by it{}), {} dead after recovery, accuracy {}",
+        text.empty() ? "" : "; ", r.multiplier, pct(r.dead_after_step), pct(r.killed),
         r.killed > 0 ? fmt::format(", {} of those still dead after recovery", pct(r.still_dead)) : "",
-        r.diverged ? "diverged" : pct(r.accuracy));
+        pct(r.dead_end), r.diverged ? "diverged" : pct(r.accuracy));
   }
   o.measured = text;
   o.threshold = fmt::format(
