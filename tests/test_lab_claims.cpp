@@ -101,7 +101,8 @@ std::string read_text(const std::filesystem::path& p) {
 
 TEST_CASE("lab claims: the table", "[lab][claims]") {
   CHECK(lab::experiments().size() >= 7);
-  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer"})
+  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer", "selu",
+                           "softplus-variance", "sparse-codes", "output-activations", "large-step"})
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;
@@ -311,4 +312,70 @@ TEST_CASE("lab claims: bend lab prints the verdict line and writes the page", "[
 }
 #endif
 
+// Claims 8-12, each run on its own (fast_settings) so that one can be run without the others.
+namespace {
+const lab::ClaimOutcome& own_run(const std::string& name) {
+  static std::map<std::string, lab::ClaimOutcome> runs;
+  if (!runs.contains(name)) {
+    static const lab::LabData data{load_dataset("mnist", kMnist, Split::Train),
+                                   load_dataset("mnist", kMnist, Split::Test)};
+    runs.emplace(name, lab::run_experiment(lab::find_experiment(name), fast_settings(), &data).outcome);
+    WARN(lab::verdict_line(lab::find_experiment(name), runs.at(name)));
+  }
+  return runs.at(name);
+}
+}  // namespace
+
+TEST_CASE("lab claims: selu", "[lab][claims][mnist][selu]") {
+  if (!mnist_available()) return;
+  const auto& o = own_run("selu");
+  // At init SELU sits at its fixed point; ReLU with LeCun init halves its second moment per layer
+  // (2^-32 over 32 layers) and ReLU is never centred.
+  CHECK(o.number("selu_max_abs_mean_init") <= 0.25);
+  CHECK(o.number("selu_min_variance_init") >= 0.5);
+  CHECK(o.number("selu_max_variance_init") <= 2.0);
+  CHECK(o.number("relu_lecun_min_variance_init") < 1e-6);
+  CHECK(o.number("relu_he_max_abs_mean_init") > 0.2);
+  CHECK(o.number("selu_accuracy") > 0.2);  // learns (chance is 10%)
+}
+
+TEST_CASE("lab claims: softplus-variance", "[lab][claims][softplus_variance]") {
+  const auto o =
+      lab::run_experiment(lab::find_experiment("softplus-variance"), fast_settings(), nullptr).outcome;
+  WARN(lab::verdict_line(lab::find_experiment("softplus-variance"), o));
+  CHECK(o.number("softplus_non_finite_runs") == 0);
+  CHECK(o.number("softplus_overflow_steps") == 0);
+  CHECK(o.number("paired_runs") >= 1);
+  CHECK(std::isfinite(o.number("nll_difference")));
+}
+
+TEST_CASE("lab claims: sparse-codes", "[lab][claims][mnist][sparse_codes]") {
+  if (!mnist_available()) return;
+  const auto& o = own_run("sparse-codes");
+  // tanh is 0 only at exactly 0: a dense code.
+  CHECK(o.number("tanh_zeros") < 0.01);
+  for (const char* act : {"hardshrink", "softshrink", "relu", "tanh"}) {
+    INFO(act);
+    // Better than predicting zeros (the mean of x² over MNIST pixels is about 0.1).
+    CHECK(o.number(std::string(act) + "_mse") < 0.07);
+  }
+  CHECK(o.number("hardshrink_zeros") > o.number("tanh_zeros"));
+  CHECK(o.number("softshrink_zeros") > o.number("tanh_zeros"));
+}
+
+TEST_CASE("lab claims: output-activations", "[lab][claims][mnist][output_activations]") {
+  if (!mnist_available()) return;
+  const auto& o = own_run("output-activations");
+  CHECK(o.number("softmax_sigmoid_identity_gap") < 1e-6);
+  CHECK(o.number("sigmoid_bce_accuracy") > 0.8);
+  CHECK(o.number("softmax2_accuracy") > 0.8);
+  CHECK(o.number("relu_hidden_accuracy") > 0.8);
+}
+
+TEST_CASE("lab claims: large-step", "[lab][claims][mnist][large_step]") {
+  if (!mnist_available()) return;
+  const auto& o = own_run("large-step");
+  CHECK(o.number("x1_dead_after_step") <= 0.05);
+  CHECK(o.number("x100_dead_after_step") > o.number("x1_dead_after_step"));
+}
 }  // namespace BEND_UNITY_ID

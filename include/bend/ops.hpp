@@ -153,6 +153,18 @@ Tensor log_softmax(const Tensor& a, int dim = -1);
 // the mask drawn from `rng`. Returns x itself when not training or p = 0.
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);
 
+// --- alpha dropout (src/ops/alpha_dropout.cpp) ---
+// F.alpha_dropout (nn.AlphaDropout), for SELU nets: each element is kept with probability 1 - p, a
+// dropped one becomes SELU's negative saturation value α' = -λα ≈ -1.7581, and the affine map
+// y = a·x' + b (a = 1/√((1-p)(1 + pα'²)), b = -a·α'·p) keeps a zero-mean, unit-variance input's mean and
+// variance. Returns x itself when not training or p = 0; zeros when p = 1.
+struct AlphaDropoutCoefficients {
+  double a = 1, b = 0;
+  double dropped = 0;  // a·α' + b: the value of a dropped element
+};
+AlphaDropoutCoefficients alpha_dropout_coefficients(double p);  // p in [0, 1)
+Tensor alpha_dropout(const Tensor& x, float p, bool training, Rng& rng);
+
 // --- embedding and attention (src/ops/embedding.cpp, masked_softmax.cpp, attention_heads.cpp,
 // attention.cpp) ---
 
@@ -220,6 +232,13 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction =
 // Stable: max(x,0) - x*y + log1p(exp(-|x|)).
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::Mean);
+// F.gaussian_nll_loss (nn.GaussianNLLLoss): 0.5·(log v + (input - target)²/v) per element, plus
+// 0.5·log(2π) when full, with v = max(var, eps). As PyTorch, the clamp is outside autograd: the gradient
+// into var is 0.5·(1/v - (input - target)²/v²) even where var < eps. var has input's shape, or input's
+// shape without its last dimension or with it as 1 (one variance per row, shared by its elements). A
+// negative var throws ValueError. Mean: over every element of input.
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full = false,
+                         float eps = 1e-6f, Reduction reduction = Reduction::Mean);
 
 // --- convolution, pooling, normalisation (src/ops/conv2d.cpp, max_pool2d.cpp, avg_pool2d.cpp,
 // batch_norm.cpp, layer_norm.cpp, dropout2d.cpp); images are NCHW ---

@@ -76,6 +76,33 @@ constexpr Experiment kExperiments[] = {
      "transformer better than ReLU",
      "ReLU, GELU, SiLU and SwiGLU feed-forwards in a small ViT on MNIST, paired tests over seeds", true,
      &transformer_claim},
+    // Issue 25, claims 8-12.
+    {"selu",
+     "Self-normalizing networks: SELU. A deep SELU MLP (LeCun-normal init) keeps each layer's activations "
+     "near mean 0 and variance 1 and trains without normalisation layers, where the same depth of ReLU "
+     "without BatchNorm does worse (Klambauer et al., 2017)",
+     "a 32-layer SELU MLP (AlphaDropout) against ReLU: per-layer mean/variance and accuracy", true,
+     &selu_claim},
+    {"softplus-variance",
+     "Variance / positive params: Softplus. A softplus variance head trains a Gaussian-NLL regression "
+     "without the overflows and NaNs of an exp head, to an NLL at least as good",
+     "mean-and-variance regression on gaussian_nll_loss: softplus head against exp head", false,
+     &softplus_variance_claim},
+    {"sparse-codes",
+     "Sparse representations: Hardshrink, Softshrink. They give a code with many exact zeros at no cost in "
+     "reconstruction error",
+     "exact zeros in an MNIST autoencoder's code: hardshrink, softshrink, relu, tanh", true,
+     &sparse_codes_claim},
+    {"output-activations",
+     "Binary output: Sigmoid; multi-class output: Softmax. Sigmoid's \"output is a probability — fine as a "
+     "final gate\", but \"never use in hidden layers\"",
+     "a binary MNIST task with sigmoid + BCE against a 2-class softmax; sigmoid hidden layers against ReLU",
+     true, &output_activations_claim},
+    {"large-step",
+     "\"A large step … can kill a noticeable fraction of a layer permanently\": the large learning-rate "
+     "route to dead ReLUs",
+     "one too-large SGD step: the share of ReLU units it kills and whether they come back", true,
+     &large_step_claim},
 };
 
 }  // namespace
@@ -122,6 +149,26 @@ LabSettings quick_settings() {
   s.transformer.test_limit = 1000;
   s.transformer.epochs = 1;
   s.transformer.threads = 1;
+  s.selu.width = 32;  // depth stays 32: the claim is about deep nets
+  s.selu.probe = 256;
+  s.selu.data = {2000, 1000};
+  s.softplus_variance.points = 1000;
+  s.softplus_variance.test_points = 500;
+  s.softplus_variance.hidden = 32;
+  s.softplus_variance.epochs = 15;
+  s.softplus_variance.lrs = {1e-2, 3e-2};
+  s.softplus_variance.seeds = 1;
+  s.sparse_codes.sizes = {784, 64, 16};
+  s.sparse_codes.data = {2000, 500};
+  s.sparse_codes.epochs = 3;
+  s.output_activations.hidden = 32;
+  s.output_activations.hidden_sizes = {64, 64};
+  s.output_activations.data = {3000, 1000};
+  s.output_activations.epochs = 2;
+  s.large_step.sizes = {784, 128, 64, 10};
+  s.large_step.data = {2000, 500};
+  s.large_step.measure = 2000;
+  s.large_step.multipliers = {1, 100};
   return s;
 }
 
@@ -134,6 +181,14 @@ void LabSettings::override_data(std::int64_t train_limit, std::int64_t epochs) {
   }
   if (train_limit > 0) transformer.train_limit = train_limit;
   if (epochs > 0) transformer.epochs = epochs;
+  for (DataLimits* d : {&selu.data, &sparse_codes.data, &output_activations.data, &large_step.data})
+    if (train_limit > 0) d->train = train_limit;
+  if (train_limit > 0) large_step.measure = std::min(large_step.measure, train_limit);
+  if (epochs > 0) {
+    selu.train.epochs = epochs;
+    sparse_codes.epochs = epochs;
+    output_activations.epochs = epochs;
+  }
 }
 
 std::span<const Experiment> experiments() { return kExperiments; }

@@ -15,6 +15,7 @@
 #include "bend/activations.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/activation.hpp"
+#include "bend/nn/alpha_dropout.hpp"
 #include "bend/nn/avg_pool2d.hpp"
 #include "bend/nn/batch_norm.hpp"
 #include "bend/nn/class_token.hpp"
@@ -281,7 +282,7 @@ const std::string& transformer_activation(const LayerSpec& l) {
   return l.args.contains("act") ? l.text("act") : fallback;
 }
 
-// Dropout and Dropout2d: "drop0.5", "drop2d0.25".
+// Dropout, Dropout2d and AlphaDropout: "drop0.5", "drop2d0.25", "adrop0.1".
 std::vector<LayerField> dropout_fields() { return {{.letter = 0, .name = "p", .type = Type::Real}}; }
 
 std::vector<LayerKind> make_table() {
@@ -439,6 +440,21 @@ std::vector<LayerKind> make_table() {
        },
        .example = {{"p", 0.5}},
        .example_input = {4, 3, 3}},
+      {.name = "alphadropout",
+       .prefixes = {"adrop"},
+       .fields = dropout_fields(),
+       .summary = "AlphaDropout (for SELU nets)",
+       .infer = [](const LayerSpec&, const SampleShape& in) -> LayerShape {
+         return {in, 0, 0};
+       },
+       .build = [](const LayerSpec& l, const SampleShape&, LayerBuild& b) -> std::shared_ptr<Module> {
+         return std::make_shared<AlphaDropout>(static_cast<float>(l.real("p")), b.rng.next_u64());
+       },
+       .torch = [](const LayerSpec& l, const SampleShape&) -> TorchModule {
+         return {"AlphaDropout", {{"p", as_written(l.real("p"))}}};
+       },
+       .example = {{"p", 0.2}},
+       .example_input = {10}},
       {.name = "dense",
        .fields = {{.letter = 0, .name = "features", .min = 1, .max = kMaxDenseSize}},
        .summary = "Linear (the last one is the output layer)",

@@ -3,9 +3,11 @@
 //   nll_loss       (from log-probabilities)
 //   mse_loss
 //   binary_cross_entropy_with_logits (stable form)
+//   gaussian_nll_loss (mean and variance predicted; var clamped to eps outside autograd)
 // Values follow torch.nn.functional with reduction 'mean' | 'sum' | 'none'. Sums accumulate in double.
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include <fmt/format.h>
 
@@ -115,6 +117,27 @@ void bce_logits_backward(TapeEntry& e) {
   }
 }
 
+// ---- gaussian_nll_loss ----
+// Entry: in = {input, target, var}; i[0] = reduction, i[1] = elements per variance (1, or input's last
+// dimension when var is one per row); f[0] = eps. With d = input - target, v = max(var, eps):
+//   d/dinput = d/v, d/dtarget = -d/v, d/dvar = 0.5·(1/v - d²/v²) (summed over the elements sharing v).
+void gaussian_nll_backward(TapeEntry& e) {
+  const auto r = static_cast<Reduction>(e.i[0]);
+  const std::int64_t n = e.in[0].numel(), group = e.i[1];
+  const float eps = e.f[0];
+  const float *x = e.in[0].data(), *t = e.in[1].data(), *var = e.in[2].data(), *gy = output_grad(e);
+  float* gx = grad_for_accumulation(e.in[0]);
+  float* gt = grad_for_accumulation(e.in[1]);
+  float* gv = grad_for_accumulation(e.in[2]);
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double g = sample_grad(gy, r, k, 1.0f / static_cast<float>(n));
+    const double v = std::max(var[k / group], eps), d = static_cast<double>(x[k]) - t[k];
+    if (gx) gx[k] += static_cast<float>(g * d / v);
+    if (gt) gt[k] -= static_cast<float>(g * d / v);
+    if (gv) gv[k / group] += static_cast<float>(g * 0.5 * (1.0 / v - d * d / (v * v)));
+  }
+}
+
 Tensor targets_as_floats(std::span<const std::int32_t> targets) {
   Tensor t = Tensor::empty(Shape{static_cast<std::int64_t>(targets.size())});
   for (std::size_t i = 0; i < targets.size(); ++i) t.data()[i] = static_cast<float>(targets[i]);
@@ -221,6 +244,46 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   if (TapeEntry* e =
           tape().record(out, &bce_logits_backward, "binary_cross_entropy_with_logits", {logits, target}))
     e->i[0] = static_cast<std::int64_t>(reduction);
+  return out;
+}
+
+Tensor gaussian_nll_loss(const Tensor& input, const Tensor& target, const Tensor& var, bool full, float eps,
+                         Reduction reduction) {
+  if (!(input.shape() == target.shape()))
+    throw ShapeError(fmt::format("gaussian_nll_loss: input {} and target {} differ in shape",
+                                 input.shape().str(), target.shape().str()));
+  // var: input's shape, or one variance per row (input's shape without the last dimension, or with it 1).
+  std::int64_t group = 1;
+  if (!(var.shape() == input.shape())) {
+    const auto& dims = input.shape().dims();
+    const bool per_row =
+        input.ndim() >= 1 &&
+        ((var.ndim() == input.ndim() - 1 && std::equal(dims.begin(), dims.end() - 1, var.shape().dims().begin())) ||
+         (var.ndim() == input.ndim() && var.shape().dims().back() == 1 &&
+          std::equal(dims.begin(), dims.end() - 1, var.shape().dims().begin())));
+    if (!per_row)
+      throw ShapeError(fmt::format("gaussian_nll_loss: var {} must have input's shape {} or one value per row",
+                                   var.shape().str(), input.shape().str()));
+    group = input.shape().dims().back();
+  }
+  if (!(eps >= 0.0f)) throw ValueError(fmt::format("gaussian_nll_loss: eps must be >= 0, got {}", eps));
+  for (float v : var.span())
+    if (v < 0.0f) throw ValueError("gaussian_nll_loss: var has negative entry/entries");
+  const std::int64_t n = input.numel();
+  const double constant = full ? 0.5 * std::log(2.0 * std::numbers::pi) : 0.0;
+  SampleLosses losses(n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    const double v = std::max(var.data()[k / std::max<std::int64_t>(group, 1)], eps);
+    const double d = static_cast<double>(input.data()[k]) - target.data()[k];
+    losses.values[k] = 0.5 * (std::log(v) + d * d / v) + constant;
+  }
+  Tensor out = make_loss_output(reduction, input.shape());
+  reduce_into(out, reduction, losses.values, n);
+  if (TapeEntry* e = tape().record(out, &gaussian_nll_backward, "gaussian_nll_loss", {input, target, var})) {
+    e->i[0] = static_cast<std::int64_t>(reduction);
+    e->i[1] = std::max<std::int64_t>(group, 1);
+    e->f[0] = eps;
+  }
   return out;
 }
 

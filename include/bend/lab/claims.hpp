@@ -123,6 +123,53 @@ struct BatchNormSettings {
   }
 };
 
+// Claims 8-12 of issue 25 (src/lab/selu.cpp, softplus_variance.cpp, sparse_codes.cpp,
+// output_activations.cpp, large_step.cpp).
+struct SeluSettings {
+  std::int64_t depth = 32, width = 64;  // hidden layers
+  float alpha_dropout = 0.05f;          // AlphaDropout after the last hidden SELU
+  std::int64_t probe = 512;
+  DataLimits data;
+  TrainSettings train;  // Adam 1e-3, batch 64
+  SeluSettings() {
+    train.epochs = 2;
+    train.threads = 1;  // narrow layers: a thread barrier per op costs more than it saves
+  }
+};
+
+struct SoftplusVarianceSettings {
+  std::int64_t points = 2000, test_points = 1000;  // synthetic 1-d regression samples
+  std::int64_t hidden = 64;                        // 1-hidden-hidden-2 (mean, variance)
+  std::int64_t epochs = 30, batch = 64;
+  std::vector<double> lrs = {1e-3, 1e-2, 3e-2};  // Adam
+  int seeds = 2;
+};
+
+struct SparseCodesSettings {
+  std::vector<std::int64_t> sizes = {784, 128, 32};  // encoder to the code; the decoder mirrors it
+  std::vector<std::string> acts = {"hardshrink", "softshrink", "relu", "tanh"};  // the code's activation
+  DataLimits data{5000, 1000};
+  std::int64_t epochs = 5, batch = 64;
+  double lr = 1e-3;  // Adam
+};
+
+struct OutputActivationsSettings {
+  std::int64_t hidden = 64;                             // binary task: 784-hidden-1 or -2
+  std::vector<std::int64_t> hidden_sizes = {128, 128};  // sigmoid vs ReLU hidden layers, 10 classes
+  DataLimits data{6000, 2000};
+  std::int64_t epochs = 3, batch = 64;
+  double lr = 1e-3;  // Adam
+};
+
+struct LargeStepSettings {
+  std::vector<std::int64_t> sizes = {784, 256, 128, 10};
+  double lr = 0.05;                                      // SGD: warm-up epoch and recovery epoch
+  std::vector<double> multipliers = {1, 10, 100, 1000};  // the one large step's lr, × lr
+  std::int64_t measure = 5000;                           // training images a dead unit is silent on
+  DataLimits data{5000, 1000};
+  std::int64_t batch = 64;
+};
+
 // Every experiment's settings; the defaults are `bend lab`'s.
 struct LabSettings {
   CollapseSettings collapse;
@@ -133,6 +180,11 @@ struct LabSettings {
   InitSettings init;
   BatchNormSettings batchnorm;
   TransformerSettings transformer;
+  SeluSettings selu;
+  SoftplusVarianceSettings softplus_variance;
+  SparseCodesSettings sparse_codes;
+  OutputActivationsSettings output_activations;
+  LargeStepSettings large_step;
   std::uint64_t seed = 0;  // init and data order of every run
   // `bend lab all --quick`: small sizes (the tests'), every experiment in seconds. The experiments that keep
   // their settings in their own file read this flag; quick_settings() sets it and the others' sizes.
@@ -200,6 +252,11 @@ ClaimOutcome zero_centred_claim(const LabSettings&, const LabData*);
 ClaimOutcome explode_claim(const LabSettings&, const LabData*);
 ClaimOutcome approximation_claim(const LabSettings&, const LabData*);
 ClaimOutcome transformer_claim(const LabSettings&, const LabData*);  // src/lab/transformer.cpp
+ClaimOutcome selu_claim(const LabSettings&, const LabData*);
+ClaimOutcome softplus_variance_claim(const LabSettings&, const LabData*);
+ClaimOutcome sparse_codes_claim(const LabSettings&, const LabData*);
+ClaimOutcome output_activations_claim(const LabSettings&, const LabData*);
+ClaimOutcome large_step_claim(const LabSettings&, const LabData*);
 
 // Helpers the experiments share.
 // The first `limits` of data (an independent copy only when it is cut).

@@ -29,6 +29,7 @@
 //   tok0             TakeToken: token 0 (the class token), 17x64 -> 64
 // A token may end in ":name", the module's name in the state dict instead of its index: "ln:norm",
 // "10:head", "tf4h4f128:blocks" (blocks.0.self_attn.in_proj_weight, ...).
+//   adrop0.1         AlphaDropout(0.1), for SELU nets ("784-256-adrop0.1-256-10" with --act selu).
 // The hidden activation (--act: one name, or one per hidden layer; "none": no activation, a linear
 // layer) goes after each conv and each hidden dense layer, and inside each tf layer's feed-forward blocks;
 // --norm batch|layer puts a BatchNorm1d/2d or LayerNorm before each of those activations; --dropout p puts a
@@ -58,7 +59,7 @@ using LayerArgs = std::map<std::string, LayerArg, std::less<>>;
 // arguments, named as the entry's fields ("out", "kernel", "stride", "p", "features", "name", ...).
 struct LayerSpec {
   std::string kind;  // "conv", "maxpool", "avgpool", "flatten", "batchnorm", "layernorm", "dropout",
-                     // "dropout2d", "dense", "swiglu", "act"
+                     // "dropout2d", "alphadropout", "dense", "swiglu", "act"
   LayerArgs args;
   // The module's name in the model ("patch_embed", "blocks", "head": --arch "ln:norm"); empty: its index
   // ("0", "1", ...), as nn.Sequential. A kind whose state sits in the model's own namespace (a class
