@@ -38,7 +38,8 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 // Configuration
 
 void TrainConfig::validate() const {
-  if (!dataset.empty() && text_file.empty()) find_dataset(dataset);
+  // ("text": a language model's corpus given as a file or a TextCorpus, not a registry name)
+  if (!dataset.empty() && dataset != "text" && text_file.empty()) find_dataset(dataset);
   optim::complete_options(optim::find_optimizer(optimizer), optimizer_options);
   find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");

@@ -61,6 +61,7 @@ void Trainer::setup_text() {
   set_flush_denormal(config_.flush_denormal);
   init_rng_.seed_with(config_.seed);
   loader_rng_.seed_with(config_.seed ^ 0x5DEECE66DULL);
+  epoch_start_rng_ = loader_rng_.state();  // (unused by the loop; checkpoints store a valid state)
   if (auto it = source_.metadata.find("bend.vocab");
       it != source_.metadata.end() && it->second != text_->vocab_utf8())
     throw ValueError(
