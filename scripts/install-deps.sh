@@ -13,6 +13,7 @@ packages=(
   catch2                             # tests (Catch2 v2)
   libcxxopts-dev                     # CLI flags
   dataset-fashion-mnist              # Fashion-MNIST IDX files
+  fortunes fortunes-min              # the fortunes text (bend train --model gpt's default corpus)
   libopenmpi-dev openmpi-bin         # MPI: `mpirun -np R bend compare` (CMake option BEND_MPI)
 )
 

@@ -117,7 +117,8 @@ TEST_CASE("bend help datasets shows the dataset registry", "[cli]") {
   for (const bend::DatasetEntry& e : bend::dataset_registry()) {
     INFO(e.name);
     CHECK_THAT(r.out, Catch::Contains("  " + e.name + " ") &&
-                          Catch::Contains(std::to_string(e.num_classes) + " classes") &&
+                          Catch::Contains(e.is_text() ? std::string("text (characters)")
+                                                      : std::to_string(e.num_classes) + " classes") &&
                           Catch::Contains(e.summary));
   }
   CHECK_THAT(run("help").out, Catch::Contains(bend::dataset_names()));

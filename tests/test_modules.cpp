@@ -19,6 +19,7 @@
 
 #include "allocation_counter.hpp"
 #include "bend/bend.hpp"
+#include "bend/nn/gpt.hpp"
 #include "bend/testing/check_module.hpp"
 
 // Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
@@ -463,6 +464,28 @@ std::vector<Entry> conformance_list() {
         .forward = forward_with_fixed_mask,
         .state_names = encoder_state,
         .mode_dependent = true}});
+  // nanoGPT's GPT (its internal parts are covered with it): token ids in, logits out, nanoGPT's names.
+  list.push_back(
+      {{"GPT", "Block", "CausalSelfAttention", "Container", "GptEmbedding", "GptLayerNorm", "GptLinear",
+        "Mlp"},
+       {.name = "GPT(n_layer=1, n_head=2, n_embd=8, block_size=6, vocab_size=5)",
+        .make =
+            [](Rng& rng) {
+              nn::GPTConfig c;
+              c.n_layer = 1, c.n_head = 2, c.n_embd = 8, c.block_size = 6, c.vocab_size = 5;
+              return std::make_shared<nn::GPT>(c, rng);
+            },
+        .inputs = {Tensor::from({0, 1, 2, 3, 4, 1, 4, 3, 2, 0}, Shape{2, 5})},
+        .state_names = {"transformer.wte.weight", "transformer.wpe.weight", "transformer.h.0.ln_1.weight",
+                        "transformer.h.0.ln_1.bias", "transformer.h.0.attn.c_attn.weight",
+                        "transformer.h.0.attn.c_attn.bias", "transformer.h.0.attn.c_proj.weight",
+                        "transformer.h.0.attn.c_proj.bias", "transformer.h.0.ln_2.weight",
+                        "transformer.h.0.ln_2.bias", "transformer.h.0.mlp.c_fc.weight",
+                        "transformer.h.0.mlp.c_fc.bias", "transformer.h.0.mlp.c_proj.weight",
+                        "transformer.h.0.mlp.c_proj.bias", "transformer.ln_f.weight", "transformer.ln_f.bias",
+                        "lm_head.weight"},
+        // Finite differences at eps 1e-2 through two LayerNorms and attention are ~2% off in float32.
+        .gradcheck = {.rtol = 5e-2}}});
   list.push_back({{"TransformerEncoder"},
                   {.name = "TransformerEncoder(TransformerEncoderLayer(8, 2, 16, dropout=0, "
                            "activation=silu), 2, LayerNorm(8))",

@@ -110,7 +110,12 @@ std::string printable(std::string_view text);
 bool stdout_is_tty();
 bool stderr_is_tty();
 
+// bend train --model gpt (cmd_train_gpt.cpp): the language-model flags, and the run.
+void add_gpt_flags(cxxopts::Options& options);
+int train_gpt(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);
+
 int run_train(int argc, char** argv);
+int run_generate(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_info(int argc, char** argv);

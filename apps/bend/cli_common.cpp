@@ -182,7 +182,8 @@ void add_mlp_flags(cxxopts::Options& options) {
   options.add_options("Model")("model",
                                "a preset model: " + nn::model_preset_names() +
                                    " (default: mlp, <inputs>-256-128-<classes>; lenet5: "
-                                   "c6k5p2-p2-c16k5-p2-120-84-<classes>)",
+                                   "c6k5p2-p2-c16k5-p2-120-84-<classes>); gpt: a character-level "
+                                   "GPT on a text (bend train only; see the language-model flags)",
                                cxxopts::value<std::string>())("arch", arch_flag_help(),
                                                               cxxopts::value<std::string>())(
       "act",

@@ -3,6 +3,7 @@
 
 #include "bend/nn/model_presets.hpp"
 #include "bend/nn/serialize.hpp"
+#include "bend/train/gpt_source.hpp"
 #include "cli.hpp"
 
 namespace bend::cli {
@@ -35,7 +36,14 @@ int run_info(int argc, char** argv) {
   std::int64_t model_params = 0, other = 0;
   for (const auto& [name, t] : tensors) (name.starts_with("optim.") ? other : model_params) += t.numel();
   const std::optional<nn::ModelSpec> fallback = fallback_spec_from_args(args);
-  if (nn::ModelSpec::has_metadata(metadata) || fallback) {
+  if (train::is_gpt(metadata)) {
+    const nn::GPTConfig g = train::gpt_config_from(metadata, path);
+    fmt::print(
+        "GPT (bend train --model gpt): {} layers, {} heads, n_embd {}, block {}, {}{}, vocabulary of {} "
+        "characters (sample with bend generate --model {})\n",
+        g.n_layer, g.n_head, g.n_embd, g.block_size, g.activation, g.bias ? "" : ", no bias", g.vocab_size,
+        path.string());
+  } else if (nn::ModelSpec::has_metadata(metadata) || fallback) {
     nn::LoadedModel loaded = nn::load_model(path, fallback);
     fmt::print("architecture: {}  activations: {}  norm: {}  dropout: {}{}\n", loaded.spec.arch_string(),
                loaded.spec.act_string(), loaded.spec.norm, loaded.spec.dropout,
@@ -57,6 +65,7 @@ int run_info(int argc, char** argv) {
   show("bend.steps", "optimizer steps");
   show("bend.batch_in_epoch", "batches into the next epoch");
   show("bend.test_accuracy", "test accuracy");
+  show("bend.val_loss", "val loss");
   if (auto it = metadata.find("bend.history"); it != metadata.end() && !it->second.empty()) {
     fmt::print("history (epoch: test accuracy):");
     std::string_view rest = it->second;

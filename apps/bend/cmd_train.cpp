@@ -14,6 +14,7 @@
 #include "bend/io/directory_lock.hpp"
 #include "bend/parallel.hpp"
 #include "bend/train/diagnostics.hpp"
+#include "bend/train/gpt_source.hpp"
 #include "bend/train/trainer.hpp"
 #include "cli.hpp"
 
@@ -126,6 +127,7 @@ int run_train(int argc, char** argv) {
       "Train a classifier on an image dataset (MNIST by default): an MLP, LeNet-5 (--model "
       "lenet5) or any stack of conv, pool, norm, dropout and dense layers (--arch).");
   add_training_flags(options);
+  add_gpt_flags(options);
   options.add_options("Output")("save", "write the final model here (.safetensors)",
                                 cxxopts::value<std::string>())(
       "checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
@@ -153,6 +155,17 @@ int run_train(int argc, char** argv) {
   // The flags are read before MPI starts: a rank that fails here exits before any collective.
   const std::optional<train::CheckpointState> resumed =
       read_resumed(args.count("resume") ? args["resume"].as<std::string>() : std::string());
+  // Language models: the text, the GPT and nanoGPT's loop (cmd_train_gpt.cpp).
+  if ((args.count("model") && args["model"].as<std::string>() == "gpt") ||
+      (resumed && train::is_gpt(resumed->model_metadata)))
+    return train_gpt(args, resumed ? &*resumed : nullptr);
+  if (args.count("text")) throw UsageError("--text trains a language model: add --model gpt");
+  if (args.count("dataset")) try {
+      if (find_dataset(args["dataset"].as<std::string>()).is_text())
+        throw UsageError(fmt::format("{} is a text dataset: train a language model on it with --model gpt",
+                                     args["dataset"].as<std::string>()));
+    } catch (const ValueError&) {  // an unknown name: model_flags says so
+    }
   train::TrainConfig config = training_config(args, resumed ? &*resumed : nullptr);
   config.data_parallel = true;
   const double bucket_mb = args["bucket-mb"].as<double>();

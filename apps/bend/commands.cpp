@@ -25,6 +25,8 @@ constexpr std::array kCommands = {
             run_train},
     Command{"eval", "loss, accuracy, per-class accuracy and confusion matrix of a saved model", run_eval},
     Command{"predict", "top-3 classes for a test image (--index N) or a PGM file (--image F)", run_predict},
+    Command{"generate", "sample text from a GPT (bend train --model gpt), as nanoGPT's sample.py, streamed",
+            run_generate},
     Command{"info", "architecture, parameters and training state of a model or checkpoint", run_info},
     Command{"compare", "train the same network with several activations and write a report", run_compare},
     Command{"lab", "the docs' claims, measured, with verdicts (bend lab all: every claim, one page)",
@@ -43,8 +45,11 @@ std::string datasets_text() {
   for (const DatasetEntry& e : dataset_registry()) {
     std::error_code ec;
     const std::filesystem::path dir = e.default_dir();
-    out += fmt::format("  {:<{}}  {:>3} classes  {:<8}  {}\n", e.name, width, e.num_classes,
-                       fmt::format("{}", fmt::join(e.input_shape, "x")), e.summary);
+    if (e.is_text())
+      out += fmt::format("  {:<{}}  {:<21}  {}\n", e.name, width, "text (characters)", e.summary);
+    else
+      out += fmt::format("  {:<{}}  {:>3} classes  {:<8}  {}\n", e.name, width, e.num_classes,
+                         fmt::format("{}", fmt::join(e.input_shape, "x")), e.summary);
     std::string status;
     if (!std::filesystem::is_directory(dir, ec)) {
       const bool shown = std::find(hints_shown.begin(), hints_shown.end(), e.fetch_hint) != hints_shown.end();

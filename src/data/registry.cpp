@@ -1,4 +1,5 @@
-// The dataset registry: MNIST, Fashion-MNIST and EMNIST's IDX-format splits, one entry each.
+// The dataset registry: MNIST, Fashion-MNIST and EMNIST's IDX-format splits, and the fortunes text, one
+// entry each.
 #include "bend/data/registry.hpp"
 
 #include <cstdlib>
@@ -79,6 +80,18 @@ std::vector<DatasetEntry> make_registry() {
       emnist_entry("byclass", "EMNIST by class: digits, A-Z and a-z (697932 / 116323, unbalanced)", 62, 0));
   r.push_back(emnist_entry("bymerge", "EMNIST by merge: 47 classes, similar letters merged (697932 / 116323)",
                            47, 0));
+  // Text: fortune-mod's English data files (Debian's fortunes and fortunes-min), about 2.5 MB.
+  DatasetEntry fortunes;
+  fortunes.name = "fortunes";
+  fortunes.summary = "text: fortune-mod's fortune files concatenated (about 2.5 MB; --model gpt)";
+  fortunes.num_classes = 0;
+  fortunes.default_dir = default_fortunes_dir;
+  fortunes.fetch_hint = "install the fortune files with: apt-get install fortunes fortunes-min";
+  fortunes.load = [](const fs::path&, Split) -> TensorDataset {
+    throw ValueError("fortunes is a text dataset: train a language model on it with --model gpt");
+  };
+  fortunes.load_text = [](const fs::path& dir) { return load_fortunes(dir); };
+  r.push_back(std::move(fortunes));
   return r;
 }
 
@@ -124,6 +137,16 @@ TensorDataset load_dataset(std::string_view name, const fs::path& dir, Split spl
   out.num_classes = entry.num_classes;
   out.name = fmt::format("{}/{}", entry.name, to_string(split));
   return out;
+}
+
+TextCorpus load_text_dataset(std::string_view name, const fs::path& dir) {
+  const DatasetEntry& entry = find_dataset(name);
+  if (!entry.is_text())
+    throw ValueError(
+        fmt::format("{} is an image dataset, not text: a language model needs a text dataset "
+                    "(fortunes) or --text FILE",
+                    entry.name));
+  return entry.load_text(dir.empty() ? entry.default_dir() : dir);
 }
 
 }  // namespace bend

@@ -69,9 +69,17 @@ void Module::collect(const std::string& prefix, Collect what, NamedTensors& out)
     child->collect(name.empty() ? prefix : prefix + name + ".", what, out);
 }
 
+// A tensor registered under two names (a tied weight: GPT's lm_head.weight is transformer.wte.weight)
+// is listed once, under its first name, as torch's named_parameters() does; state_dict() keeps both.
 NamedTensors Module::named_parameters() const {
+  NamedTensors all;
+  collect("", Collect::Parameters, all);
   NamedTensors out;
-  collect("", Collect::Parameters, out);
+  out.reserve(all.size());
+  for (auto& entry : all)
+    if (std::none_of(out.begin(), out.end(),
+                     [&](const auto& kept) { return kept.second.impl() == entry.second.impl(); }))
+      out.push_back(std::move(entry));
   return out;
 }
 

@@ -60,6 +60,11 @@ LoadedModel model_from_file(SafetensorsFile file, std::string_view name,
   NamedTensors tensors = to_named_tensors(file);
   Metadata metadata = std::move(file.metadata);
   ModelSpec spec;
+  if (auto kind = metadata.find("bend.model"); kind != metadata.end() && kind->second == "gpt")
+    throw ValueError(
+        fmt::format("{}: holds a GPT language model (bend train --model gpt), not a classifier: "
+                    "sample from it with bend generate --model {}",
+                    name, name));
   if (ModelSpec::has_metadata(metadata)) try {
       spec = ModelSpec::from_metadata(metadata);
     } catch (const ValueError& e) {

@@ -210,8 +210,10 @@ AdamW::AdamW(std::vector<Tensor> params, const AdamOptions& options)
 void Adam::update(std::size_t i) {
   const AdamOptions& o = options_;
   const double beta1 = o.betas.first, beta2 = o.betas.second;
-  const bool l2 = !decoupled_weight_decay_ && o.weight_decay != 0.0;
-  const bool decoupled = decoupled_weight_decay_ && o.weight_decay != 0.0;  // p *= 1 is a no-op
+  // (a parameter outside the decay group of set_weight_decay_mask() takes weight_decay 0)
+  const double weight_decay = decay_mask_.empty() || decay_mask_[i] ? o.weight_decay : 0.0;
+  const bool l2 = !decoupled_weight_decay_ && weight_decay != 0.0;
+  const bool decoupled = decoupled_weight_decay_ && weight_decay != 0.0;  // p *= 1 is a no-op
   const AdamKernel kernel = pick_adam_kernel(l2, decoupled, o.amsgrad);
   detail::TensorImpl& p = *params_[i].impl();
   AdamState& s = state_[i];
@@ -227,8 +229,8 @@ void Adam::update(std::size_t i) {
   const double bias_correction1 = 1.0 - std::pow(beta1, step);
   const double bias_correction2 = 1.0 - std::pow(beta2, step);
   const double step_size = lr_ / bias_correction1;
-  const AdamCoefficients c{static_cast<float>(1.0 - lr_ * o.weight_decay),
-                           static_cast<float>(o.weight_decay),
+  const AdamCoefficients c{static_cast<float>(1.0 - lr_ * weight_decay),
+                           static_cast<float>(weight_decay),
                            static_cast<float>(beta1),
                            static_cast<float>(1.0 - beta1),
                            static_cast<float>(beta2),
@@ -243,6 +245,13 @@ void Adam::update(std::size_t i) {
       p.numel, s.block_arithmetic, [&](std::int64_t begin, std::int64_t end, std::uint8_t* arithmetic) {
         kernel(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, begin, end, arithmetic, c);
       });
+}
+
+void Adam::set_weight_decay_mask(std::vector<bool> decays) {
+  if (!decays.empty() && decays.size() != params_.size())
+    throw ValueError(fmt::format("{}: the weight-decay mask has {} entries for {} parameters", name(),
+                                 decays.size(), params_.size()));
+  decay_mask_ = std::move(decays);
 }
 
 std::vector<StateBuffer<AdamState>> Adam::state_buffers() const {

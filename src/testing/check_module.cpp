@@ -187,8 +187,11 @@ class Checker {
            fmt::format("state_dict() names [{}], expected PyTorch's [{}]", fmt::join(names, ", "),
                        fmt::join(case_.state_names, ", ")));
     const nn::NamedTensors params = original->named_parameters(), buffers = original->named_buffers();
-    expect(params.size() + buffers.size() == state.size(),
-           fmt::format("state_dict() has {} entries, but there are {} parameters and {} buffers",
+    // (a tied weight, e.g. GPT's lm_head.weight, is one tensor under two names: counted once)
+    std::set<const detail::TensorImpl*> distinct;
+    for (const auto& [name, t] : state) distinct.insert(t.impl());
+    expect(params.size() + buffers.size() == distinct.size(),
+           fmt::format("state_dict() has {} distinct tensors, but there are {} parameters and {} buffers",
                        state.size(), params.size(), buffers.size()));
     for (const auto& [name, p] : params)
       expect(p.requires_grad(), fmt::format("parameter '{}' does not require grad", name));

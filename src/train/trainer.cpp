@@ -38,7 +38,8 @@ void clear_stop_request() { g_stop.store(false, std::memory_order_relaxed); }
 // Configuration
 
 void TrainConfig::validate() const {
-  if (!dataset.empty()) find_dataset(dataset);
+  // ("text": a language model's corpus given as a file or a TextCorpus, not a registry name)
+  if (!dataset.empty() && dataset != "text" && text_file.empty()) find_dataset(dataset);
   optim::complete_options(optim::find_optimizer(optimizer), optimizer_options);
   find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
@@ -137,7 +138,18 @@ struct Trainer::Schedule {
 Trainer::Trainer(TrainConfig config, ModelSource model)
     : config_(std::move(config)), source_(std::move(model)) {
   config_.validate();
+  if (!config_.text_file.empty()) {
+    text_ = std::make_shared<TextCorpus>(load_text_file(config_.text_file));
+    config_.dataset = "text";
+    setup();
+    return;
+  }
   if (config_.dataset.empty()) throw ValueError("Trainer: name a dataset (config.dataset) or give the data");
+  if (find_dataset(config_.dataset).is_text()) {
+    text_ = std::make_shared<TextCorpus>(load_text_dataset(config_.dataset, config_.data_dir));
+    setup();
+    return;
+  }
   train_ = load_dataset(config_.dataset, config_.data_dir, Split::Train);
   test_ = load_dataset(config_.dataset, config_.data_dir, Split::Test);
   setup();
@@ -154,9 +166,19 @@ Trainer::Trainer(TrainConfig config, ModelSource model, TensorDataset train, Ten
   setup();
 }
 
+Trainer::Trainer(TrainConfig config, ModelSource model, TextCorpus corpus)
+    : config_(std::move(config)),
+      source_(std::move(model)),
+      text_(std::make_shared<TextCorpus>(std::move(corpus))) {
+  config_.validate();
+  if (config_.dataset.empty() || !config_.text_file.empty()) config_.dataset = "text";
+  setup();
+}
+
 Trainer::~Trainer() = default;
 
 void Trainer::setup() {
+  if (text_) return setup_text();
   // The default recipe's lr for its optimizer and schedule, as `bend train` applies it (a resumed run
   // continues with the checkpoint's).
   if (config_.resume.empty() && !config_.optimizer_options.contains("lr"))
@@ -193,23 +215,32 @@ void Trainer::setup() {
         "--warmup {} is longer than the whole run ({} epochs x {} batches = {} steps): the learning rate "
         "would never reach its value",
         config_.warmup_steps, config_.epochs, batches_per_epoch, batches_per_epoch * config_.epochs));
-  if (!config_.init_from.empty()) {
-    nn::Metadata file_metadata;
-    nn::NamedTensors tensors = nn::load_tensors(config_.init_from, &file_metadata);
-    if (auto diff = description_mismatch(model_description(file_metadata), source_.metadata); !diff.empty())
-      throw ValueError(fmt::format("--init-from {}: the file holds another model than the run builds ({})",
-                                   config_.init_from.string(), diff));
-    try {
-      model_->load_state_dict(model_tensors(std::move(tensors)));
-    } catch (const ValueError& e) {
-      throw ValueError(fmt::format("--init-from {}: {}", config_.init_from.string(), e.what()));
-    }
-  }
+  apply_init_from();
   optimizer_ = optim::make_optimizer(config_.optimizer, model_->parameters(), config_.optimizer_options);
-  schedule_ = std::make_unique<Schedule>();
-  schedule_->schedule = make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, config_.warmup_steps);
+  make_schedule();
   if (!config_.resume.empty()) load_checkpoint(config_.resume);
   if (config_.data_parallel) setup_data_parallel();
+}
+
+void Trainer::make_schedule() {
+  schedule_ = std::make_unique<Schedule>();
+  schedule_->schedule =
+      make_lr_schedule(config_.schedule, *optimizer_, config_.epochs, text_ ? 0 : config_.warmup_steps);
+}
+
+// --init-from: the file's weights, once it is known to describe the model the run builds.
+void Trainer::apply_init_from() {
+  if (config_.init_from.empty()) return;
+  nn::Metadata file_metadata;
+  nn::NamedTensors tensors = nn::load_tensors(config_.init_from, &file_metadata);
+  if (auto diff = description_mismatch(model_description(file_metadata), source_.metadata); !diff.empty())
+    throw ValueError(fmt::format("--init-from {}: the file holds another model than the run builds ({})",
+                                 config_.init_from.string(), diff));
+  try {
+    model_->load_state_dict(model_tensors(std::move(tensors)));
+  } catch (const ValueError& e) {
+    throw ValueError(fmt::format("--init-from {}: {}", config_.init_from.string(), e.what()));
+  }
 }
 
 // Every rank built the same run (same seed, files and data); rank 0's parameters and buffers are
@@ -270,6 +301,19 @@ void Trainer::check_model_fits_data() {
 }
 
 std::string Trainer::recipe() const {
+  if (text_) {
+    std::string options;
+    for (const auto& [key, value] : optimizer_->hyperparameters())
+      if (key != "lr") options += fmt::format("{}{}={:g}", options.empty() ? "" : ", ", key, value);
+    return fmt::format(
+        "nanoGPT's loop: {}(lr={:g}, {}; weight decay on 2-d weights only), warm-up {} steps then cosine to "
+        "{:g} at step {}, clip {:g}, batch {} x block {}, estimate every {} steps over {} batches, seed {}, "
+        "{} thread{}",
+        optimizer_->name(), base_lr_, options, config_.warmup_steps, text_settings().at("min_lr"),
+        config_.max_steps, config_.text.grad_clip, config_.batch, config_.text.block_size,
+        config_.text.eval_interval, config_.text.eval_iters, config_.seed, num_threads(),
+        num_threads() == 1 ? "" : "s");
+  }
   std::string options;
   for (const auto& [key, value] : optimizer_->hyperparameters())
     options += fmt::format("{}{}={:g}", options.empty() ? "" : ", ", key, value);
@@ -414,6 +458,15 @@ TrainResult Trainer::run(TrainObserver* observer) {
   TrainObserver& watch = observer ? *observer : silent;
   TrainResult result;
   watch.on_start(*this);
+  if (text_) {
+    const auto start = std::chrono::steady_clock::now();
+    run_text(watch, result);
+    if (!result.stopped && !config_.save.empty()) save_model(config_.save);
+    result.history = history_;
+    result.steps = step_;
+    result.total_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return result;
+  }
   DataLoader loader(train_, config_.batch, config_.shuffle, loader_rng_,
                     drops_last_batch(*model_, train_.size(), config_.batch, ranks()));
   if (progress_.batch >= loader.batches_per_epoch())
@@ -535,7 +588,9 @@ void Trainer::save_model(const std::filesystem::path& path) const {
   m["bend.steps"] = std::to_string(step_);
   m["bend.dataset"] = config_.dataset;
   m["bend.optimizer"] = std::string(optimizer_->name());
-  if (!history_.empty()) m["bend.test_accuracy"] = fmt::format("{:.6f}", history_.back().test_accuracy);
+  if (text_ && !history_.empty()) m["bend.val_loss"] = fmt::format("{:.6f}", history_.back().test_loss);
+  if (!text_ && !history_.empty())
+    m["bend.test_accuracy"] = fmt::format("{:.6f}", history_.back().test_accuracy);
   if (normalization_) write_normalization(m, *normalization_);
   nn::save_tensors(path, model_->state_dict(), m);
 }
@@ -553,7 +608,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
       optim::complete_options(optim::find_optimizer(config_.optimizer), config_.optimizer_options);
   s.schedule = config_.schedule;
   s.planned_epochs = config_.epochs;
-  s.schedule_state = schedule_->schedule->state();
+  s.schedule_state = text_ ? text_settings() : schedule_->schedule->state();
   s.batch = config_.batch;
   s.seed = config_.seed;
   s.epochs_done = epoch_;
@@ -570,6 +625,28 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
 void Trainer::load_checkpoint(const std::filesystem::path& path) {
   CheckpointState s = read_checkpoint(path);
   const std::string where = fmt::format("--resume {}", path.string());
+  if (text_) {
+    // The vocabulary first: with another one, every token id would mean another character.
+    auto it = s.model_metadata.find("bend.vocab");
+    if (it != s.model_metadata.end() && it->second != text_->vocab_utf8())
+      throw ValueError(fmt::format(
+          "{}: the checkpoint's vocabulary ({} characters) is not {}'s ({} characters): its token ids "
+          "would mean other characters. Resume on the text it was trained on",
+          where, decode_utf8(it->second, "bend.vocab").size(), text_->name, text_->vocab_size()));
+    if (s.steps_done > config_.max_steps)
+      throw ValueError(fmt::format("{}: the checkpoint has done {} steps, more than --steps {}", where,
+                                   s.steps_done, config_.max_steps));
+    if (s.optimizer_config.contains("lr")) base_lr_ = s.optimizer_config.at("lr");
+    const auto mine = text_settings();
+    for (const auto& [key, value] : mine) {
+      auto saved = s.schedule_state.find(key);
+      if (saved != s.schedule_state.end() && saved->second != value)
+        throw ValueError(
+            fmt::format("{}: the checkpoint's run has {} = {:g} but this run asks for {:g}; a "
+                        "resumed run keeps the loop's settings (start a new run with --init-from)",
+                        where, key, saved->second, value));
+    }
+  }
   if (auto diff = description_mismatch(s.model_metadata, source_.metadata); !diff.empty())
     throw ValueError(
         fmt::format("{}: the checkpoint holds another model than the run builds ({})", where, diff));
@@ -613,10 +690,10 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     throw ValueError(
         fmt::format("{}: the checkpoint has {} dropout streams but the model has {} Dropout modules", where,
                     s.module_rngs.size(), drops.size()));
-  if (s.epochs_done > config_.epochs)
+  if (!text_ && s.epochs_done > config_.epochs)
     throw ValueError(fmt::format("{}: the checkpoint has done {} epochs, more than --epochs {}", where,
                                  s.epochs_done, config_.epochs));
-  if (s.partial.seen >= train_.size())
+  if (!text_ && s.partial.seen >= train_.size())
     throw ValueError(
         fmt::format("{}: the checkpoint's bend.partial_seen = {} is not inside an epoch of {} "
                     "training samples",
@@ -625,7 +702,7 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     model_->load_state_dict(s.model);
     optimizer_->load_state(s.optimizer);
     optimizer_->set_hyperparameters(s.optimizer_hyperparameters);
-    schedule_->schedule->load_state(s.schedule_state);
+    if (!text_) schedule_->schedule->load_state(s.schedule_state);
   } catch (const Error& e) {
     throw ValueError(fmt::format("{}: {}", where, e.what()));
   }

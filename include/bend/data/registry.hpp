@@ -12,6 +12,7 @@
 
 #include "bend/data/loader.hpp"
 #include "bend/data/mnist.hpp"
+#include "bend/data/text.hpp"
 
 namespace bend {
 
@@ -24,13 +25,17 @@ struct DatasetEntry {
   std::string fetch_hint;  // what to run/install when the files are missing
   // Reads one split from `dir`, with labels already in 0..num_classes-1. Throws bend::IoError on
   // missing or malformed files (the message includes fetch_hint when files are missing).
+  // Text datasets (language models, `bend train --model gpt`) have no classes or sample shape: load
+  // throws ValueError saying so, and load_text reads the corpus from `dir`.
   std::function<TensorDataset(const std::filesystem::path& dir, Split split)> load;
+  std::function<TextCorpus(const std::filesystem::path& dir)> load_text;  // null for image datasets
+  bool is_text() const { return static_cast<bool>(load_text); }
 
   // Product of input_shape: the width of a model's input layer (784 for 28x28 images).
   std::int64_t input_features() const;
 };
 
-// Every dataset, in the order help texts list them.
+// Every dataset, in the order help texts list them: the image datasets, then the text datasets.
 const std::vector<DatasetEntry>& dataset_registry();
 
 // The entry called `name`. Throws bend::ValueError naming it and listing the valid names.
@@ -44,5 +49,9 @@ std::string dataset_names();
 // naming the directory otherwise). The result is named "<name>/<train|test>". Unknown names throw
 // bend::ValueError (see find_dataset).
 TensorDataset load_dataset(std::string_view name, const std::filesystem::path& dir, Split split);
+
+// The corpus of a registered text dataset from `dir` (empty: the entry's default directory). ValueError
+// for an unknown name or an image dataset, IoError for missing or malformed files.
+TextCorpus load_text_dataset(std::string_view name, const std::filesystem::path& dir);
 
 }  // namespace bend

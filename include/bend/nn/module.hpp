@@ -36,6 +36,8 @@ class Module {
   virtual std::string type_name() const;
   virtual std::string describe() const { return type_name() + "()"; }
 
+  // Each parameter once: a tensor registered under two names (tied weights) is listed under its first,
+  // as torch's named_parameters(); state_dict() has both names.
   std::vector<Tensor> parameters() const;
   NamedTensors named_parameters() const;
   // Non-trained state (running statistics, step counters), as torch.nn.Module.named_buffers().

@@ -49,6 +49,11 @@ class Adam : public OptimizerWithState<AdamState, AdamOptions> {
   static const OptionTable<AdamOptions>& table();
   const OptionTable<AdamOptions>& option_table() const override { return table(); }
 
+  // Two parameter groups, as nanoGPT's configure_optimizers makes them: weight_decay applies to
+  // params()[i] only where decays[i] (nanoGPT: the tensors with 2 or more dimensions); the others take
+  // weight_decay 0. Empty (the default): every parameter decays. ValueError when the size differs.
+  void set_weight_decay_mask(std::vector<bool> decays);
+
  protected:
   Adam(std::vector<Tensor> params, const AdamOptions& options, bool decoupled_weight_decay);
   // State keys per parameter that has taken a step: step (0-d), exp_avg, exp_avg_sq, max_exp_avg_sq
@@ -58,6 +63,7 @@ class Adam : public OptimizerWithState<AdamState, AdamOptions> {
 
  private:
   bool decoupled_weight_decay_;
+  std::vector<bool> decay_mask_;  // empty: all decay
 };
 
 // Adam with decoupled weight decay (Loshchilov & Hutter), torch.optim.AdamW; weight_decay defaults

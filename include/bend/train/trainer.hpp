@@ -29,6 +29,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "bend/data/loader.hpp"
+#include "bend/data/text.hpp"
 #include "bend/dist/mpi.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/module.hpp"
@@ -52,6 +54,23 @@ class GradientBuckets;
 }
 
 namespace bend::train {
+
+// nanoGPT's train.py loop, the Trainer's recipe for language models (a text dataset): each step takes
+// `batch` random windows of block_size tokens (get_batch), AdamW decays only the tensors with 2 or more
+// dimensions (configure_optimizers' two groups), gradients are clipped to a global norm of grad_clip,
+// and the learning rate rises linearly over warmup_steps (lr·(it+1)/(warmup+1)) and then follows a
+// cosine down to min_lr at max_steps (get_lr). Every eval_interval steps, and at the end, the mean loss
+// of eval_iters batches of each split is estimated in eval mode; each estimate is one entry of the
+// history (train_loss, test_loss = val loss, steps) and is followed by a checkpoint. Runs are counted in
+// steps (max_steps, nanoGPT's max_iters); the batches' offsets and the estimates' draw from the one data
+// stream, as nanoGPT's use torch's one generator, so a resume continues bit-identically.
+struct TextLoop {
+  std::int64_t block_size = 256;
+  std::int64_t eval_interval = 250;
+  std::int64_t eval_iters = 200;
+  double min_lr = -1;      // < 0: lr / 10 (nanoGPT's ratio)
+  double grad_clip = 1.0;  // 0: no clipping
+};
 
 // Defaults: the "default" recipe of recipe_registry() (bend/train/recipe.hpp), as `bend train`'s.
 struct TrainConfig {
@@ -89,6 +108,11 @@ struct TrainConfig {
   // one trains as without. Off by default: `bend compare` runs separate runs on separate ranks.
   bool data_parallel = false;
   std::size_t bucket_bytes = std::size_t{25} << 20;  // gradient bucket size (PyTorch's bucket_cap_mb = 25)
+  // Language models: `dataset` names a text dataset (fortunes), or text_file is any UTF-8 file (the
+  // dataset is then called "text"); the model takes [B, T] ids and gives [B, T, vocab] logits, and the
+  // run follows `text` (nanoGPT's loop, above) with --schedule and --epochs unused.
+  std::filesystem::path text_file;
+  TextLoop text;
 
   // Validates the values (ValueError naming the flag) without touching files.
   void validate() const;
@@ -145,6 +169,10 @@ class Trainer {
   // width, number of classes) or a checkpoint does not fit the run.
   Trainer(TrainConfig config, ModelSource model);
   Trainer(TrainConfig config, ModelSource model, TensorDataset train, TensorDataset test);
+  // A language model on `corpus` (bend/data/text.hpp): the run follows config.text (nanoGPT's loop). The
+  // ModelSource's metadata should hold the vocabulary ("bend.vocab", as gpt_source() writes it); a
+  // checkpoint with another vocabulary is refused on resume.
+  Trainer(TrainConfig config, ModelSource model, TextCorpus corpus);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -160,6 +188,10 @@ class Trainer {
   const optim::Optimizer& optimizer() const { return *optimizer_; }
   const TensorDataset& train_data() const { return train_; }
   const TensorDataset& test_data() const { return test_; }
+  // The corpus of a language model's run; nullptr for image datasets.
+  const TextCorpus* text() const { return text_.get(); }
+  // nanoGPT's get_lr at optimizer step `step` (language models).
+  double text_lr(std::int64_t step) const;
   std::int64_t epochs_done() const { return epoch_; }
   std::int64_t steps_done() const { return step_; }
   const std::vector<EpochMetrics>& history() const { return history_; }  // completed epochs
@@ -184,12 +216,22 @@ class Trainer {
   bool train_step(const Batch& batch, std::span<std::int32_t> predicted, EpochProgress& progress,
                   TrainObserver& watch, std::int64_t epoch_number);
   EvalResult evaluate_test();
+  // Language models: setup's checks, the loop, and the loss estimate of one split.
+  void setup_text();
+  void apply_init_from();
+  void make_schedule();
+  void run_text(TrainObserver& watch, TrainResult& result);
+  double estimate_text_loss(const std::vector<std::int32_t>& split);
+  // The loop's settings as checkpoints store them (a resume must keep them to continue bit-identically).
+  std::map<std::string, double> text_settings() const;
   EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
                                     std::int64_t seen);
 
   TrainConfig config_;
   ModelSource source_;
   TensorDataset train_, test_;
+  std::shared_ptr<const TextCorpus> text_;  // language models only
+  double base_lr_ = 0;                      // language models: the lr get_lr warms up to
   std::shared_ptr<nn::Module> model_;
   std::unique_ptr<optim::Optimizer> optimizer_;
   struct Schedule;

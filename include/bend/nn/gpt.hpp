@@ -1,0 +1,78 @@
+#pragma once
+// GPT: nanoGPT's model.py in bend, parameter for parameter and name for name, so that nanoGPT's GPT class
+// loads a bend file (only its causal-mask buffer "attn.bias" is absent: bend's attention is causal by
+// construction).
+//
+//   transformer.wte      Embedding(vocab_size, n_embd)          token embedding, tied to lm_head
+//   transformer.wpe      Embedding(block_size, n_embd)          position embedding
+//   transformer.drop     Dropout(dropout)
+//   transformer.h.N      Block: x + attn(ln_1(x)), then x + mlp(ln_2(x))   (pre-norm, N = 0..n_layer-1)
+//     ln_1, ln_2         LayerNorm(n_embd, bias)                (weight, and bias unless bias=False)
+//     attn.c_attn        Linear(n_embd, 3·n_embd, bias)         q, k, v packed
+//     attn.c_proj        Linear(n_embd, n_embd, bias)           then resid dropout
+//     mlp.c_fc           Linear(n_embd, 4·n_embd, bias)         (2·4·n_embd for swiglu: gate, then up)
+//     mlp.c_proj         Linear(4·n_embd, n_embd, bias)         then dropout
+//   transformer.ln_f     LayerNorm(n_embd, bias)
+//   lm_head              Linear(n_embd, vocab_size, bias=False) the same tensor as transformer.wte.weight
+//
+// Attention is scaled_dot_product_attention with is_causal (attention dropout on the weights, as
+// nanoGPT's). The MLP's activation is any entry of the activation table (GELU, erf form, as nn.GELU(), by
+// default) or "swiglu": silu(gate) ⊙ up with c_fc producing both halves. Initialisation is nanoGPT's:
+// every Linear and Embedding weight N(0, 0.02), biases 0, LayerNorm weight 1, and each c_proj.weight
+// N(0, 0.02/√(2·n_layer)).
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bend/nn/module.hpp"
+#include "bend/rng.hpp"
+
+namespace bend::nn {
+
+struct GPTConfig {
+  std::int64_t block_size = 256;
+  std::int64_t vocab_size = 65;
+  std::int64_t n_layer = 6;
+  std::int64_t n_head = 6;
+  std::int64_t n_embd = 384;
+  float dropout = 0.0f;
+  bool bias = true;                 // bias in Linears and LayerNorms
+  std::string activation = "gelu";  // an activation-table name, or "swiglu"
+
+  // ValueError naming the field for sizes < 1, n_embd not divisible by n_head, dropout outside [0, 1)
+  // or an unknown activation.
+  void validate() const;
+};
+
+class GPT : public Module {
+ public:
+  // Initialised from `rng` as nanoGPT's _init_weights.
+  GPT(const GPTConfig& config, Rng& rng);
+  // idx [B, T] token ids (float32 whole numbers, T <= block_size) -> logits [B, T, vocab_size].
+  Tensor forward(const Tensor& idx) override;
+  std::string type_name() const override { return "GPT"; }
+  std::string describe() const override;
+  const GPTConfig& config() const { return config_; }
+  // nanoGPT's get_num_params(non_embedding=True): parameters without the position embedding.
+  std::int64_t num_non_embedding_parameters() const;
+  // The 2-d weights (nanoGPT's decay group: every tensor with dim >= 2), by position in parameters().
+  std::vector<bool> decay_mask() const;
+
+ private:
+  GPTConfig config_;
+  struct Parts;
+  std::shared_ptr<Parts> parts_;
+};
+
+// sample.py's generation: appends `tokens` ids to `ids`, each drawn from softmax(logits[-1] /
+// temperature) restricted to the top_k largest logits (all when top_k is empty), the context cropped to
+// the last block_size ids. `on_token` sees each new id as it is drawn (streaming). The model is put in
+// eval mode and run without the tape. ValueError for temperature <= 0, top_k < 1, or empty ids.
+void generate(GPT& model, std::vector<std::int32_t>& ids, std::int64_t tokens, float temperature,
+              std::optional<std::int64_t> top_k, Rng& rng,
+              const std::function<void(std::int32_t)>& on_token = {});
+
+}  // namespace bend::nn
