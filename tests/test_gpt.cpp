@@ -27,6 +27,9 @@
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
+// Unity builds (BEND_UNITY_TESTS) give each file its own namespace for its helpers.
+namespace BEND_UNITY_ID {
+
 namespace fs = std::filesystem;
 using bend::Tensor;
 
@@ -406,3 +409,5 @@ TEST_CASE("bend train --model gpt and bend generate: runs, streams, and one line
   CHECK(text_without_gpt.code == 2);
   CHECK_THAT(text_without_gpt.out, Catch::Contains("--model gpt"));
 }
+
+}  // namespace BEND_UNITY_ID
