@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ctest regenerate_tables: scripts/regenerate-tables.sh on a copy of README.md, cheaply. --dry-run runs
-# and writes nothing; --lab at small sizes (bend lab all --train-limit 300 --epochs 1) fills the lab
-# block with a stamp and bend lab's table.md, leaves every line outside the markers alone, and a second
-# run gives the same file (the block is replaced, never appended). A README without the markers is refused.
+# and writes nothing; --lab at small sizes (bend lab all --quick) fills the lab block with a stamp and
+# bend lab's table.md, leaves every line outside the markers alone, and a second run gives the same
+# block, row for row (the block is replaced, never appended; measured timings, as the cost
+# experiment's, may differ between runs, so rows are compared by experiment). A README without the markers is refused.
 #   tests/regenerate_tables.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 source=$2
@@ -20,22 +21,25 @@ cmp -s "$source/README.md" "$dir/README.md" || fail "--dry-run changed the READM
 grep -q "bend lab all" "$dir/dry.log" && grep -q "bend compare --preset docs" "$dir/dry.log" &&
   grep -q "bench/recipes.sh" "$dir/dry.log" || fail "--dry-run does not list every command: $(cat "$dir/dry.log")"
 
-small=(--lab --build "$build" --readme "$dir/README.md" --lab-args "--train-limit 300 --epochs 1")
+small=(--lab --build "$build" --readme "$dir/README.md" --lab-args "--quick")
 bash "$script" "${small[@]}" >"$dir/first.log" 2>&1 || fail "--lab failed: $(tail -5 "$dir/first.log")"
 cp "$dir/README.md" "$dir/first.md"
 outside() { awk '/^<!-- table:lab begin -->$/ { skip = 1 } !skip { print } /^<!-- table:lab end -->$/ { skip = 0 }' "$1"; }
 cmp -s <(outside "$source/README.md") <(outside "$dir/first.md") || fail "lines outside the lab block changed"
 block=$(awk '/^<!-- table:lab begin -->$/ { on = 1; next } /^<!-- table:lab end -->$/ { on = 0 } on' "$dir/first.md")
-grep -q "^Measured at bend [0-9a-f]* .* cores, OPENBLAS_CORETYPE=.*: \`bend lab all --train-limit 300 --epochs 1\`" <<<"$block" ||
+grep -q "^Measured at bend [0-9a-f]* .* cores, OPENBLAS_CORETYPE=.*: \`bend lab all --quick\`" <<<"$block" ||
   fail "no stamp in the block: $block"
-for experiment in collapse xor vanishing dying-relu dip init batchnorm; do
+for experiment in collapse xor vanishing dying-relu dip init batchnorm relu-sparsity transformer selu; do
   grep -q "^| \`$experiment\` | " <<<"$block" || fail "no row for $experiment"
 done
 
 bash "$script" "${small[@]}" >"$dir/second.log" 2>&1 || fail "the second --lab failed"
-# The stamp's seconds may differ between the runs; nothing else may.
-cmp -s <(sed -E 's/\([0-9]+ s\)\.$/(N s)./' "$dir/first.md") <(sed -E 's/\([0-9]+ s\)\.$/(N s)./' "$dir/README.md") ||
-  fail "a second run changed the README: $(diff "$dir/first.md" "$dir/README.md" | head -20)"
+# The same lines outside the block, and inside it the same rows: experiment names in the same order.
+rows() { awk '/^<!-- table:lab begin -->$/ { on = 1; next } /^<!-- table:lab end -->$/ { on = 0 } on' "$1" |
+  sed -E 's/^(\| `[^`]*` \|).*/\1/; s/\([0-9]+ s\)\.$/(N s)./'; }
+cmp -s <(outside "$dir/first.md") <(outside "$dir/README.md") || fail "a second run changed lines outside the block"
+cmp -s <(rows "$dir/first.md") <(rows "$dir/README.md") ||
+  fail "a second run changed the block's rows: $(diff <(rows "$dir/first.md") <(rows "$dir/README.md") | head -20)"
 [[ $(grep -c '^<!-- table:lab begin -->$' "$dir/README.md") == 1 ]] || fail "the markers were duplicated"
 
 grep -v 'table:lab' "$source/README.md" >"$dir/unmarked.md"

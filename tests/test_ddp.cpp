@@ -197,8 +197,8 @@ TEST_CASE("ddp: a run stopped by --steps resumes under mpirun and ends where an 
   CHECK(first.out.find("data-parallel over 2 ranks") != std::string::npos);
   // One rank wrote one checkpoint, and nothing half-written is left behind.
   std::vector<std::string> files;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    files.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir))  // (the run's lock file aside)
+    if (entry.path().filename() != ".bend.lock") files.push_back(entry.path().filename().string());
   CHECK(files == std::vector<std::string>{"checkpoint.safetensors"});
   const auto second = run_two(dir, "--epochs 3 --json --resume " + (dir / "checkpoint.safetensors").string());
   INFO(second.out);
@@ -268,8 +268,8 @@ TEST_CASE("ddp: SIGUSR1 to mpirun stops both ranks with one checkpoint that --re
   CHECK(out.find("interrupted after step", first + 1) == std::string::npos);
   REQUIRE(std::filesystem::exists(checkpoint));
   std::vector<std::string> names;
-  for (const auto& entry : std::filesystem::directory_iterator(dir))
-    names.push_back(entry.path().filename().string());
+  for (const auto& entry : std::filesystem::directory_iterator(dir))  // (the run's lock file aside)
+    if (entry.path().filename() != ".bend.lock") names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   CHECK(names == std::vector<std::string>{"checkpoint.safetensors", "train.log"});
 

@@ -405,6 +405,21 @@ std::vector<Entry> conformance_list() {
         // differences see (tests/test_attention.cpp checks the padding row against PyTorch).
         .inputs = {Tensor::from({0, 3, 6, 1, 4, 5}, {2, 3})},
         .state_names = {"weight"}}});
+  // A vision transformer's token modules (the ViT preset's cls, pos and tok0).
+  list.push_back({{"ClassToken"},
+                  {.name = "ClassToken(4)",
+                   .make = with_rng<ClassToken>(std::int64_t{4}),
+                   .inputs = {example({2, 3, 4}, ++seed)},
+                   .state_names = {"cls_token"}}});
+  list.push_back({{"PositionEmbedding"},
+                  {.name = "PositionEmbedding(5, 4) on 3 tokens",
+                   .make = with_rng<PositionEmbedding>(std::int64_t{5}, std::int64_t{4}),
+                   .inputs = {example({2, 3, 4}, ++seed)},
+                   .state_names = {"pos_embed"}}});
+  list.push_back({{"TakeToken"},
+                  {.name = "TakeToken(index=1)",
+                   .make = [](Rng&) { return std::make_shared<TakeToken>(1); },
+                   .inputs = {example({2, 3, 4}, ++seed)}}});
   const std::vector<std::string> mha_state = {"in_proj_weight", "in_proj_bias", "out_proj.weight",
                                               "out_proj.bias"};
   list.push_back({{"MultiheadAttention"},
