@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every shell command of README.md's ```sh blocks, in order, as a newcomer would, at small sizes:
-# --epochs N becomes --epochs 1, --seeds N becomes --seeds 1, and commands that train get
-# --train-limit 512. Commands that cannot run here are listed with the reason (a cluster's hostfile,
+# --epochs N becomes --epochs 1, --seeds N becomes --seeds 1, --tokens N becomes --tokens 20, commands that
+# train get --train-limit 512, a GPT trains 4 steps, and the lab runs --quick. Commands that cannot run here are listed with the reason (a cluster's hostfile,
 # Slurm, or the build and test run that this script is itself part of). Every other command must exit 0.
 #
 #   bash scripts/readme-commands.sh BUILD_DIR     (ctest runs it as readme_commands)
@@ -40,7 +40,17 @@ skip_reason() {
 # The command at small size.
 shrink() {
   local cmd=$1
-  cmd=$(sed -E 's/--epochs [0-9]+/--epochs 1/; s/--seeds [0-9]+/--seeds 1/' <<<"$cmd")
+  cmd=$(sed -E 's/--epochs [0-9]+/--epochs 1/; s/--seeds [0-9]+/--seeds 1/; s/--tokens [0-9]+/--tokens 20/' <<<"$cmd")
+  # A language model counts steps, not epochs: a few steps, one estimate batch.
+  if [[ $cmd == *"--model gpt"* && $cmd == *"bend train"* ]]; then
+    printf '%s\n' "$(sed -E 's/--steps [0-9]+/--steps 4/' <<<"$cmd") --eval-interval 2 --eval-iters 1 --warmup-iters 1"
+    return
+  fi
+  # The lab at the tests' sizes.
+  if [[ $cmd == *"bend lab"* ]]; then
+    printf '%s --quick\n' "$cmd"
+    return
+  fi
   case "$cmd" in
     *"--resume "*checkpoint.safetensors*) ;;  # a resumed run takes its sizes from the checkpoint
     *"bend train"* | *"bend compare"* | *"bend lab"* | *mnist_net* | *mnist_mlp* | *mnist_cnn_loop*)
