@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every shell command of README.md's ```sh blocks, in order, as a newcomer would, at small sizes:
 # --epochs N becomes --epochs 1, --seeds N becomes --seeds 1, --tokens N becomes --tokens 20, commands that
-# train get --train-limit 512, a GPT trains 4 steps, and the lab runs --quick. Commands that cannot run here are listed with the reason (a cluster's hostfile,
+# train get --train-limit 512, a GPT trains 4 steps, and the lab runs --quick. Commands that cannot run
+# here are listed with the reason (a cluster's hostfile,
 # Slurm, or the build and test run that this script is itself part of). Every other command must exit 0.
 #
 #   bash scripts/readme-commands.sh BUILD_DIR     (ctest runs it as readme_commands)
