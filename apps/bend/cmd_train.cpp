@@ -198,9 +198,15 @@ int run_train(int argc, char** argv) {
     warn_if_oversubscribed("bend train", 1, config.threads, cores_available());
   try {
     return train_here(args, config, model, metrics, world);
-  } catch (const dist::JobError&) {
-    if (!world.is_root()) return 1;
-    throw;
+  } catch (const dist::JobError& e) {
+    // Every rank holds the same error and rank 0 says it. The others wait for that at a barrier: a rank
+    // that exits 1 first makes mpirun end the job, and rank 0 could go before its line is out.
+    if (world.is_root()) {
+      fmt::print(stderr, "bend train: error: {}\n", printable(describe_exception(e)));
+      std::fflush(stderr);
+    }
+    world.barrier();
+    return 1;
   } catch (const train::TrainingDiverged&) {
     if (world.size() > 1 && !world.is_root()) return 1;  // every rank stopped on the agreed NaN
     throw;
