@@ -1,5 +1,6 @@
 // The CLI through its binary: help, exit codes (2 usage, 1 runtime), one-line errors, and a real
 // train -> eval -> predict -> info round on a tiny MNIST subset when the data are present.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <array>

@@ -1,6 +1,7 @@
 // What a hostile user found in the CLI (issue 29), one process: each case is a clear refusal or the
 // right result, never a hang, a lost run or a wrong number said with confidence. The MPI cases are in
 // test_ddp.cpp.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>

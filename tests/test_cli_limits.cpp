@@ -1,5 +1,6 @@
 // The CLI at the limits (issue 14): hostile sizes, metadata, special files and a full disk each give
 // one clear line on stderr and exit 1; no std:: exception name, no abort, no hang, no lost file.
+#include "build_paths.hpp"
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>

@@ -1,6 +1,7 @@
 // Models from the CLI: --model presets, --arch specs and --norm through `bend train`, `eval`, `predict`,
 // `info` and `compare`; and the files bend saves from a spec loaded into the same torch.nn.Sequential
 // by scripts/torch_load_model.py.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cstdlib>

@@ -1,5 +1,6 @@
 // bend compare --preset docs: the docs' six activations on MNIST and on Fashion-MNIST, one report per
 // dataset and one page over both (on tiny subsets here; the README's table comes from the full run).
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>

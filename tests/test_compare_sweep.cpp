@@ -1,6 +1,7 @@
 // `bend compare` as a sweep: runs at once (--jobs, each on its own ThreadBudget) and over MPI ranks
 // give the numbers of runs made one by one; per-run files round-trip every number and let --resume
 // run only what is missing; a failed run is recorded and the rest finish.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // Data-parallel training through the CLI: `mpirun -np 2 bend train` against one process on a tiny MLP
 // and an MNIST subset: the same loss curve after 100 steps, resume under MPI, a NaN stops every rank,
 // and the test set evaluated in shards gives one process's numbers. Gradient buckets in this process.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // bend::dist (bend/dist/mpi.hpp): the single-process world in this process, and every collective
 // across 2 processes under mpirun (tests/mpi/world_check.cpp).
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cstdlib>

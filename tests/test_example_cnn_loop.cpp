@@ -3,6 +3,7 @@
 // example's 64 reach about 94% after a whole epoch of 60000, as libtorch's own does), reaches >= 95% on
 // the 10000 test images (96.4% measured). One thread: ctest runs tests side by side, and bend's
 // spinning workers lose badly on a busy machine (45 s measured at a load of 18 on 2 cores).
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 // The C++ examples in apps/, run as a user runs them: the docs' functional-style Net (apps/mnist_net.cpp)
 // trains with the Trainer on a slice of MNIST, stops after N steps with a checkpoint, resumes to the same
 // weights as an uninterrupted run, and its saved file loads into the same PyTorch nn.Module.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 // Language models: text corpora (nanoGPT's vocabulary, split and get_batch), the GPT (nanoGPT's names
 // and tying), nanoGPT's loop in the Trainer (loss falls, resume is bit-identical), sampling, the CLI's
 // bad-input lines, and PyTorch loading a bend GPT and computing the same loss.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // Tests for the IDX reader and the MNIST-style dataset loader. The tests write their own small IDX
 // files (raw and gzip) into a temporary directory, corrupt them in every way the reader checks, and
 // fuzz the parser; the real MNIST / Fashion-MNIST files are checked when present.
+#include "build_paths.hpp"
 #include <array>
 #include <cstdlib>
 #include <filesystem>

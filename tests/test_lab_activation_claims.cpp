@@ -1,5 +1,6 @@
 // bend lab's experiments for claims 1-7 of issue 25, at `bend lab --quick`'s sizes: each verdict is
 // checked against numbers computed here independently (closed forms in double), not against stored results.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cmath>

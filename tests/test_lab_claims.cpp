@@ -1,6 +1,7 @@
 // bend lab's claims on small, fast settings of real MNIST: every entry of the table reaches its verdict
 // from numbers that are checked here against independent expectations, and `bend lab all`'s page
 // holds every claim.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cmath>

@@ -3,6 +3,7 @@
 // and parameter and buffer counts are the built module's, the module passes check_module, and
 // scripts/torch_load_model.py builds the same torch.nn module from the entry's class name and arguments
 // (strict load_state_dict, same outputs).
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cmath>

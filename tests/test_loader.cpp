@@ -1,6 +1,7 @@
 // Tests for TensorDataset (conversion, subset, normalisation) and DataLoader (batch sizes, file order
 // and shuffled epochs, determinism, checkpoint state, no buffer creation in steady state), plus a
 // check of the real MNIST files when they are present.
+#include "build_paths.hpp"
 #include <algorithm>
 #include <cmath>
 #include <filesystem>

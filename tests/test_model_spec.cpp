@@ -1,5 +1,6 @@
 // Model specs: the --arch grammar (parse and print), shape inference and its errors, presets, the builder
 // (an MLP is a dense-only spec), and saving and loading any spec, files from before model specs too.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -3,6 +3,7 @@
 // the safetensors round trip, train/eval, no allocation in a steady step). A new module must join the
 // list: the coverage test scans the sources for Module subclasses and names any that is missing. Every
 // activation-table entry is checked through the table, so a new activation is covered automatically.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cctype>

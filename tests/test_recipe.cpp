@@ -1,5 +1,6 @@
 // Training recipes (bend/train/recipe.hpp): the table, when a recipe's learning rate applies, and what
 // `bend train` fills in from it (read from the recipe line every run prints).
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 // Tests for the safetensors reader and writer: bit-exact round trips, the exact byte layout, one
 // distinct error per kind of corruption, a mutation fuzz loop, atomic saves, and (when PyTorch is
 // installed) loading our files in PyTorch.
+#include "build_paths.hpp"
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>

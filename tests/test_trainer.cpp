@@ -1,6 +1,7 @@
 // The training loop: learning on MNIST, determinism, resume = uninterrupted, NaN stops cleanly; any
 // nn::Module (a functional-style Net with buffers) trains, checkpoints and resumes; checkpoints that do
 // not fit the run are refused with the reason.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <filesystem>

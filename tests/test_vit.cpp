@@ -2,6 +2,7 @@
 // names (a torch ViT's: patch_embed, cls_token, pos_embed, blocks.N, norm, head), PyTorch loading a bend
 // ViT file strictly and giving the same logits (scripts/torch_load_model.py, generic, and
 // scripts/torch_vit.py, a ViT written from standard torch.nn parts), and the bad-input messages.
+#include "build_paths.hpp"
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
