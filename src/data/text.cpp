@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "bend/detail/utf8.hpp"
 #include "bend/error.hpp"
 #include "bend/io/read_file.hpp"
 
@@ -56,28 +57,14 @@ std::u32string decode_utf8(std::string_view text, std::string_view where) {
 
 std::string encode_utf8(char32_t c) {
   std::string out;
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
+  detail::append_utf8(out, c);
   return out;
 }
 
 std::string encode_utf8(std::u32string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char32_t c : text) out += encode_utf8(c);
+  for (char32_t c : text) detail::append_utf8(out, c);
   return out;
 }
 

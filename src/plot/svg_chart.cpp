@@ -13,6 +13,7 @@
 #include <string>
 #include <utility>
 
+#include "bend/detail/utf8.hpp"
 #include "bend/error.hpp"
 #include "bend/io/atomic_file.hpp"
 
@@ -178,24 +179,6 @@ std::u32string decode_utf8(std::string_view text) {
   return out;
 }
 
-void append_utf8(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 double text_width(std::string_view text, double font_size) {
   double em = 0;
   for (char32_t c : decode_utf8(text)) em += char_em_width(c);
@@ -211,7 +194,7 @@ std::string fit_text(const std::string& text, double font_size, double max_width
   for (char32_t c : chars) {
     width += char_em_width(c) * font_size;
     if (width > max_width) break;
-    append_utf8(out, c);
+    detail::append_utf8(out, c);
   }
   return out + "\u2026";
 }
@@ -938,7 +921,7 @@ std::string xml_escape(std::string_view text) {
       default:
         // XML 1.0 allows only tab, newline and carriage return below U+0020, and not U+FFFE/U+FFFF.
         if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE || c == 0xFFFF) break;
-        append_utf8(out, c);
+        detail::append_utf8(out, c);
     }
   }
   return out;
