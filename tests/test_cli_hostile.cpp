@@ -1,8 +1,8 @@
 // What a hostile user found in the CLI (issue 29), one process: each case is a clear refusal or the
 // right result, never a hang, a lost run or a wrong number said with confidence. The MPI cases are in
 // test_ddp.cpp.
-#include "build_paths.hpp"
 #include <catch2/catch.hpp>
+#include "build_paths.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -137,8 +137,8 @@ TEST_CASE("BatchNorm: a last batch of one sample is dropped and said once; one s
 TEST_CASE("lab: one experiment that cannot run does not lose the others", "[cli][mnist][lab]") {
   if (!have_mnist()) return;
   ScratchDir dir;
-  const Run r = bend_cli("lab all --quick --train-limit 1 --epochs 1 --data-dir " + kMnist.string() + " --out " +
-                         dir.path().string());
+  const Run r = bend_cli("lab all --quick --train-limit 1 --epochs 1 --data-dir " + kMnist.string() +
+                         " --out " + dir.path().string());
   INFO(r.out);
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Contains("bend lab batchnorm: error: BatchNorm needs at least 2 samples") &&
@@ -302,6 +302,33 @@ TEST_CASE("train: a warm-up longer than the whole run is refused before training
                  "--checkpoint-dir " +
                  dir.path().string() + " --data-dir " + kMnist.string())
             .code == 0);
+}
+TEST_CASE("train --model vit warms up over one epoch unless --warmup says otherwise; resume keeps it",
+          "[cli][mnist][resume]") {
+  if (!have_mnist()) return;
+  ScratchDir dir;
+  // 256 images at batch 64: 4 steps an epoch, so the preset's one-epoch warm-up is 4 steps.
+  const std::string limits = " --train-limit 256 --test-limit 64 --batch 64 --threads 1 --data-dir " +
+                             kMnist.string() + " --checkpoint-dir " + dir.path().string();
+  const Run first = bend_cli("train --model vit --epochs 2 --steps 3" + limits);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  CHECK_THAT(first.out, Contains("after 4 warm-up steps"));
+  const std::string checkpoint = (dir.path() / "checkpoint.safetensors").string();
+  const Run other = bend_cli("train --resume " + checkpoint + " --warmup 2" + limits);
+  INFO(other.out);
+  CHECK(other.code == 1);
+  CHECK_THAT(other.out, Contains("warmed up over 4 steps but the run asks for 2"));
+  const Run resumed = bend_cli("train --resume " + checkpoint + limits);
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Contains("after 4 warm-up steps") && Contains("epoch   2"));
+  const Run none = bend_cli(
+      "train --model vit --epochs 1 --steps 1 --warmup 0 --checkpoint-dir " + (dir.path() / "none").string() +
+      " --train-limit 256 --test-limit 64 --threads 1 " + "--data-dir " + kMnist.string());
+  INFO(none.out);
+  CHECK(none.code == 0);
+  CHECK_THAT(none.out, !Contains("warm-up steps"));
 }
 TEST_CASE("control characters typed into --arch, --dataset or a command name are escaped when echoed",
           "[cli]") {

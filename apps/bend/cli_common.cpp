@@ -217,9 +217,10 @@ void add_training_flags(cxxopts::Options& options) {
       "opt-arg", "any other option of the optimizer as NAME=VALUE (e.g. alpha=0.9, centered=1); repeatable",
       cxxopts::value<std::vector<std::string>>())(
       "schedule", train::schedule_names() + " (default: the recipe's; none is PyTorch's plain loop)",
-      cxxopts::value<std::string>())("warmup", "linear learning-rate warm-up over this many steps",
-                                     cxxopts::value<std::int64_t>()->default_value("0"))(
-      "batch", "batch size (default: the recipe's)", cxxopts::value<std::int64_t>())(
+      cxxopts::value<std::string>())(
+      "warmup", "linear learning-rate warm-up over this many steps (default: 0; one epoch's for --model vit)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("batch", "batch size (default: the recipe's)",
+                                                          cxxopts::value<std::int64_t>())(
       "epochs", "total epochs; a resumed run counts the epochs already done (default: the recipe's)",
       cxxopts::value<std::int64_t>())("steps", "stop after this many optimizer steps (0: no limit)",
                                       cxxopts::value<std::int64_t>()->default_value("0"))(
@@ -381,7 +382,14 @@ train::TrainConfig training_config(const cxxopts::ParseResult& a, const train::C
                                                                     : std::string("an earlier --opt-arg")));
       c.optimizer_options[key] = v;
     }
-  c.warmup_steps = a["warmup"].as<std::int64_t>();
+  // --warmup, else the checkpoint's, else the model preset's warm-up in epochs (one for vit).
+  c.warmup_steps = a.count("warmup")                  ? a["warmup"].as<std::int64_t>()
+                   : resumed && resumed->warmup_steps ? *resumed->warmup_steps
+                                                      : 0;
+  if (const nn::ModelPreset* preset =
+          a.count("model") ? nn::find_model_preset(a["model"].as<std::string>()) : nullptr;
+      preset && !a.count("warmup") && !resumed)
+    c.warmup_epochs = preset->default_warmup_epochs;
   c.batch = a.count("batch") ? a["batch"].as<std::int64_t>() : resumed ? resumed->batch : recipe.batch;
   c.epochs = a.count("epochs")                        ? a["epochs"].as<std::int64_t>()
              : resumed && resumed->planned_epochs > 0 ? resumed->planned_epochs

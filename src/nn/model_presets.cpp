@@ -51,8 +51,8 @@ const std::vector<ModelPreset>& model_presets() {
        lenet5_arch},
       {"vit",
        "a vision transformer: patch7d64-cls-pos-tf4h4f128-tok0-ln-<classes> (4 pre-norm blocks, 4 heads; "
-       "--act: the feed-forward's, default gelu)",
-       vit_arch, "gelu"},
+       "--act: the feed-forward's, default gelu; one epoch of linear warm-up unless --warmup is given)",
+       vit_arch, "gelu", 1.0},
   };
   return presets;
 }

@@ -153,6 +153,7 @@ void write_checkpoint(const std::filesystem::path& path, const CheckpointState& 
   m["bend.optimizer"] = s.optimizer_name;
   m["bend.schedule"] = s.schedule;
   m["bend.planned_epochs"] = std::to_string(s.planned_epochs);
+  if (s.warmup_steps) m["bend.warmup_steps"] = std::to_string(*s.warmup_steps);
   m["bend.batch"] = std::to_string(s.batch);
   m["bend.seed"] = std::to_string(s.seed);
   m["bend.epochs"] = std::to_string(s.epochs_done);
@@ -247,6 +248,7 @@ CheckpointState read_checkpoint(const std::filesystem::path& path) {
   s.epochs_done = r.integer("bend.epochs", 0, kMaxCount);
   s.planned_epochs = r.has("bend.planned_epochs") ? r.integer("bend.planned_epochs", 0, kMaxCount) : 0;
   s.steps_done = r.integer("bend.steps", 0, kMaxCount);
+  if (r.has("bend.warmup_steps")) s.warmup_steps = r.integer("bend.warmup_steps", 0, kMaxCount);
   s.partial = read_epoch_progress(r, path, s.batch);
   s.loader_rng = r.rng("bend.rng.loader");
   s.epoch_start_rng = r.rng("bend.rng.epoch_start");

@@ -43,6 +43,8 @@ void TrainConfig::validate() const {
   optim::complete_options(optim::find_optimizer(optimizer), optimizer_options);
   find_schedule(schedule);
   if (warmup_steps < 0) throw ValueError("--warmup must be >= 0");
+  if (!(warmup_epochs >= 0) || warmup_epochs > 1e6)
+    throw ValueError(fmt::format("warmup_epochs must be in [0, 1e6], got {}", warmup_epochs));
   if (batch <= 0) throw ValueError(fmt::format("--batch must be positive, got {}", batch));
   if (epochs <= 0) throw ValueError(fmt::format("--epochs must be positive, got {}", epochs));
   if (max_steps < 0) throw ValueError(fmt::format("--steps must be >= 0, got {}", max_steps));
@@ -210,6 +212,8 @@ void Trainer::setup() {
   // A warm-up longer than the whole run trains at a fraction of the learning rate throughout.
   const std::int64_t batches_per_epoch = (train_.size() + config_.batch - 1) / config_.batch -
                                          (drops_last_batch(*model_, train_.size(), config_.batch, 1) ? 1 : 0);
+  if (config_.warmup_steps == 0 && config_.warmup_epochs > 0 && !text_)
+    config_.warmup_steps = std::llround(config_.warmup_epochs * static_cast<double>(batches_per_epoch));
   if (config_.warmup_steps > batches_per_epoch * config_.epochs)
     throw ValueError(fmt::format(
         "--warmup {} is longer than the whole run ({} epochs x {} batches = {} steps): the learning rate "
@@ -608,6 +612,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
       optim::complete_options(optim::find_optimizer(config_.optimizer), config_.optimizer_options);
   s.schedule = config_.schedule;
   s.planned_epochs = config_.epochs;
+  s.warmup_steps = config_.warmup_steps;
   s.schedule_state = text_ ? text_settings() : schedule_->schedule->state();
   s.batch = config_.batch;
   s.seed = config_.seed;
@@ -664,6 +669,11 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
   if (s.schedule != config_.schedule)
     throw ValueError(fmt::format("{}: the checkpoint's schedule is {} but the run asks for {}", where,
                                  s.schedule, config_.schedule));
+  if (!text_ && s.warmup_steps && *s.warmup_steps != config_.warmup_steps)
+    throw ValueError(
+        fmt::format("{}: the checkpoint's run warmed up over {} steps but the run asks for {}; "
+                    "resume with --warmup {}",
+                    where, *s.warmup_steps, config_.warmup_steps, *s.warmup_steps));
   if (find_schedule(s.schedule).planned_over_epochs && s.planned_epochs != config_.epochs)
     throw ValueError(
         fmt::format("{}: the {} schedule was planned over {} epochs; resuming with --epochs {} would "

@@ -52,7 +52,8 @@ struct CheckpointState {
   std::map<std::string, double> optimizer_hyperparameters;  // now (a schedule changes lr)
   std::map<std::string, double> optimizer_config;           // as the run was configured
   std::string schedule = "none";
-  std::int64_t planned_epochs = 0;  // the epochs the schedule was planned over
+  std::int64_t planned_epochs = 0;           // the epochs the schedule was planned over
+  std::optional<std::int64_t> warmup_steps;  // the linear warm-up's steps (absent in older checkpoints)
   std::map<std::string, double> schedule_state;
   std::int64_t batch = 0;
   std::uint64_t seed = 0;

@@ -84,6 +84,9 @@ struct TrainConfig {
   optim::OptimizerOptions optimizer_options;
   std::string schedule = default_recipe().schedule;  // a name in schedule_registry(); "none": constant
   std::int64_t warmup_steps = 0;                     // linear warm-up over this many optimizer steps
+  // When warmup_steps is 0: a warm-up over this many epochs' worth of steps, rounded (the vit preset's
+  // default is 1: see bend/nn/model_presets.hpp). The Trainer turns it into warmup_steps.
+  double warmup_epochs = 0;
   std::int64_t batch = default_recipe().batch;
   std::int64_t epochs = default_recipe().epochs;  // total, counting epochs done before a resume
   std::int64_t max_steps = 0;                     // stop after this many optimizer steps (0: no limit)
