@@ -41,7 +41,7 @@ struct LargeVocabSettings {
   // nanoGPT's CPU configuration (n_head 4, n_embd 128, block 64, batch 12, AdamW 1e-3 -> 1e-4, beta2
   // 0.99, weight decay 0.1, clip 1), two blocks instead of four, and a short run.
   std::int64_t n_layer = 2, n_head = 4, n_embd = 128, block_size = 64, batch = 12;
-  std::int64_t steps = 150, warmup = 15, eval_interval = 50, eval_iters = 8;
+  std::int64_t steps = 120, warmup = 12, eval_interval = 40, eval_iters = 8;
   double lr = 1e-3;
 };
 
