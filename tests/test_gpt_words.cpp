@@ -369,6 +369,21 @@ TEST_CASE("bend train --vocab word --head adaptive and bend generate: runs, and 
     CHECK_THAT(bad.out, Catch::Contains("--cutoffs"));
     CHECK(one_line(bad));
   }
+  // A word text shorter than one block says so in words.
+  const fs::path few = dir.path() / "few.txt";
+  write_text(few, "only a handful of words here, and then the text stops.");
+  const auto too_short = run("train --model gpt --vocab word --text " + few.string() + common);
+  CHECK(too_short.code != 0);
+  CHECK_THAT(too_short.out, Catch::Contains("shorter than one block") && Catch::Contains("words"));
+  CHECK(one_line(too_short));
+  // A classifier's file given to bend generate.
+  const fs::path classifier = dir.path() / "mlp.safetensors";
+  bend::nn::save_tensors(classifier, {{"0.weight", Tensor::zeros(bend::Shape{10, 784})}},
+                         {{"bend.arch", "784-10"}});
+  const auto not_gpt = run("generate --model " + classifier.string());
+  CHECK(not_gpt.code == 2);
+  CHECK_THAT(not_gpt.out, Catch::Contains("not a GPT") && Catch::Contains("784-10"));
+  CHECK(one_line(not_gpt));
   const auto cut_chars = run("train --model gpt --text " + text.string() + " --vocab-size 10" + common);
   CHECK(cut_chars.code == 2);
   CHECK_THAT(cut_chars.out, Catch::Contains("--vocab word"));

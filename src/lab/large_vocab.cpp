@@ -194,10 +194,12 @@ ClaimOutcome measure(const LabSettings& all) {
       corpus.vocab_size(), corpus.characters, 100 * unknown, s.n_layer, s.n_head, s.n_embd, s.block_size,
       s.batch, s.lr, s.warmup, s.steps, all.seed, fmt::join(s.cutoffs, ","), s.div_value, s.cutoffs.front(),
       s.eval_iters));
-  o.notes.push_back(
+  o.notes.push_back(fmt::format(
       "Step times are process CPU time with one thread (the median step), which other jobs on a loaded "
-      "machine disturb less than wall time; the two runs are not interleaved. The step includes the "
-      "whole model, so the ratio shrinks toward 1 as the body grows relative to the head.");
+      "machine disturb less than wall time; the two runs are not interleaved. The step includes the whole "
+      "model, so the ratio shrinks toward 1 as the body grows relative to the head. One seed, and each val "
+      "loss is the mean over {} tokens, so the perplexity ratio carries a few percent of noise.",
+      s.eval_iters * s.batch * s.block_size));
 
   plot::LineChart chart = detail::chart(
       fmt::format("Word-level GPT, {} words: val perplexity against training CPU time", corpus.vocab_size()),
