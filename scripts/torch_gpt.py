@@ -10,6 +10,9 @@ loaded with load_state_dict(strict=False), and the script fails unless the only 
 causal-mask buffers "transformer.h.N.attn.bias" (nanoGPT's without flash attention) and nothing is
 unexpected. Prints JSON: {"loss": ..., "missing": [...], "parameters": N}.
 
+A file with bend.gpt.head "adaptive" gets nn.AdaptiveLogSoftmaxWithLoss(n_embd, vocab_size, cutoffs,
+div_value, head_bias=False) as lm_head, untied, and its loss is that module's .loss.
+
 bench/torch_gpt.py imports GPT, GPTConfig and fortunes_text from here.
 """
 import json
@@ -36,6 +39,9 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     act: str = "gelu"
+    head: str = "full"
+    cutoffs: tuple = ()
+    div_value: float = 4.0
 
 
 class LayerNorm(nn.Module):
@@ -123,8 +129,13 @@ class GPT(nn.Module):
                 ln_f=LayerNorm(config.n_embd, bias=config.bias),
             )
         )
-        self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # weight tying
+        if config.head == "adaptive":
+            self.lm_head = nn.AdaptiveLogSoftmaxWithLoss(
+                config.n_embd, config.vocab_size, list(config.cutoffs), div_value=config.div_value, head_bias=False
+            )
+        else:
+            self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
         for name, p in self.named_parameters():
             if name.endswith("c_proj.weight"):
@@ -144,7 +155,13 @@ class GPT(nn.Module):
         x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
         for block in self.transformer.h:
             x = block(x)
-        logits = self.lm_head(self.transformer.ln_f(x))
+        x = self.transformer.ln_f(x)
+        if self.config.head == "adaptive":
+            flat = x.view(-1, x.size(-1))
+            logits = self.lm_head.log_prob(flat).view(x.size(0), x.size(1), -1)
+            loss = None if targets is None else self.lm_head(flat, targets.view(-1)).loss
+            return logits, loss
+        logits = self.lm_head(x)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
@@ -181,6 +198,9 @@ def config_from(metadata):
         dropout=0.0,
         bias=metadata["bend.gpt.bias"] == "true",
         act=metadata["bend.act"],
+        head=metadata.get("bend.gpt.head", "full"),
+        cutoffs=tuple(int(c) for c in metadata["bend.gpt.cutoffs"].split(",")) if "bend.gpt.cutoffs" in metadata else (),
+        div_value=float(metadata.get("bend.gpt.div_value", "4")),
     )
 
 
@@ -198,14 +218,14 @@ def main():
     if unexpected or missing != masks:
         print(f"missing {missing}, unexpected {unexpected}", file=sys.stderr)
         return 1
-    if model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
+    if model.config.head == "full" and model.lm_head.weight.data_ptr() != model.transformer.wte.weight.data_ptr():
         print("the head is not tied to the token embedding", file=sys.stderr)
         return 1
     model.eval()
     with torch.no_grad():
         _, loss = model(batch["x"].long(), batch["y"].long())
     n = sum(p.numel() for p in model.parameters())
-    print(json.dumps({"loss": loss.item(), "missing": missing, "parameters": n}))
+    print(json.dumps({"loss": loss.item(), "missing": missing, "parameters": n, "head": model.config.head}))
     return 0
 
 

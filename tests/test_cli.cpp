@@ -118,7 +118,7 @@ TEST_CASE("bend help datasets shows the dataset registry", "[cli]") {
   for (const bend::DatasetEntry& e : bend::dataset_registry()) {
     INFO(e.name);
     CHECK_THAT(r.out, Catch::Contains("  " + e.name + " ") &&
-                          Catch::Contains(e.is_text() ? std::string("text (characters)")
+                          Catch::Contains(e.is_text() ? std::string("text (char or word)")
                                                       : std::to_string(e.num_classes) + " classes") &&
                           Catch::Contains(e.summary));
   }

@@ -102,8 +102,9 @@ std::string read_text(const std::filesystem::path& p) {
 
 TEST_CASE("lab claims: the table", "[lab][claims]") {
   CHECK(lab::experiments().size() >= 7);
-  for (const char* name : {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer", "selu",
-                           "softplus-variance", "sparse-codes", "output-activations", "large-step"})
+  for (const char* name :
+       {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer", "selu",
+        "softplus-variance", "sparse-codes", "output-activations", "large-step", "large-vocab"})
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;
@@ -379,4 +380,31 @@ TEST_CASE("lab claims: large-step", "[lab][claims][mnist][large_step]") {
   CHECK(o.number("x1_dead_after_step") <= 0.05);
   CHECK(o.number("x100_dead_after_step") > o.number("x1_dead_after_step"));
 }
+
+TEST_CASE("lab claims: large-vocab", "[lab][claims][large_vocab]") {
+  // A word-level GPT on fortunes, adaptive against full softmax head, at the quick size (a few seconds).
+  if (!bend::testing::require_available(
+          std::filesystem::is_directory(find_dataset("fortunes").default_dir()), "the fortune files",
+          "apt-get install fortunes fortunes-min (scripts/install-deps.sh does)"))
+    return;
+  const lab::ClaimOutcome o =
+      lab::run_experiment(lab::find_experiment("large-vocab"), fast_settings(), nullptr).outcome;
+  INFO(lab::verdict_line(lab::find_experiment("large-vocab"), o));
+  CHECK(o.number("vocab_size") == 20000);
+  CHECK(o.number("unknown_share") > 0.0);  // fortunes has more than 20,000 distinct words
+  CHECK(o.number("unknown_share") < 0.1);
+  // Both heads learned something in a few steps: below the uniform guess's perplexity (the vocabulary).
+  for (const char* head : {"full_perplexity", "adaptive_perplexity"}) {
+    INFO(head);
+    CHECK(std::isfinite(o.number(head)));
+    CHECK(o.number(head) < o.number("vocab_size"));
+  }
+  CHECK(o.number("perplexity_ratio") ==
+        Approx(o.number("adaptive_perplexity") / o.number("full_perplexity")));
+  // The verdict follows the named thresholds.
+  CHECK(o.reproduced == (o.number("step_time_ratio") <= 0.5 && o.number("perplexity_ratio") <= 1.1));
+  REQUIRE(o.charts.size() == 1);
+  CHECK(o.charts[0].svg.find("adaptive softmax") != std::string::npos);
+}
+
 }  // namespace BEND_UNITY_ID

@@ -19,17 +19,16 @@ int run_generate(int argc, char** argv) {
   cxxopts::Options options(
       "bend generate",
       "Sample text from a GPT (bend train --model gpt --save FILE), as nanoGPT's sample.py: "
-      "softmax of the last logits / temperature over the top-k characters, one draw at a "
-      "time, the context cropped to the block size.");
+      "softmax of the last logits / temperature over the top-k tokens (characters or words), one draw at "
+      "a time, the context cropped to the block size.");
   options.add_options()("model", "the GPT file (.safetensors, or a checkpoint)",
                         cxxopts::value<std::string>())(
       "prompt", "the text to continue (sample.py's start; default: a newline)",
       cxxopts::value<std::string>()->default_value("\n"))(
-      "tokens", "characters to generate (max_new_tokens)",
+      "tokens", "tokens to generate (max_new_tokens): characters or words",
       cxxopts::value<std::int64_t>()->default_value("500"))(
       "temperature", "divides the logits: < 1 sharper, > 1 more random",
-      cxxopts::value<float>()->default_value("0.8"))("top-k",
-                                                     "draw among the k likeliest characters (0: all)",
+      cxxopts::value<float>()->default_value("0.8"))("top-k", "draw among the k likeliest tokens (0: all)",
                                                      cxxopts::value<std::int64_t>()->default_value("200"))(
       "samples", "independent samples (num_samples)", cxxopts::value<std::int64_t>()->default_value("1"))(
       "seed", "random seed", cxxopts::value<std::uint64_t>()->default_value("1337"))(
@@ -60,7 +59,14 @@ int run_generate(int argc, char** argv) {
         metadata.contains("bend.arch") ? fmt::format("a classifier ({})", metadata.at("bend.arch"))
                                        : std::string("no bend GPT metadata")));
   const nn::GPTConfig config = train::gpt_config_from(metadata, path);
-  const std::u32string vocab = decode_utf8(metadata.at("bend.vocab"), path.string());
+  const VocabOptions vocab_options = train::vocab_options_from(metadata, path);
+  // Token id i as text: a character, or a word (bend/data/word_vocab.hpp).
+  std::u32string vocab;
+  std::vector<std::string> words;
+  if (vocab_options.is_word())
+    words = parse_word_vocab(metadata.at("bend.vocab"), path.string());
+  else
+    vocab = decode_utf8(metadata.at("bend.vocab"), path.string());
   // A checkpoint's model tensors are "model.<name>".
   nn::NamedTensors model_tensors;
   for (auto& [name, t] : tensors)
@@ -72,11 +78,16 @@ int run_generate(int argc, char** argv) {
 
   std::vector<std::int32_t> prompt;
   try {
-    prompt = encode_text(decode_utf8(a["prompt"].as<std::string>(), "--prompt"), vocab);
+    const std::u32string text = decode_utf8(a["prompt"].as<std::string>(), "--prompt");
+    prompt = vocab_options.is_word() ? encode_words(text, words) : encode_text(text, vocab);
   } catch (const Error& e) {
+    if (vocab_options.is_word())
+      throw UsageError(
+          fmt::format("--prompt: {} (words seen fewer times than the model's cuts are <unk>)", e.what()));
     throw UsageError(
         fmt::format("--prompt: {} (the model's characters: {})", e.what(), printable(encode_utf8(vocab))));
   }
+  if (prompt.empty()) throw UsageError("--prompt holds no word: give some text (the default is a newline)");
   if (a["threads"].as<int>() > 0) set_num_threads(a["threads"].as<int>());
   Rng rng(a["seed"].as<std::uint64_t>());
   const std::optional<std::int64_t> k = top_k > 0 ? std::optional<std::int64_t>(top_k) : std::nullopt;
@@ -85,8 +96,16 @@ int run_generate(int argc, char** argv) {
     const std::string start = a["prompt"].as<std::string>();
     std::fwrite(start.data(), 1, start.size(), stdout);
     std::fflush(stdout);
+    std::string previous = words.empty() ? std::string() : words[static_cast<std::size_t>(ids.back())];
     nn::generate(model, ids, tokens, temperature, k, rng, [&](std::int32_t id) {
-      const std::string c = encode_utf8(vocab[static_cast<std::size_t>(id)]);
+      std::string c;
+      if (vocab_options.is_word()) {
+        const std::string& word = words[static_cast<std::size_t>(id)];
+        c = std::string(word_separator(previous, word)) + word;
+        previous = word;
+      } else {
+        c = encode_utf8(vocab[static_cast<std::size_t>(id)]);
+      }
       std::fwrite(c.data(), 1, c.size(), stdout);
       std::fflush(stdout);
     });

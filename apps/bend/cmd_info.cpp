@@ -39,9 +39,11 @@ int run_info(int argc, char** argv) {
   if (train::is_gpt(metadata)) {
     const nn::GPTConfig g = train::gpt_config_from(metadata, path);
     fmt::print(
-        "GPT (bend train --model gpt): {} layers, {} heads, n_embd {}, block {}, {}{}, vocabulary of {} "
-        "characters (sample with bend generate --model {})\n",
-        g.n_layer, g.n_head, g.n_embd, g.block_size, g.activation, g.bias ? "" : ", no bias", g.vocab_size,
+        "GPT (bend train --model gpt): {} layers, {} heads, n_embd {}, block {}, {}{}{}, vocabulary of {} "
+        "{} (sample with bend generate --model {})\n",
+        g.n_layer, g.n_head, g.n_embd, g.block_size, g.activation, g.bias ? "" : ", no bias",
+        g.head == "adaptive" ? fmt::format(", adaptive head (cutoffs {})", fmt::join(g.cutoffs, ",")) : "",
+        g.vocab_size, train::vocab_options_from(metadata, path).is_word() ? "words" : "characters",
         path.string());
   } else if (nn::ModelSpec::has_metadata(metadata) || fallback) {
     nn::LoadedModel loaded = nn::load_model(path, fallback);

@@ -1,4 +1,6 @@
 // bend train --model gpt: a character-level GPT on a text (nanoGPT's model and loop), in the one Trainer.
+#include <algorithm>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <optional>
@@ -27,9 +29,15 @@ class TextObserver : public train::TrainObserver {
     const train::TrainConfig& c = t.config();
     fmt::print("{}\n{} parameters ({} without the position embedding)\n", t.model().describe(),
                t.model().num_parameters(), dynamic_cast<nn::GPT&>(t.model()).num_non_embedding_parameters());
-    fmt::print("data: {}: {} characters, vocabulary of {}, {} train / {} val\nrecipe: {}\n", t.text()->name,
-               t.text()->characters, t.text()->vocab_size(), t.text()->train.size(), t.text()->val.size(),
-               t.recipe());
+    const TextCorpus& text = *t.text();
+    fmt::print("data: {}: {} {}, vocabulary of {}{}, {} train / {} val\nrecipe: {}\n", text.name,
+               text.characters, text.unit(), text.vocab_size(),
+               text.is_word()
+                   ? fmt::format(" words (<unk> stands for {:.2f}% of the text)",
+                                 100.0 * static_cast<double>(text.unknown) /
+                                     static_cast<double>(std::max<std::int64_t>(1, text.characters)))
+                   : std::string(),
+               text.train.size(), text.val.size(), t.recipe());
     if (t.steps_done() > 0)
       fmt::print("resumed from {} at step {}: model, optimizer state, data stream and schedule continue\n",
                  c.resume.string(), t.steps_done());
@@ -62,6 +70,23 @@ double resumed_setting(const train::CheckpointState* resumed, const char* key, d
   return it == resumed->schedule_state.end() ? fallback : it->second;
 }
 
+// "2000,10000" as numbers; UsageError naming `flag` for anything else.
+std::vector<std::int64_t> parse_size_list(const std::string& text, const char* flag) {
+  std::vector<std::int64_t> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(text.data() + start, text.data() + end, v);
+    if (ec != std::errc() || p != text.data() + end || start == end)
+      throw UsageError(
+          fmt::format("{} '{}': expected whole numbers separated by commas, e.g. 2000,10000", flag, text));
+    out.push_back(v);
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 void add_gpt_flags(cxxopts::Options& options) {
@@ -71,9 +96,17 @@ void add_gpt_flags(cxxopts::Options& options) {
                                      cxxopts::value<std::int64_t>()->default_value("4"))(
       "n-head", "attention heads", cxxopts::value<std::int64_t>()->default_value("4"))(
       "n-embd", "embedding width", cxxopts::value<std::int64_t>()->default_value("128"))(
-      "block-size", "context length in characters", cxxopts::value<std::int64_t>()->default_value("64"))(
-      "bias", "bias in the Linears and LayerNorms (nanoGPT's train.py: false)",
-      cxxopts::value<bool>()->default_value("false")->implicit_value("true"))(
+      "block-size", "context length in tokens", cxxopts::value<std::int64_t>()->default_value("64"))(
+      "vocab", "tokens: char (nanoGPT's sorted characters) or word (words and punctuation, <unk> first)",
+      cxxopts::value<std::string>())("vocab-size", "--vocab word: keep the K most frequent, <unk> included",
+                                     cxxopts::value<std::int64_t>())(
+      "min-count", "--vocab word: keep words seen at least N times", cxxopts::value<std::int64_t>())(
+      "head", "full (a Linear tied to the token embedding) or adaptive (AdaptiveLogSoftmaxWithLoss, untied)",
+      cxxopts::value<std::string>())("cutoffs", "--head adaptive: the clusters' first ids, e.g. 2000,10000",
+                                     cxxopts::value<std::string>())(
+      "div-value", "--head adaptive: each tail is n_embd / div-value^(i+1) wide (default 4)",
+      cxxopts::value<double>())("bias", "bias in the Linears and LayerNorms (nanoGPT's train.py: false)",
+                                cxxopts::value<bool>()->default_value("false")->implicit_value("true"))(
       "eval-interval", "estimate train and val loss every this many steps",
       cxxopts::value<std::int64_t>()->default_value("250"))(
       "eval-iters", "batches per estimate", cxxopts::value<std::int64_t>()->default_value("20"))(
@@ -92,13 +125,20 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
       throw UsageError("--resume: the checkpoint was trained on a --text file: give --text FILE again");
   }
   if (a.count("text") && a.count("dataset")) throw UsageError("give --text FILE or --dataset NAME, not both");
+  // The vocabulary: the flags, or the checkpoint's kind and cuts where they are not given.
+  VocabOptions vocab;
+  if (resumed) vocab = train::vocab_options_from(resumed->model_metadata, a["resume"].as<std::string>());
+  if (a.count("vocab")) vocab.kind = a["vocab"].as<std::string>();
+  if (a.count("vocab-size")) vocab.word.size = a["vocab-size"].as<std::int64_t>();
+  if (a.count("min-count")) vocab.word.min_count = a["min-count"].as<std::int64_t>();
   std::optional<TextCorpus> corpus;
   try {
+    vocab.validate();
     if (a.count("text")) {
-      corpus = load_text_file(a["text"].as<std::string>());
+      corpus = load_text_file(a["text"].as<std::string>(), vocab);
       dataset = "text";
     } else {
-      corpus = load_text_dataset(dataset, a.count("data-dir") ? a["data-dir"].as<std::string>() : "");
+      corpus = load_text_dataset(dataset, a.count("data-dir") ? a["data-dir"].as<std::string>() : "", vocab);
     }
   } catch (const ValueError& e) {
     throw UsageError(e.what());
@@ -117,6 +157,12 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   if (!resumed || a.count("bias")) g.bias = a["bias"].as<bool>();
   if (!resumed || a.count("act")) g.activation = a.count("act") ? a["act"].as<std::string>() : "gelu";
   if (!resumed || a.count("dropout")) g.dropout = a.count("dropout") ? a["dropout"].as<float>() : 0.0f;
+  if (!resumed || a.count("head")) g.head = a.count("head") ? a["head"].as<std::string>() : "full";
+  if (!resumed || a.count("cutoffs")) {
+    g.cutoffs.clear();
+    if (a.count("cutoffs")) g.cutoffs = parse_size_list(a["cutoffs"].as<std::string>(), "--cutoffs");
+  }
+  if (a.count("div-value")) g.div_value = a["div-value"].as<double>();
 
   // The loop: nanoGPT's CPU settings unless given (a resumed run keeps its own).
   train::TrainConfig c;
@@ -158,7 +204,7 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   train::ModelSource source;
   try {
     c.validate();
-    source = train::gpt_source(g, corpus->vocab_utf8());
+    source = train::gpt_source(g, corpus->vocab_utf8(), vocab);
   } catch (const ValueError& e) {
     throw UsageError(e.what());
   }

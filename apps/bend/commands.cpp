@@ -46,7 +46,12 @@ std::string datasets_text() {
     std::error_code ec;
     const std::filesystem::path dir = e.default_dir();
     if (e.is_text())
-      out += fmt::format("  {:<{}}  {:<21}  {}\n", e.name, width, "text (characters)", e.summary);
+      out += fmt::format("  {:<{}}  {:<21}  {}\n", e.name, width, "text (char or word)", e.summary);
+    if (e.is_text())
+      out += fmt::format(
+          "  {:<{}}  vocabulary: --vocab char (nanoGPT's sorted characters; the default) or --vocab word "
+          "(words and punctuation, <unk> first, then by frequency; cut with --vocab-size K, --min-count N)\n",
+          "", width);
     else
       out += fmt::format("  {:<{}}  {:>3} classes  {:<8}  {}\n", e.name, width, e.num_classes,
                          fmt::format("{}", fmt::join(e.input_shape, "x")), e.summary);

@@ -90,7 +90,9 @@ std::vector<DatasetEntry> make_registry() {
   fortunes.load = [](const fs::path&, Split) -> TensorDataset {
     throw ValueError("fortunes is a text dataset: train a language model on it with --model gpt");
   };
-  fortunes.load_text = [](const fs::path& dir) { return load_fortunes(dir); };
+  fortunes.load_text = [](const fs::path& dir, const VocabOptions& vocab) {
+    return load_fortunes(dir, vocab);
+  };
   r.push_back(std::move(fortunes));
   return r;
 }
@@ -139,14 +141,14 @@ TensorDataset load_dataset(std::string_view name, const fs::path& dir, Split spl
   return out;
 }
 
-TextCorpus load_text_dataset(std::string_view name, const fs::path& dir) {
+TextCorpus load_text_dataset(std::string_view name, const fs::path& dir, const VocabOptions& vocab) {
   const DatasetEntry& entry = find_dataset(name);
   if (!entry.is_text())
     throw ValueError(
         fmt::format("{} is an image dataset, not text: a language model needs a text dataset "
                     "(fortunes) or --text FILE",
                     entry.name));
-  return entry.load_text(dir.empty() ? entry.default_dir() : dir);
+  return entry.load_text(dir.empty() ? entry.default_dir() : dir, vocab);
 }
 
 }  // namespace bend

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -83,15 +84,62 @@ std::vector<std::int32_t> encode_text(std::u32string_view text, std::u32string_v
   return ids;
 }
 
-TextCorpus make_text_corpus(std::string_view utf8, std::string name, std::string_view where) {
+std::vector<std::int32_t> encode_words(std::u32string_view text, const std::vector<std::string>& vocab) {
+  std::unordered_map<std::string_view, std::int32_t> index;
+  for (std::size_t i = 0; i < vocab.size(); ++i) index.emplace(vocab[i], static_cast<std::int32_t>(i));
+  const std::vector<std::string> tokens = split_words(text);
+  std::vector<std::int32_t> ids;
+  ids.reserve(tokens.size());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    const auto it = index.find(tokens[i]);
+    if (it == index.end())
+      throw ValueError(fmt::format("the word '{}' (token {}) is not in the vocabulary of {} words",
+                                   tokens[i] == "\n" ? std::string("\\n") : tokens[i], i, vocab.size()));
+    ids.push_back(it->second);
+  }
+  return ids;
+}
+
+std::int64_t saved_vocab_size(std::string_view kind, std::string_view saved, std::string_view where) {
+  if (kind == "word") return static_cast<std::int64_t>(parse_word_vocab(saved, where).size());
+  return static_cast<std::int64_t>(decode_utf8(saved, where).size());
+}
+
+void VocabOptions::validate() const {
+  if (kind != "char" && kind != "word")
+    throw ValueError(fmt::format("--vocab must be char or word, got '{}'", kind));
+  if (kind == "char" && (word.size != 0 || word.min_count != 1))
+    throw ValueError("--vocab-size and --min-count cut a word vocabulary: give --vocab word with them");
+  word.validate();
+}
+
+TextCorpus make_text_corpus(std::string_view utf8, std::string name, std::string_view where,
+                            const VocabOptions& options) {
+  options.validate();
   if (utf8.empty()) throw IoError(fmt::format("{}: the text is empty", where));
   const std::u32string text = decode_utf8(utf8, where);
   TextCorpus c;
   c.name = std::move(name);
-  c.vocab = text;
-  std::sort(c.vocab.begin(), c.vocab.end());
-  c.vocab.erase(std::unique(c.vocab.begin(), c.vocab.end()), c.vocab.end());
-  std::vector<std::int32_t> ids = encode_text(text, c.vocab);
+  c.vocab_options = options;
+  std::vector<std::int32_t> ids;
+  if (options.is_word()) {
+    const std::vector<std::string> tokens = split_words(text);
+    if (tokens.empty()) throw IoError(fmt::format("{}: the text holds no words, only whitespace", where));
+    c.words = build_word_vocab(tokens, options.word);
+    std::unordered_map<std::string_view, std::int32_t> index;
+    for (std::size_t i = 0; i < c.words.size(); ++i) index.emplace(c.words[i], static_cast<std::int32_t>(i));
+    ids.reserve(tokens.size());
+    for (const std::string& t : tokens) {
+      const auto it = index.find(t);
+      ids.push_back(it == index.end() ? 0 : it->second);  // 0: <unk>
+      c.unknown += it == index.end() ? 1 : 0;
+    }
+  } else {
+    c.vocab = text;
+    std::sort(c.vocab.begin(), c.vocab.end());
+    c.vocab.erase(std::unique(c.vocab.begin(), c.vocab.end()), c.vocab.end());
+    ids = encode_text(text, c.vocab);
+  }
   // nanoGPT: n = len(data); train = data[:int(n*0.9)]; val = data[int(n*0.9):]
   const auto n_train = static_cast<std::size_t>(static_cast<double>(ids.size()) * 0.9);
   c.train.assign(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n_train));
@@ -107,8 +155,8 @@ std::string read_all(const fs::path& file) {
 }
 }  // namespace
 
-TextCorpus load_text_file(const fs::path& file) {
-  return make_text_corpus(read_all(file), file.string(), file.string());
+TextCorpus load_text_file(const fs::path& file, const VocabOptions& options) {
+  return make_text_corpus(read_all(file), file.string(), file.string(), options);
 }
 
 fs::path default_fortunes_dir() {
@@ -116,7 +164,7 @@ fs::path default_fortunes_dir() {
   return value != nullptr && *value != '\0' ? fs::path(value) : fs::path("/usr/share/games/fortunes");
 }
 
-TextCorpus load_fortunes(const fs::path& dir) {
+TextCorpus load_fortunes(const fs::path& dir, const VocabOptions& options) {
   std::vector<fs::path> files;
   std::error_code ec;
   if (fs::is_directory(dir, ec))
@@ -131,17 +179,17 @@ TextCorpus load_fortunes(const fs::path& dir) {
   std::sort(files.begin(), files.end());
   std::string text;
   for (const fs::path& f : files) text += read_all(f);
-  return make_text_corpus(text, "fortunes", dir.string());
+  return make_text_corpus(text, "fortunes", dir.string(), options);
 }
 
 void check_block_fits(const TextCorpus& corpus, std::int64_t block) {
   const auto shortest = static_cast<std::int64_t>(std::min(corpus.train.size(), corpus.val.size()));
   if (shortest < block + 1)
     throw ValueError(fmt::format(
-        "{}: the text is shorter than one block: its {} split has {} characters of {} in all, and a "
-        "window of --block-size {} needs {} (the block and its next-character targets)",
+        "{}: the text is shorter than one block: its {} split has {} {} of {} in all, and a "
+        "window of --block-size {} needs {} (the block and its next-token targets)",
         corpus.name, corpus.val.size() <= corpus.train.size() ? "validation (last 10%)" : "training",
-        shortest, corpus.characters, block, block + 1));
+        shortest, corpus.unit(), corpus.characters, block, block + 1));
 }
 
 void text_batch(std::span<const std::int32_t> data, std::int64_t batch, std::int64_t block, Rng& rng,

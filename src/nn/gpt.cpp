@@ -11,6 +11,7 @@
 #include "bend/activations.hpp"
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/nn/adaptive_softmax.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/ops.hpp"
 
@@ -30,6 +31,23 @@ void GPTConfig::validate() const {
   if (!(dropout >= 0.0f && dropout < 1.0f))
     throw ValueError(fmt::format("GPT: --dropout must be in [0, 1), got {}", dropout));
   if (activation != "swiglu") bend::activation(activation);  // ValueError listing the names
+  if (head != "full" && head != "adaptive")
+    throw ValueError(fmt::format("GPT: --head must be full or adaptive, got '{}'", head));
+  if (head == "full" && !cutoffs.empty())
+    throw ValueError("GPT: --cutoffs split an adaptive head: give --head adaptive with them");
+  if (head == "adaptive") {
+    bool ok = !cutoffs.empty();
+    for (std::size_t i = 0; i < cutoffs.size(); ++i)
+      ok = ok && cutoffs[i] >= 1 && cutoffs[i] < vocab_size && (i == 0 || cutoffs[i] > cutoffs[i - 1]);
+    if (!ok)
+      throw ValueError(fmt::format(
+          "GPT: --cutoffs {} must be strictly increasing whole numbers between 1 and the vocabulary size "
+          "- 1 = {} (the first is the shortlist's size)",
+          cutoffs.empty() ? std::string("(none)") : fmt::format("{}", fmt::join(cutoffs, ",")),
+          vocab_size - 1));
+    if (!(div_value > 0.0) || !std::isfinite(div_value))
+      throw ValueError(fmt::format("GPT: div_value must be positive, got {}", div_value));
+  }
 }
 
 // The parts (a named namespace: GPT::Parts holds them).
@@ -200,6 +218,7 @@ struct GPT::Parts {
   std::shared_ptr<Dropout> drop;
   std::vector<std::shared_ptr<Block>> h;
   std::shared_ptr<GptLayerNorm> ln_f;
+  std::shared_ptr<AdaptiveLogSoftmaxWithLoss> adaptive;  // head "adaptive" only
 };
 
 GPT::GPT(const GPTConfig& config, Rng& rng) : config_(config), parts_(std::make_shared<Parts>()) {
@@ -213,10 +232,20 @@ GPT::GPT(const GPTConfig& config, Rng& rng) : config_(config), parts_(std::make_
   for (std::int64_t i = 0; i < c.n_layer; ++i)
     parts_->h.push_back(h->add(std::to_string(i), std::make_shared<Block>(c, rng)));
   parts_->ln_f = transformer->add("ln_f", std::make_shared<GptLayerNorm>(c.n_embd, c.bias));
-  register_module("lm_head", std::make_shared<GptLinear>(parts_->wte->weight));
+  if (c.head == "adaptive") {
+    // PyTorch's module, then nanoGPT's _init_weights over its Linears (N(0, 0.02), as self.apply does).
+    Rng layout(rng.next_u64());
+    parts_->adaptive = std::make_shared<AdaptiveLogSoftmaxWithLoss>(c.n_embd, c.vocab_size, c.cutoffs,
+                                                                    c.div_value, false, layout);
+    for (Tensor& p : parts_->adaptive->parameters())
+      if (p.numel() > 0) p.copy_from(Tensor::normal(p.shape(), 0.0f, 0.02f, rng));
+    register_module("lm_head", parts_->adaptive);
+  } else {
+    register_module("lm_head", std::make_shared<GptLinear>(parts_->wte->weight));
+  }
 }
 
-Tensor GPT::forward(const Tensor& idx) {
+Tensor GPT::hidden(const Tensor& idx) {
   if (idx.ndim() != 2)
     throw ShapeError(fmt::format("GPT: expected token ids [batch, time], got {}", idx.shape().str()));
   const std::int64_t t = idx.size(1);
@@ -227,16 +256,31 @@ Tensor GPT::forward(const Tensor& idx) {
   const Tensor pos = narrow(parts_->wpe->weight, 0, 0, t);  // [T, C]
   Tensor x = parts_->drop->forward(add(tok, pos));
   for (const auto& block : parts_->h) x = block->forward(x);
-  x = parts_->ln_f->forward(x);
-  return linear(x, parts_->wte->weight);  // lm_head, tied
+  return parts_->ln_f->forward(x);
+}
+
+Tensor GPT::forward(const Tensor& idx) {
+  const Tensor x = hidden(idx);
+  if (!parts_->adaptive) return linear(x, parts_->wte->weight);  // lm_head, tied
+  const std::int64_t b = x.size(0), t = x.size(1);
+  return reshape(parts_->adaptive->log_prob(reshape(x, {b * t, config_.n_embd})), {b, t, config_.vocab_size});
+}
+
+Tensor GPT::loss(const Tensor& idx, std::span<const std::int32_t> targets) {
+  if (!parts_->adaptive) return cross_entropy(reshape(forward(idx), {-1, config_.vocab_size}), targets);
+  const Tensor x = hidden(idx);
+  return parts_->adaptive->forward(reshape(x, {-1, config_.n_embd}), targets).loss;
 }
 
 std::string GPT::describe() const {
   const GPTConfig& c = config_;
   return fmt::format(
-      "GPT(n_layer={}, n_head={}, n_embd={}, block_size={}, vocab_size={}, bias={}, dropout={:g}, act={})",
+      "GPT(n_layer={}, n_head={}, n_embd={}, block_size={}, vocab_size={}, bias={}, dropout={:g}, act={}{})",
       c.n_layer, c.n_head, c.n_embd, c.block_size, c.vocab_size, c.bias ? "True" : "False", c.dropout,
-      c.activation);
+      c.activation,
+      c.head == "adaptive" ? fmt::format(", head=adaptive, cutoffs=[{}], div_value={:g}",
+                                         fmt::join(c.cutoffs, ", "), c.div_value)
+                           : std::string());
 }
 
 std::int64_t GPT::num_non_embedding_parameters() const {

@@ -79,6 +79,14 @@ std::string description_mismatch(const Metadata& file, const Metadata& run) {
   return fmt::format("{}", fmt::join(out, "; "));
 }
 
+// "65 characters" or "20000 words": the vocabulary a file's metadata holds (bend.vocab, bend.vocab.kind).
+std::string saved_vocab_summary(const Metadata& m) {
+  auto kind = m.find("bend.vocab.kind");
+  const std::string k = kind == m.end() ? "char" : kind->second;
+  return fmt::format("{} {}", saved_vocab_size(k, m.at("bend.vocab"), "bend.vocab"),
+                     k == "word" ? "words" : "characters");
+}
+
 // Keeps the "model." tensors of a checkpoint (without the prefix), or all tensors of a model file.
 nn::NamedTensors model_tensors(nn::NamedTensors tensors) {
   const bool checkpoint = std::any_of(tensors.begin(), tensors.end(),
@@ -141,14 +149,15 @@ Trainer::Trainer(TrainConfig config, ModelSource model)
     : config_(std::move(config)), source_(std::move(model)) {
   config_.validate();
   if (!config_.text_file.empty()) {
-    text_ = std::make_shared<TextCorpus>(load_text_file(config_.text_file));
+    text_ = std::make_shared<TextCorpus>(load_text_file(config_.text_file, config_.text.vocab));
     config_.dataset = "text";
     setup();
     return;
   }
   if (config_.dataset.empty()) throw ValueError("Trainer: name a dataset (config.dataset) or give the data");
   if (find_dataset(config_.dataset).is_text()) {
-    text_ = std::make_shared<TextCorpus>(load_text_dataset(config_.dataset, config_.data_dir));
+    text_ = std::make_shared<TextCorpus>(
+        load_text_dataset(config_.dataset, config_.data_dir, config_.text.vocab));
     setup();
     return;
   }
@@ -635,9 +644,10 @@ void Trainer::load_checkpoint(const std::filesystem::path& path) {
     auto it = s.model_metadata.find("bend.vocab");
     if (it != s.model_metadata.end() && it->second != text_->vocab_utf8())
       throw ValueError(fmt::format(
-          "{}: the checkpoint's vocabulary ({} characters) is not {}'s ({} characters): its token ids "
-          "would mean other characters. Resume on the text it was trained on",
-          where, decode_utf8(it->second, "bend.vocab").size(), text_->name, text_->vocab_size()));
+          "{}: the checkpoint's vocabulary ({}) is not {}'s ({} {}): its token ids would mean other {}. "
+          "Resume on the text it was trained on, with the same --vocab, --vocab-size and --min-count",
+          where, saved_vocab_summary(s.model_metadata), text_->name, text_->vocab_size(), text_->unit(),
+          text_->unit()));
     if (s.steps_done > config_.max_steps)
       throw ValueError(fmt::format("{}: the checkpoint has done {} steps, more than --steps {}", where,
                                    s.steps_done, config_.max_steps));

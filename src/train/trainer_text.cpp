@@ -18,14 +18,15 @@
 
 namespace bend::train {
 
-namespace {
-// The cross-entropy of logits [B, T, V] against next-token targets (B·T of them), as nanoGPT's
+// The model's loss on ids x [B, T] against next-token targets (B·T of them): the ModelSource's own
+// (GPT::loss), else the cross-entropy of the [B, T, V] output, as nanoGPT's
 // F.cross_entropy(logits.view(-1, V), targets.view(-1)).
-Tensor text_loss(const Tensor& logits, const std::vector<std::int32_t>& targets) {
+Tensor Trainer::text_loss(const Tensor& x, const std::vector<std::int32_t>& targets) {
+  if (source_.text_loss) return source_.text_loss(*model_, x, targets);
+  const Tensor logits = (*model_)(x);
   const std::int64_t vocab = logits.size(logits.ndim() - 1);
   return cross_entropy(reshape(logits, {-1, vocab}), targets);
 }
-}  // namespace
 
 double Trainer::text_lr(std::int64_t it) const {
   const double lr = base_lr_, min_lr = config_.text.min_lr < 0 ? base_lr_ / 10 : config_.text.min_lr;
@@ -64,9 +65,8 @@ void Trainer::setup_text() {
   epoch_start_rng_ = loader_rng_.state();  // (unused by the loop; checkpoints store a valid state)
   if (auto it = source_.metadata.find("bend.vocab");
       it != source_.metadata.end() && it->second != text_->vocab_utf8())
-    throw ValueError(
-        fmt::format("{}: the model's vocabulary ({} characters) is not the text's ({} characters)",
-                    source_.description, decode_utf8(it->second, "bend.vocab").size(), text_->vocab_size()));
+    throw ValueError(fmt::format("{}: the model's vocabulary is not the text's ({} {})", source_.description,
+                                 text_->vocab_size(), text_->unit()));
   model_ = source_.build(init_rng_);
   if (!model_) throw ValueError(fmt::format("Trainer: building {} gave no model", source_.description));
   {  // one window through the model: it must give one score per vocabulary entry and position
@@ -84,7 +84,7 @@ void Trainer::setup_text() {
     if (out.shape() != Shape{1, t.block_size, text_->vocab_size()})
       throw ValueError(
           fmt::format("{} gives {} for a window of {} tokens; a language model on {} must give "
-                      "[1, {}, {}] (one score per character of the vocabulary)",
+                      "[1, {}, {}] (one score per token of the vocabulary)",
                       source_.description, out.shape().str(), t.block_size, config_.dataset, t.block_size,
                       text_->vocab_size()));
   }
@@ -120,7 +120,7 @@ double Trainer::estimate_text_loss(const std::vector<std::int32_t>& split) {
   double sum = 0;
   for (std::int64_t k = 0; k < config_.text.eval_iters; ++k) {
     text_batch(split, config_.batch, config_.text.block_size, loader_rng_, x, y);
-    sum += text_loss(model_->forward(x), y).item();
+    sum += text_loss(x, y).item();
   }
   model_->train();
   return sum / static_cast<double>(config_.text.eval_iters);
@@ -166,7 +166,7 @@ void Trainer::run_text(TrainObserver& watch, TrainResult& result) {
     watch.on_phase(StepPhase::ZeroGrad);
     optimizer_->zero_grad();
     watch.on_phase(StepPhase::Forward);
-    Tensor loss = text_loss((*model_)(x), y);
+    Tensor loss = text_loss(x, y);
     const float loss_value = loss.item();
     if (!std::isfinite(loss_value)) {
       tape().clear();

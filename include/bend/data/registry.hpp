@@ -26,9 +26,11 @@ struct DatasetEntry {
   // Reads one split from `dir`, with labels already in 0..num_classes-1. Throws bend::IoError on
   // missing or malformed files (the message includes fetch_hint when files are missing).
   // Text datasets (language models, `bend train --model gpt`) have no classes or sample shape: load
-  // throws ValueError saying so, and load_text reads the corpus from `dir`.
+  // throws ValueError saying so, and load_text reads the corpus from `dir` with the vocabulary (characters
+  // or words, bend/data/text.hpp) that the options ask for.
   std::function<TensorDataset(const std::filesystem::path& dir, Split split)> load;
-  std::function<TextCorpus(const std::filesystem::path& dir)> load_text;  // null for image datasets
+  std::function<TextCorpus(const std::filesystem::path& dir, const VocabOptions&)>
+      load_text;  // null for image datasets
   bool is_text() const { return static_cast<bool>(load_text); }
 
   // Product of input_shape: the width of a model's input layer (784 for 28x28 images).
@@ -52,6 +54,7 @@ TensorDataset load_dataset(std::string_view name, const std::filesystem::path& d
 
 // The corpus of a registered text dataset from `dir` (empty: the entry's default directory). ValueError
 // for an unknown name or an image dataset, IoError for missing or malformed files.
-TextCorpus load_text_dataset(std::string_view name, const std::filesystem::path& dir);
+TextCorpus load_text_dataset(std::string_view name, const std::filesystem::path& dir,
+                             const VocabOptions& vocab = {});
 
 }  // namespace bend

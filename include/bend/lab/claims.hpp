@@ -257,6 +257,9 @@ ClaimOutcome softplus_variance_claim(const LabSettings&, const LabData*);
 ClaimOutcome sparse_codes_claim(const LabSettings&, const LabData*);
 ClaimOutcome output_activations_claim(const LabSettings&, const LabData*);
 ClaimOutcome large_step_claim(const LabSettings&, const LabData*);
+// Issue 25, claim 14: src/lab/large_vocab.cpp (a word-level GPT on the fortunes corpus; its settings
+// live there and follow LabSettings::quick).
+ClaimOutcome large_vocab_claim(const LabSettings&, const LabData*);
 
 // Helpers the experiments share.
 // The first `limits` of data (an independent copy only when it is cut).

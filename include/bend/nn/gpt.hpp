@@ -15,6 +15,14 @@
 //   transformer.ln_f     LayerNorm(n_embd, bias)
 //   lm_head              Linear(n_embd, vocab_size, bias=False) the same tensor as transformer.wte.weight
 //
+// With head "adaptive" (`--head adaptive --cutoffs a,b,...`), lm_head is instead
+// AdaptiveLogSoftmaxWithLoss(n_embd, vocab_size, cutoffs, div_value, head_bias=False) with PyTorch's
+// names (lm_head.head.weight, lm_head.tail.N.0.weight, lm_head.tail.N.1.weight). Its weights are not
+// tied to the token embedding (the head scores the shortlist and the clusters, not every token), and
+// nanoGPT's init reaches them as it reaches every Linear: N(0, 0.02). forward() then gives the
+// log-probabilities of every token (AdaptiveLogSoftmaxWithLoss::log_prob), which softmax and sampling
+// treat as logits; loss() takes the cheap path that evaluates only the clusters the targets fall in.
+//
 // Attention is scaled_dot_product_attention with is_causal (attention dropout on the weights, as
 // nanoGPT's). The MLP's activation is any entry of the activation table (GELU, erf form, as nn.GELU(), by
 // default) or "swiglu": silu(gate) ⊙ up with c_fc producing both halves. Initialisation is nanoGPT's:
@@ -24,6 +32,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,11 +48,14 @@ struct GPTConfig {
   std::int64_t n_head = 6;
   std::int64_t n_embd = 384;
   float dropout = 0.0f;
-  bool bias = true;                 // bias in Linears and LayerNorms
-  std::string activation = "gelu";  // an activation-table name, or "swiglu"
+  bool bias = true;                   // bias in Linears and LayerNorms
+  std::string activation = "gelu";    // an activation-table name, or "swiglu"
+  std::string head = "full";          // "full" (tied Linear) or "adaptive"
+  std::vector<std::int64_t> cutoffs;  // head "adaptive": strictly increasing, in [1, vocab_size - 1]
+  double div_value = 4.0;             // head "adaptive": tail i is n_embd // div_value^(i+1) wide
 
-  // ValueError naming the field for sizes < 1, n_embd not divisible by n_head, dropout outside [0, 1)
-  // or an unknown activation.
+  // ValueError naming the field for sizes < 1, n_embd not divisible by n_head, dropout outside [0, 1),
+  // an unknown activation or head, or cutoffs that are not increasing or not below vocab_size.
   void validate() const;
 };
 
@@ -51,8 +63,14 @@ class GPT : public Module {
  public:
   // Initialised from `rng` as nanoGPT's _init_weights.
   GPT(const GPTConfig& config, Rng& rng);
-  // idx [B, T] token ids (float32 whole numbers, T <= block_size) -> logits [B, T, vocab_size].
+  // idx [B, T] token ids (float32 whole numbers, T <= block_size) -> logits [B, T, vocab_size]
+  // (log-probabilities with the adaptive head).
   Tensor forward(const Tensor& idx) override;
+  // The mean next-token cross-entropy of idx [B, T] against `targets` (B·T ids, row-major): nanoGPT's
+  // F.cross_entropy(logits.view(-1, V), targets.view(-1)), or the adaptive head's loss.
+  Tensor loss(const Tensor& idx, std::span<const std::int32_t> targets);
+  // The final LayerNorm's output [B, T, n_embd], what the head reads.
+  Tensor hidden(const Tensor& idx);
   std::string type_name() const override { return "GPT"; }
   std::string describe() const override;
   const GPTConfig& config() const { return config_; }

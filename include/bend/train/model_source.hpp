@@ -11,6 +11,7 @@
 //   builds
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct ModelSource {
   // resume. Keys start with "bend." ("bend.arch", "bend.act", "bend.model", ...).
   Metadata metadata;
   std::string description;  // for messages, e.g. "784-256-128-10 (relu,relu)"
+  // Language models: the training and estimate loss of ids [B, T] against their next tokens (B·T ids).
+  // Empty: the cross-entropy of the model's [B, T, vocab] output (gpt_source sets GPT::loss, which an
+  // adaptive head needs).
+  std::function<Tensor(nn::Module&, const Tensor&, std::span<const std::int32_t>)> text_loss;
 
   // A model that exists already. `name` goes into the metadata as "bend.model" (e.g. "Net").
   static ModelSource of(std::shared_ptr<nn::Module> model, std::string name = {});

@@ -70,6 +70,9 @@ struct TextLoop {
   std::int64_t eval_iters = 200;
   double min_lr = -1;      // < 0: lr / 10 (nanoGPT's ratio)
   double grad_clip = 1.0;  // 0: no clipping
+  // The vocabulary of a corpus the Trainer loads itself (text_file or a text dataset): characters by
+  // default, or words (bend/data/text.hpp).
+  VocabOptions vocab;
 };
 
 // Defaults: the "default" recipe of recipe_registry() (bend/train/recipe.hpp), as `bend train`'s.
@@ -225,6 +228,7 @@ class Trainer {
   void make_schedule();
   void run_text(TrainObserver& watch, TrainResult& result);
   double estimate_text_loss(const std::vector<std::int32_t>& split);
+  Tensor text_loss(const Tensor& x, const std::vector<std::int32_t>& targets);
   // The loop's settings as checkpoints store them (a resume must keep them to continue bit-identically).
   std::map<std::string, double> text_settings() const;
   EpochMetrics finish_epoch_metrics(std::int64_t epoch, double seconds, double loss_sum, std::int64_t correct,
