@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -215,6 +216,31 @@ TEST_CASE("faults: a full disk under compare --jobs 2 stops the sweep with one l
   CHECK(resumed.code == 0);
   CHECK_THAT(resumed.out, Catch::Contains("resumed: 2 of 6 run(s) loaded"));
   CHECK(fs::exists(dir / "out" / "summary.json"));
+}
+
+TEST_CASE("faults: a sweep killed inside a run file's write leaves no temporary file once resumed",
+          "[faults][cli][mnist][compare]") {
+  if (!have_mnist()) return;
+  const auto dir = fresh_dir("killed_compare");
+  const std::string sweep = std::string(BEND_CLI_PATH) + " compare --data-dir " + kMnist.string() +
+                            " --acts relu,tanh --seeds 2 --epochs 1 --train-limit 256 --test-limit 64 "
+                            "--arch 784-16-10 --probe 32 --jobs 2 --threads 2 --resume --out " +
+                            (dir / "out").string();
+  // Killed between the write and the rename of the second run file.
+  const CommandResult killed = run_command("BEND_FAILPOINT=after-write:2@seed " + sweep);
+  INFO(killed.out);
+  CHECK(killed.code == 128 + SIGKILL);
+  const CommandResult resumed = run_command(sweep);
+  INFO(resumed.out);
+  CHECK(resumed.code == 0);
+  CHECK_THAT(resumed.out, Catch::Contains("resumed: 1 of 4 run(s) loaded") &&
+                              Catch::Contains("removed 1 temporary file of killed runs"));
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir / "out" / "runs"))
+    files.push_back(entry.path().filename().string());
+  std::sort(files.begin(), files.end());
+  CHECK(files ==
+        std::vector<std::string>{"relu-seed0.json", "relu-seed1.json", "tanh-seed0.json", "tanh-seed1.json"});
 }
 
 TEST_CASE("faults: a truncated IDX or text file is an error before training starts", "[faults][cli][mnist]") {
