@@ -1,8 +1,8 @@
 // The training loop: learning on MNIST, determinism, resume = uninterrupted, NaN stops cleanly; any
 // nn::Module (a functional-style Net with buffers) trains, checkpoints and resumes; checkpoints that do
 // not fit the run are refused with the reason.
-#include "build_paths.hpp"
 #include <catch2/catch.hpp>
+#include "build_paths.hpp"
 
 #include <filesystem>
 
@@ -145,6 +145,53 @@ TEST_CASE("resuming a checkpoint continues bit-identically", "[trainer][checkpoi
     part4.run();
     CHECK(weights_of(part4) == weights_of(whole_cosine));
   }
+  std::filesystem::remove_all(dir);
+}
+
+// --checkpoint-every: the checkpoint written at step 25 (inside epoch 2, dropout and a cosine schedule
+// running) is kept aside as a kill at that moment would leave it; resuming it ends where the whole run
+// ends, bit for bit, with the same epochs.
+TEST_CASE("checkpoint_every: a checkpoint from inside an epoch resumes bit-identically",
+          "[trainer][checkpoint]") {
+  auto [train, test] = synthetic(300, 64);  // batch 16: 19 steps an epoch
+  const auto dir = std::filesystem::temp_directory_path() / "bend_test_checkpoint_every";
+  std::filesystem::remove_all(dir);
+  TrainConfig config = small_config();
+  config.schedule = "cosine";
+  config.checkpoint_every = 5;
+  config.checkpoint_dir = dir / "run";
+  const ModelSource model = small_mlp("tanh", 0.1f);
+  struct KeepStep25 : TrainObserver {
+    Trainer* trainer = nullptr;
+    std::filesystem::path copy;
+    int checkpoints = 0;
+    void on_start(Trainer& t) override { trainer = &t; }
+    void on_checkpoint(const std::filesystem::path& path) override {
+      ++checkpoints;
+      if (trainer->steps_done() == 25) std::filesystem::copy_file(path, copy);
+    }
+  } keep;
+  keep.copy = dir / "step25.safetensors";
+  Trainer whole(config, model, train, test);
+  const TrainResult rw = whole.run(&keep);
+  // Steps 5, 10, 15, 19 (epoch 1), 20, 25, 30, 35, 38 (epoch 2), 40, 45, 50, 55, 57 (epoch 3).
+  CHECK(keep.checkpoints == 14);
+  REQUIRE(std::filesystem::exists(keep.copy));
+  TrainConfig rest = config;
+  rest.resume = keep.copy;
+  rest.checkpoint_dir = dir / "resumed";
+  Trainer resumed(rest, model, train, test);
+  CHECK(resumed.steps_done() == 25);
+  CHECK(resumed.epochs_done() == 1);
+  const TrainResult rr = resumed.run();
+  CHECK(weights_of(resumed) == weights_of(whole));
+  REQUIRE(rr.history.size() == rw.history.size());
+  for (std::size_t e = 0; e < rw.history.size(); ++e) {
+    CHECK(rr.history[e].train_loss == rw.history[e].train_loss);
+    CHECK(rr.history[e].test_loss == rw.history[e].test_loss);
+  }
+  config.checkpoint_every = -1;
+  CHECK_THROWS_WITH(config.validate(), Catch::Contains("--checkpoint-every must be >= 0"));
   std::filesystem::remove_all(dir);
 }
 

@@ -110,6 +110,9 @@ std::string printable(std::string_view text);
 bool stdout_is_tty();
 bool stderr_is_tty();
 
+// --checkpoint-every N (bend train, image models and GPT alike): >= 0, 0 meaning once per epoch.
+std::int64_t checkpoint_every_flag(const cxxopts::ParseResult& args);
+
 // bend train --model gpt (cmd_train_gpt.cpp): the language-model flags, and the run.
 void add_gpt_flags(cxxopts::Options& options);
 int train_gpt(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);

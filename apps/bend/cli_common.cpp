@@ -326,6 +326,12 @@ const train::Recipe& find_recipe_flag(const cxxopts::ParseResult& a) {
   }
 }
 
+std::int64_t checkpoint_every_flag(const cxxopts::ParseResult& args) {
+  const std::int64_t n = args["checkpoint-every"].as<std::int64_t>();
+  if (n < 0) throw UsageError(fmt::format("--checkpoint-every must be >= 0 (0: once per epoch), got {}", n));
+  return n;
+}
+
 std::optional<train::CheckpointState> read_resumed(const std::filesystem::path& resume) {
   if (resume.empty() || !std::filesystem::is_regular_file(resume)) return std::nullopt;
   return train::read_checkpoint(resume);

@@ -215,7 +215,14 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   std::optional<DirectoryLock> out_lock;  // one writer per --out directory, for the whole sweep
   try {
     check_output_dir(out, "--out");
-    if (world.is_root()) out_lock.emplace(out, "bend compare", "--out");
+    if (world.is_root()) {
+      out_lock.emplace(out, "bend compare", "--out");
+      // What a sweep killed in the middle of writing a run file or the report left behind.
+      const int stale = remove_stale_temporaries(out) + remove_stale_temporaries(out / "runs");
+      if (stale > 0)
+        fmt::print(stderr, "removed {} temporary file{} of killed runs from {}\n", stale,
+                   stale == 1 ? "" : "s", out.string());
+    }
   } catch (const std::exception& e) {
     out_error = describe_exception(e);
   }

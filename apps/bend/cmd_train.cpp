@@ -131,8 +131,12 @@ int run_train(int argc, char** argv) {
   options.add_options("Output")("save", "write the final model here (.safetensors)",
                                 cxxopts::value<std::string>())(
       "checkpoint-dir", "write checkpoint.safetensors here after every epoch (and on Ctrl-C)",
-      cxxopts::value<std::string>()->default_value("checkpoints"))("resume", "continue from a checkpoint",
-                                                                   cxxopts::value<std::string>())(
+      cxxopts::value<std::string>()->default_value("checkpoints"))(
+      "checkpoint-every",
+      "also write it every N optimizer steps inside an epoch (--model gpt: between the estimates); a run "
+      "killed at any instant loses at most N steps (0: once per epoch)",
+      cxxopts::value<std::int64_t>()->default_value("0"))("resume", "continue from a checkpoint",
+                                                          cxxopts::value<std::string>())(
       "init-from",
       "start from these weights (.safetensors; files without bend metadata use --arch/--act/--norm)",
       cxxopts::value<std::string>())("metrics", "write per-epoch metrics to FILE.csv or FILE.json",
@@ -175,6 +179,7 @@ int run_train(int argc, char** argv) {
   const ModelFlags model = model_flags(args, resumed ? &*resumed : nullptr);
   if (args.count("save")) config.save = args["save"].as<std::string>();
   config.checkpoint_dir = args["checkpoint-dir"].as<std::string>();
+  config.checkpoint_every = checkpoint_every_flag(args);
   if (args.count("resume")) config.resume = args["resume"].as<std::string>();
   if (args.count("init-from")) config.init_from = args["init-from"].as<std::string>();
   std::filesystem::path metrics;

@@ -10,6 +10,7 @@
 #include "bend/data/registry.hpp"
 #include "bend/data/text.hpp"
 #include "bend/io/atomic_file.hpp"
+#include "bend/io/directory_lock.hpp"
 #include "bend/train/gpt_source.hpp"
 #include "bend/train/trainer.hpp"
 #include "cli.hpp"
@@ -197,6 +198,7 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
                                                       : resumed_setting(resumed, "grad_clip", 1.0);
   if (a.count("save")) c.save = a["save"].as<std::string>();
   c.checkpoint_dir = a["checkpoint-dir"].as<std::string>();
+  c.checkpoint_every = checkpoint_every_flag(a);
   if (a.count("resume")) c.resume = a["resume"].as<std::string>();
   if (a.count("init-from")) c.init_from = a["init-from"].as<std::string>();
   const bool quiet = a.count("quiet") > 0;
@@ -208,9 +210,12 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   } catch (const ValueError& e) {
     throw UsageError(e.what());
   }
+  std::optional<DirectoryLock> checkpoint_lock;  // one writer per checkpoint directory, for the whole run
   if (!c.checkpoint_dir.empty()) {
-    std::filesystem::create_directories(c.checkpoint_dir);
-    (void)remove_stale_temporaries(c.checkpoint_dir);
+    checkpoint_lock.emplace(c.checkpoint_dir, "bend train", "--checkpoint-dir");
+    if (const int stale = remove_stale_temporaries(c.checkpoint_dir); stale > 0)
+      fmt::print(stderr, "removed {} temporary file{} of killed runs from {}\n", stale, stale == 1 ? "" : "s",
+                 c.checkpoint_dir.string());
   }
   train::Trainer trainer(c, std::move(source), std::move(*corpus));
   TextObserver observer(stderr_is_tty() && !quiet, quiet);

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "bend/error.hpp"
+#include "bend/io/failpoint.hpp"
 
 namespace bend {
 
@@ -201,7 +202,8 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
       std::throw_with_nested(IoError(fmt::format("cannot write '{}': unknown exception", path.string())));
     }
     out.flush();
-    if (buffer.error() != 0) fail(path, fmt::format("write failed: {}", error_text(buffer.error())));
+    const int write_error = failpoint_fires(Failpoint::Enospc, path) ? ENOSPC : buffer.error();
+    if (write_error != 0) fail(path, fmt::format("write failed: {}", error_text(write_error)));
     if (!out) fail(path, "the output stream went bad");
   }
 
@@ -210,12 +212,14 @@ void write_file_atomically(const fs::path& path, const std::function<void(std::o
     fail(path, fmt::format("fsync failed: {}", error_text(err)));
   }
   if (const int err = temp.close(); err != 0) fail(path, fmt::format("close failed: {}", error_text(err)));
+  if (failpoint_fires(Failpoint::AfterWrite, path)) failpoint_kill();
   if (::rename(temp.path().c_str(), path.c_str()) != 0) {
     const int err = errno;
     fail(path,
          fmt::format("cannot rename temporary file '{}' over it: {}", temp.path().string(), error_text(err)));
   }
   temp.commit();
+  if (failpoint_fires(Failpoint::AfterRename, path)) failpoint_kill();
   fsync_directory(path, directory);
 }
 

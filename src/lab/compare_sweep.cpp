@@ -142,29 +142,49 @@ std::vector<RunRecord> run_share(const CompareOptions& options, const std::vecto
   const int threads = jobs == 1 ? options.base.threads
                                 : (options.base.threads > 0 ? options.base.threads
                                                             : std::max(1, default_num_threads() / jobs));
+  // A run file that cannot be written (a full disk) stops the sweep in one process: no new run starts,
+  // the runs under way finish, and the first failure is the one error. Under MPI the other ranks wait
+  // for this one's results, so there it is a warning and the report still comes.
+  std::mutex save_mutex;
+  std::string save_error;
+  std::atomic<bool> stop_starting{false};
   auto finish = [&](std::size_t k) {
     RunRecord& r = records[k];
     if (!r.failed && !options.run_dir.empty()) {
       try {
         save_run_record(options.run_dir, r, fingerprint);
       } catch (const Error& e) {
-        // The result is still reported; only a later --resume would run it again.
-        std::fprintf(stderr, "bend compare: warning: %s\n", e.what());
+        if (world.size() > 1) {
+          // The result is still reported; only a later --resume would run it again.
+          std::fprintf(stderr, "bend compare: warning: %s\n", e.what());
+        } else {
+          const std::lock_guard lock(save_mutex);
+          if (save_error.empty()) save_error = e.what();
+          stop_starting = true;
+        }
       }
     }
     serialized.call([&](CompareObserver& o) { o.on_run_end(specs[todo[k]].index, r); });
   };
+  const auto throw_save_error = [&] {
+    if (save_error.empty()) return;
+    throw IoError(fmt::format(
+        "{}; the sweep stopped there: the runs saved before are in {}, and the same command with --resume "
+        "continues from them once the disk has room",
+        save_error, (options.run_dir / "runs").string()));
+  };
   if (jobs == 1) {
-    for (std::size_t k = 0; k < todo.size(); ++k) {
+    for (std::size_t k = 0; k < todo.size() && !stop_starting; ++k) {
       records[k] = run_one(options, specs[todo[k]], specs.size(), threads, train, test, serialized, world);
       finish(k);
     }
+    throw_save_error();
     return records;
   }
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     ThreadBudget budget(threads);
-    for (std::size_t k; (k = next.fetch_add(1)) < todo.size();) {
+    for (std::size_t k; !stop_starting && (k = next.fetch_add(1)) < todo.size();) {
       records[k] = run_one(options, specs[todo[k]], specs.size(), threads, train, test, serialized, world);
       finish(k);
     }
@@ -173,6 +193,7 @@ std::vector<RunRecord> run_share(const CompareOptions& options, const std::vecto
   for (int j = 1; j < jobs; ++j) workers.emplace_back(worker);
   worker();
   for (std::thread& t : workers) t.join();
+  throw_save_error();
   return records;
 }
 

@@ -53,6 +53,9 @@ void TrainConfig::validate() const {
   if (!(label_smoothing >= 0 && label_smoothing < 1)) throw ValueError("--label-smoothing must be in [0, 1)");
   if (train_limit < 0 || test_limit < 0) throw ValueError("--train-limit/--test-limit must be >= 0");
   if (bucket_bytes == 0) throw ValueError("--bucket-mb must be positive");
+  if (checkpoint_every < 0)
+    throw ValueError(
+        fmt::format("--checkpoint-every must be >= 0 (0: once per epoch), got {}", checkpoint_every));
 }
 
 namespace {
@@ -547,6 +550,15 @@ TrainResult Trainer::run(TrainObserver* observer) {
         result.stopped = stop;
         break;
       }
+      // --checkpoint-every: the position inside the epoch (an epoch's last step checkpoints below).
+      if (config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
+          step_ % config_.checkpoint_every == 0 && progress.batch < loader.batches_per_epoch()) {
+        EpochProgress partial = progress;
+        partial.seconds = epoch_seconds();
+        const auto path = checkpoint_path();
+        write_on_root([&] { save_checkpoint(path, partial); });
+        watch.on_checkpoint(path);
+      }
     }
     if (interrupted) {
       if (!result.stopped) {
@@ -608,7 +620,9 @@ void Trainer::save_model(const std::filesystem::path& path) const {
   nn::save_tensors(path, model_->state_dict(), m);
 }
 
-void Trainer::save_checkpoint(const std::filesystem::path& path) const {
+void Trainer::save_checkpoint(const std::filesystem::path& path) const { save_checkpoint(path, progress_); }
+
+void Trainer::save_checkpoint(const std::filesystem::path& path, const EpochProgress& partial) const {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   CheckpointState s;
   s.model = model_->state_dict();
@@ -627,7 +641,7 @@ void Trainer::save_checkpoint(const std::filesystem::path& path) const {
   s.seed = config_.seed;
   s.epochs_done = epoch_;
   s.steps_done = step_;
-  s.partial = progress_;
+  s.partial = partial;
   s.loader_rng = loader_rng_.state();
   s.epoch_start_rng = epoch_start_rng_;
   for (nn::Dropout* d : dropouts_of(*model_)) s.module_rngs.push_back(d->rng().state());

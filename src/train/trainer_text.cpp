@@ -188,6 +188,13 @@ void Trainer::run_text(TrainObserver& watch, TrainResult& result) {
     watch.on_step({1, 1, step_, config_.max_steps, step_, loss_value,
                    per_step > 0 ? static_cast<double>(config_.batch) / per_step : 0.0,
                    per_step * static_cast<double>(config_.max_steps - step_)});
+    // --checkpoint-every: between the estimates (which checkpoint themselves).
+    if (t.eval_interval > 0 && config_.checkpoint_every > 0 && !config_.checkpoint_dir.empty() &&
+        step_ % config_.checkpoint_every == 0 && step_ % t.eval_interval != 0 && step_ < config_.max_steps &&
+        !stop_requested()) {
+      save_checkpoint(checkpoint_path());
+      watch.on_checkpoint(checkpoint_path());
+    }
     if (stop_requested()) {
       result.stopped = true;
       result.stop_checkpoint = checkpoint_path();

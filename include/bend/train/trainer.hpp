@@ -108,8 +108,12 @@ struct TrainConfig {
   std::int64_t test_limit = 0;           // use only the first N test samples (0: all)
   std::filesystem::path save;            // final model (.safetensors)
   std::filesystem::path checkpoint_dir;  // a checkpoint after every epoch (empty: none)
-  std::filesystem::path resume;          // continue from this checkpoint
-  std::filesystem::path init_from;       // start from these weights
+  // Also a checkpoint every this many optimizer steps inside an epoch (language models: between the
+  // estimates); 0: only after every epoch (and the language models' estimates). A run killed at any
+  // instant loses at most this many steps; resuming from a mid-epoch checkpoint is bit-identical.
+  std::int64_t checkpoint_every = 0;
+  std::filesystem::path resume;     // continue from this checkpoint
+  std::filesystem::path init_from;  // start from these weights
   // Train data-parallel over the MPI world when it has more than one process (see above); a world of
   // one trains as without. Off by default: `bend compare` runs separate runs on separate ranks.
   bool data_parallel = false;
@@ -209,6 +213,8 @@ class Trainer {
 
   // Checkpoint files (also usable directly).
   void save_checkpoint(const std::filesystem::path& path) const;
+  // Same, at a position inside the current epoch (`partial`: the epoch so far).
+  void save_checkpoint(const std::filesystem::path& path, const EpochProgress& partial) const;
   void load_checkpoint(const std::filesystem::path& path);
   // The model's state_dict (PyTorch's names) with the ModelSource's metadata and the run's results.
   void save_model(const std::filesystem::path& path) const;
