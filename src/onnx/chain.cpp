@@ -341,6 +341,8 @@ Chain Reader::read() {
   while (i < nodes_.size()) {
     const pb::NodeProto& n = *nodes_[i];
     const std::string& op = n.op_type();
+    if (n.output_size() < 1 || n.output(0).empty()) unsupported(n, "no output");
+    if (n.input_size() < 1) unsupported(n, "no input");
     if (x ==
         output) {  // the logits reached: only their Softmax or LogSoftmax as a further output (bend's export)
       const bool graph_output =
@@ -426,7 +428,8 @@ Chain Reader::read() {
       x = n.output(0);
       ++i;
       // MatMul then Add(bias): one Linear.
-      if (i < nodes_.size() && nodes_[i]->op_type() == "Add" && uses_[x] == 1) {
+      if (i < nodes_.size() && nodes_[i]->op_type() == "Add" && nodes_[i]->input_size() == 2 &&
+          nodes_[i]->output_size() >= 1 && uses_[x] == 1) {
         const pb::NodeProto& a = *nodes_[i];
         const int other = a.input(0) == x ? 1 : 0;
         const Constant* c = a.input_size() == 2 ? constant(a.input(other)) : nullptr;
