@@ -15,11 +15,14 @@ packages=(
   dataset-fashion-mnist              # Fashion-MNIST IDX files
   fortunes fortunes-min              # the fortunes text (bend train --model gpt's default corpus)
   libopenmpi-dev openmpi-bin         # MPI: `mpirun -np R bend compare` (CMake option BEND_MPI)
+  libonnx-dev libprotobuf-dev        # ONNX: bend export --onnx, bend import (CMake option BEND_ONNX)
 )
 
 # Test dependencies, not runtime ones: PyTorch loads bend's safetensors files in a test.
 test_packages=(
   python3-torch                      # tests/test_safetensors.cpp: PyTorch loads our files
+  python3-onnx                       # tests/test_onnx*.cpp: onnx.checker checks every exported file
+  libonnx-testdata                   # tests/test_onnx_conformance.cpp: ONNX's node tests
 )
 if [[ ${1:-} == --test ]]; then packages+=("${test_packages[@]}"); fi
 
@@ -29,14 +32,26 @@ command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-echo "install-deps: done"
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "install-deps: done"
+fi
+
+# ONNX Runtime for the tests (tests/test_onnx_runtime.cpp runs bend's exported models in it), pinned by
+# tools/onnx/package-lock.json. --ignore-scripts: the package ships its Linux x64 library, and its
+# install script would only download extras (CUDA).
+if [[ ${1:-} == --test ]]; then
+  onnx_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/onnx"
+  if [[ -f $onnx_tools/node_modules/onnxruntime-node/package.json ]]; then
+    echo "install-deps: onnxruntime-node present"
+  else
+    echo "install-deps: npm ci in tools/onnx (onnxruntime-node)"
+    (cd "$onnx_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+fi
