@@ -119,6 +119,8 @@ int run_generate(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_predict(int argc, char** argv);
 int run_info(int argc, char** argv);
+int run_export(int argc, char** argv);
+int run_import(int argc, char** argv);
 int run_compare(int argc, char** argv);
 int run_lab(int argc, char** argv);
 int run_plot(int argc, char** argv);
