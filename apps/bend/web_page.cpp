@@ -81,10 +81,12 @@ void write_web_page(const nn::LoadedModel& loaded, const std::filesystem::path& 
   nlohmann::json info;
   info["model"] = kWebModelFile;
   info["input"] = input;
-  info["output"] = "logits";
+  info["output"] = "probabilities";
+  // Informational: the exported graph standardises raw pixels itself, so the page feeds them as they are.
   const std::optional<Normalization> normalization = train::read_normalization(loaded.metadata, model_file);
-  info["mean"] = normalization ? nlohmann::json(normalization->mean) : nlohmann::json(nullptr);
-  info["std"] = normalization ? nlohmann::json(normalization->std) : nlohmann::json(nullptr);
+  info["standardized_in_model"] =
+      normalization ? nlohmann::json{{"mean", normalization->mean}, {"std", normalization->std}}
+                    : nlohmann::json(nullptr);
   nlohmann::json classes = nlohmann::json::array();
   for (std::int64_t k = 0; k < loaded.spec.outputs(); ++k) classes.push_back(std::to_string(k));
   info["classes"] = classes;

@@ -23,11 +23,14 @@ std::span<const std::string_view> web_runtime_files();
 // The directory those are read from: $BEND_ONNXRUNTIME_WEB when set, else web_runtime_default_dir().
 std::filesystem::path web_runtime_dir();
 
-// The model's file in DIR, written by the ONNX exporter before write_web_page is called.
+// The model's file in DIR, written by the ONNX exporter (bend::onnx::export_file) after write_web_page. Its
+// input is raw pixels in [0, 1] (a --standardize model standardises them in its first nodes); the page reads
+// its "probabilities" output.
 inline constexpr std::string_view kWebModelFile = "model.onnx";
 
-// Writes DIR/index.html, draw.js, preprocess.js, style.css, model.json (the input shape, the normalisation
-// stored with the model, the class names; the exporter's output is logits) and onnxruntime-web's files.
+// Creates DIR and writes index.html, draw.js, preprocess.js, style.css, model.json (the input shape, the
+// class names, the normalisation the model's graph applies, what the page says about the model) and
+// onnxruntime-web's files.
 // `loaded` must take one 28x28 grey image (784 or 1x28x28); ValueError otherwise, IoError naming what is
 // missing when onnxruntime-web's files are not there (and how to install them) or a file cannot be written.
 void write_web_page(const nn::LoadedModel& loaded, const std::filesystem::path& model_file,

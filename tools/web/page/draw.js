@@ -1,7 +1,8 @@
 // The drawing pad: strokes from a mouse, pen or finger (pointer events) on #pad, MNIST's preprocessing
 // (preprocess.js), the model (model.onnx, run by onnxruntime-web in WebAssembly) and the ten bars.
-// model.json, written by `bend export MODEL --web DIR`, says the input shape, the normalisation stored
-// with the model and the class names.
+// model.json, written by `bend export MODEL --web DIR`, says the input shape and the class names. The
+// model takes raw pixels in [0, 1], as bend's datasets hold them: a model trained with --standardize
+// standardises them with its training set's mean and std in the graph's first nodes.
 import * as ort from './ort.wasm.min.mjs';
 import {mnistImage} from './preprocess.js';
 
@@ -97,11 +98,11 @@ async function predict() {
     return {label: null};
   }
   showSeen(image);
-  const input = Float32Array.from(image, (v) => (info.mean === null ? v : (v - info.mean) / info.std));
-  const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', input, [1, ...info.input])};
+  const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', image, [1, ...info.input])};
   const outputs = await session.run(feeds);
-  const output = Array.from(outputs[session.outputNames[0]].data);
-  const probabilities = info.output === 'probabilities' ? output : softmax(output);
+  // The graph's probabilities output; a graph with logits alone (written elsewhere) goes through softmax.
+  const probabilities = session.outputNames.includes(info.output) ?
+      Array.from(outputs[info.output].data) : softmax(Array.from(outputs[session.outputNames[0]].data));
   showProbabilities(probabilities, info.classes);
   return {label: Number(label.dataset.label), probabilities, image: Array.from(image)};
 }

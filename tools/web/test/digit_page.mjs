@@ -47,7 +47,7 @@ const browser = await launch();
 try {
   const page = await open(browser, server.url, {width: 1000, height: 540});
   const ready = await page.evaluate(`Promise.race([window.bendPage?.ready,
-      new Promise((_, reject) => setTimeout(() => reject(new Error('not ready after 10 s')), 10000))])`);
+      new Promise((_, reject) => setTimeout(() => reject(new Error('not ready after 60 s')), 60000))])`);
   check(ready === true, 'the page loaded the model');
   for (const [k, image] of images.entries()) {
     // The image as ink on the pad, each pixel a 10x10 block: the page's drawing surface, then its predict().
