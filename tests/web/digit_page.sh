@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ctest web_digit_page: `bend export MODEL --web DIR` in headless Chromium. A small MLP (trained here with
 # --standardize, so the exported graph standardises its input) is exported with --web; ten MNIST test digits
-# are drawn onto the page's pad and the labels it shows must be `bend predict --index N`'s; a 7 drawn with the
-# mouse must read as 7; no console errors (tools/web/test/digit_page.mjs).
+# are drawn onto the page's pad and the labels and probabilities it shows must be `bend predict --index N`'s;
+# a 7 drawn with the mouse must read as 7; no console errors (tools/web/test/digit_page.mjs).
 #   tests/web/digit_page.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
 build=$1 source=$2
@@ -22,7 +22,7 @@ bend=$build/bend
 first=0 count=10 labels=()
 for ((i = first; i < first + count; i++)); do
   labels+=("$("$bend" predict --model "$dir/model.safetensors" --index "$i" --data-dir "$mnist" |
-    sed -n 's/^1\. class \([0-9]*\) .*/\1/p')")
+    sed -n 's/^1\. class \([0-9]*\) *\([0-9.]*\)%.*/\1:\2/p')")
 done
 expect=$(IFS=,; echo "${labels[*]}")
 node "$source/tools/web/test/digit_page.mjs" --dir "$dir/page" --images "$mnist/t10k-images-idx3-ubyte" \

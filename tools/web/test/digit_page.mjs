@@ -2,8 +2,9 @@
 //   node digit_page.mjs --dir DIR --images t10k-images-idx3-ubyte --expect 7,2,1,... [--first 0]
 //                       [--screenshot FILE.png]
 // Each MNIST test image from --first on is put onto the page's pad (10x, as ink) and goes through the
-// page's own preprocessing and model (bendPage.predict); the label the page shows must be the one
-// `bend predict --index N` gave (--expect, in order). Then a 7 drawn with the mouse must be read as a 7,
+// page's own preprocessing and model (bendPage.predict); the label the page shows and its probability must be
+// the ones `bend predict --index N` gave (--expect, in order), and the 28x28 image the preprocessing made
+// must be the MNIST image (it already fills a 20x20 box centred by its centre of mass). Then a 7 drawn with the mouse must be read as a 7,
 // and Clear must clear it. Any console error fails the test. Prints one
 // line per image and "N passed, M failed".
 import {readFileSync, writeFileSync} from 'node:fs';
@@ -21,7 +22,8 @@ if (!args.dir || !args.images || !args.expect) {
   console.error('usage: node digit_page.mjs --dir DIR --images IDX --expect L0,L1,... [--first N] [--screenshot F]');
   process.exit(2);
 }
-const expected = args.expect.split(',').map(Number);
+// --expect LABEL:PERCENT,...: bend predict's top class and its probability in percent, per image.
+const expected = args.expect.split(',').map((e) => e.split(':').map(Number));
 const first = Number(args.first);
 
 // MNIST's IDX images file (gzipped or not): the 28x28 bytes of images first .. first+count-1.
@@ -35,6 +37,12 @@ function mnistImages(path, from, count) {
 }
 
 let passed = 0, failed = 0;
+const differences = [];
+// An MNIST digit already fills a 20x20 box centred by its centre of mass, so the page's preprocessing of it,
+// drawn at 10x, gives it back: to float rounding, as measured on test images 0-9.
+const MAX_MEAN_DIFFERENCE = 1e-5;
+// bend predict prints percentages with two decimals.
+const MAX_PERCENT_DIFFERENCE = 0.006;
 function check(ok, what) {
   console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
   if (ok) passed++;
@@ -62,15 +70,27 @@ try {
           pixels.data[4 * (y * pad.width + x) + 3] = image[Math.floor(y / scale) * 28 + Math.floor(x / scale)];
       context.putImageData(pixels, 0, 0);
       const r = await bendPage.predict();
-      return {label: r.label, shown: document.getElementById('label').dataset.label,
+      return {label: r.label, shown: document.getElementById('label').dataset.label, image: r.image,
               bars: [...document.querySelectorAll('#bars .bar')].map((b) => parseFloat(b.style.width)),
               top: Math.max(...r.probabilities)};
     })()`);
     const label = Number(result.shown);
-    check(result.shown !== '' && label === expected[k] && result.label === label && result.bars.length === 10,
-        `test image ${first + k}: the page shows ${result.shown} (${(100 * result.top).toFixed(1)}%), ` +
-        `bend predict says ${expected[k]}; ${result.bars.filter((w) => w > 0).length} bars drawn`);
+    // How far the page's preprocessing lands from the MNIST image it was given (an MNIST digit already
+    // fills a 20x20 box, centred by its centre of mass): the mean absolute difference in [0, 1] pixels.
+    const difference = result.image.reduce((sum, v, i) => sum + Math.abs(v - image[i] / 255), 0) / 784;
+    differences.push(difference);
+    const [expectedLabel, expectedPercent] = expected[k];
+    check(result.shown !== '' && label === expectedLabel && result.label === label && result.bars.length === 10 &&
+        Math.abs(100 * result.top - expectedPercent) <= MAX_PERCENT_DIFFERENCE,
+        `test image ${first + k}: the page shows ${result.shown} (${(100 * result.top).toFixed(3)}%), ` +
+        `bend predict says ${expectedLabel} (${expectedPercent.toFixed(2)}%); ` +
+        `${result.bars.filter((w) => w > 0).length} bars drawn; ` +
+        `preprocessed image within ${difference.toExponential(1)} of the original (mean |difference|)`);
   }
+  const meanDifference = differences.reduce((a, b) => a + b, 0) / differences.length;
+  check(meanDifference < MAX_MEAN_DIFFERENCE,
+      `the page's preprocessing gives back the MNIST images within ${meanDifference.toExponential(1)} on average ` +
+      `(at most ${MAX_MEAN_DIFFERENCE})`);
   // A person's stroke: the mouse draws a 7 (a bar, then the diagonal) on a cleared pad.
   await page.evaluate(`document.getElementById('clear').click()`);
   const box = await page.evaluate(`(() => { const b = document.getElementById('pad').getBoundingClientRect();
