@@ -20,4 +20,4 @@ trap 'rm -rf "$dir"' EXIT
 # PAGE:N: at least N charts. The compare report draws accuracy, loss, gradient norms and dead units; the lab
 # page a chart per experiment that has one; the guide is a table.
 node "$source/tools/web/test/report_pages.mjs" "$lab/guide.html:0" "$dir/compare/index.html:4" \
-  "$lab/index.html:10" --screenshot "$build/web-lab-guide.png"
+  "$lab/index.html:10" --screenshot "$build/web-lab-guide.png" --width 1200 --height 760

@@ -13,6 +13,14 @@ const TYPES = {
   '.wasm': 'application/wasm', '.onnx': 'application/octet-stream', '.csv': 'text/csv', '.md': 'text/markdown',
 };
 
+// Ends the test after `seconds` with a message, should the browser or the page hang.
+export function deadline(seconds, what) {
+  setTimeout(() => {
+    console.error(`FAIL ${what}: not done after ${seconds} s`);
+    process.exit(1);
+  }, seconds * 1000).unref();
+}
+
 // Serves `root` on 127.0.0.1 (a free port). Resolves to {url, close, requests}; requests lists "STATUS path".
 export function serve(root) {
   const requests = [];
@@ -37,7 +45,11 @@ export function serve(root) {
   return new Promise((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       resolve({url: `http://127.0.0.1:${server.address().port}/`, requests,
-        close: () => new Promise((done) => server.close(done))});
+        // The browser may still hold keep-alive connections: closed too, or close() would wait for them.
+        close: () => new Promise((done) => {
+          server.close(done);
+          server.closeAllConnections();
+        })});
     });
   });
 }

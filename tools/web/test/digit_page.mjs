@@ -12,7 +12,9 @@ import {resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {gunzipSync} from 'node:zlib';
 
-import {launch, open, serve} from './browser.mjs';
+import {deadline, launch, open, serve} from './browser.mjs';
+
+deadline(180, 'digit_page');
 
 const {values: args} = parseArgs({options: {
   dir: {type: 'string'}, images: {type: 'string'}, expect: {type: 'string'}, first: {type: 'string', default: '0'},

@@ -8,7 +8,9 @@ import {writeFileSync} from 'node:fs';
 import {basename, dirname, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 
-import {launch, open, serve} from './browser.mjs';
+import {deadline, launch, open, serve} from './browser.mjs';
+
+deadline(180, 'report_pages');
 
 const {values: args, positionals} = parseArgs({allowPositionals: true, options: {
   screenshot: {type: 'string'}, width: {type: 'string', default: '1200'}, height: {type: 'string', default: '900'},
