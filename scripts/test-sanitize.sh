@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build-sanitize -DBEND_SANITIZE=ON -DBEND_UNITY_TESTS=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1" \
   -DBEND_BUILD_BENCH=OFF >/dev/null
 # Only what ctest runs: the tests, the CLI they drive and the fuzz replays (no examples, no benchmarks).
-cmake --build build-sanitize -j"$(nproc)" --target bend_tests bend_cli \
-  fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint
+targets=(bend_tests bend_cli
+  fuzz_replay_idx fuzz_replay_idx_gz fuzz_replay_safetensors fuzz_replay_model fuzz_replay_pgm fuzz_replay_checkpoint)
+# With ONNX (BEND_ONNX, on when Debian's libonnx-dev is found): its tests and the .onnx reader's replays.
+# bend's side is instrumented; Debian's libonnx and protobuf are not, and ASan's allocator covers them
+# (protobuf's memory handed to bend is checked, protobuf's own loops are not).
+if grep -q '^BEND_ONNX:BOOL=ON' build-sanitize/CMakeCache.txt; then targets+=(bend_onnx_tests fuzz_replay_onnx); fi
+cmake --build build-sanitize -j"$(nproc)" --target "${targets[@]}"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Processes under mpirun: Open MPI loads its components with dlopen and unloads them at MPI_Finalize,

@@ -79,18 +79,19 @@ TEST_CASE("ONNX export: an MLP with each activation of the table runs in ONNX Ru
   check_all(models, dir.path());
 }
 
-TEST_CASE("ONNX export: the CNN presets, --arch specs and the ViT run in ONNX Runtime as in bend",
-          "[onnx][export][mnist]") {
-  if (!require_mnist() || !require_python_onnx() || !require_onnxruntime()) return;
-  ScratchDir dir("bend_onnx_models");
+namespace {
+
+// The presets (with `attention`: the ViT; else the CNNs, with and without batch norm) and the --arch specs.
+void check_models(bool attention, const char* label) {
+  ScratchDir dir(label);
   const bend::nn::SampleShape image{1, 28, 28};
   std::vector<Exported> models;
   for (const bend::nn::ModelPreset& p : bend::nn::model_presets()) {
+    if ((p.name == "vit") != attention) continue;
     const std::string act = p.default_act.empty() ? "relu" : std::string(p.default_act);
     for (const char* norm : {"none", "batch"}) {
-      if (std::string(norm) == "batch" && p.name == "vit") continue;
+      if (std::string(norm) == "batch" && attention) continue;
       const auto spec = bend::nn::ModelSpec::parse(p.arch(image, 10), act, norm, 0.1f, &image);
-      const bool attention = p.name == "vit";
       models.push_back(
           save_and_export(dir.path(), std::string(p.name) + "-" + norm, spec, 7, attention ? 1e-4 : 1e-5));
     }
@@ -103,12 +104,27 @@ TEST_CASE("ONNX export: the CNN presets, --arch specs and the ViT run in ONNX Ru
   };
   int i = 0;
   for (const auto& [arch, act] : specs) {
+    const bool transformer = std::string(arch).find("tf") != std::string::npos;
+    if (transformer != attention) continue;
     const auto spec = bend::nn::ModelSpec::parse(arch, act, "none", 0.0f, &image);
-    const bool attention = std::string(arch).find("tf") != std::string::npos;
     models.push_back(
         save_and_export(dir.path(), "arch" + std::to_string(i++), spec, 11, attention ? 1e-4 : 1e-5));
   }
   check_all(models, dir.path());
+}
+
+}  // namespace
+
+TEST_CASE("ONNX export: the CNN presets and --arch specs run in ONNX Runtime as in bend",
+          "[onnx][export][mnist]") {
+  if (!require_mnist() || !require_python_onnx() || !require_onnxruntime()) return;
+  check_models(false, "bend_onnx_cnns");
+}
+
+TEST_CASE("ONNX export: the ViT and transformer specs run in ONNX Runtime as in bend (1e-4)",
+          "[onnx][export][mnist]") {
+  if (!require_mnist() || !require_python_onnx() || !require_onnxruntime()) return;
+  check_models(true, "bend_onnx_vits");
 }
 
 TEST_CASE("ONNX export: a layer ONNX cannot express is named", "[onnx][export]") {
