@@ -136,6 +136,7 @@ function point(event) {
 }
 pad.addEventListener('pointerdown', (event) => {
   pad.setPointerCapture(event.pointerId);
+  pad.dataset.pointer = event.pointerType;  // "mouse", "pen" or "touch": what drew last
   last = point(event);
   ink.beginPath();
   ink.arc(last[0], last[1], LINE_WIDTH / 2, 0, 2 * Math.PI);

@@ -127,7 +127,7 @@ export async function launch({width = 1000, height = 800} = {}) {
 }
 
 // Opens `url` in a new tab and waits for its load event. Returns a page: evaluate(expression) (awaits
-// promises, returns the value), screenshot() (PNG bytes), mouse(type, x, y), errors (every console error,
+// promises, returns the value), screenshot() (PNG bytes), mouse(type, x, y), touch(type, x, y), errors (every console error,
 // uncaught exception and failed load, as text), messages (every console line), close().
 export async function open(browser, url, {width = 1000, height = 800} = {}) {
   const {targetId} = await browser.send('Target.createTarget', {url: 'about:blank'});
@@ -174,6 +174,9 @@ export async function open(browser, url, {width = 1000, height = 800} = {}) {
     mouse(type, x, y) {
       return send('Input.dispatchMouseEvent', {type, x, y, button: 'left', buttons: type === 'mouseReleased' ? 0 : 1,
         clickCount: 1, pointerType: 'mouse'});
+    },
+    touch(type, x, y) {
+      return send('Input.dispatchTouchEvent', {type, touchPoints: type === 'touchEnd' ? [] : [{x, y}]});
     },
     close: () => browser.send('Target.closeTarget', {targetId}),
   };

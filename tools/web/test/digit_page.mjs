@@ -1,12 +1,12 @@
 // The digit-drawing page (bend export MODEL --web DIR) in headless Chromium:
-//   node digit_page.mjs --dir DIR --images t10k-images-idx3-ubyte --expect 7,2,1,... [--first 0]
+//   node digit_page.mjs --dir DIR --images t10k-images-idx3-ubyte --expect 7:99.92,2:100.00,... [--first 0]
 //                       [--screenshot FILE.png]
 // Each MNIST test image from --first on is put onto the page's pad (10x, as ink) and goes through the
 // page's own preprocessing and model (bendPage.predict); the label the page shows and its probability must be
 // the ones `bend predict --index N` gave (--expect, in order), and the 28x28 image the preprocessing made
-// must be the MNIST image (it already fills a 20x20 box centred by its centre of mass). Then a 7 drawn with the mouse must be read as a 7,
-// and Clear must clear it. Any console error fails the test. Prints one
-// line per image and "N passed, M failed".
+// must be the MNIST image (it already fills a 20x20 box centred by its centre of mass). Then a 7 drawn with
+// the mouse must be read as a 7, a 1 drawn by touch as a 1, and Clear must clear the pad. Any console error
+// fails the test. Prints one line per check and "N passed, M failed".
 import {readFileSync, writeFileSync} from 'node:fs';
 import {resolve} from 'node:path';
 import {parseArgs} from 'node:util';
@@ -99,21 +99,38 @@ try {
       return {x: b.x, y: b.y, width: b.width, height: b.height}; })()`);
   const at = ([u, v]) => [box.x + u * box.width, box.y + v * box.height];
   const corners = [[0.25, 0.2], [0.72, 0.2], [0.42, 0.85]];
-  await page.mouse('mousePressed', ...at(corners[0]));
-  for (let c = 1; c < corners.length; c++)
-    for (let t = 1; t <= 12; t++) {
-      const [u0, v0] = corners[c - 1], [u1, v1] = corners[c];
-      await page.mouse('mouseMoved', ...at([u0 + (u1 - u0) * t / 12, v0 + (v1 - v0) * t / 12]));
-    }
-  await page.mouse('mouseReleased', ...at(corners[corners.length - 1]));
-  const stroke = await page.evaluate(`new Promise((resolve) => {
+  const drawSeven = async () => {
+    await page.mouse('mousePressed', ...at(corners[0]));
+    for (let c = 1; c < corners.length; c++)
+      for (let t = 1; t <= 12; t++) {
+        const [u0, v0] = corners[c - 1], [u1, v1] = corners[c];
+        await page.mouse('mouseMoved', ...at([u0 + (u1 - u0) * t / 12, v0 + (v1 - v0) * t / 12]));
+      }
+    await page.mouse('mouseReleased', ...at(corners[corners.length - 1]));
+  };
+  await drawSeven();
+  const shown = () => page.evaluate(`new Promise((resolve) => {
       const wait = (tries) => {
         const shown = document.getElementById('label').dataset.label;
         if (shown !== '' || tries === 0) resolve(shown); else setTimeout(() => wait(tries - 1), 50);
       };
       wait(100);
     })`);
-  check(stroke === '7', `a 7 drawn with the mouse: the page shows ${stroke || 'nothing'}`);
+  const stroke = await shown();
+  const mouse = await page.evaluate(`document.getElementById('pad').dataset.pointer`);
+  check(stroke === '7' && mouse === 'mouse', `a 7 drawn with the mouse (${mouse} pointer events): the page shows ${stroke || 'nothing'}`);
+  // A finger: a 1 (a vertical line) drawn by touch on the cleared pad.
+  await page.evaluate(`document.getElementById('clear').click()`);
+  await page.touch('touchStart', ...at([0.5, 0.15]));
+  for (let t = 1; t <= 12; t++) await page.touch('touchMove', ...at([0.5, 0.15 + 0.7 * t / 12]));
+  await page.touch('touchEnd');
+  const touched = await shown(), pointer = await page.evaluate(`document.getElementById('pad').dataset.pointer`);
+  check(touched === '1' && pointer === 'touch',
+      `a 1 drawn with a finger (${pointer} pointer events): the page shows ${touched || 'nothing'}`);
+  // The 7 again, for the screenshot.
+  await page.evaluate(`document.getElementById('clear').click()`);
+  await drawSeven();
+  await shown();
   if (args.screenshot) {
     writeFileSync(args.screenshot, await page.screenshot());
     console.log(`screenshot: ${args.screenshot}`);
