@@ -38,7 +38,7 @@ function showProbabilities(probabilities, classes) {
     if (p > probabilities[best]) best = k;
   });
   [...bars.children].forEach((li, k) => {
-    const p = probabilities ? probabilities[k] : 0;
+    const p = probabilities[k];
     li.querySelector('.bar').style.width = `${(100 * p).toFixed(1)}%`;
     li.querySelector('.value').textContent = `${(100 * p).toFixed(1)}%`;
     li.classList.toggle('top', k === best);
@@ -87,8 +87,10 @@ const loaded = load();
 
 // The drawing's ink (the pad's alpha channel) through MNIST's preprocessing and the model. Resolves to
 // {label, probabilities, image} (label null, nothing else, when the pad is blank).
+let generation = 0;  // Clear starts a new one: a prediction of an earlier drawing is not shown after it
 async function predict() {
   const {info, session} = await loaded;
+  const started = generation;
   const alpha = ink.getImageData(0, 0, pad.width, pad.height).data;
   const values = new Float32Array(pad.width * pad.height);
   for (let i = 0; i < values.length; i++) values[i] = alpha[4 * i + 3] / 255;
@@ -100,6 +102,7 @@ async function predict() {
   showSeen(image);
   const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', image, [1, ...info.input])};
   const outputs = await session.run(feeds);
+  if (started !== generation) return {label: null};
   // The graph's probabilities output; a graph with logits alone (written elsewhere) goes through softmax.
   const probabilities = session.outputNames.includes(info.output) ?
       Array.from(outputs[info.output].data) : softmax(Array.from(outputs[session.outputNames[0]].data));
@@ -162,6 +165,7 @@ for (const end of ['pointerup', 'pointercancel']) {
 }
 document.getElementById('clear').addEventListener('click', () => {
   ink.clearRect(0, 0, pad.width, pad.height);
+  generation++;
   clearResult();
 });
 
