@@ -311,7 +311,9 @@ Chain Reader::read() {
     w.kernel = k_h;
     const std::vector<int64_t> strides = ints_attribute(n, "strides"), pads = ints_attribute(n, "pads"),
                                dilations = ints_attribute(n, "dilations");
-    if (const auto* a = find_attribute(n, "auto_pad"); a && a->s() != "NOTSET" && a->s() != "VALID")
+    if (const auto* a = find_attribute(n, "auto_pad");
+        a && a->s() != "NOTSET" &&
+        !(a->s() == "VALID" && std::all_of(pads.begin(), pads.end(), [](int64_t p) { return p == 0; })))
       unsupported(n, fmt::format("attribute auto_pad={}: bend pads explicitly", a->s().substr(0, 20)));
     if (!strides.empty() && (strides.size() != 2 || strides[0] != strides[1] || strides[0] < 1))
       unsupported(n, fmt::format("attribute strides=[{}]: bend's strides are equal in both directions",
@@ -528,9 +530,10 @@ Chain Reader::read() {
         const Constant* s = n.input_size() > 1 ? constant(n.input(1)) : nullptr;
         int64_t features = 1;
         for (int64_t d : sample) features *= d;
-        flatten = s && s->is_int && s->ints.size() == 2 &&
-                  (s->ints[0] == 0 || s->ints[0] == -1 || s->ints[1] == -1 || s->ints[1] == features) &&
-                  (s->ints[1] == -1 || s->ints[1] == features) && !(s->ints[0] == -1 && s->ints[1] == -1);
+        // [0 or -1 or the exported batch, -1 or the sample's size]: each sample flattened
+        flatten = s && s->is_int && s->ints.size() == 2 && s->ints[0] >= -1 &&
+                  (s->ints[1] == -1 || s->ints[1] == features) && !(s->ints[0] == -1 && s->ints[1] == -1) &&
+                  !(s->ints[0] == 0 && int_attribute(n, "allowzero", 0) != 0);
         if (!flatten) unsupported(n, "a reshape other than flattening each sample (shape [batch, -1])");
       }
       if (sample.size() > 1) add(nn::find_layer_kind("flatten").layer({}), {}, n);
@@ -539,6 +542,8 @@ Chain Reader::read() {
       continue;
     }
     if (op == "BatchNormalization") {
+      if (int_attribute(n, "spatial", 1) != 1)
+        unsupported(n, "attribute spatial=0: bend's BatchNorm has one statistic per channel");
       if (int_attribute(n, "training_mode", 0) != 0)
         unsupported(n, "attribute training_mode=1: bend imports models for inference");
       if (const float eps = float_attribute(n, "epsilon", 1e-5f); eps != 1e-5f)

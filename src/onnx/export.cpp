@@ -14,6 +14,7 @@
 #include "bend/nn/layer_table.hpp"
 #include "bend/onnx/onnx.hpp"
 #include "bend/train/checkpoint.hpp"
+#include "bend/train/gpt_source.hpp"
 #include "graph_builder.hpp"
 
 #ifndef BEND_ONNX_PRODUCER_VERSION
@@ -392,6 +393,13 @@ std::string export_model(const nn::ModelSpec& spec, const nn::NamedTensors& stat
 }
 
 void export_file(const std::filesystem::path& model_path, const std::filesystem::path& onnx_path) {
+  nn::Metadata file_metadata;
+  nn::load_tensors(model_path, &file_metadata);
+  if (train::is_gpt(file_metadata))
+    throw ValueError(
+        fmt::format("{}: a GPT language model; the ONNX export covers the classifiers (MLPs, CNNs, "
+                    "--arch specs, the ViT), not the GPT yet",
+                    model_path.string()));
   nn::LoadedModel loaded = nn::load_model(model_path);
   const std::optional<Normalization> normalization = train::read_normalization(loaded.metadata, model_path);
   nn::Metadata metadata = loaded.spec.to_metadata();
