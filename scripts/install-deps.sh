@@ -2,6 +2,7 @@
 # Installs every system package bend needs on a fresh Debian bookworm machine.
 # Idempotent: packages already present are left alone. Needs root (or sudo).
 #   --test   also the packages only the tests need (scripts/test.sh passes it)
+#   --web    also onnxruntime-web, which `bend export MODEL --web DIR` copies into the page (--test does too)
 set -euo pipefail
 
 packages=(
@@ -23,6 +24,7 @@ test_packages=(
   python3-torch                      # tests/test_safetensors.cpp: PyTorch loads our files
   python3-onnx                       # tests/test_onnx*.cpp: onnx.checker checks every exported file
   libonnx-testdata                   # tests/test_onnx_conformance.cpp: ONNX's node tests
+  chromium                           # tests/web: the digit page and the reports in headless Chromium
 )
 if [[ ${1:-} == --test ]]; then packages+=("${test_packages[@]}"); fi
 
@@ -53,5 +55,17 @@ if [[ ${1:-} == --test ]]; then
   else
     echo "install-deps: npm ci in tools/onnx (onnxruntime-node)"
     (cd "$onnx_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# onnxruntime-web for `bend export MODEL --web DIR` (the page runs the model in WebAssembly) and its browser
+# test, pinned by tools/web/package-lock.json. --ignore-scripts: the package is its dist/ files.
+if [[ ${1:-} == --test || ${1:-} == --web ]]; then
+  web_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/web"
+  if [[ -f $web_tools/node_modules/onnxruntime-web/package.json ]]; then
+    echo "install-deps: onnxruntime-web present"
+  else
+    echo "install-deps: npm ci in tools/web (onnxruntime-web)"
+    (cd "$web_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   fi
 fi

@@ -35,6 +35,7 @@ skip_reason() {
     ctest\ *) echo "the test run this script is part of" ;;
     *--hostfile*) echo "needs a cluster's hostfile" ;;
     sbatch\ *) echo "needs Slurm" ;;
+    *http.server*) echo "a web server that runs until Ctrl-C (the ctest web_digit_page serves the page itself)" ;;
   esac
 }
 

@@ -137,7 +137,10 @@ void HtmlReport::image(std::string_view src, std::string_view alt) {
 
 std::string HtmlReport::str() const {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>" +
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+         // No icon of its own: an empty one, so a browser does not ask the server for /favicon.ico (a 404
+         // in the console of every report served over HTTP).
+         "<link rel=\"icon\" href=\"data:,\">\n<title>" +
          html_escape(title_) + "</title>\n<style>\n" + kStyle + "</style>\n</head>\n<body>\n<h1>" +
          html_escape(title_) + "</h1>\n" + body_ + "</body>\n</html>\n";
 }
