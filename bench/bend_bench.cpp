@@ -48,6 +48,7 @@
 #include "bend/parallel.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/metrics.hpp"
+#include "bend/train/profiler.hpp"
 #include "bend/train/trainer.hpp"
 
 namespace bend::bench {
@@ -73,6 +74,9 @@ struct BenchOptions {
   bool measure_gemm = true;
   bool flush_denormal = false;     // bend::set_flush_denormal for the run
   bool update_in_backward = true;  // TrainConfig::update_in_backward
+  bool profile = false;            // train::Profiler over the timed run: its table in TrainRun
+  std::string profile_trace;       // and its Chrome trace here (non-empty: implies profile)
+  std::int64_t profile_steps = 0;  // profile the first N steps only (0: all)
 };
 
 // Seconds spent in each part of a step, summed over an epoch.
@@ -213,6 +217,52 @@ GemmFloor measure_gemm_floor(const std::vector<std::int64_t>& sizes, std::int64_
   return floor;
 }
 
+// The optimizer's own floor: the bytes its update moves per step at the bandwidth this machine reaches on a
+// working set of that size with bend's threads. Adam reads each parameter, its gradient and both moments
+// and writes the parameter and the moments (28 bytes per parameter); SGD reads the parameter and gradient
+// and writes the parameter (12), plus the momentum buffer's read and write (20). The bandwidth comes from a
+// read-add-write loop (y += x, 12 bytes per element) over the same number of bytes, split like bend's
+// elementwise loops, the best of several timed rounds.
+struct OptimizerFloor {
+  std::int64_t parameters = 0;
+  double bytes_per_step = 0;
+  double gbps = 0;  // measured
+  double epoch_seconds = 0;
+};
+
+OptimizerFloor measure_optimizer_floor(const std::vector<std::int64_t>& sizes, const std::string& opt,
+                                       double momentum, std::int64_t batch, std::int64_t samples,
+                                       int threads) {
+  OptimizerFloor f;
+  for (std::size_t l = 0; l + 1 < sizes.size(); ++l) f.parameters += sizes[l] * sizes[l + 1] + sizes[l + 1];
+  const double bytes_per_parameter = opt == "sgd" ? (momentum != 0.0 ? 20.0 : 12.0) : 28.0;
+  f.bytes_per_step = bytes_per_parameter * static_cast<double>(f.parameters);
+  const auto n = static_cast<std::int64_t>(f.bytes_per_step / 12.0);
+  std::vector<float> x(static_cast<std::size_t>(n), 1e-3f), y(static_cast<std::size_t>(n), 0.0f);
+  set_num_threads(threads);
+  const auto pass = [&] {
+    parallel_for(threads, [&](int part, int parts) {
+      const auto [begin, end] = split_range(n, part, parts);
+      float* __restrict yp = y.data();
+      const float* __restrict xp = x.data();
+      for (std::int64_t i = begin; i < end; ++i) yp[i] += xp[i];
+    });
+  };
+  for (int k = 0; k < 3; ++k) pass();
+  double best = 1e30;
+  for (int round = 0; round < 7; ++round) {
+    const int calls = 20;
+    const auto start = Clock::now();
+    for (int k = 0; k < calls; ++k) pass();
+    best = std::min(best, seconds_between(start, Clock::now()) / calls);
+  }
+  f.gbps = 12.0 * static_cast<double>(n) / best * 1e-9;
+  f.epoch_seconds =
+      f.bytes_per_step / (f.gbps * 1e9) * static_cast<double>(samples) / static_cast<double>(batch);
+  if (y[0] < 0) std::puts("");  // (keeps the loop's result alive)
+  return f;
+}
+
 // Forward and backward throughput of one activation-table kernel.
 struct ActivationRate {
   std::string name;
@@ -334,6 +384,7 @@ struct TrainRun {
   int threads = 0;
   std::int64_t train_samples = 0;
   MemoryStats memory;
+  std::string profile_table;  // --profile: the profiler's table
 };
 
 namespace {
@@ -367,7 +418,8 @@ class PhaseTimer : public train::TrainObserver {
           times_.other += elapsed;
           break;
         case train::StepPhase::Data:
-          break;  // the remainder, below
+        case train::StepPhase::Evaluate:
+          break;  // the remainder, below (evaluation is not counted)
       }
     }
     timing_ = true;
@@ -456,7 +508,16 @@ TrainRun run_training(const BenchOptions& o, const TensorDataset& train_data, co
   run.train_samples = train_data.size();
   train::Trainer trainer(bench_config(o), source, train_data, test_data);
   PhaseTimer timer(run, on_epoch);
-  trainer.run(&timer);
+  if (o.profile || !o.profile_trace.empty()) {
+    train::ProfilerOptions options;
+    if (o.profile_steps > 0) options.max_steps = options.trace_steps = o.profile_steps;
+    train::Profiler profiler(&timer, options);
+    trainer.run(&profiler);
+    run.profile_table = profiler.report().table();
+    if (!o.profile_trace.empty()) profiler.write_trace(o.profile_trace);
+  } else {
+    trainer.run(&timer);
+  }
   run.threads = num_threads();
   run.memory = memory_stats();
   return run;
@@ -538,6 +599,9 @@ int bench_main(int argc, char** argv) {
     ("activations", "run only the activation kernel microbenchmark")
     ("core-check", "run only the check of how the machine's cores run together (sgemm alone vs on all threads)")
     ("act-elements", "elements for the activation microbenchmark", cxxopts::value<std::int64_t>()->default_value("16777216"))
+    ("profile", "print where the time of the timed epochs went (bend train --profile's table)")
+    ("profile-trace", "write a Chrome trace JSON of the timed epochs to FILE (ui.perfetto.dev); implies --profile", cxxopts::value<std::string>())
+    ("profile-steps", "profile the first N steps only", cxxopts::value<std::int64_t>()->default_value("0"))
     ("json", "JSON lines output")
     ("h,help", "this help");
   // clang-format on
@@ -573,6 +637,9 @@ int bench_main(int argc, char** argv) {
   o.measure_gemm = args.count("no-gemm") == 0;
   o.flush_denormal = args.count("flush-denormal") > 0;
   o.update_in_backward = args.count("step-after-backward") == 0;
+  o.profile = args.count("profile") > 0;
+  if (args.count("profile-trace")) o.profile_trace = args["profile-trace"].as<std::string>();
+  o.profile_steps = args["profile-steps"].as<std::int64_t>();
   if (o.batch <= 0 || o.epochs <= 0) throw ValueError("--batch and --epochs must be positive");
 
   if (args.count("describe")) {
@@ -641,11 +708,15 @@ int bench_main(int argc, char** argv) {
              static_cast<double>(samples) / r.seconds, r.train_loss, 100 * r.test_accuracy, phases));
   };
   const TrainRun run = run_training(o, train_data, test_data, on_epoch);
+  if (!run.profile_table.empty()) std::fputs(run.profile_table.c_str(), json ? stderr : stdout);
 
   std::optional<GemmFloor> floor;
+  std::optional<OptimizerFloor> optimizer_floor;
   if (o.measure_gemm)
-    if (const auto sizes = mlp_sizes(o); !sizes.empty())
+    if (const auto sizes = mlp_sizes(o); !sizes.empty()) {
       floor = measure_gemm_floor(sizes, o.batch, samples, run.threads);
+      optimizer_floor = measure_optimizer_floor(sizes, o.opt, o.momentum, o.batch, samples, run.threads);
+    }
 
   std::vector<double> seconds;
   for (const EpochReport& r : run.epochs) seconds.push_back(r.seconds);
@@ -679,6 +750,11 @@ int bench_main(int argc, char** argv) {
         {"bytes_in_use", run.memory.bytes_in_use},
         {"bytes_cached", run.memory.bytes_cached}}}};
   if (floor) summary["gemm"] = gemm_json(*floor);
+  if (optimizer_floor)
+    summary["optimizer_floor"] = {{"parameters", optimizer_floor->parameters},
+                                  {"bytes_per_step", optimizer_floor->bytes_per_step},
+                                  {"gbps", optimizer_floor->gbps},
+                                  {"epoch_seconds", optimizer_floor->epoch_seconds}};
 
   std::string human = fmt::format(
       "median epoch {:.3f} s ({:.0f} samples/s), final test acc {:.2f}%, threads {}, {}\n"
@@ -705,6 +781,15 @@ int bench_main(int argc, char** argv) {
                            s.bend_split_seconds * 1e6);
     human.pop_back();
   }
+  if (optimizer_floor)
+    human += fmt::format(
+        "\noptimizer floor: {} parameters x {:.0f} bytes = {:.2f} MB per step at {:.1f} GB/s (measured, {} "
+        "threads) "
+        "-> {:.3f} s/epoch",
+        optimizer_floor->parameters,
+        optimizer_floor->bytes_per_step / static_cast<double>(optimizer_floor->parameters),
+        optimizer_floor->bytes_per_step * 1e-6, optimizer_floor->gbps, run.threads,
+        optimizer_floor->epoch_seconds);
   emit(summary, human);
   return 0;
 }

@@ -17,6 +17,13 @@
 #   BASELINE=<git rev>         also build bend_bench at that revision and run it alternately with this
 #                              tree's on every configuration: a table of current/baseline epoch times
 #                              shows a speed-up or slow-down measured in the same run
+#   MODELS=1                   also the other models against PyTorch (each at 1 and 2 threads, its best
+#                              counts), alternating: LeNet-5 and the ViT (bend_bench vs torch_mlp.py
+#                              --layers), the char GPT in nanoGPT's CPU configuration (bend train --model
+#                              gpt vs torch_gpt.py) and a CNN in the user's own loop (mnist_cnn_loop vs
+#                              torch_cnn_loop.py); peak RSS of every process (/usr/bin/time)
+#   MODEL_LIMIT=10000          training images per timed epoch for those image models
+#   GPT_STEPS=250              steps of the GPT runs (the loop's time with its loss estimates, per step)
 #
 # Without /usr/bin/python3 + torch (Debian: apt-get install python3-torch) it runs the bend side only.
 set -euo pipefail
@@ -29,6 +36,9 @@ torch_threads=${TORCH_THREADS:-1}
 build_dir=${BUILD_DIR:-build-bench}
 results_file=${RESULTS:-bench/RESULTS.md}
 quick=${QUICK:-0}
+models=${MODELS:-1}
+model_limit=${MODEL_LIMIT:-10000}
+gpt_steps=${GPT_STEPS:-250}
 python=/usr/bin/python3
 [[ $quick == 1 ]] && repeats=1
 
@@ -58,12 +68,14 @@ fi
 summary_only=${SUMMARY_ONLY:-}
 if [[ -z $summary_only ]]; then
 echo "== building bend_bench (Release) in $build_dir"
+apps=OFF targets=(bend_bench)
+if [[ $models == 1 ]]; then apps=ON targets+=(bend_cli mnist_cnn_loop); fi
 if [[ -f $build_dir/CMakeCache.txt ]]; then
-  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_APPS="$apps" >/dev/null
 else  # a fresh directory: only what the benchmark needs
-  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_TESTS=OFF -DBEND_BUILD_APPS=OFF >/dev/null
+  cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DBEND_BUILD_TESTS=OFF -DBEND_BUILD_APPS="$apps" >/dev/null
 fi
-cmake --build "$build_dir" --target bend_bench -j"$(nproc)" >/dev/null || die "build failed (run: cmake --build $build_dir --target bend_bench)"
+cmake --build "$build_dir" --target "${targets[@]}" -j"$(nproc)" >/dev/null || die "build failed (run: cmake --build $build_dir --target ${targets[*]})"
 bend_bench="$build_dir/bench/bend_bench"
 
 baseline=${BASELINE:-}
@@ -175,6 +187,48 @@ if [[ $alt_coretype != "${OPENBLAS_CORETYPE:-}" ]]; then
   done
 fi
 
+# Every model against PyTorch, alternating within each repetition; each PyTorch run at 1 and 2 threads.
+if [[ $models == 1 && $have_torch == 1 ]]; then
+  [[ -x /usr/bin/time ]] || die "MODELS=1 needs /usr/bin/time for the peak RSS (apt-get install time)"
+  timed() {  # name command...: runs it with its peak RSS (KiB) in $out/name.rss and its stdout in $out/name.out
+    local name=$1
+    shift
+    /usr/bin/time -f %M -o "$out/$name.rss" "$@" >"$out/$name.out" 2>"$out/$name.err" ||
+      die "$* failed (see $out/$name.err)"
+  }
+  gpt_flags=(--n-layer 4 --n-head 4 --n-embd 128 --block-size 64 --batch 12 --lr 1e-3 --min-lr 1e-4
+    --warmup-iters 100 --beta2 0.99 --weight-decay 0.1 --grad-clip 1.0 --eval-interval 250 --eval-iters 20)
+  for ((rep = 1; rep <= repeats; rep++)); do
+    for model in "lenet5|--model lenet5" "vit|--model vit --act gelu"; do
+      IFS='|' read -r label flags <<<"$model"
+      # shellcheck disable=SC2086  # the flags are words
+      layers=$("$bend_bench" $flags --describe)
+      echo "-- repetition $rep/$repeats: $label (bend, then PyTorch at 1 and 2 threads)"
+      # shellcheck disable=SC2086
+      timed "model.bend.$label.$rep" "$bend_bench" --data-dir data/mnist $flags --batch 64 --opt adam \
+        --epochs "$epochs" --train-limit "$model_limit" --no-gemm --json
+      for t in 1 2; do
+        timed "model.torch$t.$label.$rep" "$python" bench/torch_mlp.py --data-dir data/mnist --layers "$layers" \
+          --batch 64 --opt adam --epochs "$epochs" --train-limit "$model_limit" --threads "$t" --json
+      done
+    done
+    echo "-- repetition $rep/$repeats: the CNN in the user's own loop (mnist_cnn_loop, then PyTorch's)"
+    timed "model.bend.cnnloop.$rep" "$build_dir/mnist_cnn_loop" --epochs "$epochs" --train-limit "$model_limit" \
+      --batch-size 64 --data-dir data/mnist
+    for t in 1 2; do
+      timed "model.torch$t.cnnloop.$rep" "$python" bench/torch_cnn_loop.py --data-dir data/mnist --epochs "$epochs" \
+        --train-limit "$model_limit" --batch-size 64 --threads "$t"
+    done
+    echo "-- repetition $rep/$repeats: the char GPT, $gpt_steps steps (bend, then PyTorch at 1 and 2 threads)"
+    rm -rf "$out/gpt-checkpoints"
+    timed "model.bend.gpt.$rep" "$build_dir/bend" train --model gpt --dataset fortunes --steps "$gpt_steps" \
+      --seed 1337 --dropout 0 "${gpt_flags[@]}" --checkpoint-dir "$out/gpt-checkpoints" --quiet
+    for t in 1 2; do
+      timed "model.torch$t.gpt.$rep" "$python" bench/torch_gpt.py --steps "$gpt_steps" --seed 1337 --threads "$t"
+    done
+  done
+fi
+
 echo "-- activation kernels"
 "$bend_bench" --activations --batch 64 --json >"$out/activations.jsonl"
 core_check
@@ -194,7 +248,7 @@ load=$(cut -d' ' -f1-3 /proc/loadavg)
 
 MACHINE="$machine" CORES="$cores" BEND_REV="$bend_rev" TORCH_VERSION="$torch_version" OPENBLAS_VERSION="$openblas_version" \
   BASELINE_REV="${baseline_rev:-}" CORETYPE="${OPENBLAS_CORETYPE:-unset}" ALT_CORETYPE="${ALT_CORETYPE:-SkylakeX}" LOAD="$load" REPEATS="$repeats" EPOCHS="$epochs" TORCH_THREADS="$torch_threads" \
-  CONFIGS="$(printf '%s\n' "${configs[@]}")" "$python" - "$out" "$results_file" <<'PY'
+  GPT_STEPS="$gpt_steps" MODEL_LIMIT="$model_limit" CONFIGS="$(printf '%s\n' "${configs[@]}")" "$python" - "$out" "$results_file" <<'PY'
 import datetime, glob, json, os, statistics, sys
 
 out, results_file = sys.argv[1], sys.argv[2]
@@ -282,6 +336,25 @@ add("OpenBLAS-threads floor uses OpenBLAS's multi-threaded rate for every produc
 add("defines the floor).")
 add("")
 
+opt_rows = [(label, row) for label, row in table.items() if any("optimizer_floor" in r[1] for r in row["runs"])]
+if opt_rows:
+    add("## The optimizer's own floor")
+    add("")
+    add("The bytes the optimizer's update moves per step (Adam: parameter, gradient and both moments read, parameter")
+    add("and moments written, 28 bytes per parameter; SGD 12) at the bandwidth `bend_bench` measured in the same run on")
+    add("a working set of that size with bend's threads (a read-add-write loop), times the steps in an epoch; next to")
+    add("the peak floor, the sum is the epoch time if the products ran at peak and the update at that bandwidth.")
+    add("")
+    add("| configuration | parameters | MB per step | measured GB/s | optimizer floor s | peak floor s | peak + optimizer floor s | bend s/epoch | bend / (peak + optimizer) |")
+    add("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, row in opt_rows:
+        fl = [r[1]["optimizer_floor"] for r in row["runs"] if "optimizer_floor" in r[1]]
+        of = med(f["epoch_seconds"] for f in fl)
+        both = of + row["peak_floor"]
+        add(f"| {label} | {fl[0]['parameters']:,} | {fl[0]['bytes_per_step'] / 1e6:.2f} | {fmt(med(f['gbps'] for f in fl), 1)} | "
+            f"{fmt(of)} | {fmt(row['peak_floor'])} | {fmt(both)} | {fmt(row['bend'])} | {fmt(row['bend'] / both, 2)} |")
+    add("")
+
 if env.get("BASELINE_REV") and runs(f"baseline.{next(iter(table))}"):
     add(f"## This tree against bend at {env['BASELINE_REV']} (same run, alternating)")
     add("")
@@ -292,6 +365,77 @@ if env.get("BASELINE_REV") and runs(f"baseline.{next(iter(table))}"):
         base_s = med(r[0] for r in base)
         add(f"| {label} | {fmt(row['bend'])} | {fmt(base_s)} | {fmt(row['bend'] / base_s, 3)} | "
             f"{fmt(med(r[1]['final_test_accuracy'] for r in row['runs']), 4)} | {fmt(med(r[1]['final_test_accuracy'] for r in base), 4)} |")
+    add("")
+
+def model_rows():
+    """Every model against PyTorch (MODELS=1): (label, what, unit, bend, {threads: torch}, bend rss, {threads: rss})."""
+    import re
+    def last_number(path):
+        with open(path) as f:
+            lines = [l.strip() for l in f if l.strip()]
+        return float(lines[-1]) / 1024.0 if lines and lines[-1].isdigit() else float("nan")
+    def reps(prefix):
+        return sorted(glob.glob(f"{out}/{prefix}.*.out"))
+    def epoch_time_jsonl(path):
+        epochs = [r for r in records(path) if "epoch" in r and not r.get("summary")]
+        return statistics.median(e["seconds"] for e in epochs[1:]) if len(epochs) > 1 else float("nan")
+    def epoch_time_loop(path):
+        secs = [float(m) for m in re.findall(r"trained in ([0-9.]+) s", open(path).read())]
+        return statistics.median(secs[1:]) if len(secs) > 1 else float("nan")
+    def gpt_step_time(path):
+        text = open(path).read()
+        m = re.search(r"step (\d+): val loss [0-9.]+, total time ([0-9.]+)s", text)
+        return float(m.group(2)) / int(m.group(1)) if m else float("nan")
+    def torch_gpt_step_time(path):
+        r = json.loads(open(path).read().strip().splitlines()[-1])
+        return r["seconds"] / int(env["GPT_STEPS"])
+    parse = {"lenet5": (epoch_time_jsonl, epoch_time_jsonl), "vit": (epoch_time_jsonl, epoch_time_jsonl),
+             "cnnloop": (epoch_time_loop, epoch_time_jsonl), "gpt": (gpt_step_time, torch_gpt_step_time)}
+    rows = []
+    for label, what, unit, target_ratio in (
+            ("lenet5", f"LeNet-5 (`--model lenet5`), batch 64, Adam, {env['MODEL_LIMIT']} images", "s/epoch", 0.40),
+            ("vit", f"ViT (`--model vit`), batch 64, Adam, {env['MODEL_LIMIT']} images", "s/epoch", 0.60),
+            ("gpt", f"char GPT, nanoGPT's CPU configuration, {env['GPT_STEPS']} steps with its estimates", "s/step", 0.60),
+            ("cnnloop", f"CNN in the user's own C++ loop (`mnist_cnn_loop`), batch 64, SGD, {env['MODEL_LIMIT']} images",
+             "s/epoch", 0.60)):
+        bend_parse, torch_parse = parse[label]
+        b = [bend_parse(p) for p in reps(f"model.bend.{label}")]
+        if not b:
+            continue
+        torch = {t: med(torch_parse(p) for p in reps(f"model.torch{t}.{label}")) for t in (1, 2)}
+        rss = lambda prefix: med(last_number(p[:-4] + ".rss") for p in reps(prefix))
+        rows.append((label, what, unit, med(b), torch, rss(f"model.bend.{label}"),
+                     {t: rss(f"model.torch{t}.{label}") for t in (1, 2)}, target_ratio))
+    return rows
+
+rows = model_rows()
+if rows or table.get("b64-adam-relu"):
+    add("## Every model against PyTorch")
+    add("")
+    add(f"bend at its default threads against PyTorch {env['TORCH_VERSION']} at 1 and 2 threads (its best counts), the")
+    add("same data and loop, alternating within each repetition; medians over the repetitions (each discarding its")
+    add("first epoch). Peak RSS: the whole process (`/usr/bin/time`; the MLP rows: `getrusage`), PyTorch's at its best")
+    add("thread setting.")
+    add("")
+    add("| model | unit | bend | PyTorch 1 thread | PyTorch 2 threads | bend / best PyTorch | target | met | bend peak RSS MiB | PyTorch peak RSS MiB |")
+    add("|---|---|---:|---:|---:|---:|---:|:---:|---:|---:|")
+    mlp = table.get("b64-adam-relu")
+    if mlp:
+        two = runs("torch.threads2-b64")
+        t1, t2 = mlp["torch"], med(r[0] for r in two)
+        best = min(x for x in (t1, t2) if x == x) if (t1 == t1 or t2 == t2) else float("nan")
+        best_runs = two if t2 == best else runs("torch.b64-adam-relu")
+        ratio = mlp["bend"] / best
+        add(f"| MLP 784-256-128-10, batch 64, Adam, 60000 images | s/epoch | {fmt(mlp['bend'])} | {fmt(t1)} | {fmt(t2)} | "
+            f"{fmt(ratio, 2)} | ≤ 0.45 | {'yes' if ratio <= 0.45 else 'no'} | "
+            f"{fmt(med(r[1].get('peak_rss_mib', float('nan')) for r in mlp['runs']), 0)} | "
+            f"{fmt(med(r[1].get('peak_rss_mib', float('nan')) for r in best_runs), 0)} |")
+    for label, what, unit, b, torch, b_rss, t_rss, limit in rows:
+        valid = {t: v for t, v in torch.items() if v == v}
+        best_t = min(valid, key=valid.get) if valid else 1
+        ratio = b / valid[best_t] if valid else float("nan")
+        add(f"| {what} | {unit} | {fmt(b, 4)} | {fmt(torch[1], 4)} | {fmt(torch[2], 4)} | {fmt(ratio, 2)} | ≤ {limit} | "
+            f"{'yes' if ratio <= limit else 'no'} | {fmt(b_rss, 0)} | {fmt(t_rss[best_t], 0)} |")
     add("")
 
 add("## Targets")

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "bend/error.hpp"
+#include "bend/profiler.hpp"
 
 namespace bend {
 
@@ -68,6 +69,7 @@ TapeEntry* Tape::record(Tensor& out, BackwardFn backward, const char* op,
   o->tape_index = static_cast<std::int32_t>(size_);
   o->tape_generation = generation_;
   ++size_;
+  if (profiler::active()) profiler::forward_op(op);
   return &e;
 }
 
@@ -105,7 +107,27 @@ void Tape::run_backward(const Tensor& root, const Tensor* seed) {
 
   // Entries after the root cannot contribute to it; entries whose output received no gradient are
   // not on a path to the root.
-  if (!grad_ready_) {
+  if (profiler::active()) {
+    // The same replay with a span per backward function (bend/profiler.hpp); the pool's workers name
+    // their parts after the entry. The grad-ready hook's calls are outside the spans.
+    if (grad_ready_) mark_final_uses(r->tape_index);
+    const GradReadyHook hook = grad_ready_;
+    for (std::int64_t k = r->tape_index; k >= 0; --k) {
+      TapeEntry& e = entries_[static_cast<std::size_t>(k)];
+      if (e.out.impl()->grad) {
+        detail::materialized_grad(*e.out.impl());
+        profiler::set_label(e.op);
+        const std::int64_t begin = profiler::now_ns();
+        e.backward(e);
+        profiler::record(e.op, profiler::Category::Backward, begin, profiler::now_ns());
+      }
+      if (hook)
+        for (std::uint8_t bits = e.finalizes, slot = 0; bits != 0; bits >>= 1, ++slot)
+          if (bits & 1u) hook.on_ready(hook.context, e.in[slot]);
+    }
+    profiler::set_label("backward");
+    profiler::mark(profiler::now_ns());
+  } else if (!grad_ready_) {
     for (std::int64_t k = r->tape_index; k >= 0; --k) {
       TapeEntry& e = entries_[static_cast<std::size_t>(k)];
       if (e.out.impl()->grad) {

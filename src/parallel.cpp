@@ -20,6 +20,7 @@
 
 #include "bend/denormal.hpp"
 #include "bend/error.hpp"
+#include "bend/profiler.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -184,12 +185,20 @@ class Pool {
   void work(int index, std::uint32_t seen) {
     t_inside_region = true;  // a part that starts a region of its own runs it serially
     t_pool = this;           // ... with this pool's thread count
+    profiler::set_worker_index(index);
     for (;;) {
       seen = wait_for_next(seen);
       if (stopping_.load(std::memory_order_relaxed)) return;
       if (index < parts_) {
         detail::sync_float_mode();  // set_flush_denormal reaches the workers here
-        task_(context_, index, parts_);
+        if (profiler::active()) {
+          // (written before pending_ drops, so the caller's drain after the region sees it)
+          const std::int64_t begin = profiler::now_ns();
+          task_(context_, index, parts_);
+          profiler::record(profiler::label(), profiler::Category::Worker, begin, profiler::now_ns());
+        } else {
+          task_(context_, index, parts_);
+        }
       }
       pending_.fetch_sub(1, std::memory_order_release);
     }

@@ -4,6 +4,7 @@
 #include <cxxopts.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "bend/data/registry.hpp"
 #include "bend/error.hpp"
+#include "bend/train/profiler.hpp"
 #include "bend/train/recipe.hpp"
 #include "bend/train/trainer.hpp"
 
@@ -72,6 +74,13 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 // --schedule --warmup --batch --epochs --steps --seed --threads --no-shuffle --standardize
 // --label-smoothing --train-limit --test-limit. Help texts list the optimizer and dataset registries.
 void add_training_flags(cxxopts::Options& options);
+// --profile, --profile-trace FILE, --profile-steps N (profile_flags.cpp; part of the training flags).
+void add_profile_flags(cxxopts::Options& options);
+// A profiler that passes the run's events on to `next`, when --profile or --profile-trace is given;
+// null otherwise. UsageError on bad values (a trace in a directory that does not exist).
+std::unique_ptr<train::Profiler> make_profiler(const cxxopts::ParseResult& args, train::TrainObserver* next);
+// After the run: prints the profiler's table (stdout, or stderr) and writes --profile-trace. No-op for null.
+void finish_profile(train::Profiler* profiler, const cxxopts::ParseResult& args, bool to_stderr);
 // Reads the training flags into a config, validated (UsageError on bad values).
 // `resume`: the checkpoint of `bend train --resume`, whose settings fill in what the flags leave out.
 train::TrainConfig training_config(const cxxopts::ParseResult& args,

@@ -235,6 +235,7 @@ void add_training_flags(cxxopts::Options& options) {
       cxxopts::value<std::int64_t>()->default_value("0"))("test-limit",
                                                           "use only the first N test images (0: all)",
                                                           cxxopts::value<std::int64_t>()->default_value("0"));
+  add_profile_flags(options);
 }
 
 // The --arch string of a preset for `dataset`; UsageError naming the presets when there is none.

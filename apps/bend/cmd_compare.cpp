@@ -123,10 +123,11 @@ int choose_jobs(int asked, std::size_t runs, const dist::World& world) {
 // The default --out: "compare-" and the flags given that change the runs' numbers, sorted by name
 // ("compare-acts-relu,gelu_epochs-3_model-lenet5"), so that two compares of other settings never write
 // into one directory, and the same command again (--resume, other --jobs/--threads) finds its own.
-// Only the flags that schedule the work (--jobs, --threads), the output and the data's location are left
-// out. Long names are cut and end in a hash of the whole.
+// Only the flags that schedule the work (--jobs, --threads), the output, the data's location and the
+// profiler's are left out. Long names are cut and end in a hash of the whole.
 std::string default_out_dir(const cxxopts::ParseResult& args) {
-  static const std::set<std::string> scheduling = {"out", "jobs", "threads", "resume", "data-dir", "help"};
+  static const std::set<std::string> scheduling = {
+      "out", "jobs", "threads", "resume", "data-dir", "help", "profile", "profile-trace", "profile-steps"};
   std::map<std::string, std::string> given;  // the last value of each flag
   for (const cxxopts::KeyValue& kv : args.arguments())
     if (!scheduling.count(kv.key())) given[kv.key()] = kv.value();
@@ -200,6 +201,14 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   const dist::World world = dist::world();
   const std::size_t runs = compare.activations.size() * static_cast<std::size_t>(compare.seeds);
   compare.jobs = choose_jobs(jobs_flag, runs, world);
+  const std::unique_ptr<train::Profiler> profiler = make_profiler(args, nullptr);
+  if (profiler && compare.jobs > 1) {
+    if (world.is_root())
+      fmt::print(stderr, "bend compare: --profile runs one run at a time (--jobs 1 instead of {})\n",
+                 compare.jobs);
+    compare.jobs = 1;
+  }
+  compare.observer = profiler.get();
   if (compare.jobs > 1) {
     // --threads is the total: each run gets its share.
     const int total = compare.base.threads > 0 ? compare.base.threads : default_num_threads();
@@ -276,6 +285,7 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   for (std::size_t i = 0; i < result.ranking.size(); ++i)
     fmt::print("{}{}", i ? " > " : "", result.ranking[i]);
   fmt::print("\ntotal {:.1f}s; report: {}\n", result.total_seconds, (out / "index.html").string());
+  finish_profile(profiler.get(), args, false);
   // Runs that failed (not diverged) have no result: the report lists them, --resume runs them again.
   std::size_t failed = 0;
   for (const lab::RunRecord& r : result.runs)

@@ -285,6 +285,8 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
       });
   train::TrainObserver* watcher =
       args.count("diagnostics") ? static_cast<train::TrainObserver*>(&diagnostics) : &observer;
+  const std::unique_ptr<train::Profiler> profiler = make_profiler(args, watcher);
+  if (profiler) watcher = profiler.get();
   train::TrainResult result;
   try {
     result = trainer.run(watcher);
@@ -294,6 +296,7 @@ int train_here(const cxxopts::ParseResult& args, const train::TrainConfig& confi
   }
   handle_stop_signals(SIG_DFL);
   if (!root) return result.stopped ? 130 : 0;
+  finish_profile(profiler.get(), args, json);
   if (!metrics.empty()) write_metrics(metrics, result.history);
   if (result.stopped) {
     fmt::print(

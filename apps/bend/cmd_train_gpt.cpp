@@ -219,6 +219,7 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   }
   train::Trainer trainer(c, std::move(source), std::move(*corpus));
   TextObserver observer(stderr_is_tty() && !quiet, quiet);
+  const std::unique_ptr<train::Profiler> profiler = make_profiler(a, &observer);
   train::clear_stop_request();
   const auto handle = [](void (*handler)(int)) {
     std::signal(SIGINT, handler);
@@ -228,12 +229,13 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   handle(on_stop_signal);
   train::TrainResult result;
   try {
-    result = trainer.run(&observer);
+    result = trainer.run(profiler ? static_cast<train::TrainObserver*>(profiler.get()) : &observer);
   } catch (...) {
     handle(SIG_DFL);
     throw;
   }
   handle(SIG_DFL);
+  finish_profile(profiler.get(), a, false);
   if (result.stopped) {
     fmt::print(stderr,
                "\ninterrupted after step {}: checkpoint written to {}\nresume with: bend train --model gpt "

@@ -53,21 +53,31 @@ class SerializedObserver {
 // the sweep's observer.
 class RunObserver : public train::TrainObserver {
  public:
-  RunObserver(RunRecord& record, std::size_t run, std::int64_t probe_size, SerializedObserver& outer)
-      : record_(record), run_(run), probe_size_(probe_size), outer_(outer) {}
+  RunObserver(RunRecord& record, std::size_t run, std::int64_t probe_size, SerializedObserver& outer,
+              train::TrainObserver* also)
+      : record_(record), run_(run), probe_size_(probe_size), outer_(outer), also_(also) {}
 
   void on_start(train::Trainer& t) override {
+    if (also_) also_->on_start(t);
     trainer_ = &t;
     probe_ = train::probe_batch(t.test_data(), probe_size_);
     record_.initial = measure();
   }
   void on_step(const train::StepProgress& p) override {
+    if (also_) also_->on_step(p);
     outer_.call([&](CompareObserver& o) { o.on_step(run_, p); });
   }
   void on_epoch(const train::EpochMetrics& m) override {
     record_.history.push_back(m);
     record_.diagnostics.push_back(measure());
     outer_.call([&](CompareObserver& o) { o.on_epoch(run_, m, record_.diagnostics.back()); });
+    if (also_) also_->on_epoch(m);
+  }
+  void on_phase(train::StepPhase phase) override {
+    if (also_) also_->on_phase(phase);
+  }
+  void on_checkpoint(const std::filesystem::path& path) override {
+    if (also_) also_->on_checkpoint(path);
   }
 
  private:
@@ -77,6 +87,7 @@ class RunObserver : public train::TrainObserver {
   std::size_t run_;
   std::int64_t probe_size_;
   SerializedObserver& outer_;
+  train::TrainObserver* also_;
   train::Trainer* trainer_ = nullptr;
   TensorDataset probe_;
 };
@@ -112,7 +123,8 @@ RunRecord run_one(const CompareOptions& options, const RunSpec& spec, std::size_
                        ? std::make_unique<train::Trainer>(config, model, subset(train, 0, train.size()),
                                                           subset(test, 0, test.size()))
                        : std::make_unique<train::Trainer>(config, model, train, test);
-    RunObserver run_observer(record, spec.index, options.probe_size, observer);
+    RunObserver run_observer(record, spec.index, options.probe_size, observer,
+                             options.jobs == 1 ? options.observer : nullptr);
     const train::TrainResult result = trainer->run(&run_observer);
     if (result.stopped) {
       record.failed = true;

@@ -9,6 +9,7 @@
 
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
+#include "bend/profiler.hpp"
 
 namespace bend::optim {
 
@@ -84,6 +85,7 @@ void Optimizer::step() {
 void Optimizer::on_grad_ready(void* self, const Tensor& leaf) {
   Optimizer& optimizer = *static_cast<Optimizer*>(self);
   NoGradGuard no_grad;
+  const profiler::Scope span("optimizer (in backward)", profiler::Category::Optimizer);
   const auto found = optimizer.index_of_.find(leaf.impl());
   if (found == optimizer.index_of_.end()) return;  // a leaf this optimizer does not update
   optimizer.step_parameter(found->second);
@@ -99,6 +101,7 @@ void Optimizer::backward_and_step(const Tensor& loss) {
   // Parameters the replay did not reach (unused by this loss, or a gradient already there from an
   // earlier backward) are stepped now, as step() would.
   NoGradGuard no_grad;
+  const profiler::Scope span("optimizer (in backward)", profiler::Category::Optimizer);
   for (std::size_t i = 0; i < params_.size(); ++i)
     if (!updated_[i]) step_parameter(i);
 }

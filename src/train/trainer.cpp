@@ -563,6 +563,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
     if (interrupted) {
       if (!result.stopped) {
         // --steps ran out inside an epoch: report the partial epoch (evaluated).
+        watch.on_phase(StepPhase::Evaluate);
         const EpochMetrics m = finish_epoch_metrics(epoch_number, progress_.seconds, progress_.loss_sum,
                                                     progress_.correct, progress_.seen);
         result.history.push_back(m);
@@ -578,6 +579,7 @@ TrainResult Trainer::run(TrainObserver* observer) {
       break;
     }
 
+    watch.on_phase(StepPhase::Evaluate);
     const EpochMetrics m = finish_epoch_metrics(epoch_number, epoch_seconds(), progress.loss_sum,
                                                 progress.correct, progress.seen);
     history_.push_back(m);

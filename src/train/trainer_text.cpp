@@ -136,6 +136,7 @@ void Trainer::run_text(TrainObserver& watch, TrainResult& result) {
   double seconds = 0;  // training time since the last estimate
   const auto estimated_here = [&] { return !history_.empty() && history_.back().steps == step_; };
   const auto estimate = [&] {
+    watch.on_phase(StepPhase::Evaluate);
     EpochMetrics m;
     m.epoch = static_cast<std::int64_t>(history_.size()) + 1;
     m.train_loss = estimate_text_loss(text_->train);

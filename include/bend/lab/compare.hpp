@@ -27,9 +27,9 @@ namespace bend::lab {
 std::vector<std::string> parse_activation_list(std::string_view list);
 
 struct CompareOptions {
-  train::TrainConfig base;               // everything but the model and seed; checkpoints are never written
-  std::string arch = "784-256-128-10";   // the model every run trains (nn::ModelSpec's --arch, with its input)
-  std::string norm = "none";             // nn::ModelSpec's --norm
+  train::TrainConfig base;              // everything but the model and seed; checkpoints are never written
+  std::string arch = "784-256-128-10";  // the model every run trains (nn::ModelSpec's --arch, with its input)
+  std::string norm = "none";            // nn::ModelSpec's --norm
   float dropout = 0.0f;
   std::string init = "torch";            // nn::init::parse_scheme
   std::vector<std::string> activations;  // table names
@@ -45,6 +45,8 @@ struct CompareOptions {
   std::filesystem::path run_dir;
   bool resume =
       false;  // with run_dir: runs saved there by a sweep with the same settings are loaded, not run
+  // Also sees every run's Trainer events (e.g. a train::Profiler); with jobs == 1 only (one run at a time).
+  train::TrainObserver* observer = nullptr;
 };
 
 // One run of the grid: activation-major, seed-minor (index = activation * seeds + seed offset).

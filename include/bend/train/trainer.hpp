@@ -135,8 +135,9 @@ struct StepProgress {
   double eta_seconds;  // for this epoch
 };
 
-// The parts of a step, in order, for profilers (the benchmark times each through on_phase).
-enum class StepPhase { Data, ZeroGrad, Forward, Backward, Update, Bookkeeping };
+// The parts of a step, in order, for profilers (the benchmark times each through on_phase), and the
+// evaluation after an epoch (language models: each loss estimate), which ends with on_epoch.
+enum class StepPhase { Data, ZeroGrad, Forward, Backward, Update, Bookkeeping, Evaluate };
 
 class Trainer;
 
