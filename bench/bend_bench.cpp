@@ -531,6 +531,8 @@ int bench_main(int argc, char** argv) {
     ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("0"))
     ("warmup-steps", "untimed steps on a throwaway model copy", cxxopts::value<std::int64_t>()->default_value("50"))
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("test-limit", "evaluate on only the first N test images (0: all; for profiling the steps)",
+     cxxopts::value<std::int64_t>()->default_value("0"))
     ("no-gemm", "skip the GEMM floor measurement")
     ("flush-denormal", "treat floats below 1.2e-38 as zero (bend::set_flush_denormal)")
     ("step-after-backward", "step in a separate pass after backward (PyTorch's loop) instead of updating "
@@ -624,7 +626,9 @@ int bench_main(int argc, char** argv) {
 
   const std::string dir = args["data-dir"].as<std::string>();
   TensorDataset train_data = load_dataset("mnist", dir, Split::Train);
-  const TensorDataset test_data = load_dataset("mnist", dir, Split::Test);
+  TensorDataset test_data = load_dataset("mnist", dir, Split::Test);
+  const std::int64_t test_limit = args["test-limit"].as<std::int64_t>();
+  if (test_limit > 0 && test_limit < test_data.size()) test_data = subset(test_data, 0, test_limit);
   const std::int64_t limit = args["train-limit"].as<std::int64_t>();
   if (limit > 0 && limit < train_data.size()) train_data = subset(train_data, 0, limit);
   const std::int64_t samples = train_data.size();
