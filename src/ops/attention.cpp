@@ -91,8 +91,7 @@ void attention_backward(TapeEntry& e) {
       attention_sgemm(false, true, d.lq, d.lk, d.ev, 1.0f, dout, vn, 0.0f, ds);  // dD = dout·vᵀ
       if (dropped)
         for (std::int64_t j = 0; j < scores; ++j) ds[j] = dp_kept[j] != 0.0f ? ds[j] * keep_scale : 0.0f;
-      for (std::int64_t i = 0; i < d.lq; ++i)
-        detail::softmax_row_backward(p + i * d.lk, ds + i * d.lk, ds + i * d.lk, d.lk, false);
+      detail::softmax_rows_backward(p, ds, ds, d.lq, d.lk, false);
       if (gq)
         attention_sgemm(false, false, d.lq, d.e, d.lk, scale, ds, kn, gq.is_zero ? 0.0f : 1.0f,
                         gq.data + n * d.lq * d.e);
@@ -140,8 +139,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     attention_sgemm(false, true, d.lq, d.lk, d.e, scale, q.data() + n * d.lq * d.e, k.data() + n * d.lk * d.e,
                     0.0f, p);
     const std::int64_t b = n / d.heads, h = n % d.heads;
-    for (std::int64_t i = 0; i < d.lq; ++i)
-      detail::masked_softmax_row(p + i * d.lk, d.lk, mask, b, h, i, options.is_causal);
+    detail::masked_softmax_rows(p, d.lq, d.lk, mask, b, h, 0, options.is_causal);
     float* pk = kept.data() + n * scores;
     if (drop) drop_head(p, pk, scores, p_drop, keep_scale, seed, n);
     attention_sgemm(false, false, d.lq, d.ev, d.lk, 1.0f, pk, v.data() + n * d.lk * d.ev, 0.0f,
