@@ -17,6 +17,7 @@
 // where they mean the same thing.
 #include <cblas.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -90,6 +91,7 @@ struct EpochReport {
   std::int64_t epoch = 0;
   std::int64_t steps = 0;  // steps in this epoch
   double seconds = 0;      // wall time of the epoch's training loop (no evaluation)
+  double cpu_seconds = 0;  // the process's CPU time (all threads) over the same steps
   PhaseTimes phases;
   double train_loss = 0;
   double train_accuracy = 0;
@@ -338,6 +340,14 @@ struct TrainRun {
 
 namespace {
 
+// CPU time of the whole process (every thread), for figures that a loaded machine distorts less than
+// wall time.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 // Times the parts of every step through the Trainer's phase marks (TrainObserver::on_phase). Each
 // mark ends the previous part; the data part is what remains of the epoch's training time, so the
 // evaluation after an epoch is never counted.
@@ -348,7 +358,9 @@ class PhaseTimer : public train::TrainObserver {
 
   void on_phase(train::StepPhase phase) override {
     const auto now = Clock::now();
+    const double cpu_now = process_cpu_seconds();
     if (timing_) {
+      cpu_ += cpu_now - last_cpu_;
       const double elapsed = seconds_between(last_, now);
       switch (current_) {
         case train::StepPhase::ZeroGrad:
@@ -373,6 +385,7 @@ class PhaseTimer : public train::TrainObserver {
     timing_ = true;
     current_ = phase;
     last_ = now;
+    last_cpu_ = cpu_now;
   }
 
   void on_epoch(const train::EpochMetrics& m) override {
@@ -381,6 +394,7 @@ class PhaseTimer : public train::TrainObserver {
     r.steps = m.steps - last_steps_;
     last_steps_ = m.steps;
     r.seconds = m.seconds;
+    r.cpu_seconds = cpu_;
     r.train_loss = m.train_loss;
     r.train_accuracy = m.train_accuracy;
     r.test_accuracy = m.test_accuracy;
@@ -389,6 +403,7 @@ class PhaseTimer : public train::TrainObserver {
     run_.epochs.push_back(r);
     if (callback_) callback_(r);
     times_ = {};
+    cpu_ = 0;
     timing_ = false;  // the next epoch's first mark starts afresh
   }
 
@@ -398,6 +413,7 @@ class PhaseTimer : public train::TrainObserver {
   PhaseTimes times_;
   train::StepPhase current_ = train::StepPhase::Data;
   Clock::time_point last_{};
+  double last_cpu_ = 0, cpu_ = 0;
   bool timing_ = false;
   std::int64_t last_steps_ = 0;
 };
@@ -472,6 +488,7 @@ double median(std::vector<double> v) {
 nlohmann::json epoch_json(const EpochReport& r, std::int64_t samples) {
   return {{"epoch", r.epoch},
           {"seconds", r.seconds},
+          {"cpu_seconds", r.cpu_seconds},
           {"steps", r.steps},
           {"steps_per_s", r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0},
           {"samples_per_s", r.seconds > 0 ? static_cast<double>(samples) / r.seconds : 0.0},
