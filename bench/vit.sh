@@ -90,7 +90,7 @@ MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1)" REV="$(git rev-parse
   CORETYPE="${OPENBLAS_CORETYPE:-unset}" LIMIT="$limit" ACC_EPOCHS="$acc_epochs" ACT="$act" \
   FASHION_FLAGS="$fashion_flags" LOAD="$(cut -d' ' -f1-3 /proc/loadavg)" LOAD_START="$load_start" \
   BEND_THREADS="$bend_threads" TORCH_THREADS="$torch_threads" REPEATS="$repeats" "$python" - "$out" "$results" <<'PY'
-import glob, json, os, statistics, sys, datetime
+import datetime, glob, json, math, os, statistics, sys
 out, results = sys.argv[1], sys.argv[2]
 env = os.environ
 
@@ -105,6 +105,7 @@ def epoch_times(path):
 
 def med(prefix):
     runs = [epoch_times(p) for p in sorted(glob.glob(f"{out}/{prefix}.*.jsonl"))]
+    runs = [r for r in runs if not math.isnan(r[0])]  # a run that did not finish
     if not runs:
         return float("nan"), float("nan"), 0
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), len(runs)
@@ -126,7 +127,8 @@ for side, label, threads in (("bend", "bend", env["BEND_THREADS"]), ("torch", "P
         wall, cpu, n = med(f"{side}{t}.vit")
         rows[(side, t)] = (wall, cpu)
         lines.append(f"| {label} | {t} | {n} | {wall:.3f} | {cpu:.3f} |")
-best = {side: min((v for (s, _), v in rows.items() if s == side), key=lambda v: v[0]) for side in ("bend", "torch")}
+best = {side: min((v for (s, _), v in rows.items() if s == side and not math.isnan(v[0])), key=lambda v: v[0],
+                  default=(math.nan, math.nan)) for side in ("bend", "torch")}
 ratio = best["bend"][0] / best["torch"][0]
 lines += ["", f"- bend's best wall time / PyTorch's best: **{ratio:.2f}** (targets: ≤ 0.8, issue 23; ≤ 0.60, issue 28)"]
 if ("bend", "1") in rows and ("torch", "1") in rows:
