@@ -17,6 +17,7 @@
 // where they mean the same thing.
 #include <cblas.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -94,6 +95,7 @@ struct EpochReport {
   std::int64_t epoch = 0;
   std::int64_t steps = 0;  // steps in this epoch
   double seconds = 0;      // wall time of the epoch's training loop (no evaluation)
+  double cpu_seconds = 0;  // the process's CPU time (all threads) over the same steps
   PhaseTimes phases;
   double train_loss = 0;
   double train_accuracy = 0;
@@ -389,6 +391,14 @@ struct TrainRun {
 
 namespace {
 
+// CPU time of the whole process (every thread), for figures that a loaded machine distorts less than
+// wall time.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 // Times the parts of every step through the Trainer's phase marks (TrainObserver::on_phase). Each
 // mark ends the previous part; the data part is what remains of the epoch's training time, so the
 // evaluation after an epoch is never counted.
@@ -399,7 +409,9 @@ class PhaseTimer : public train::TrainObserver {
 
   void on_phase(train::StepPhase phase) override {
     const auto now = Clock::now();
+    const double cpu_now = process_cpu_seconds();
     if (timing_) {
+      cpu_ += cpu_now - last_cpu_;
       const double elapsed = seconds_between(last_, now);
       switch (current_) {
         case train::StepPhase::ZeroGrad:
@@ -425,6 +437,7 @@ class PhaseTimer : public train::TrainObserver {
     timing_ = true;
     current_ = phase;
     last_ = now;
+    last_cpu_ = cpu_now;
   }
 
   void on_epoch(const train::EpochMetrics& m) override {
@@ -433,6 +446,7 @@ class PhaseTimer : public train::TrainObserver {
     r.steps = m.steps - last_steps_;
     last_steps_ = m.steps;
     r.seconds = m.seconds;
+    r.cpu_seconds = cpu_;
     r.train_loss = m.train_loss;
     r.train_accuracy = m.train_accuracy;
     r.test_accuracy = m.test_accuracy;
@@ -441,6 +455,7 @@ class PhaseTimer : public train::TrainObserver {
     run_.epochs.push_back(r);
     if (callback_) callback_(r);
     times_ = {};
+    cpu_ = 0;
     timing_ = false;  // the next epoch's first mark starts afresh
   }
 
@@ -450,6 +465,7 @@ class PhaseTimer : public train::TrainObserver {
   PhaseTimes times_;
   train::StepPhase current_ = train::StepPhase::Data;
   Clock::time_point last_{};
+  double last_cpu_ = 0, cpu_ = 0;
   bool timing_ = false;
   std::int64_t last_steps_ = 0;
 };
@@ -533,6 +549,7 @@ double median(std::vector<double> v) {
 nlohmann::json epoch_json(const EpochReport& r, std::int64_t samples) {
   return {{"epoch", r.epoch},
           {"seconds", r.seconds},
+          {"cpu_seconds", r.cpu_seconds},
           {"steps", r.steps},
           {"steps_per_s", r.seconds > 0 ? static_cast<double>(r.steps) / r.seconds : 0.0},
           {"samples_per_s", r.seconds > 0 ? static_cast<double>(samples) / r.seconds : 0.0},
@@ -592,6 +609,8 @@ int bench_main(int argc, char** argv) {
     ("seed", "seed", cxxopts::value<std::uint64_t>()->default_value("0"))
     ("warmup-steps", "untimed steps on a throwaway model copy", cxxopts::value<std::int64_t>()->default_value("50"))
     ("train-limit", "use only the first N training images (0: all)", cxxopts::value<std::int64_t>()->default_value("0"))
+    ("test-limit", "evaluate on only the first N test images (0: all; for profiling the steps)",
+     cxxopts::value<std::int64_t>()->default_value("0"))
     ("no-gemm", "skip the GEMM floor measurement")
     ("flush-denormal", "treat floats below 1.2e-38 as zero (bend::set_flush_denormal)")
     ("step-after-backward", "step in a separate pass after backward (PyTorch's loop) instead of updating "
@@ -691,7 +710,9 @@ int bench_main(int argc, char** argv) {
 
   const std::string dir = args["data-dir"].as<std::string>();
   TensorDataset train_data = load_dataset("mnist", dir, Split::Train);
-  const TensorDataset test_data = load_dataset("mnist", dir, Split::Test);
+  TensorDataset test_data = load_dataset("mnist", dir, Split::Test);
+  const std::int64_t test_limit = args["test-limit"].as<std::int64_t>();
+  if (test_limit > 0 && test_limit < test_data.size()) test_data = subset(test_data, 0, test_limit);
   const std::int64_t limit = args["train-limit"].as<std::int64_t>();
   if (limit > 0 && limit < train_data.size()) train_data = subset(train_data, 0, limit);
   const std::int64_t samples = train_data.size();

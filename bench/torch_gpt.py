@@ -82,6 +82,7 @@ def main():
 
     estimates = []
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for it in range(a.steps + 1):
         if it % a.eval_interval == 0 or it == a.steps:
             e = estimate_loss()
@@ -99,7 +100,8 @@ def main():
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
         optimizer.step()
     seconds = time.perf_counter() - start
-    print(json.dumps({"threads": a.threads, "seconds": seconds, "val_loss": estimates[-1]["val"],
+    cpu_seconds = time.process_time() - cpu_start
+    print(json.dumps({"threads": a.threads, "seconds": seconds, "cpu_seconds": cpu_seconds, "val_loss": estimates[-1]["val"],
                       "train_loss": estimates[-1]["train"], "estimates": estimates}))
 
 

@@ -238,6 +238,7 @@ def main() -> int:
         loss_sum = 0.0
         batch_count = 0
         started = time.perf_counter()
+        cpu_started = time.process_time()
         order = torch.randperm(train_count)
         for start in range(0, train_count, args.batch):
             batch_indices = order[start : start + args.batch]
@@ -245,12 +246,14 @@ def main() -> int:
             loss_sum += loss.item()
             batch_count += 1
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         epoch_seconds.append(seconds)
         accuracy = test_accuracy(model, test_images, test_labels)
         emit(
             {
                 "epoch": epoch,
                 "seconds": round(seconds, 4),
+                "cpu_seconds": round(cpu_seconds, 4),
                 "samples_per_s": round(train_count / seconds, 1),
                 "train_loss": round(loss_sum / batch_count, 5),
                 "test_accuracy": round(accuracy, 5),

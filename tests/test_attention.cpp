@@ -13,6 +13,7 @@
 
 #include "allocation_counter.hpp"
 #include "bend/bend.hpp"
+#include "bend/packed_attention.hpp"
 #include "reference_inputs.hpp"
 #include "support.hpp"
 #include "torch_attention_reference.hpp"
@@ -247,6 +248,33 @@ TEST_CASE("split_heads, merge_heads and select_first move heads and their gradie
       {leaf(x)});
   require_gradcheck([](const std::vector<Tensor>& t) { return merge_heads(t[0]); },
                     {leaf(pattern({2, 3, 4, 2}, 0.3, 0.1))});
+}
+
+TEST_CASE("packed_self_attention equals split_heads, scaled_dot_product_attention and merge_heads",
+          "[ops][attention]") {
+  const Tensor x = pattern({2, 5, 24}, 0.4, 0.2);  // [B, L, 3·H·d] with H = 2, d = 4
+  Tensor mask = Tensor::zeros({5, 5});
+  mask.at({1, 3}) = -kInf;
+  mask.at({4, 0}) = 0.5f;
+  for (const bool causal : {false, true}) {
+    INFO("causal " << causal);
+    AttentionOptions o;
+    o.is_causal = causal;
+    o.attn_mask = {mask, MaskType::Additive};
+    const Tensor a = leaf(x), b = leaf(x);
+    const Tensor upstream = pattern({2, 5, 8}, 0.3, 0.7);
+    const Tensor packed = packed_self_attention(a, 2, o);
+    const Tensor heads = split_heads(b, 3, 2);
+    const Tensor plain = merge_heads(scaled_dot_product_attention(
+        select_first(heads, 0), select_first(heads, 1), select_first(heads, 2), o));
+    REQUIRE(packed.shape() == Shape{2, 5, 8});
+    check_close(packed, std::vector<double>(plain.span().begin(), plain.span().end()), 1e-6, 1e-7);
+    ((packed * upstream).sum() + (plain * upstream).sum()).backward();  // one tape: a and b apart
+    check_close(a.grad(), std::vector<double>(b.grad().span().begin(), b.grad().span().end()), 1e-6, 1e-7);
+    require_gradcheck([&](const std::vector<Tensor>& t) { return packed_self_attention(t[0], 2, o); },
+                      {leaf(x)});
+  }
+  CHECK_THROWS_WITH(packed_self_attention(x, 5), Contains("packed_self_attention") && Contains("[2, 5, 24]"));
 }
 
 // --- modules ---

@@ -14,6 +14,7 @@
 #include "bend/nn/adaptive_softmax.hpp"
 #include "bend/nn/dropout.hpp"
 #include "bend/ops.hpp"
+#include "bend/packed_attention.hpp"
 
 namespace bend::nn {
 
@@ -139,15 +140,13 @@ class CausalSelfAttention : public Module {
     resid_dropout_ = register_module("resid_dropout", std::make_shared<Dropout>(c.dropout, rng.next_u64()));
   }
   Tensor forward(const Tensor& x) override {
-    const Tensor packed = split_heads(c_attn_->forward(x), 3, n_head_);  // [3, B, H, T, d]
     AttentionOptions o;
     o.is_causal = true;
     o.training = is_training();
     o.dropout_p = dropout_;
     o.rng = &attn_dropout_->rng();
-    const Tensor y = scaled_dot_product_attention(select_first(packed, 0), select_first(packed, 1),
-                                                  select_first(packed, 2), o);
-    return resid_dropout_->forward(c_proj_->forward(merge_heads(y)));
+    const Tensor y = packed_self_attention(c_attn_->forward(x), n_head_, o);  // [B, T, C], heads merged
+    return resid_dropout_->forward(c_proj_->forward(y));
   }
   std::string type_name() const override { return "CausalSelfAttention"; }
 

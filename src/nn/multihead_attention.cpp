@@ -11,6 +11,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/init.hpp"
+#include "bend/packed_attention.hpp"
 
 namespace bend::nn {
 
@@ -148,8 +149,19 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
   const std::int64_t batch = q_in.size(batch_dim), lq = q_in.size(seq_dim);
   const std::int64_t lk = unbatched ? key.size(0) : key.size(seq_dim);
 
-  Tensor q, k, v;
-  if (query.same_as(key) && key.same_as(value)) {
+  Tensor weights;
+  AttentionOptions options;
+  options.attn_mask = combined_mask(call, batch, lq, lk, query, key);
+  options.dropout_p = dropout_;
+  options.is_causal = call.is_causal;
+  options.training = is_training();
+  options.rng = rng_.get();
+  options.weights = call.need_weights ? &weights : nullptr;
+  const bool self = query.same_as(key) && key.same_as(value);
+  Tensor q, k, v, merged;
+  if (self && !seq_first) {  // the heads read and write the packed projection in place
+    merged = packed_self_attention(linear(q_in, in_proj_weight, in_proj_bias), heads, options);
+  } else if (self) {
     const Tensor packed = split_heads(linear(q_in, in_proj_weight, in_proj_bias), 3, heads, seq_first);
     q = select_first(packed, 0);
     k = select_first(packed, 1);
@@ -164,16 +176,8 @@ MultiheadAttention::Output MultiheadAttention::forward(const Tensor& query, cons
     k = project(batched_input(key), 1);
     v = project(batched_input(value), 2);
   }
-  Tensor weights;
-  AttentionOptions options;
-  options.attn_mask = combined_mask(call, batch, lq, lk, query, key);
-  options.dropout_p = dropout_;
-  options.is_causal = call.is_causal;
-  options.training = is_training();
-  options.rng = rng_.get();
-  options.weights = call.need_weights ? &weights : nullptr;
-  const Tensor attended = scaled_dot_product_attention(q, k, v, options);
-  Tensor out = out_proj->forward(merge_heads(attended, seq_first));
+  if (!merged.defined()) merged = merge_heads(scaled_dot_product_attention(q, k, v, options), seq_first);
+  Tensor out = out_proj->forward(merged);
   if (unbatched) out = reshape(out, Shape{lq, e});
 
   Output result{out, {}};

@@ -58,17 +58,29 @@ template <class Op>
 void binary_backward(TapeEntry& e) {
   const Tensor &a = e.in[0], &b = e.in[1];
   const float* gy = output_grad(e);
-  float* ga = grad_for_accumulation(a);
-  float* gb = grad_for_accumulation(b);
   const float *pa = a.data(), *pb = b.data();
   if (a.shape() == b.shape()) {
+    // A gradient that holds zeros is written, not filled and added to (a residual's add: half the
+    // traffic). b's target is taken after a's loop, so that `x + x` writes once and then adds.
     const std::int64_t n = a.numel();
-    if (ga)
-      for (std::int64_t k = 0; k < n; ++k) ga[k] += gy[k] * Op::da(pa[k], pb[k]);
-    if (gb)
-      for (std::int64_t k = 0; k < n; ++k) gb[k] += gy[k] * Op::db(pa[k], pb[k]);
+    if (const GradTarget ga = grad_target(a)) {
+      float* __restrict g = ga.data;
+      if (ga.is_zero)
+        for (std::int64_t k = 0; k < n; ++k) g[k] = gy[k] * Op::da(pa[k], pb[k]);
+      else
+        for (std::int64_t k = 0; k < n; ++k) g[k] += gy[k] * Op::da(pa[k], pb[k]);
+    }
+    if (const GradTarget gb = grad_target(b)) {
+      float* __restrict g = gb.data;
+      if (gb.is_zero)
+        for (std::int64_t k = 0; k < n; ++k) g[k] = gy[k] * Op::db(pa[k], pb[k]);
+      else
+        for (std::int64_t k = 0; k < n; ++k) g[k] += gy[k] * Op::db(pa[k], pb[k]);
+    }
     return;
   }
+  float* ga = grad_for_accumulation(a);
+  float* gb = grad_for_accumulation(b);
   detail::for_each_broadcast(e.out.shape(), a.shape(), b.shape(),
                              [&](std::int64_t o, std::int64_t ia, std::int64_t ib) {
                                if (ga) ga[ia] += gy[o] * Op::da(pa[ia], pb[ib]);

@@ -3,11 +3,8 @@
 //   scores [A, B, Lq, Lk] (left-padded with 1s to 4-d); a mask broadcasts to it from the right.
 //   row (a, b, i): s_j += mask[a, b, i, j] (Additive) or s_j = -inf where mask = 1 (Boolean); causal:
 //   s_j = -inf for j > i. Then p = softmax(s) in place; a row with no finite score is NaN, as PyTorch's.
-#include <cmath>
 #include <cstdint>
-#include <limits>
 
-#include "bend/detail/vecmath.hpp"
 #include "bend/ops.hpp"
 
 namespace bend::detail {
@@ -26,44 +23,17 @@ struct MaskView {
 // `where` (the op or layer) and both shapes.
 MaskView mask_view(const AttentionMask& mask, const Shape& target, const char* where, const char* what);
 
-// One row of scores (Lk floats) masked and turned into probabilities in place.
-inline void masked_softmax_row(float* s, std::int64_t lk, const MaskView& m, std::int64_t a, std::int64_t b,
-                               std::int64_t i, bool causal) {
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  if (m.data) {
-    const float* mr = m.row(a, b, i);
-    const std::int64_t sj = m.stride[3];
-    if (m.boolean)
-      for (std::int64_t j = 0; j < lk; ++j) s[j] = mr[j * sj] != 0.0f ? kNegInf : s[j];
-    else
-      for (std::int64_t j = 0; j < lk; ++j) s[j] += mr[j * sj];
-  }
-  if (causal)
-    for (std::int64_t j = i + 1; j < lk; ++j) s[j] = kNegInf;
-  float max = kNegInf;
-  for (std::int64_t j = 0; j < lk; ++j) max = std::max(max, s[j]);
-  if (max == kNegInf) {  // nothing to attend to: PyTorch's softmax gives NaN here
-    for (std::int64_t j = 0; j < lk; ++j) s[j] = std::numeric_limits<float>::quiet_NaN();
-    return;
-  }
-  float total = 0.0f;
-  for (std::int64_t j = 0; j < lk; ++j) {
-    s[j] = vm::exp(s[j] - max);
-    total += s[j];
-  }
-  const float inv = 1.0f / total;
-  for (std::int64_t j = 0; j < lk; ++j) s[j] *= inv;
-}
+// Rows i0 .. i0 + rows - 1 of block (a, b) of the scores (Lk floats each, consecutive) masked and turned
+// into probabilities in place. A causal row i computes only its first i + 1 entries and zeroes the rest
+// (exactly what exp(-inf) gives). Max and sum run in kSoftmaxLanes partial results, so the loops are
+// vectorised (SSE2, AVX2 or AVX-512, picked at load time); the sum's order differs from a plain loop's
+// in the last bits, as PyTorch's own vectorised softmax does.
+void masked_softmax_rows(float* s, std::int64_t rows, std::int64_t lk, const MaskView& m, std::int64_t a,
+                         std::int64_t b, std::int64_t i0, bool causal);
 
-// dx = p ⊙ (dp - Σ dp ⊙ p) for one row, written (accumulate = false) or added.
-inline void softmax_row_backward(const float* p, const float* dp, float* dx, std::int64_t lk,
-                                 bool accumulate) {
-  float dot = 0.0f;
-  for (std::int64_t j = 0; j < lk; ++j) dot += dp[j] * p[j];
-  if (accumulate)
-    for (std::int64_t j = 0; j < lk; ++j) dx[j] += p[j] * (dp[j] - dot);
-  else
-    for (std::int64_t j = 0; j < lk; ++j) dx[j] = p[j] * (dp[j] - dot);
-}
+// dx = p ⊙ (dp - Σ dp ⊙ p) for `rows` rows of Lk floats, written (accumulate = false) or added. dx may
+// be dp (in place).
+void softmax_rows_backward(const float* p, const float* dp, float* dx, std::int64_t rows, std::int64_t lk,
+                           bool accumulate);
 
 }  // namespace bend::detail
