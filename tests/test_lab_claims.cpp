@@ -1,8 +1,8 @@
 // bend lab's claims on small, fast settings of real MNIST: every entry of the table reaches its verdict
 // from numbers that are checked here against independent expectations, and `bend lab all`'s page
 // holds every claim.
-#include "build_paths.hpp"
 #include <catch2/catch.hpp>
+#include "build_paths.hpp"
 
 #include <cmath>
 #include <filesystem>
@@ -104,7 +104,11 @@ TEST_CASE("lab claims: the table", "[lab][claims]") {
   CHECK(lab::experiments().size() >= 7);
   for (const char* name :
        {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer", "selu",
+<<<<<<< HEAD
         "softplus-variance", "sparse-codes", "output-activations", "large-step", "large-vocab"})
+=======
+        "softplus-variance", "sparse-codes", "output-activations", "large-step"})
+>>>>>>> h-gptcompare
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;
@@ -240,13 +244,40 @@ TEST_CASE("lab claims: transformer", "[lab][claims][mnist]") {
     if (p <= 0.05 && o.number(a + "_minus_relu") <= 0) ++worse;
     if (p > 0.05) CHECK(o.number(a + "_seeds_needed") != 1);
   }
+  const double vit = o.number("vit_verdict");
+  CHECK(vit == (better == 3 ? 1.0 : worse > 0 ? 0.0 : -1.0));
+
+  // The language-model part: the char GPT on the fortunes corpus, val loss (lower is better).
+  if (!bend::testing::require_available(o.number("lm_measured") == 1, "the fortunes corpus",
+                                        "apt-get install fortunes (scripts/install-deps.sh)"))
+    return;
+  CHECK(o.number("lm_seeds") == 3);
+  const double relu_loss = o.number("lm_relu_val_loss");
+  CHECK(relu_loss > 1.0);
+  CHECK(relu_loss < std::log(120.0));  // below a uniform guess over the ~110 characters: it learned
+  int lm_better = 0, lm_worse = 0;
+  for (const char* act : {"gelu", "silu", "swiglu"}) {
+    INFO(act);
+    const std::string a = std::string("lm_") + act;
+    // No run diverges here: the paired mean gain is the gap of the means, relu's minus this one's.
+    CHECK(o.number(a + "_gain") == Approx(relu_loss - o.number(a + "_val_loss")).margin(1e-9));
+    const double p = o.number(a + "_p_holm");
+    CHECK(p >= 0.0);
+    CHECK(p <= 1.0);
+    if (p <= 0.05 && o.number(a + "_gain") > 0) ++lm_better;
+    if (p <= 0.05 && o.number(a + "_gain") <= 0) ++lm_worse;
+  }
+  const double lm = o.number("lm_verdict");
+  CHECK(lm == (lm_better == 3 ? 1.0 : lm_worse > 0 ? 0.0 : -1.0));
+
+  // The claim: refuted by either part, reproduced by both, otherwise not settled.
   const double verdict = o.number("verdict");
-  CHECK(verdict == (better == 3 ? 1.0 : worse > 0 ? 0.0 : -1.0));
+  CHECK(verdict == (vit == 0 || lm == 0 ? 0.0 : vit == 1 && lm == 1 ? 1.0 : -1.0));
   CHECK(o.reproduced == (verdict == 1.0));
   if (verdict == -1.0) CHECK_THAT(lab::verdict_text(o), Catch::StartsWith("not settled at 3 seeds"));
   if (verdict == 0.0) CHECK(lab::verdict_text(o) == "not reproduced");
-  CHECK(o.rows.size() == 4);
-  CHECK(o.charts.size() == 1);
+  CHECK(o.rows.size() == 8);
+  CHECK(o.charts.size() == 2);
 }
 
 TEST_CASE("lab claims: bend lab all's page holds every claim, measurement and chart",

@@ -11,8 +11,13 @@
 #include <string_view>
 
 #include "bend/data/registry.hpp"
+#include "bend/data/text.hpp"
 #include "bend/error.hpp"
+<<<<<<< HEAD
 #include "bend/train/profiler.hpp"
+=======
+#include "bend/nn/gpt.hpp"
+>>>>>>> h-gptcompare
 #include "bend/train/recipe.hpp"
 #include "bend/train/trainer.hpp"
 
@@ -124,6 +129,16 @@ std::int64_t checkpoint_every_flag(const cxxopts::ParseResult& args);
 
 // bend train --model gpt (cmd_train_gpt.cpp): the language-model flags, and the run.
 void add_gpt_flags(cxxopts::Options& options);
+// The language model's settings from those flags and the training flags: the text (--text or --dataset,
+// fortunes by default), the GPT and nanoGPT's loop, nanoGPT's CPU settings where not given; `resumed`
+// (bend train --resume) fills in what the flags leave out. UsageError on bad input. (bend compare --model
+// gpt reads them too.)
+struct GptSettings {
+  TextCorpus corpus;
+  nn::GPTConfig model;
+  train::TrainConfig loop;
+};
+GptSettings gpt_settings(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);
 int train_gpt(const cxxopts::ParseResult& args, const train::CheckpointState* resumed);
 
 int run_train(int argc, char** argv);

@@ -179,13 +179,13 @@ std::string arch_flag_help() {
 }
 
 void add_mlp_flags(cxxopts::Options& options) {
-  options.add_options("Model")("model",
-                               "a preset model: " + nn::model_preset_names() +
-                                   " (default: mlp, <inputs>-256-128-<classes>; lenet5: "
-                                   "c6k5p2-p2-c16k5-p2-120-84-<classes>); gpt: a character-level "
-                                   "GPT on a text (bend train only; see the language-model flags)",
-                               cxxopts::value<std::string>())("arch", arch_flag_help(),
-                                                              cxxopts::value<std::string>())(
+  options.add_options("Model")(
+      "model",
+      "a preset model: " + nn::model_preset_names() +
+          " (default: mlp, <inputs>-256-128-<classes>; lenet5: "
+          "c6k5p2-p2-c16k5-p2-120-84-<classes>); gpt: a character-level "
+          "GPT on a text (bend train and bend compare; see the language-model flags)",
+      cxxopts::value<std::string>())("arch", arch_flag_help(), cxxopts::value<std::string>())(
       "act",
       "hidden activation: one name, or a comma list with one per hidden layer (each conv and hidden dense "
       "layer); 'swiglu' makes a hidden dense layer a SwiGLU block. Names: " +

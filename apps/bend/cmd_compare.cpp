@@ -29,7 +29,9 @@ namespace {
 // several runs at once (--jobs, MPI ranks) the lines name their run; the calls are never concurrent.
 class SweepProgress : public lab::CompareObserver {
  public:
-  SweepProgress(bool tty, std::string rank_prefix) : tty_(tty), prefix_(std::move(rank_prefix)) {}
+  // text: a language model's sweep (steps and val loss, not epochs and test accuracy).
+  SweepProgress(bool tty, std::string rank_prefix, bool text)
+      : tty_(tty), text_(text), prefix_(std::move(rank_prefix)) {}
 
   void on_run_start(std::size_t run, std::size_t runs, const std::string& act, std::uint64_t seed) override {
     runs_ = runs;
@@ -41,6 +43,12 @@ class SweepProgress : public lab::CompareObserver {
     const auto now = std::chrono::steady_clock::now();
     if (p.batch != p.batches && now - last_draw_ < std::chrono::milliseconds(100)) return;
     last_draw_ = now;
+    if (text_) {
+      fmt::print(stderr, "\r\033[K{} step {}/{} loss {:.4f} ETA {:.0f}s", label(run), p.step, p.batches,
+                 p.loss, p.eta_seconds);
+      std::fflush(stderr);
+      return;
+    }
     constexpr int width = 24;
     const int filled = static_cast<int>(width * p.batch / std::max<std::int64_t>(1, p.batches));
     fmt::print(stderr, "\r\033[K{} epoch {}/{} [{}{}] loss {:.4f} {:.0f} samples/s", label(run), p.epoch,
@@ -53,6 +61,14 @@ class SweepProgress : public lab::CompareObserver {
     std::string dead;
     for (const auto* h : d.hidden())
       dead += fmt::format("{}{:.1f}%", dead.empty() ? "" : "/", 100 * h->dead_fraction);
+    if (text_) {
+      fmt::print(stderr,
+                 "{}{} step {}: train loss {:.4f}, val loss {:.4f}, dead {}, grad ratio {:.2e}, {:.2f}s\n",
+                 tty_ ? "\r\033[K" : "", label(run), m.steps, m.train_loss, m.test_loss,
+                 dead.empty() ? "n/a" : dead, d.grad_norm_ratio, m.seconds);
+      std::fflush(stderr);
+      return;
+    }
     fmt::print(stderr,
                "{}{} epoch {}: train loss {:.4f}, test acc {:.2f}%, dead {}, grad ratio {:.2e}, {:.2f}s\n",
                tty_ ? "\r\033[K" : "", label(run), m.epoch, m.train_loss, 100 * m.test_accuracy,
@@ -76,7 +92,7 @@ class SweepProgress : public lab::CompareObserver {
                                              it->second.first, it->second.second);
   }
 
-  bool tty_;
+  bool tty_, text_;
   std::string prefix_;
   std::size_t runs_ = 0;
   std::map<std::size_t, std::pair<std::string, std::uint64_t>> active_;  // runs going on
@@ -151,6 +167,10 @@ std::string default_out_dir(const cxxopts::ParseResult& args) {
   return name;
 }
 
+bool is_gpt(const cxxopts::ParseResult& args) {
+  return args.count("model") && args["model"].as<std::string>() == "gpt";
+}
+
 std::string command_line(int argc, char** argv) {
   std::string text = "bend";
   for (int i = 0; i < argc; ++i) {
@@ -166,13 +186,32 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
                 const std::string& acts, int seeds_default, const std::filesystem::path& out,
                 lab::CompareResult* result_out = nullptr) {
   lab::CompareOptions compare;
-  compare.base = training_config(args);
-  if (!dataset.empty()) compare.base.dataset = dataset;
-  const ModelFlags model = model_flags(args);
-  compare.arch = model.arch;
-  compare.norm = model.norm;
-  compare.dropout = model.dropout;
-  compare.init = model.init;
+  if (is_gpt(args)) {
+    // A language model: the text, the GPT and nanoGPT's loop as `bend train --model gpt` reads them.
+    for (const char* flag : {"arch", "norm", "init", "epochs", "schedule", "recipe", "standardize",
+                             "train-limit", "test-limit", "label-smoothing", "no-shuffle"})
+      if (args.count(flag))
+        throw UsageError(
+            fmt::format("--{} does not apply to --model gpt (a GPT on a text, counted in --steps)", flag));
+    GptSettings settings = gpt_settings(args, nullptr);
+    compare.base = std::move(settings.loop);
+    compare.gpt = settings.model;
+    compare.corpus = std::make_shared<const TextCorpus>(std::move(settings.corpus));
+    try {
+      compare.base.validate();
+    } catch (const ValueError& e) {
+      throw UsageError(e.what());
+    }
+  } else {
+    if (args.count("text")) throw UsageError("--text compares language models: add --model gpt");
+    compare.base = training_config(args);
+    if (!dataset.empty()) compare.base.dataset = dataset;
+    const ModelFlags model = model_flags(args);
+    compare.arch = model.arch;
+    compare.norm = model.norm;
+    compare.dropout = model.dropout;
+    compare.init = model.init;
+  }
   try {
     compare.activations = lab::parse_activation_list(acts.empty() ? args["acts"].as<std::string>() : acts);
   } catch (const ValueError& e) {
@@ -188,7 +227,9 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
                                  compare.seeds, compare.activations.size(),
                                  compare.activations.size() * static_cast<std::size_t>(compare.seeds),
                                  kMaxRuns));
-  compare.probe_size = args["probe"].as<std::int64_t>();
+  // A language model's probe is windows of the val split (each block_size tokens): 32 unless given.
+  compare.probe_size =
+      compare.language_model() && !args.count("probe") ? 32 : args["probe"].as<std::int64_t>();
   if (compare.probe_size < 1)
     throw UsageError(fmt::format("--probe must be >= 1, got {}", compare.probe_size));
   compare.command_line = command_line(argc, argv);
@@ -237,17 +278,29 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   }
   all_ranks_ok(world, out_error);
 
-  // The datasets are loaded once for every run (once per rank).
+  // The datasets are loaded once for every run (once per rank); a language model's text already is.
   TensorDataset train, test;
   std::string load_error;
   try {
-    train = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Train);
-    test = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Test);
+    if (!compare.language_model()) {
+      train = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Train);
+      test = load_dataset(compare.base.dataset, compare.base.data_dir, Split::Test);
+    }
   } catch (const std::exception& e) {
     load_error = describe_exception(e);
   }
   all_ranks_ok(world, load_error);
-  if (world.is_root())
+  if (world.is_root() && compare.language_model())
+    fmt::print(
+        stderr,
+        "comparing {} activation(s) x {} seed(s) in a GPT ({} layers, n_embd {}) on {} ({} characters, "
+        "vocabulary {}), {} steps each; {} run(s) at a time{}, {} thread(s) each; report in {}\n",
+        compare.activations.size(), compare.seeds, compare.gpt.n_layer, compare.gpt.n_embd,
+        compare.corpus->name, compare.corpus->characters, compare.corpus->vocab_size(),
+        compare.base.max_steps, compare.jobs,
+        world.size() > 1 ? fmt::format(" on each of {} MPI ranks", world.size()) : "",
+        compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default", out.string());
+  else if (world.is_root())
     fmt::print(
         stderr,
         "comparing {} activation(s) x {} seed(s) on {} ({} train / {} test images), {} epochs each; {} "
@@ -260,7 +313,8 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
         compare.base.threads > 0 ? fmt::format("{}", compare.base.threads) : "default", out.string());
 
   SweepProgress progress(stderr_is_tty() && world.size() == 1 && compare.jobs == 1,
-                         world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string());
+                         world.size() > 1 ? fmt::format("rank {} ", world.rank()) : std::string(),
+                         compare.language_model());
   lab::CompareResult result;
   try {
     result = lab::run_compare(compare, train, test, world, &progress);
@@ -281,7 +335,7 @@ int compare_one(const cxxopts::ParseResult& args, int argc, char** argv, const s
   if (result_out) *result_out = result;
 
   fmt::print("{}\n", lab::summary_table_markdown(result));
-  fmt::print("ranking (test accuracy): ");
+  fmt::print("ranking ({}): ", compare.language_model() ? "val loss, lowest first" : "test accuracy");
   for (std::size_t i = 0; i < result.ranking.size(); ++i)
     fmt::print("{}{}", i ? " > " : "", result.ranking[i]);
   fmt::print("\ntotal {:.1f}s; report: {}\n", result.total_seconds, (out / "index.html").string());
@@ -390,19 +444,23 @@ void write_docs_preset_index(const std::filesystem::path& out, const std::vector
 }  // namespace
 
 int run_compare(int argc, char** argv) {
-  cxxopts::Options options("bend compare",
-                           "Train one model (an MLP by default; --model, --arch) per activation (and seed) "
-                           "and compare accuracy, speed, dead units, "
-                           "saturation and gradient flow.");
+  cxxopts::Options options(
+      "bend compare",
+      "Train one model (an MLP by default; --model, --arch) per activation (and seed) "
+      "and compare accuracy, speed, dead units, saturation and gradient flow. --model gpt: "
+      "a character-level GPT on a text (the language-model flags), its MLP's activation "
+      "compared on val loss, lower being better.");
   add_training_flags(options);
+  add_gpt_flags(options);
   options.add_options("Compare")(
       "acts",
       "comma list of activations, 'default' (the docs' table: sigmoid,tanh,relu,leaky_relu,gelu,silu) or "
       "'all' (every activation bend knows)",
       cxxopts::value<std::string>()->default_value("default"))(
       "seeds", "runs per activation, with seeds --seed, --seed+1, ...",
-      cxxopts::value<int>()->default_value("1"))("probe", "test samples in the diagnostics' probe batch",
-                                                 cxxopts::value<std::int64_t>()->default_value("512"))(
+      cxxopts::value<int>()->default_value("1"))(
+      "probe", "test samples in the diagnostics' probe batch (--model gpt: val windows, default 32)",
+      cxxopts::value<std::int64_t>()->default_value("512"))(
       "out",
       "directory for the report; default: compare- and the flags given, e.g. compare-acts-relu,gelu_epochs-3 "
       "(compare-out with none), so compares of other settings never share a directory",
@@ -426,6 +484,7 @@ int run_compare(int argc, char** argv) {
   if (!args.count("preset")) return compare_one(args, argc, argv, {}, {}, 0, out);
   const std::string preset = args["preset"].as<std::string>();
   if (preset != "docs") throw UsageError(fmt::format("--preset '{}': the only preset is docs", preset));
+  if (is_gpt(args)) throw UsageError("--preset docs compares image classifiers, not --model gpt");
   if (args.count("dataset") || args.count("data-dir") || args.count("acts"))
     throw UsageError("--preset docs chooses the datasets (mnist, fashion) and the activations itself");
   // The docs' table on each dataset, then one page over both.

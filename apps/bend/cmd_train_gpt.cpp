@@ -117,7 +117,7 @@ void add_gpt_flags(cxxopts::Options& options) {
       cxxopts::value<double>()->default_value("1.0"))("beta2", "AdamW's beta2", cxxopts::value<double>());
 }
 
-int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
+GptSettings gpt_settings(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
   // The text.
   std::string dataset = a.count("dataset") ? a["dataset"].as<std::string>() : "fortunes";
   if (resumed && !a.count("dataset") && !a.count("text")) {
@@ -196,6 +196,14 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   c.text.min_lr = a.count("min-lr") ? a["min-lr"].as<double>() : resumed_setting(resumed, "min_lr", -1);
   c.text.grad_clip = a.count("grad-clip") || !resumed ? a["grad-clip"].as<double>()
                                                       : resumed_setting(resumed, "grad_clip", 1.0);
+  return {std::move(*corpus), g, c};
+}
+
+int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resumed) {
+  GptSettings settings = gpt_settings(a, resumed);
+  train::TrainConfig& c = settings.loop;
+  const nn::GPTConfig& g = settings.model;
+  std::optional<TextCorpus> corpus(std::move(settings.corpus));
   if (a.count("save")) c.save = a["save"].as<std::string>();
   c.checkpoint_dir = a["checkpoint-dir"].as<std::string>();
   c.checkpoint_every = checkpoint_every_flag(a);

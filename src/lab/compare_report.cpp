@@ -43,14 +43,17 @@ nlohmann::json statistics_json(const CompareResult& result) {
   j["alpha"] = c.settings.alpha;
   j["confidence"] = c.settings.confidence;
   j["power"] = c.settings.power;
-  j["metric"] = "final test accuracy, paired by seed";
+  const bool accuracy = result.metric == CompareMetric::TestAccuracy;
+  j["metric"] =
+      accuracy ? "final test accuracy, paired by seed" : "final val loss, paired by seed (lower is better)";
+  j["higher_is_better"] = c.settings.higher_is_better;
   nlohmann::json acts = nlohmann::json::array();
   for (const ActivationSummary& s : result.summary)
     acts.push_back({{"activation", s.activation},
                     {"runs", s.runs},
                     {"left_out_runs", s.failed_runs},
-                    {"final_test_accuracy", sample_json(s.final_accuracy)},
-                    {"best_test_accuracy", sample_json(s.best_accuracy)}});
+                    {accuracy ? "final_test_accuracy" : "final_val_loss", sample_json(s.final_score)},
+                    {accuracy ? "best_test_accuracy" : "best_val_loss", sample_json(s.best_score)}});
   j["activations"] = acts;
   nlohmann::json pairs = nlohmann::json::array();
   for (const stats::PairResult& p : c.pairs) {
@@ -141,6 +144,20 @@ std::string optimizer_options_text(const train::TrainConfig& c) {
 
 std::string config_text(const CompareOptions& o) {
   const train::TrainConfig& c = o.base;
+  if (o.language_model()) {
+    const nn::GPTConfig& g = o.gpt;
+    return fmt::format(
+        "text {} ({} characters, vocabulary {}), GPT n_layer {}, n_head {}, n_embd {}, block {}, bias {}, "
+        "dropout {:g}, optimizer {} ({}), batch {}, {} steps (warm-up {}, cosine to min lr {:g}), grad clip "
+        "{:g}, val loss estimated every {} steps over {} batches, seeds {} (from {}), probe {} val windows",
+        o.corpus->name, o.corpus->characters, o.corpus->vocab_size(), g.n_layer, g.n_head, g.n_embd,
+        g.block_size, g.bias, g.dropout, c.optimizer, optimizer_options_text(c), c.batch, c.max_steps,
+        c.warmup_steps,
+        c.text.min_lr < 0
+            ? optim::complete_options(optim::find_optimizer(c.optimizer), c.optimizer_options).at("lr") / 10
+            : c.text.min_lr,
+        c.text.grad_clip, c.text.eval_interval, c.text.eval_iters, o.seeds, c.seed, o.probe_size);
+  }
   return fmt::format(
       "dataset {}, arch {}, optimizer {} ({}), batch {}, epochs {}, init {}, seeds {} (from {}), train "
       "limit {}, "
@@ -154,10 +171,26 @@ std::string linear_label(const CompareResult& result, std::size_t k, std::size_t
   for (const auto& r : result.runs)
     if (k < r.initial.layers.size()) {
       const auto& l = r.initial.layers[k];
+      if (result.metric == CompareMetric::ValLoss)  // diagnose_gpt's layers: each block's c_fc, lm_head
+        return k + 1 == linears ? fmt::format("lm_head (tied to wte, {} characters)", l.units)
+                                : fmt::format("block {} mlp.c_fc ({} units)", k, l.units);
       return k + 1 == linears ? fmt::format("output Linear ({} units)", l.units)
                               : fmt::format("layer {} Linear ({} units)", k + 1, l.units);
     }
   return fmt::format("layer {}", k + 1);
+}
+
+// The sentence under the summary table.
+std::string table_note(bool text) {
+  if (text)
+    return "Val loss is the last estimate's (s/estimate: seconds of training between estimates); dead units "
+           "and saturation are per block's MLP (mlp.c_fc's units, every token of the probe windows a "
+           "sample) after the last estimate (saturated: |f'(x)| < 5% of max f', which for the ReLU family "
+           "is the inactive side; swiglu: the SiLU of its gate); grad ratio is block 0's mlp.c_fc "
+           "weight-gradient norm over lm_head's (the tied token embedding).";
+  return "Test accuracy is the last epoch's; dead units and saturation are per hidden layer after the last "
+         "epoch (saturated: |f'(x)| < 5% of max f', which for the ReLU family is the inactive side); grad "
+         "ratio is the first Linear's weight-gradient norm over the output Linear's.";
 }
 
 plot::LineChart line_chart(std::string title, std::string x_label, std::string y_label) {
@@ -220,6 +253,7 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     const optim::OptimizerOptions optimizer_options =
         optim::complete_options(optim::find_optimizer(c.optimizer), c.optimizer_options);
     nlohmann::json j;
+    const bool accuracy = result.metric == CompareMetric::TestAccuracy;
     j["config"] = {{"dataset", c.dataset},
                    {"arch", options.arch},
                    {"optimizer", c.optimizer},
@@ -235,6 +269,26 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
                    {"standardize", c.standardize},
                    {"probe_size", options.probe_size},
                    {"command", options.command_line}};
+    if (options.language_model()) {
+      const nn::GPTConfig& g = options.gpt;
+      j["config"]["model"] = "gpt";
+      j["config"]["text"] = options.corpus->name;
+      j["config"]["gpt"] = {{"n_layer", g.n_layer},
+                            {"n_head", g.n_head},
+                            {"n_embd", g.n_embd},
+                            {"block_size", g.block_size},
+                            {"bias", g.bias},
+                            {"dropout", g.dropout},
+                            {"vocab_size", options.corpus->vocab_size()}};
+      j["config"]["steps"] = c.max_steps;
+      j["config"]["warmup_steps"] = c.warmup_steps;
+      j["config"]["eval_interval"] = c.text.eval_interval;
+      j["config"]["eval_iters"] = c.text.eval_iters;
+      j["config"]["grad_clip"] = c.text.grad_clip;
+      for (const char* unused : {"arch", "init", "epochs", "train_limit", "test_limit", "standardize"})
+        j["config"].erase(unused);
+    }
+    j["metric"] = accuracy ? "test_accuracy" : "val_loss";
     j["total_seconds"] = result.total_seconds;
     j["ranking"] = result.ranking;
     j["statistics"] = statistics_json(result);
@@ -257,8 +311,9 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
             {{"seed", r->seed},
              {"error", r->error.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->error)},
              {"failed", r->failed},
-             {"final_test_accuracy",
-              r->history.empty() ? nlohmann::json(nullptr) : nlohmann::json(r->history.back().test_accuracy)},
+             {accuracy ? "final_test_accuracy" : "final_val_loss",
+              r->history.empty() ? nlohmann::json(nullptr)
+                                 : finite_or_null(detail::MetricText{result.metric}.of(r->history.back()))},
              {"seconds", r->total_seconds},
              {"initial_diagnostics", report_diagnostics_json(r->initial)},
              {"epochs", epochs}});
@@ -267,10 +322,11 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
                       {"runs", s.runs},
                       {"failed_runs", s.failed_runs},
                       {"missing_runs", s.missing_runs},
-                      {"test_accuracy_mean", finite_or_null(s.test_accuracy_mean)},
-                      {"test_accuracy_std", finite_or_null(s.test_accuracy_std)},
-                      {"best_epoch", s.best_epoch},
-                      {"best_test_accuracy", finite_or_null(s.best_test_accuracy)},
+                      {accuracy ? "test_accuracy_mean" : "val_loss_mean",
+                       finite_or_null(accuracy ? s.test_accuracy_mean : s.final_score.mean)},
+                      {accuracy ? "test_accuracy_std" : "val_loss_std",
+                       finite_or_null(accuracy ? s.test_accuracy_std : s.final_score.std)},
+                      {accuracy ? "best_epoch" : "best_estimate", s.best_epoch},
                       {"final_train_loss", finite_or_null(s.final_train_loss)},
                       {"seconds_per_epoch", finite_or_null(s.seconds_per_epoch)},
                       {"dead_fraction", vector_json(s.dead_fraction)},
@@ -279,21 +335,27 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
                       {"initial_grad_norms", vector_json(s.initial_grad_norms)},
                       {"grad_norm_ratio", finite_or_null(s.grad_norm_ratio)},
                       {"seed_runs", runs}});
+      if (accuracy) acts.back()["best_test_accuracy"] = finite_or_null(s.best_test_accuracy);
     }
     j["activations"] = acts;
     write_file_atomically(dir / "summary.json", j.dump(2) + "\n");
     written.push_back(dir / "summary.json");
   }
 
-  // Charts: seed-mean curves per activation.
+  // Charts: seed-mean curves per activation. A language model's are per estimate, against the step.
+  const bool text = result.metric == CompareMetric::ValLoss;
   plot::LineChart accuracy =
-      line_chart("Test accuracy per epoch (mean over seeds; band: ± one std)", "epoch", "test accuracy (%)");
-  plot::LineChart loss = line_chart("Training loss per epoch (mean over seeds)", "epoch", "train loss (log)");
+      text ? line_chart("Val loss per estimate (mean over seeds; band: ± one std)", "step", "val loss")
+           : line_chart("Test accuracy per epoch (mean over seeds; band: ± one std)", "epoch",
+                        "test accuracy (%)");
+  plot::LineChart loss =
+      text ? line_chart("Estimated train loss (mean over seeds)", "step", "train loss (log)")
+           : line_chart("Training loss per epoch (mean over seeds)", "epoch", "train loss (log)");
   loss.y_scale = plot::Scale::Log10;
   std::vector<plot::LineChart> grad_panels(linears);
   for (std::size_t k = 0; k < linears; ++k) {
     grad_panels[k].title = linear_label(result, k, linears);
-    grad_panels[k].x_label = "epoch (0 = init)";
+    grad_panels[k].x_label = text ? "estimate (0 = init)" : "epoch (0 = init)";
     grad_panels[k].y_label = "weight grad norm (log)";
     grad_panels[k].y_scale = plot::Scale::Log10;
     grad_panels[k].width = 480;
@@ -311,25 +373,27 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     std::vector<plot::Series> grads(linears, series(act, color));
     for (std::size_t e = 0; e <= epochs; ++e) {
       std::vector<double> av, lv;
+      double x = static_cast<double>(e);  // the epoch, or a language model's step
       std::vector<std::vector<double>> gv(linears);
       for (const auto* r : ok) {
         const train::Diagnostics* d =
             e == 0 ? &r->initial : (e <= r->diagnostics.size() ? &r->diagnostics[e - 1] : nullptr);
         if (e > 0 && e <= r->history.size()) {
-          av.push_back(100 * r->history[e - 1].test_accuracy);
+          av.push_back(text ? r->history[e - 1].test_loss : 100 * r->history[e - 1].test_accuracy);
           lv.push_back(r->history[e - 1].train_loss);
+          if (text) x = static_cast<double>(r->history[e - 1].steps);
         }
         if (d)
           for (std::size_t k = 0; k < linears && k < d->layers.size(); ++k)
             gv[k].push_back(d->layers[k].weight_grad_norm);
       }
       if (e > 0) {
-        acc.x.push_back(static_cast<double>(e));
+        acc.x.push_back(x);
         acc.y.push_back(mean_of(av));
         const double spread = av.size() >= 2 ? stats::sample_std(av) : kNaN;
         acc_band.low.push_back(mean_of(av) - spread);
         acc_band.high.push_back(mean_of(av) + spread);
-        lo.x.push_back(static_cast<double>(e));
+        lo.x.push_back(x);
         lo.y.push_back(mean_of(lv));
       }
       for (std::size_t k = 0; k < linears; ++k) {
@@ -366,7 +430,8 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     plot::save_svg(dir / name, svg);
     written.push_back(dir / name);
   };
-  save("accuracy.svg", plot::render_svg(accuracy));
+  const std::string first_chart = text ? "val_loss.svg" : "accuracy.svg";
+  save(first_chart, plot::render_svg(accuracy));
   save("loss.svg", plot::render_svg(loss));
   if (linears > 0)
     save("grad_norms.svg",
@@ -379,21 +444,18 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     std::string md = "# bend compare: activations\n\n";
     if (!options.command_line.empty()) md += "```\n" + options.command_line + "\n```\n\n";
     md += config_text(options) + fmt::format("; total {:.1f}s.\n\n", result.total_seconds);
-    md +=
-        "Test accuracy is the last epoch's; dead units and saturation are per hidden layer after the last "
-        "epoch "
-        "(saturated: |f'(x)| < 5% of max f', which for the ReLU family is the inactive side); grad ratio is "
-        "the first Linear's weight-gradient norm over the "
-        "output Linear's.\n\n";
+    md += table_note(text) + "\n\n";
     md += summary_table_markdown(result);
     md += "\n## Ranking\n\n" + ranking_text(result);
     for (const RunRecord& r : result.runs)
       if (!r.error.empty()) md += fmt::format("\n- {} seed {}: {}\n", r.activation, r.seed, r.error);
     md += "\n## Statistics over seeds\n\n" + statistics_markdown(result);
-    md += "\n## Charts\n\n![test accuracy](accuracy.svg)\n\n![train loss](loss.svg)\n\n";
+    md += text ? "\n## Charts\n\n![val loss](val_loss.svg)\n\n![train loss](loss.svg)\n\n"
+               : "\n## Charts\n\n![test accuracy](accuracy.svg)\n\n![train loss](loss.svg)\n\n";
     if (linears > 0) md += "![gradient norms](grad_norms.svg)\n\n";
     if (hidden > 0) md += "![dead and saturated](dead_saturated.svg)\n\n";
-    md += "Data: curves.csv (every epoch of every run), summary.json.\n";
+    md += text ? "Data: curves.csv (every estimate of every run: test_loss is the val loss), summary.json.\n"
+               : "Data: curves.csv (every epoch of every run), summary.json.\n";
     write_file_atomically(dir / "report.md", md);
     written.push_back(dir / "report.md");
   }
@@ -404,29 +466,23 @@ std::vector<std::filesystem::path> write_compare_report(const CompareOptions& op
     if (!options.command_line.empty()) page.preformatted(options.command_line);
     page.paragraph(config_text(options) + fmt::format("; total {:.1f}s.", result.total_seconds));
     page.heading("Summary");
-    page.table(table_header(hidden), table_rows(result));
-    page.paragraph(
-        "Dead units and saturation are per hidden layer after the last epoch (saturated: |f'(x)| < 5% of "
-        "max f', which for the ReLU family is the inactive side); grad ratio is the first Linear's "
-        "weight-gradient "
-        "norm over the output Linear's.");
+    page.table(table_header(hidden, result.metric), table_rows(result));
+    page.paragraph(table_note(text));
     page.heading("Ranking");
     page.preformatted(ranking_text(result));
     page.heading("Statistics over seeds");
     const detail::StatisticsText st = detail::statistics_text(result);
     for (const std::string& line : st.lines) page.paragraph(line);
-    page.paragraph(
-        "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; best: each "
-        "run's best epoch):");
+    const detail::MetricText metric{result.metric};
+    page.paragraph(detail::interval_note(metric) + ":");
     page.table(st.interval_header, st.interval_rows);
     if (!st.pair_rows.empty()) {
-      page.paragraph(
-          "Pairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points):");
+      page.paragraph(detail::pair_note(metric) + ":");
       page.table(st.pair_header, st.pair_rows);
     }
     page.heading("Charts");
-    page.image("accuracy.svg", "test accuracy per epoch");
-    page.image("loss.svg", "training loss per epoch");
+    page.image(first_chart, text ? "val loss per estimate" : "test accuracy per epoch");
+    page.image("loss.svg", text ? "estimated train loss" : "training loss per epoch");
     if (linears > 0) page.image("grad_norms.svg", "weight-gradient norms per layer");
     if (hidden > 0) page.image("dead_saturated.svg", "dead and saturated fractions");
     page.paragraph("Data: curves.csv (every epoch of every run), summary.json, report.md.");

@@ -115,26 +115,45 @@ std::string sweep_fingerprint(const CompareOptions& options) {
   const train::TrainConfig& c = options.base;
   json options_json = json::object();
   for (const auto& [key, value] : c.optimizer_options) options_json[key] = number(value);
-  const json j = {{"dataset", c.dataset},
-                  {"arch", options.arch},
-                  {"norm", options.norm},
-                  {"dropout", number(options.dropout)},
-                  {"init", options.init},
-                  {"optimizer", c.optimizer},
-                  {"optimizer_options", options_json},
-                  {"schedule", c.schedule},
-                  {"warmup_steps", c.warmup_steps},
-                  {"batch", c.batch},
-                  {"epochs", c.epochs},
-                  {"max_steps", c.max_steps},
-                  {"flush_denormal", c.flush_denormal},
-                  {"shuffle", c.shuffle},
-                  {"standardize", c.standardize},
-                  {"label_smoothing", number(c.label_smoothing)},
-                  {"train_limit", c.train_limit},
-                  {"test_limit", c.test_limit},
-                  {"init_from", c.init_from.string()},
-                  {"probe_size", options.probe_size}};
+  json j = {{"dataset", c.dataset},
+            {"arch", options.arch},
+            {"norm", options.norm},
+            {"dropout", number(options.dropout)},
+            {"init", options.init},
+            {"optimizer", c.optimizer},
+            {"optimizer_options", options_json},
+            {"schedule", c.schedule},
+            {"warmup_steps", c.warmup_steps},
+            {"batch", c.batch},
+            {"epochs", c.epochs},
+            {"max_steps", c.max_steps},
+            {"flush_denormal", c.flush_denormal},
+            {"shuffle", c.shuffle},
+            {"standardize", c.standardize},
+            {"label_smoothing", number(c.label_smoothing)},
+            {"train_limit", c.train_limit},
+            {"test_limit", c.test_limit},
+            {"init_from", c.init_from.string()},
+            {"probe_size", options.probe_size}};
+  if (options.language_model()) {
+    // The GPT, the text (its vocabulary and length: another file of the same name differs) and nanoGPT's
+    // loop. Image sweeps keep the fingerprint they always had.
+    const nn::GPTConfig& g = options.gpt;
+    const TextCorpus& text = *options.corpus;
+    j["model"] = "gpt";
+    j["gpt"] = {{"n_layer", g.n_layer},       {"n_head", g.n_head}, {"n_embd", g.n_embd},
+                {"block_size", g.block_size}, {"bias", g.bias},     {"dropout", number(g.dropout)}};
+    j["text"] = {{"name", text.name},
+                 {"characters", text.characters},
+                 {"vocab", text.vocab_utf8()},
+                 {"train", text.train.size()},
+                 {"val", text.val.size()}};
+    j["text_loop"] = {{"block_size", c.text.block_size},
+                      {"eval_interval", c.text.eval_interval},
+                      {"eval_iters", c.text.eval_iters},
+                      {"min_lr", number(c.text.min_lr)},
+                      {"grad_clip", number(c.text.grad_clip)}};
+  }
   return j.dump();  // keys sorted: canonical
 }
 

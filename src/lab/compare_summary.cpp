@@ -27,6 +27,25 @@ std::vector<const RunRecord*> runs_of(const CompareResult& result, const std::st
   return out;
 }
 
+std::string MetricText::value(double v) const {
+  if (!std::isfinite(v)) return "n/a";
+  return accuracy() ? fmt::format("{:.2f}%", 100 * v) : fmt::format("{:.4f}", v);
+}
+
+std::string MetricText::value_pm(double mean, double std) const {
+  return accuracy() ? fmt::format("{:.2f} ± {:.2f}%", 100 * mean, 100 * std)
+                    : fmt::format("{:.4f} ± {:.4f}", mean, std);
+}
+
+std::string MetricText::difference(double d) const {
+  return accuracy() ? fmt::format("{:.2f} pp", 100 * d) : fmt::format("{:.4f} nats", d);
+}
+
+std::string MetricText::interval(double lo, double hi) const {
+  return accuracy() ? fmt::format("[{:.2f}, {:.2f}] pp", 100 * lo, 100 * hi)
+                    : fmt::format("[{:.4f}, {:.4f}] nats", lo, hi);
+}
+
 }  // namespace detail
 
 namespace {
@@ -34,6 +53,7 @@ namespace {
 using detail::hidden_count;
 using detail::kNaN;
 using detail::mean_of;
+using detail::MetricText;
 using detail::runs_of;
 using detail::table_header;
 using detail::table_rows;
@@ -63,13 +83,13 @@ std::string join_pct(const std::vector<double>& v) {
   return out.empty() ? "n/a" : out;
 }
 
-std::string accuracy_cell(const ActivationSummary& s) {
+// The metric's final value over the seeds ("98.12 ± 0.05%", "1.8234 ± 0.0041"), with the runs left out.
+std::string score_cell(const ActivationSummary& s, const detail::MetricText& metric) {
   const int diverged = s.failed_runs - s.missing_runs;
   if (s.runs == s.failed_runs)
     return s.missing_runs == 0 ? "diverged" : diverged == 0 ? "no result" : "diverged / no result";
-  std::string cell = s.runs - s.failed_runs > 1 ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.test_accuracy_mean,
-                                                              100 * s.test_accuracy_std)
-                                                : percent_text(s.test_accuracy_mean);
+  std::string cell = s.final_score.has_spread() ? metric.value_pm(s.final_score.mean, s.final_score.std)
+                                                : metric.value(s.final_score.mean);
   if (diverged > 0) cell += fmt::format(" ({} of {} diverged)", diverged, s.runs);
   if (s.missing_runs > 0) cell += fmt::format(" ({} of {} without a result)", s.missing_runs, s.runs);
   return cell;
@@ -79,14 +99,15 @@ std::string accuracy_cell(const ActivationSummary& s) {
 
 namespace detail {
 
-std::vector<std::string> table_header(std::size_t hidden) {
+std::vector<std::string> table_header(std::size_t hidden, CompareMetric metric) {
   std::string layers;
   for (std::size_t i = 0; i < hidden; ++i) layers += (i ? "/" : "") + fmt::format("L{}", i + 1);
+  const bool accuracy = metric == CompareMetric::TestAccuracy;
   return {"activation",
-          "test acc (mean ± std)",
-          "best epoch",
+          accuracy ? "test acc (mean ± std)" : "val loss (mean ± std)",
+          accuracy ? "best epoch" : "best estimate",
           "final train loss",
-          "s/epoch",
+          accuracy ? "s/epoch" : "s/estimate",
           fmt::format("dead {}", layers),
           fmt::format("saturated {}", layers),
           "grad ratio first/last"};
@@ -95,7 +116,8 @@ std::vector<std::string> table_header(std::size_t hidden) {
 std::vector<std::vector<std::string>> table_rows(const CompareResult& result) {
   std::vector<std::vector<std::string>> rows;
   for (const ActivationSummary& s : result.summary)
-    rows.push_back({s.activation, accuracy_cell(s), s.best_epoch > 0 ? std::to_string(s.best_epoch) : "n/a",
+    rows.push_back({s.activation, score_cell(s, {result.metric}),
+                    s.best_epoch > 0 ? std::to_string(s.best_epoch) : "n/a",
                     std::isfinite(s.final_train_loss) ? fmt::format("{:.4f}", s.final_train_loss) : "n/a",
                     std::isfinite(s.seconds_per_epoch) ? fmt::format("{:.2f}", s.seconds_per_epoch) : "n/a",
                     join_pct(s.dead_fraction), join_pct(s.saturated_fraction), sci(s.grad_norm_ratio)});
@@ -114,53 +136,73 @@ std::string ranking_text(const CompareResult& result) {
   for (const std::string& act : result.ranking) {
     const auto it = std::find_if(result.summary.begin(), result.summary.end(),
                                  [&](const ActivationSummary& s) { return s.activation == act; });
-    text += fmt::format("{}. {} — {}\n", ++place, act, accuracy_cell(*it));
+    text += fmt::format("{}. {} — {}\n", ++place, act, score_cell(*it, {result.metric}));
   }
   return text;
 }
 
-static std::string percent_or_note(const stats::SampleSummary& s, bool interval) {
+static std::string score_or_note(const stats::SampleSummary& s, bool interval, const MetricText& metric) {
   if (s.n == 0) return "no successful run";
-  if (!interval)
-    return s.has_spread() ? fmt::format("{:.2f} ± {:.2f}%", 100 * s.mean, 100 * s.std) : percent_text(s.mean);
+  if (!interval) return s.has_spread() ? metric.value_pm(s.mean, s.std) : metric.value(s.mean);
   if (!s.has_spread()) return "needs ≥ 2 seeds";
-  return fmt::format("[{:.2f}, {:.2f}]%", 100 * s.ci_low, 100 * s.ci_high);
+  return metric.accuracy() ? fmt::format("[{:.2f}, {:.2f}]%", 100 * s.ci_low, 100 * s.ci_high)
+                           : fmt::format("[{:.4f}, {:.4f}]", s.ci_low, s.ci_high);
 }
 
 static std::string p_text(double p) { return p < 1e-4 ? std::string("< 0.0001") : fmt::format("{:.4f}", p); }
 
+std::string interval_note(const MetricText& metric) {
+  return metric.accuracy()
+             ? "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; "
+               "best: each run's best epoch)"
+             : "Val loss over seeds (std: sample std; CI: Student's t interval of the mean; best: "
+               "each run's lowest estimate)";
+}
+
+std::string pair_note(const MetricText& metric) {
+  return metric.accuracy()
+             ? "Pairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points)"
+             : "Pairwise, the last estimate's val loss compared seed by seed, the lower first (nats: the "
+               "loss's "
+               "natural-log units)";
+}
+
 StatisticsText statistics_text(const CompareResult& result) {
   const stats::SeedComparison& c = result.statistics;
+  const MetricText metric{result.metric};
+  const std::string m = metric.short_name();
   StatisticsText out;
-  out.interval_header = {
-      "activation",     "seeds used", "final acc (mean ± std)", "final acc 95% CI", "best acc (mean ± std)",
-      "best acc 95% CI"};
+  out.interval_header = {"activation",
+                         "seeds used",
+                         fmt::format("final {} (mean ± std)", m),
+                         fmt::format("final {} 95% CI", m),
+                         fmt::format("best {} (mean ± std)", m),
+                         fmt::format("best {} 95% CI", m)};
   for (const ActivationSummary& s : result.summary)
     out.interval_rows.push_back(
         {s.activation, fmt::format("{} of {}", s.runs - s.failed_runs, s.runs),
-         percent_or_note(s.final_accuracy, false), percent_or_note(s.final_accuracy, true),
-         percent_or_note(s.best_accuracy, false), percent_or_note(s.best_accuracy, true)});
+         score_or_note(s.final_score, false, metric), score_or_note(s.final_score, true, metric),
+         score_or_note(s.best_score, false, metric), score_or_note(s.best_score, true, metric)});
   out.pair_header = {"pair (better − worse)", "seeds",    "mean diff", "95% CI",
                      "p (paired t)",          "p (Holm)", "verdict",   "seeds to resolve"};
   for (const stats::PairResult& p : c.pairs) {
-    // Orient each pair so that the difference is positive: the better mean first.
-    const bool flip = p.test.mean_difference < 0;
+    // Orient each pair so that the better mean comes first: the difference is then positive for
+    // accuracy and negative for a loss.
+    const bool flip = metric.higher_is_better() ? p.test.mean_difference < 0 : p.test.mean_difference > 0;
     const std::string& better = c.names[flip ? p.second : p.first];
     const std::string& worse = c.names[flip ? p.first : p.second];
     const double sign = flip ? -1 : 1;
     std::vector<std::string> row{better + " − " + worse, std::to_string(p.test.n)};
     if (!p.test.enough_pairs()) {
-      row.insert(row.end(),
-                 {p.test.n == 1 ? fmt::format("{:.2f} pp", 100 * sign * p.test.mean_difference) : "n/a",
-                  "n/a", "n/a", "n/a", "needs ≥ 2 seeds", "n/a"});
+      row.insert(row.end(), {p.test.n == 1 ? metric.difference(sign * p.test.mean_difference) : "n/a", "n/a",
+                             "n/a", "n/a", "needs ≥ 2 seeds", "n/a"});
     } else {
       const double lo = sign > 0 ? p.test.ci_low : -p.test.ci_high,
                    hi = sign > 0 ? p.test.ci_high : -p.test.ci_low;
       std::string verdict = p.resolved ? "resolved" : "not resolved";
       if (p.test.zero_variance) verdict += " (same gap at every seed)";
-      row.insert(row.end(), {fmt::format("{:.2f} pp", 100 * sign * p.test.mean_difference),
-                             fmt::format("[{:.2f}, {:.2f}] pp", 100 * lo, 100 * hi), p_text(p.test.p_value),
-                             p_text(p.p_holm), verdict,
+      row.insert(row.end(), {metric.difference(sign * p.test.mean_difference), metric.interval(lo, hi),
+                             p_text(p.test.p_value), p_text(p.p_holm), verdict,
                              p.resolved                    ? "—"
                              : p.seeds_needed              ? fmt::format("~{}", *p.seeds_needed)
                              : p.test.mean_difference == 0 ? "never (equal means)"
@@ -184,11 +226,12 @@ StatisticsText statistics_text(const CompareResult& result) {
                     seeds, c.settings.alpha, c.pairs.size(), stats::ranking_line(c)));
     if (c.closest_unresolved) {
       const stats::PairResult& p = c.pairs[*c.closest_unresolved];
-      const bool flip = p.test.mean_difference < 0;
+      const bool flip = metric.higher_is_better() ? p.test.mean_difference < 0 : p.test.mean_difference > 0;
       const std::string gap =
-          fmt::format("{} − {} = {:.2f} pp (std of the paired differences {:.2f} pp)",
-                      c.names[flip ? p.second : p.first], c.names[flip ? p.first : p.second],
-                      100 * std::fabs(p.test.mean_difference), 100 * p.test.std_difference);
+          fmt::format("{} − {} = {} (std of the paired differences {})", c.names[flip ? p.second : p.first],
+                      c.names[flip ? p.first : p.second],
+                      metric.difference(flip ? -p.test.mean_difference : p.test.mean_difference),
+                      metric.difference(p.test.std_difference));
       if (p.seeds_needed)
         out.lines.push_back(fmt::format(
             "The smallest unresolved gap, {}, needs about {} seeds to resolve (paired t-test, α = {:g} per "
@@ -234,10 +277,12 @@ void summarize(CompareResult& result) {
     const auto ok = runs_of(result, act, true);
     s.failed_runs = s.runs - static_cast<int>(ok.size());
     for (const RunRecord* r : runs_of(result, act, false)) s.missing_runs += r->failed;
-    std::vector<double> acc, loss, secs, ratio;
+    const MetricText metric{result.metric};
+    std::vector<double> acc, score, loss, secs, ratio;
     std::size_t epochs = 0, hidden = 0, linears = 0;
     for (const RunRecord* r : ok) {
       acc.push_back(r->history.back().test_accuracy);
+      score.push_back(metric.of(r->history.back()));
       loss.push_back(r->history.back().train_loss);
       for (const auto& m : r->history) secs.push_back(m.seconds);
       ratio.push_back(r->diagnostics.back().grad_norm_ratio);
@@ -245,15 +290,23 @@ void summarize(CompareResult& result) {
       hidden = std::max(hidden, r->diagnostics.back().hidden().size());
       linears = std::max(linears, r->diagnostics.back().layers.size());
     }
-    std::vector<double> best;
+    std::vector<double> best, best_score;
     for (const RunRecord* r : ok) {
-      double b = r->history.front().test_accuracy;
-      for (const auto& m : r->history) b = std::max(b, m.test_accuracy);
+      double b = r->history.front().test_accuracy, bs = metric.of(r->history.front());
+      for (const auto& m : r->history) {
+        b = std::max(b, m.test_accuracy);
+        if (metric.better(metric.of(m), bs)) bs = metric.of(m);
+      }
       best.push_back(b);
+      best_score.push_back(bs);
     }
     if (!acc.empty()) {
-      s.final_accuracy = stats::summarize_sample(acc);
-      s.best_accuracy = stats::summarize_sample(best);
+      if (metric.accuracy()) {  // a language model measures no accuracy
+        s.final_accuracy = stats::summarize_sample(acc);
+        s.best_accuracy = stats::summarize_sample(best);
+      }
+      s.final_score = stats::summarize_sample(score);
+      s.best_score = stats::summarize_sample(best_score);
     }
     s.test_accuracy_mean = mean_of(acc);
     s.test_accuracy_std = std_of(acc);
@@ -261,13 +314,18 @@ void summarize(CompareResult& result) {
     s.seconds_per_epoch = mean_of(secs);
     s.grad_norm_ratio = mean_of(ratio);
     s.best_test_accuracy = kNaN;
+    double best_mean = kNaN;  // the best epoch's seed-mean metric
     for (std::size_t e = 0; e < epochs; ++e) {
-      std::vector<double> at;
+      std::vector<double> at, accuracy_at;
       for (const RunRecord* r : ok)
-        if (e < r->history.size()) at.push_back(r->history[e].test_accuracy);
+        if (e < r->history.size()) {
+          at.push_back(metric.of(r->history[e]));
+          accuracy_at.push_back(r->history[e].test_accuracy);
+        }
       const double m = mean_of(at);
-      if (s.best_epoch == 0 || m > s.best_test_accuracy) {
-        s.best_test_accuracy = m;
+      if (s.best_epoch == 0 || metric.better(m, best_mean)) {
+        best_mean = m;
+        s.best_test_accuracy = mean_of(accuracy_at);
         s.best_epoch = static_cast<std::int64_t>(e) + 1;
       }
     }
@@ -298,10 +356,13 @@ void summarize(CompareResult& result) {
   result.ranking.clear();
   std::vector<const ActivationSummary*> order;
   for (const auto& s : result.summary) order.push_back(&s);
-  std::stable_sort(order.begin(), order.end(), [](const ActivationSummary* a, const ActivationSummary* b) {
-    const double x = std::isfinite(a->test_accuracy_mean) ? a->test_accuracy_mean : -1.0;
-    const double y = std::isfinite(b->test_accuracy_mean) ? b->test_accuracy_mean : -1.0;
-    return x > y;
+  const MetricText metric{result.metric};
+  std::stable_sort(order.begin(), order.end(), [&](const ActivationSummary* a, const ActivationSummary* b) {
+    // Activations without a result go last.
+    const bool x = a->final_score.n > 0 && std::isfinite(a->final_score.mean);
+    const bool y = b->final_score.n > 0 && std::isfinite(b->final_score.mean);
+    if (x != y) return x;
+    return x && metric.better(a->final_score.mean, b->final_score.mean);
   });
   for (const auto* s : order) result.ranking.push_back(s->activation);
 
@@ -315,9 +376,11 @@ void summarize(CompareResult& result) {
     if (!r.error.empty() || r.history.empty()) continue;
     const auto a = static_cast<std::size_t>(std::find(acts.begin(), acts.end(), r.activation) - acts.begin());
     const auto k = static_cast<std::size_t>(std::find(seeds.begin(), seeds.end(), r.seed) - seeds.begin());
-    scores[a][k] = r.history.back().test_accuracy;
+    scores[a][k] = metric.of(r.history.back());
   }
-  result.statistics = stats::compare_over_seeds(acts, scores);
+  stats::ComparisonSettings settings;
+  settings.higher_is_better = metric.higher_is_better();
+  result.statistics = stats::compare_over_seeds(acts, scores, settings);
 }
 
 namespace {
@@ -341,20 +404,18 @@ std::string markdown_table(const std::vector<std::string>& header,
 }  // namespace
 
 std::string summary_table_markdown(const CompareResult& result) {
-  return markdown_table(table_header(hidden_count(result)), table_rows(result));
+  return markdown_table(table_header(hidden_count(result), result.metric), table_rows(result));
 }
 
 std::string statistics_markdown(const CompareResult& result) {
   const detail::StatisticsText t = detail::statistics_text(result);
   std::string md;
   for (const std::string& line : t.lines) md += line + "\n\n";
-  md +=
-      "Test accuracy over seeds (std: sample std; CI: Student's t interval of the mean; best: each run's "
-      "best "
-      "epoch):\n\n";
+  const detail::MetricText metric{result.metric};
+  md += detail::interval_note(metric) + ":\n\n";
   md += markdown_table(t.interval_header, t.interval_rows);
   if (!t.pair_rows.empty()) {
-    md += "\nPairwise, the last epoch's test accuracy compared seed by seed (pp: percentage points):\n\n";
+    md += "\n" + detail::pair_note(metric) + ":\n\n";
     md += markdown_table(t.pair_header, t.pair_rows);
   }
   return md;

@@ -17,6 +17,7 @@
 #include "bend/lab/compare.hpp"
 #include "bend/lab/compare_run_file.hpp"
 #include "bend/parallel.hpp"
+#include "bend/train/gpt_source.hpp"
 
 namespace bend::lab {
 namespace {
@@ -60,7 +61,22 @@ class RunObserver : public train::TrainObserver {
   void on_start(train::Trainer& t) override {
     if (also_) also_->on_start(t);
     trainer_ = &t;
-    probe_ = train::probe_batch(t.test_data(), probe_size_);
+    if (const TextCorpus* text = t.text()) {
+      // A language model's probe: consecutive windows of the val split from its start, fixed for the run.
+      const std::int64_t block = t.config().text.block_size;
+      const auto available = static_cast<std::int64_t>(text->val.size() - 1) / block;
+      const std::int64_t windows = std::max<std::int64_t>(1, std::min(probe_size_, available));
+      windows_ = Tensor::empty(Shape{windows, block});
+      targets_.clear();
+      for (std::int64_t w = 0; w < windows; ++w)
+        for (std::int64_t i = 0; i < block; ++i) {
+          const auto at = static_cast<std::size_t>(w * block + i);
+          windows_.data()[w * block + i] = static_cast<float>(text->val[at]);
+          targets_.push_back(text->val[at + 1]);
+        }
+    } else {
+      probe_ = train::probe_batch(t.test_data(), probe_size_);
+    }
     record_.initial = measure();
   }
   void on_step(const train::StepProgress& p) override {
@@ -81,7 +97,11 @@ class RunObserver : public train::TrainObserver {
   }
 
  private:
-  train::Diagnostics measure() { return train::diagnose(trainer_->model(), probe_.images, probe_.labels); }
+  train::Diagnostics measure() {
+    if (auto* gpt = dynamic_cast<nn::GPT*>(&trainer_->model()))
+      return train::diagnose_gpt(*gpt, windows_, targets_);
+    return train::diagnose(trainer_->model(), probe_.images, probe_.labels);
+  }
 
   RunRecord& record_;
   std::size_t run_;
@@ -90,11 +110,33 @@ class RunObserver : public train::TrainObserver {
   train::TrainObserver* also_;
   train::Trainer* trainer_ = nullptr;
   TensorDataset probe_;
+  Tensor windows_;  // a language model's probe: [windows, block] ids and their next-token targets
+  std::vector<std::int32_t> targets_;
 };
 
 // Where the runs' errors say they happened: "" in a single process, " on rank 3" in an MPI job.
 std::string where(const dist::World& world) {
   return world.size() > 1 ? fmt::format(" on rank {}", world.rank()) : std::string();
+}
+
+// The run's Trainer: the GPT on the text with the run's activation, or the model spec on the images.
+std::unique_ptr<train::Trainer> make_trainer(const CompareOptions& options, const RunSpec& spec,
+                                             const train::TrainConfig& config, const TensorDataset& train,
+                                             const TensorDataset& test) {
+  if (options.language_model()) {
+    nn::GPTConfig gpt = options.gpt;
+    gpt.activation = spec.activation;
+    return std::make_unique<train::Trainer>(config, train::gpt_source(gpt, options.corpus->vocab_utf8()),
+                                            *options.corpus);
+  }
+  const train::ModelSource model =
+      train::model_source(nn::ModelSpec::parse(options.arch, spec.activation, options.norm, options.dropout),
+                          nn::init::parse_scheme(options.init));
+  // Standardisation normalises the trainer's copy in place, and copies share pixels: give each
+  // run its own pixels then.
+  return config.standardize ? std::make_unique<train::Trainer>(config, model, subset(train, 0, train.size()),
+                                                               subset(test, 0, test.size()))
+                            : std::make_unique<train::Trainer>(config, model, train, test);
 }
 
 // One run, start to end. Divergence is a result (error set, epochs kept); anything else thrown marks
@@ -114,6 +156,7 @@ RunRecord run_one(const CompareOptions& options, const RunSpec& spec, std::size_
     config.checkpoint_dir.clear();
     config.save.clear();
     config.resume.clear();
+<<<<<<< HEAD
     const train::ModelSource model = train::model_source(
         nn::ModelSpec::parse(options.arch, spec.activation, options.norm, options.dropout),
         nn::init::parse_scheme(options.init));
@@ -125,10 +168,15 @@ RunRecord run_one(const CompareOptions& options, const RunSpec& spec, std::size_
                        : std::make_unique<train::Trainer>(config, model, train, test);
     RunObserver run_observer(record, spec.index, options.probe_size, observer,
                              options.jobs == 1 ? options.observer : nullptr);
+=======
+    auto trainer = make_trainer(options, spec, config, train, test);
+    RunObserver run_observer(record, spec.index, options.probe_size, observer);
+>>>>>>> h-gptcompare
     const train::TrainResult result = trainer->run(&run_observer);
     if (result.stopped) {
       record.failed = true;
-      record.error = fmt::format("interrupted{} after {} epoch(s)", where(world), record.history.size());
+      record.error = fmt::format("interrupted{} after {} {}", where(world), record.history.size(),
+                                 options.language_model() ? "estimate(s)" : "epoch(s)");
     }
   } catch (const train::TrainingDiverged& e) {
     record.error = e.what();
@@ -268,6 +316,18 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
   if (options.activations.empty()) throw ValueError("compare: no activations to compare");
   if (options.seeds < 1) throw ValueError(fmt::format("--seeds must be >= 1, got {}", options.seeds));
   if (options.jobs < 1) throw ValueError(fmt::format("--jobs must be >= 1, got {}", options.jobs));
+  if (options.language_model()) {
+    for (const std::string& act : options.activations) {  // every run's GPT config, before any run
+      nn::GPTConfig gpt = options.gpt;
+      gpt.activation = act;
+      gpt.vocab_size = options.corpus->vocab_size();
+      gpt.validate();
+    }
+    check_block_fits(*options.corpus, options.gpt.block_size);
+    if (options.base.text.block_size != options.gpt.block_size)
+      throw ValueError(fmt::format("compare: the loop's block size {} is not the GPT's {}",
+                                   options.base.text.block_size, options.gpt.block_size));
+  }
   const auto start = std::chrono::steady_clock::now();
   const std::vector<RunSpec> specs = sweep_runs(options);
   std::vector<std::optional<RunRecord>> slots(specs.size());
@@ -344,6 +404,7 @@ CompareResult run_compare(const CompareOptions& options, const TensorDataset& tr
       result.runs.push_back(std::move(missing));
     }
   }
+  result.metric = options.metric();
   summarize(result);
   return result;
 }

@@ -159,10 +159,12 @@ class CausalSelfAttention : public Module {
 
 class Mlp : public Module {
  public:
-  Mlp(const GPTConfig& c, Rng& rng)
+  Mlp(const GPTConfig& c, Rng& rng, std::shared_ptr<const GPT::MlpProbe> probe, std::int64_t index)
       : hidden_(4 * c.n_embd),
         gated_(c.activation == "swiglu"),
-        act_(&bend::activation(gated_ ? "silu" : c.activation)) {
+        act_(&bend::activation(gated_ ? "silu" : c.activation)),
+        probe_(std::move(probe)),
+        index_(index) {
     const float proj_std = 0.02f / std::sqrt(2.0f * static_cast<float>(c.n_layer));
     c_fc_ = register_module(
         "c_fc", std::make_shared<GptLinear>(c.n_embd, (gated_ ? 2 : 1) * hidden_, c.bias, 0.02f, rng));
@@ -172,6 +174,10 @@ class Mlp : public Module {
   }
   Tensor forward(const Tensor& x) override {
     Tensor h = c_fc_->forward(x);
+    if (*probe_) {  // diagnostics: the activation's input and output
+      const Tensor pre = gated_ ? narrow(h, -1, 0, hidden_) : h;
+      (*probe_)(index_, pre, activate(pre, *act_));
+    }
     if (gated_)
       h = mul(activate(narrow(h, -1, 0, hidden_), *act_), narrow(h, -1, hidden_, hidden_));
     else
@@ -184,17 +190,19 @@ class Mlp : public Module {
   std::int64_t hidden_;
   bool gated_;
   const ActivationInfo* act_;
+  std::shared_ptr<const GPT::MlpProbe> probe_;
+  std::int64_t index_;
   std::shared_ptr<GptLinear> c_fc_, c_proj_;
   std::shared_ptr<Dropout> dropout_;
 };
 
 class Block : public Module {
  public:
-  Block(const GPTConfig& c, Rng& rng) {
+  Block(const GPTConfig& c, Rng& rng, std::shared_ptr<const GPT::MlpProbe> probe, std::int64_t index) {
     ln_1_ = register_module("ln_1", std::make_shared<GptLayerNorm>(c.n_embd, c.bias));
     attn_ = register_module("attn", std::make_shared<CausalSelfAttention>(c, rng));
     ln_2_ = register_module("ln_2", std::make_shared<GptLayerNorm>(c.n_embd, c.bias));
-    mlp_ = register_module("mlp", std::make_shared<Mlp>(c, rng));
+    mlp_ = register_module("mlp", std::make_shared<Mlp>(c, rng, std::move(probe), index));
   }
   Tensor forward(const Tensor& x) override {
     const Tensor h = add(x, attn_->forward(ln_1_->forward(x)));
@@ -217,7 +225,11 @@ struct GPT::Parts {
   std::shared_ptr<Dropout> drop;
   std::vector<std::shared_ptr<Block>> h;
   std::shared_ptr<GptLayerNorm> ln_f;
+<<<<<<< HEAD
   std::shared_ptr<AdaptiveLogSoftmaxWithLoss> adaptive;  // head "adaptive" only
+=======
+  std::shared_ptr<GPT::MlpProbe> mlp_probe = std::make_shared<GPT::MlpProbe>();  // shared with the MLPs
+>>>>>>> h-gptcompare
 };
 
 GPT::GPT(const GPTConfig& config, Rng& rng) : config_(config), parts_(std::make_shared<Parts>()) {
@@ -229,7 +241,7 @@ GPT::GPT(const GPTConfig& config, Rng& rng) : config_(config), parts_(std::make_
   parts_->drop = transformer->add("drop", std::make_shared<Dropout>(c.dropout, rng.next_u64()));
   auto h = transformer->add("h", std::make_shared<Container>("ModuleList"));
   for (std::int64_t i = 0; i < c.n_layer; ++i)
-    parts_->h.push_back(h->add(std::to_string(i), std::make_shared<Block>(c, rng)));
+    parts_->h.push_back(h->add(std::to_string(i), std::make_shared<Block>(c, rng, parts_->mlp_probe, i)));
   parts_->ln_f = transformer->add("ln_f", std::make_shared<GptLayerNorm>(c.n_embd, c.bias));
   if (c.head == "adaptive") {
     // PyTorch's module, then nanoGPT's _init_weights over its Linears (N(0, 0.02), as self.apply does).
@@ -291,6 +303,8 @@ std::vector<bool> GPT::decay_mask() const {
   for (const Tensor& p : parameters()) out.push_back(p.ndim() >= 2);
   return out;
 }
+
+void GPT::set_mlp_probe(MlpProbe probe) { *parts_->mlp_probe = std::move(probe); }
 
 void generate(GPT& model, std::vector<std::int32_t>& ids, std::int64_t tokens, float temperature,
               std::optional<std::int64_t> top_k, Rng& rng,

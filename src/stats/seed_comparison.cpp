@@ -101,7 +101,8 @@ SeedComparison compare_over_seeds(const std::vector<std::string>& names,
   for (std::size_t m = 0; m < methods; ++m)
     (out.summaries[m].n > 0 ? out.ranking : out.unranked).push_back(m);
   std::stable_sort(out.ranking.begin(), out.ranking.end(), [&](std::size_t a, std::size_t b) {
-    return out.summaries[a].mean > out.summaries[b].mean;
+    return settings.higher_is_better ? out.summaries[a].mean > out.summaries[b].mean
+                                     : out.summaries[a].mean < out.summaries[b].mean;
   });
   out.groups =
       group_ranking(out.ranking, [&](std::size_t a, std::size_t b) { return out.pair(a, b).resolved; });

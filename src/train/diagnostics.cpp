@@ -9,6 +9,7 @@
 #include "bend/autograd.hpp"
 #include "bend/error.hpp"
 #include "bend/nn/activation.hpp"
+#include "bend/nn/gpt.hpp"
 #include "bend/nn/linear.hpp"
 #include "bend/nn/transformer_encoder_layer.hpp"
 #include "bend/ops.hpp"
@@ -230,6 +231,70 @@ Diagnostics diagnose(nn::Module& any_model, const Tensor& images, std::span<cons
     result.grad_norm_ratio =
         last > 0 ? result.layers.front().weight_grad_norm / last : std::numeric_limits<double>::quiet_NaN();
   }
+  return result;
+}
+
+Diagnostics diagnose_gpt(nn::GPT& model, const Tensor& idx, std::span<const std::int32_t> targets,
+                         const DiagnosticsOptions& options) {
+  if (idx.ndim() != 2 || idx.numel() != static_cast<std::int64_t>(targets.size()))
+    throw ShapeError(
+        fmt::format("diagnose_gpt: windows {} do not match {} targets", idx.shape().str(), targets.size()));
+  ModeRestorer restore(model);
+  model.eval();
+  const nn::GPTConfig& config = model.config();
+  const bool gated = config.activation == "swiglu";
+  const ActivationInfo& info = activation(gated ? "silu" : config.activation);
+  Diagnostics result;
+  result.probe_samples = idx.size(0);
+  result.layers.resize(static_cast<std::size_t>(config.n_layer));
+  model.set_mlp_probe([&](std::int64_t block, const Tensor& pre, const Tensor& post) {
+    LayerDiagnostics& layer = result.layers.at(static_cast<std::size_t>(block));
+    layer.module_index = static_cast<std::size_t>(block);
+    layer.units = pre.size(-1);
+    layer.activation = config.activation;
+    const Tensor& a = pre;  // bend's tensors are contiguous
+    const Tensor& b = post;
+    const MeanStd pre_stats = mean_std(a.span()), post_stats = mean_std(b.span());
+    layer.pre_mean = pre_stats.mean;
+    layer.pre_std = pre_stats.std;
+    layer.act_mean = post_stats.mean;
+    layer.act_std = post_stats.std;
+    std::vector<float> d(static_cast<std::size_t>(a.numel()));
+    info.kernel.derivative(a.data(), b.data(), d.data(), a.numel(), info.defaults);
+    derivative_stats(d, a.numel() / layer.units, layer.units, info.max_derivative,
+                     options.saturation_threshold, layer);
+  });
+  model.zero_grad();
+  try {
+    const Tensor logits = model.forward(idx);
+    model.set_mlp_probe({});
+    const Tensor loss = cross_entropy(reshape(logits, {-1, logits.size(-1)}), targets);
+    result.probe_loss = loss.item();
+    loss.backward();
+  } catch (...) {
+    model.set_mlp_probe({});
+    model.zero_grad();
+    throw;
+  }
+  // The gradients by state_dict name: each block's mlp.c_fc, then the tied head (transformer.wte).
+  const nn::NamedTensors parameters = model.named_parameters();
+  const auto grad_norm = [&](const std::string& name) {
+    for (const auto& [key, tensor] : parameters)
+      if (key == name) return l2_norm(tensor.grad());
+    throw ValueError(fmt::format("diagnose_gpt: the GPT has no parameter {}", name));
+  };
+  for (std::int64_t i = 0; i < config.n_layer; ++i)
+    result.layers[static_cast<std::size_t>(i)].weight_grad_norm =
+        grad_norm(fmt::format("transformer.h.{}.mlp.c_fc.weight", i));
+  LayerDiagnostics head;
+  head.module_index = static_cast<std::size_t>(config.n_layer);
+  head.units = config.vocab_size;
+  head.weight_grad_norm = grad_norm("transformer.wte.weight");
+  result.layers.push_back(head);
+  model.zero_grad();
+  const double last = result.layers.back().weight_grad_norm;
+  result.grad_norm_ratio =
+      last > 0 ? result.layers.front().weight_grad_norm / last : std::numeric_limits<double>::quiet_NaN();
   return result;
 }
 

@@ -8,12 +8,15 @@
 // dist::World); every run's numbers are the same as when it runs alone with the same thread count.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "bend/data/loader.hpp"
+#include "bend/data/text.hpp"
 #include "bend/dist/mpi.hpp"
+#include "bend/nn/gpt.hpp"
 #include "bend/stats/sample_summary.hpp"
 #include "bend/stats/seed_comparison.hpp"
 #include "bend/train/diagnostics.hpp"
@@ -25,6 +28,12 @@ namespace bend::lab {
 // non-learnable table entry plus prelu; otherwise a comma list of table names (aliases resolved,
 // duplicates dropped). Throws ValueError naming an unknown activation.
 std::vector<std::string> parse_activation_list(std::string_view list);
+
+// What a sweep ranks its activations by and tests over seeds.
+enum class CompareMetric {
+  TestAccuracy,  // the last epoch's test accuracy (image classifiers): higher is better
+  ValLoss,       // the last estimate's val loss (language models): lower is better
+};
 
 struct CompareOptions {
   train::TrainConfig base;              // everything but the model and seed; checkpoints are never written
@@ -45,8 +54,24 @@ struct CompareOptions {
   std::filesystem::path run_dir;
   bool resume =
       false;  // with run_dir: runs saved there by a sweep with the same settings are loaded, not run
+<<<<<<< HEAD
   // Also sees every run's Trainer events (e.g. a train::Profiler); with jobs == 1 only (one run at a time).
   train::TrainObserver* observer = nullptr;
+=======
+  // A language model instead (`bend compare --model gpt`): when `corpus` is set, every run trains an
+  // nn::GPT with `gpt` (its activation the run's) on it with nanoGPT's loop (base.max_steps, base.text,
+  // base.batch, ...; an "epoch" of the records is one estimate of the train and val loss), the
+  // diagnostics see each block's MLP on probe_size windows of the val split (train::diagnose_gpt), and
+  // the sweep is ranked and tested on the last estimate's val loss (CompareMetric::ValLoss). arch, norm,
+  // dropout and init are then unused, and run_compare's image datasets may be empty.
+  std::shared_ptr<const TextCorpus> corpus;
+  nn::GPTConfig gpt;
+
+  bool language_model() const { return corpus != nullptr; }
+  CompareMetric metric() const {
+    return language_model() ? CompareMetric::ValLoss : CompareMetric::TestAccuracy;
+  }
+>>>>>>> h-gptcompare
 };
 
 // One run of the grid: activation-major, seed-minor (index = activation * seeds + seed offset).
@@ -86,16 +111,22 @@ struct ActivationSummary {
   std::vector<double> initial_grad_norms;  // per Linear, at init
   double grad_norm_ratio = 0;              // first / last Linear, after the last epoch
   // Over the successful runs: the last epoch's test accuracy, and each run's best epoch's test accuracy
-  // (mean, sample std and 95% t interval; interval and std only with >= 2 runs).
+  // (mean, sample std and 95% t interval; interval and std only with >= 2 runs). Empty (n 0) in a
+  // language-model sweep, which measures no accuracy.
   stats::SampleSummary final_accuracy, best_accuracy;
+  // The same for the sweep's metric (CompareResult::metric): the accuracies above, or each run's last
+  // val loss and its lowest. The ranking, the table and the paired tests read these.
+  stats::SampleSummary final_score, best_score;
 };
 
 struct CompareResult {
   std::vector<RunRecord> runs;  // activation-major, seed-minor
   std::vector<ActivationSummary> summary;
-  std::vector<std::string> ranking;  // activations by test accuracy mean, best first
-  // Paired comparison of the last epoch's test accuracy over seeds (names in summary order; a diverged
-  // run is left out of its activation's summary and of every pair involving its seed).
+  CompareMetric metric = CompareMetric::TestAccuracy;  // what summarize() ranks and tests
+  std::vector<std::string> ranking;  // activations by the metric's mean (final_score), best first
+  // Paired comparison of the metric's last value over seeds (names in summary order; a diverged run is
+  // left out of its activation's summary and of every pair involving its seed). For val loss the
+  // ranking puts the lowest first (statistics.settings.higher_is_better false).
   stats::SeedComparison statistics;
   double total_seconds = 0;
   std::size_t resumed_runs = 0;  // loaded from run_dir instead of run (--resume)

@@ -78,6 +78,11 @@ class GPT : public Module {
   std::int64_t num_non_embedding_parameters() const;
   // The 2-d weights (nanoGPT's decay group: every tensor with dim >= 2), by position in parameters().
   std::vector<bool> decay_mask() const;
+  // For the diagnostics (bend/train/diagnostics.hpp): when set, the MLP of block N calls it in forward
+  // with N, its pre-activation (c_fc's output; swiglu: the gate half) and the activation's output, both
+  // [B, T, 4·n_embd]. An empty function (the default) removes it.
+  using MlpProbe = std::function<void(std::int64_t block, const Tensor& pre, const Tensor& post)>;
+  void set_mlp_probe(MlpProbe probe);
 
  private:
   GPTConfig config_;

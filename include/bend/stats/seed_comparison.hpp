@@ -18,6 +18,8 @@ struct ComparisonSettings {
   double alpha = 0.05;       // family-wise error rate of the pairwise tests (after Holm)
   double confidence = 0.95;  // of the intervals
   double power = 0.8;        // of the seeds-needed estimate
+  // The ranking's direction: scores such as accuracy rank highest first; losses (false) lowest first.
+  bool higher_is_better = true;
 };
 
 struct PairResult {
@@ -37,7 +39,8 @@ struct SeedComparison {
   std::vector<SampleSummary> summaries;  // per method over its valid scores; n == 0 when it has none
   std::vector<int> missing;              // per method: scores left out (failed or diverged runs)
   std::vector<PairResult> pairs;         // (0,1), (0,2), ..., (1,2), ...
-  std::vector<std::size_t> ranking;      // methods with scores by mean, best first (ties: input order)
+  std::vector<std::size_t> ranking;  // methods with scores by mean, best first (settings.higher_is_better;
+                                     // ties: input order)
   std::vector<std::vector<std::size_t>> groups;  // ranking split by group_ranking on `resolved`
   std::vector<std::size_t> unranked;             // methods without any valid score
   // The unresolved pair with the smallest gap (index into pairs), when there is one with >= 2 pairs.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bend/data/loader.hpp"
+#include "bend/nn/gpt.hpp"
 #include "bend/nn/sequential.hpp"
 #include "bend/tensor.hpp"
 #include "bend/train/trainer.hpp"
@@ -63,6 +64,16 @@ struct DiagnosticsOptions {
 // ShapeError when images and labels disagree.
 Diagnostics diagnose(nn::Module& model, const Tensor& images, std::span<const std::int32_t> labels,
                      const DiagnosticsOptions& options = {});
+
+// Diagnostics of a GPT (bend/nn/gpt.hpp) on windows idx [N, T] of token ids with their next-token
+// targets (N·T, row-major, as text_batch gives them): one layer per block, its mlp.c_fc with the MLP's
+// activation ("swiglu": the SiLU of the gate), every token of every window counting as a sample of the
+// unit (dead units, saturation, pre-activation statistics, c_fc's weight-gradient norm), then the output
+// layer, lm_head (its weight is the token embedding's: the norm of that tensor's whole gradient); the
+// probe loss is the mean cross-entropy; grad_norm_ratio is the first block's c_fc over lm_head. Eval
+// mode, restored after; every gradient left at zero. ShapeError when idx and targets disagree.
+Diagnostics diagnose_gpt(nn::GPT& model, const Tensor& idx, std::span<const std::int32_t> targets,
+                         const DiagnosticsOptions& options = {});
 
 // Diagnostics on the first min(probe_size, N) samples of `data` (a fixed probe batch).
 Diagnostics diagnose(nn::Module& model, const TensorDataset& data, std::int64_t probe_size = 512,
