@@ -16,15 +16,11 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-<<<<<<< HEAD
-((${#targets[@]})) || targets=(idx idx_gz safetensors model pgm checkpoint text)
-=======
 if ((${#targets[@]} == 0)); then
-  targets=(idx idx_gz safetensors model pgm checkpoint)
+  targets=(idx idx_gz safetensors model pgm checkpoint text)
   # The .onnx reader, when bend builds with ONNX (Debian's libonnx-dev and libprotobuf-dev).
   [[ -f /usr/include/onnx/onnx_pb.h ]] && targets+=(onnx)
 fi
->>>>>>> h-onnx
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ is needed (apt-get install clang)" >&2; exit 1; }
 cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug \

@@ -13,11 +13,8 @@
 #include "bend/data/registry.hpp"
 #include "bend/data/text.hpp"
 #include "bend/error.hpp"
-<<<<<<< HEAD
 #include "bend/train/profiler.hpp"
-=======
 #include "bend/nn/gpt.hpp"
->>>>>>> h-gptcompare
 #include "bend/train/recipe.hpp"
 #include "bend/train/trainer.hpp"
 

@@ -54,10 +54,8 @@ struct CompareOptions {
   std::filesystem::path run_dir;
   bool resume =
       false;  // with run_dir: runs saved there by a sweep with the same settings are loaded, not run
-<<<<<<< HEAD
   // Also sees every run's Trainer events (e.g. a train::Profiler); with jobs == 1 only (one run at a time).
   train::TrainObserver* observer = nullptr;
-=======
   // A language model instead (`bend compare --model gpt`): when `corpus` is set, every run trains an
   // nn::GPT with `gpt` (its activation the run's) on it with nanoGPT's loop (base.max_steps, base.text,
   // base.batch, ...; an "epoch" of the records is one estimate of the train and val loss), the
@@ -71,7 +69,6 @@ struct CompareOptions {
   CompareMetric metric() const {
     return language_model() ? CompareMetric::ValLoss : CompareMetric::TestAccuracy;
   }
->>>>>>> h-gptcompare
 };
 
 // One run of the grid: activation-major, seed-minor (index = activation * seeds + seed offset).
