@@ -225,11 +225,8 @@ struct GPT::Parts {
   std::shared_ptr<Dropout> drop;
   std::vector<std::shared_ptr<Block>> h;
   std::shared_ptr<GptLayerNorm> ln_f;
-<<<<<<< HEAD
   std::shared_ptr<AdaptiveLogSoftmaxWithLoss> adaptive;  // head "adaptive" only
-=======
   std::shared_ptr<GPT::MlpProbe> mlp_probe = std::make_shared<GPT::MlpProbe>();  // shared with the MLPs
->>>>>>> h-gptcompare
 };
 
 GPT::GPT(const GPTConfig& config, Rng& rng) : config_(config), parts_(std::make_shared<Parts>()) {
