@@ -104,11 +104,7 @@ TEST_CASE("lab claims: the table", "[lab][claims]") {
   CHECK(lab::experiments().size() >= 7);
   for (const char* name :
        {"collapse", "xor", "vanishing", "dying-relu", "dip", "init", "batchnorm", "transformer", "selu",
-<<<<<<< HEAD
         "softplus-variance", "sparse-codes", "output-activations", "large-step", "large-vocab"})
-=======
-        "softplus-variance", "sparse-codes", "output-activations", "large-step"})
->>>>>>> h-gptcompare
     CHECK(lab::find_experiment(name).name == name);
   CHECK_THROWS_AS(lab::find_experiment("nope"), ValueError);
   lab::ClaimOutcome o;

@@ -156,22 +156,9 @@ RunRecord run_one(const CompareOptions& options, const RunSpec& spec, std::size_
     config.checkpoint_dir.clear();
     config.save.clear();
     config.resume.clear();
-<<<<<<< HEAD
-    const train::ModelSource model = train::model_source(
-        nn::ModelSpec::parse(options.arch, spec.activation, options.norm, options.dropout),
-        nn::init::parse_scheme(options.init));
-    // Standardisation normalises the trainer's copy in place, and copies share pixels: give each
-    // run its own pixels then.
-    auto trainer = config.standardize
-                       ? std::make_unique<train::Trainer>(config, model, subset(train, 0, train.size()),
-                                                          subset(test, 0, test.size()))
-                       : std::make_unique<train::Trainer>(config, model, train, test);
+    auto trainer = make_trainer(options, spec, config, train, test);
     RunObserver run_observer(record, spec.index, options.probe_size, observer,
                              options.jobs == 1 ? options.observer : nullptr);
-=======
-    auto trainer = make_trainer(options, spec, config, train, test);
-    RunObserver run_observer(record, spec.index, options.probe_size, observer);
->>>>>>> h-gptcompare
     const train::TrainResult result = trainer->run(&run_observer);
     if (result.stopped) {
       record.failed = true;
