@@ -79,7 +79,7 @@ inline float exp_and_sum(float* __restrict s, std::int64_t n, float max) {
   return total;
 }
 
-inline float lane_dot(const float* __restrict x, const float* __restrict y, std::int64_t n) {
+inline float softmax_lane_dot(const float* __restrict x, const float* __restrict y, std::int64_t n) {
   float lanes[kSoftmaxLanes] = {};
   std::int64_t j = 0;
   for (; j + kSoftmaxLanes <= n; j += kSoftmaxLanes)
@@ -119,7 +119,7 @@ BEND_MULTIVERSION void masked_softmax_rows(float* s, std::int64_t rows, std::int
 BEND_MULTIVERSION void softmax_rows_backward(const float* p, const float* dp, float* dx, std::int64_t rows,
                                              std::int64_t lk, bool accumulate) {
   for (std::int64_t r = 0; r < rows; ++r, p += lk, dp += lk, dx += lk) {
-    const float dot = lane_dot(dp, p, lk);
+    const float dot = softmax_lane_dot(dp, p, lk);
     if (accumulate)
       for (std::int64_t j = 0; j < lk; ++j) dx[j] += p[j] * (dp[j] - dot);
     else
