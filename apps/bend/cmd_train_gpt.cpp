@@ -214,7 +214,7 @@ int train_gpt(const cxxopts::ParseResult& a, const train::CheckpointState* resum
   train::ModelSource source;
   try {
     c.validate();
-    source = train::gpt_source(g, corpus->vocab_utf8(), vocab);
+    source = train::gpt_source(g, corpus->vocab_utf8(), corpus->vocab_options);
   } catch (const ValueError& e) {
     throw UsageError(e.what());
   }

@@ -126,7 +126,7 @@ std::unique_ptr<train::Trainer> make_trainer(const CompareOptions& options, cons
   if (options.language_model()) {
     nn::GPTConfig gpt = options.gpt;
     gpt.activation = spec.activation;
-    return std::make_unique<train::Trainer>(config, train::gpt_source(gpt, options.corpus->vocab_utf8()),
+    return std::make_unique<train::Trainer>(config, train::gpt_source(gpt, options.corpus->vocab_utf8(), options.corpus->vocab_options),
                                             *options.corpus);
   }
   const train::ModelSource model =
