@@ -233,8 +233,10 @@ TEST_CASE("faults: a sweep killed inside a run file's write leaves no temporary 
   const CommandResult resumed = run_command(sweep);
   INFO(resumed.out);
   CHECK(resumed.code == 0);
+  // With --jobs 2 the other run may be inside its own write when the process dies: one or two files.
   CHECK_THAT(resumed.out, Catch::Contains("resumed: 1 of 4 run(s) loaded") &&
-                              Catch::Contains("removed 1 temporary file of killed runs"));
+                              (Catch::Contains("removed 1 temporary file of killed runs") ||
+                               Catch::Contains("removed 2 temporary files of killed runs")));
   std::vector<std::string> files;
   for (const auto& entry : fs::directory_iterator(dir / "out" / "runs"))
     files.push_back(entry.path().filename().string());

@@ -246,7 +246,7 @@ TEST_CASE("bend train --profile prints the table and --profile-trace writes the 
   INFO(gpt.out);
   REQUIRE(gpt.code == 0);
   CHECK_THAT(gpt.out, Catch::Contains("profile: 6 steps") &&
-                          Catch::Contains("scaled_dot_product_attention") && Catch::Contains("layer_norm") &&
+                          Catch::Contains("packed_self_attention") && Catch::Contains("layer_norm") &&
                           Catch::Contains("[evaluation]"));
 }
 #endif

@@ -78,6 +78,8 @@ std::string model_summary(nn::Module& model, std::int64_t features);
 void add_training_flags(cxxopts::Options& options);
 // --profile, --profile-trace FILE, --profile-steps N (profile_flags.cpp; part of the training flags).
 void add_profile_flags(cxxopts::Options& options);
+// UsageError for bad profiling flags, before any data is read (make_profiler checks them too).
+void check_profile_flags(const cxxopts::ParseResult& args);
 // A profiler that passes the run's events on to `next`, when --profile or --profile-trace is given;
 // null otherwise. UsageError on bad values (a trace in a directory that does not exist).
 std::unique_ptr<train::Profiler> make_profiler(const cxxopts::ParseResult& args, train::TrainObserver* next);

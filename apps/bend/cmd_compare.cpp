@@ -476,6 +476,7 @@ int run_compare(int argc, char** argv) {
       cxxopts::value<std::string>());
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
+  check_profile_flags(args);
   if (args.count("act")) throw UsageError("bend compare takes --acts (a list), not --act");
 
   dist::Environment mpi;  // once per process: MPI may be initialised only once

@@ -152,6 +152,7 @@ int run_train(int argc, char** argv) {
       cxxopts::value<double>()->default_value("25"));
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
+  check_profile_flags(args);
   if (args.count("resume") && args.count("init-from"))
     throw UsageError(
         "give --resume (continue a run: its weights, optimizer state and position) or --init-from (start a "

@@ -21,17 +21,14 @@ void add_profile_flags(cxxopts::Options& options) {
       cxxopts::value<std::int64_t>());
 }
 
-std::unique_ptr<train::Profiler> make_profiler(const cxxopts::ParseResult& a, train::TrainObserver* next) {
+void check_profile_flags(const cxxopts::ParseResult& a) {
   if (!a.count("profile") && !a.count("profile-trace")) {
     if (a.count("profile-steps")) throw UsageError("--profile-steps needs --profile or --profile-trace");
-    return nullptr;
+    return;
   }
-  train::ProfilerOptions options;
   if (a.count("profile-steps")) {
     const std::int64_t n = a["profile-steps"].as<std::int64_t>();
     if (n <= 0) throw UsageError(fmt::format("--profile-steps must be positive, got {}", n));
-    options.max_steps = n;
-    options.trace_steps = n;
   }
   if (a.count("profile-trace")) {
     const std::filesystem::path trace = a["profile-trace"].as<std::string>();
@@ -39,6 +36,16 @@ std::unique_ptr<train::Profiler> make_profiler(const cxxopts::ParseResult& a, tr
     if (trace.empty() || !std::filesystem::is_directory(dir))
       throw UsageError(fmt::format("--profile-trace '{}': the directory '{}' does not exist",
                                    printable(trace.string()), printable(dir.string())));
+  }
+}
+
+std::unique_ptr<train::Profiler> make_profiler(const cxxopts::ParseResult& a, train::TrainObserver* next) {
+  check_profile_flags(a);
+  if (!a.count("profile") && !a.count("profile-trace")) return nullptr;
+  train::ProfilerOptions options;
+  if (a.count("profile-steps")) {
+    options.max_steps = a["profile-steps"].as<std::int64_t>();
+    options.trace_steps = options.max_steps;
   }
   return std::make_unique<train::Profiler>(next, options);
 }
