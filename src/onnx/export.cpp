@@ -81,9 +81,11 @@ struct Exporter {
   std::string activation(const std::string& scope, const ActivationInfo& a, const std::string& x,
                          const std::string& prefix);
   // A feed-forward's activation of its first linear's output `hidden`: `act` from the table, or "swiglu"
-  // (hidden holds [gate | up], ff wide each: silu(gate) * up).
+  // (hidden holds [gate | up], ff wide each: silu(gate) * up). A prelu's learned slope is
+  // act_prefix + "weight" (empty act_prefix: the table's fixed slope).
   std::string feed_forward_activation(const std::string& scope, const std::string& prefix,
-                                      const std::string& act, int64_t ff, const std::string& hidden);
+                                      const std::string& act, int64_t ff, const std::string& hidden,
+                                      const std::string& act_prefix);
   std::string layer(const nn::LayerSpec& l, const nn::SampleShape& in, const std::string& key,
                     const std::string& x);
   // Multi-head attention of the packed projection qkv [N, T, 3d] (q, k, v side by side), before the output
@@ -208,8 +210,9 @@ std::string Exporter::attention(const std::string& s, const std::string& prefix,
 }
 
 std::string Exporter::feed_forward_activation(const std::string& s, const std::string& prefix,
-                                              const std::string& act, int64_t ff, const std::string& hidden) {
-  if (act != "swiglu") return activation(s, bend::activation(act), hidden, prefix);
+                                              const std::string& act, int64_t ff, const std::string& hidden,
+                                              const std::string& act_prefix) {
+  if (act != "swiglu") return activation(s, bend::activation(act), hidden, act_prefix);
   // silu(first ff) * (second ff)
   pb::NodeProto& split =
       g.node(s, "Split", {hidden, g.int64_initializer(prefix + "gate_sizes", {ff, ff})}, 2);
@@ -229,8 +232,7 @@ std::string Exporter::encoder_layer(const std::string& s, const std::string& pre
   const std::string attended = linear(s, a + "out_proj.", attention(s, a, d, heads, qkv, ""));
   const std::string x1 = g.op(s, "Add", {x, attended});
   const std::string hidden = linear(s, prefix + "linear1.", layer_norm(s, prefix + "norm2", x1));
-  const std::string activated =
-      feed_forward_activation(s, act == "swiglu" ? prefix : prefix + "activation.", act, ff, hidden);
+  const std::string activated = feed_forward_activation(s, prefix, act, ff, hidden, prefix + "activation.");
   return g.op(s, "Add", {x1, linear(s, prefix + "linear2.", activated)});
 }
 
@@ -261,7 +263,7 @@ std::string Exporter::gpt(const nn::GPTConfig& c, const std::string& idx) {
     const std::string heads = attention(b, p + "attn.", c.n_embd, c.n_head, qkv, mask);
     x = g.op(b, "Add", {x, linear(b, p + "attn.c_proj.", heads)});
     const std::string hidden = linear(b, p + "mlp.c_fc.", layer_norm(b, p + "ln_2", x));
-    const std::string activated = feed_forward_activation(b, p + "mlp.", c.activation, ff, hidden);
+    const std::string activated = feed_forward_activation(b, p + "mlp.", c.activation, ff, hidden, "");
     x = g.op(b, "Add", {x, linear(b, p + "mlp.c_proj.", activated)});
   }
   x = layer_norm("transformer.ln_f", "transformer.ln_f", x);
