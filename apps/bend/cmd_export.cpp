@@ -18,8 +18,9 @@ int run_export(int argc, char** argv) {
   options.add_options()("model", "the model (.safetensors, from bend train --save)",
                         cxxopts::value<std::string>())(
       "onnx",
-      "write the model as ONNX (opset 17, dynamic batch): input \"input\" (raw pixels in [0, 1]), outputs "
-      "\"logits\" and \"probabilities\"",
+      "write the model as ONNX (opset 17, dynamic batch): a classifier takes \"input\" (raw pixels in "
+      "[0, 1]) and gives \"logits\" and \"probabilities\"; a GPT (--model gpt) takes \"idx\" (int64 token "
+      "ids [batch, T], T <= block size) and gives \"logits\" [batch, T, vocab]",
       cxxopts::value<std::string>())(
       "web",
       "write a static web page into DIR: draw a digit with the mouse or a finger, see the ten probabilities "

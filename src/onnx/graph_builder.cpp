@@ -24,6 +24,14 @@ std::string GraphBuilder::int64_initializer(const std::string& name,
   return name;
 }
 
+std::string GraphBuilder::int64_scalar(const std::string& name, std::int64_t value) {
+  pb::TensorProto* t = graph_.add_initializer();
+  t->set_name(name);
+  t->set_data_type(pb::TensorProto::INT64);
+  t->add_int64_data(value);
+  return name;
+}
+
 std::string GraphBuilder::scalar(float value) {
   if (const auto it = scalars_.find(value); it != scalars_.end()) return it->second;
   const std::string name = fmt::format("const_{}", scalars_.size());
@@ -37,6 +45,11 @@ std::string GraphBuilder::scalar(float value) {
 
 pb::NodeProto& GraphBuilder::node(std::string_view scope, std::string_view op,
                                   std::initializer_list<std::string> inputs, int outputs) {
+  return node(scope, op, std::vector<std::string>(inputs), outputs);
+}
+
+pb::NodeProto& GraphBuilder::node(std::string_view scope, std::string_view op,
+                                  const std::vector<std::string>& inputs, int outputs) {
   pb::NodeProto* n = graph_.add_node();
   const std::string name = fmt::format("/{}/{}_{}", scope, op, counter_++);
   n->set_name(name);

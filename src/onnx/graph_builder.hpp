@@ -23,6 +23,8 @@ class GraphBuilder {
   std::string initializer(const std::string& name, std::span<const float> values,
                           const std::vector<std::int64_t>& dims);
   std::string int64_initializer(const std::string& name, const std::vector<std::int64_t>& values);
+  // A 0-d int64 initializer `name` holding `value` (Range's bounds are scalars).
+  std::string int64_scalar(const std::string& name, std::int64_t value);
   // A 0-d float initializer holding `value`, shared by every use of that value.
   std::string scalar(float value);
 
@@ -30,6 +32,9 @@ class GraphBuilder {
   std::string op(std::string_view scope, std::string_view op, std::initializer_list<std::string> inputs);
   // The same, returning the node to set attributes on; its output is node.output(0).
   pb::NodeProto& node(std::string_view scope, std::string_view op, std::initializer_list<std::string> inputs,
+                      int outputs = 1);
+  // The same with a list of inputs built at run time (Concat's pieces).
+  pb::NodeProto& node(std::string_view scope, std::string_view op, const std::vector<std::string>& inputs,
                       int outputs = 1);
 
  private:

@@ -8,6 +8,13 @@
 // with --standardize has its (x - mean) / std as the graph's first two nodes); outputs "logits"
 // [batch, classes] and "probabilities" (their Softmax). Initializers carry the state dict's names.
 // An activation with no ONNX op of its own is written as its exact composition (GELU through Erf).
+//
+// A GPT (`bend train --model gpt`, bend/nn/gpt.hpp) is exported as nanoGPT's forward: input "idx" int64
+// [batch, T] (token ids, T <= block_size, both dynamic), output "logits" float [batch, T, vocab_size]
+// (with the adaptive head, the log-probabilities GPT::forward gives). Token and position embeddings by
+// Gather (positions Range(0, T)), pre-norm blocks with an additive causal mask built from T, the final
+// LayerNorm and the head tied to transformer.wte.weight (one initializer, transposed in the graph);
+// dropout is left out. metadata_props carry the config and the vocabulary (bend.gpt.*, bend.vocab*).
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -16,6 +23,7 @@
 #include <string_view>
 
 #include "bend/data/loader.hpp"
+#include "bend/nn/gpt.hpp"
 #include "bend/nn/serialize.hpp"
 
 namespace bend::onnx {
@@ -28,7 +36,12 @@ inline constexpr std::int64_t kOpset = 17;
 // returned. ValueError naming the layer when ONNX cannot express one.
 std::string export_model(const nn::ModelSpec& spec, const nn::NamedTensors& state,
                          const nn::Metadata& metadata, const std::optional<Normalization>& normalization);
-// Reads a bend model file (bend::nn::load_model) and writes its ONNX graph to `onnx_path`, atomically.
+// The serialized ModelProto of a GPT with `config` and the values of `state` (its state_dict()), as above.
+// ValueError when a tensor is missing or its embeddings do not have the config's sizes.
+std::string export_gpt(const nn::GPTConfig& config, const nn::NamedTensors& state,
+                       const nn::Metadata& metadata);
+// Reads a bend model file (a classifier, bend::nn::load_model, or a GPT; a GPT checkpoint too) and writes its
+// ONNX graph to `onnx_path`, atomically.
 void export_file(const std::filesystem::path& model_path, const std::filesystem::path& onnx_path);
 
 // An ONNX graph read as a bend model.
