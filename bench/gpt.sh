@@ -14,6 +14,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/common.sh
+source bench/common.sh
 steps=${STEPS:-2000}
 seed=${SEED:-1337}
 build_dir=${BUILD_DIR:-build}
@@ -52,17 +54,7 @@ run_torch() {
     "$out/torch-$t.$rep.json" >>"$out/runs.txt"
 }
 for ((rep = 1; rep <= repeats; rep++)); do
-  runs=()
-  for t in $bend_threads; do runs+=("bend $t"); done
-  for t in $torch_threads; do runs+=("torch $t"); done
-  order=()
-  n=${#runs[@]}
-  for ((i = 0; i < n; i++)); do order+=("${runs[$(((i % 2) * ((n + 1) / 2) + i / 2))]}"); done
-  if ((rep % 2 == 0)); then
-    rev=()
-    for ((i = n - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
-    order=("${rev[@]}")
-  fi
+  mapfile -t order < <(interleaved_runs "$rep" "$bend_threads" "$torch_threads")
   for r in "${order[@]}"; do
     read -r side t <<<"$r"
     echo "-- repetition $rep/$repeats: $side, $t thread(s)" >&2

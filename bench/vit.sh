@@ -20,6 +20,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=bench/common.sh
+source bench/common.sh
 repeats=${REPEATS:-3}
 epochs=${EPOCHS:-2}
 limit=${LIMIT:-10000}
@@ -56,18 +58,7 @@ run_torch() {
 }
 for ((rep = 1; rep <= repeats; rep++)); do
   echo "-- repetition $rep/$repeats: vit, bend at threads $bend_threads, PyTorch at $torch_threads (interleaved)" >&2
-  runs=()
-  for t in $bend_threads; do runs+=("bend $t"); done
-  for t in $torch_threads; do runs+=("torch $t"); done
-  # interleave the two sides, and flip the order every other repetition
-  order=()
-  n=${#runs[@]}
-  for ((i = 0; i < n; i++)); do order+=("${runs[$(((i % 2) * ((n + 1) / 2) + i / 2))]}"); done
-  if ((rep % 2 == 0)); then
-    rev=()
-    for ((i = n - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
-    order=("${rev[@]}")
-  fi
+  mapfile -t order < <(interleaved_runs "$rep" "$bend_threads" "$torch_threads")
   for r in "${order[@]}"; do
     read -r side t <<<"$r"
     "run_$side" "$t" "$rep"
