@@ -45,27 +45,24 @@ else
   echo "install-deps: done"
 fi
 
+# npm_ci_in TOOL PACKAGE: the node modules of tools/TOOL as its package-lock.json pins them, unless
+# PACKAGE is there already. --ignore-scripts: no package's install script runs (see each call).
+npm_ci_in() {
+  local tool_dir
+  tool_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/$1"
+  if [[ -f $tool_dir/node_modules/$2/package.json ]]; then
+    echo "install-deps: $2 present"
+  else
+    echo "install-deps: npm ci in tools/$1 ($2)"
+    (cd "$tool_dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  fi
+}
+
 # ONNX Runtime for the tests (tests/test_onnx_runtime.cpp runs bend's exported models in it), pinned by
 # tools/onnx/package-lock.json. --ignore-scripts: the package ships its Linux x64 library, and its
 # install script would only download extras (CUDA).
-if [[ ${1:-} == --test ]]; then
-  onnx_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/onnx"
-  if [[ -f $onnx_tools/node_modules/onnxruntime-node/package.json ]]; then
-    echo "install-deps: onnxruntime-node present"
-  else
-    echo "install-deps: npm ci in tools/onnx (onnxruntime-node)"
-    (cd "$onnx_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  fi
-fi
+if [[ ${1:-} == --test ]]; then npm_ci_in onnx onnxruntime-node; fi
 
 # onnxruntime-web for `bend export MODEL --web DIR` (the page runs the model in WebAssembly) and its browser
 # test, pinned by tools/web/package-lock.json. --ignore-scripts: the package is its dist/ files.
-if [[ ${1:-} == --test || ${1:-} == --web ]]; then
-  web_tools="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tools/web"
-  if [[ -f $web_tools/node_modules/onnxruntime-web/package.json ]]; then
-    echo "install-deps: onnxruntime-web present"
-  else
-    echo "install-deps: npm ci in tools/web (onnxruntime-web)"
-    (cd "$web_tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
-  fi
-fi
+if [[ ${1:-} == --test || ${1:-} == --web ]]; then npm_ci_in web onnxruntime-web; fi
