@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_mlp import load_split
+from torch_mlp import seeded_mnist
 
 
 class Net(nn.Module):
@@ -51,13 +51,7 @@ def main():
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    train_images, train_labels = load_split(args.data_dir, "train")
-    test_images, test_labels = load_split(args.data_dir, "t10k")
-    if args.train_limit > 0:
-        train_images, train_labels = train_images[: args.train_limit], train_labels[: args.train_limit]
+    train_images, train_labels, test_images, test_labels = seeded_mnist(args)
     train_images = ((train_images - 0.1307) / 0.3081).view(-1, 1, 28, 28)
     test_images = ((test_images - 0.1307) / 0.3081).view(-1, 1, 28, 28)
     model = Net()

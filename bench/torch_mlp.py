@@ -88,6 +88,21 @@ def load_split(data_dir: Path, prefix: str):
     return torch.from_numpy(flat), torch.from_numpy(labels.astype(np.int64))
 
 
+def seeded_mnist(args):
+    """Sets torch's threads (args.threads, when > 0) and seed (args.seed), then loads MNIST from
+    args.data_dir: (train_images, train_labels, test_images, test_labels), the training split cut to its
+    first args.train_limit images when that is > 0."""
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    train_images, train_labels = load_split(args.data_dir, "train")
+    test_images, test_labels = load_split(args.data_dir, "t10k")
+    if args.train_limit > 0:
+        train_images = train_images[: args.train_limit].contiguous()
+        train_labels = train_labels[: args.train_limit].contiguous()
+    return train_images, train_labels, test_images, test_labels
+
+
 def parse_arch(text: str):
     try:
         sizes = [int(part) for part in text.split("-")]
@@ -209,15 +224,7 @@ def main() -> int:
     if args.arch[0] != 784 or args.arch[-1] != 10:
         parser.error(f"--arch must start with 784 and end with 10 for MNIST, got {args.arch}")
 
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-
-    train_images, train_labels = load_split(args.data_dir, "train")
-    test_images, test_labels = load_split(args.data_dir, "t10k")
-    if args.train_limit > 0:
-        train_images = train_images[: args.train_limit].contiguous()
-        train_labels = train_labels[: args.train_limit].contiguous()
+    train_images, train_labels, test_images, test_labels = seeded_mnist(args)
     train_count = train_images.shape[0]
 
     if args.layers:
