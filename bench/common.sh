@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/common.sh: shell helpers of the bench scripts, which source it (bench/gpt.sh, bench/vit.sh).
 
 # interleaved_runs REP BEND_THREADS TORCH_THREADS: the runs of repetition REP, one "side threads" a line
