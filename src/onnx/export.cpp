@@ -477,16 +477,32 @@ std::string checked_bytes(const pb::ModelProto& model) {
   return bytes;
 }
 
+// Where both exports start: a model begun by start_model, its graph's builder, and an Exporter over
+// `state`. The members refer to each other: not copied or moved.
+struct ExportInProgress {
+  pb::ModelProto model;
+  GraphBuilder builder;
+  Exporter exporter;
+
+  ExportInProgress(const nn::NamedTensors& state, const nn::Metadata& metadata)
+      : builder(*model.mutable_graph()), exporter{builder, {}, {}} {
+    start_model(model, metadata);
+    for (const auto& [name, t] : state) exporter.state.emplace(name, t);
+  }
+  ExportInProgress(const ExportInProgress&) = delete;
+  ExportInProgress& operator=(const ExportInProgress&) = delete;
+
+  pb::GraphProto& graph() { return *model.mutable_graph(); }
+};
+
 }  // namespace
 
 std::string export_model(const nn::ModelSpec& spec, const nn::NamedTensors& state,
                          const nn::Metadata& metadata, const std::optional<Normalization>& normalization) {
-  pb::ModelProto model;
-  start_model(model, metadata);
-  pb::GraphProto& graph = *model.mutable_graph();
-  GraphBuilder builder(graph);
-  Exporter e{builder, {}, {}};
-  for (const auto& [name, t] : state) e.state.emplace(name, t);
+  ExportInProgress exporting(state, metadata);
+  pb::GraphProto& graph = exporting.graph();
+  GraphBuilder& builder = exporting.builder;
+  Exporter& e = exporting.exporter;
 
   std::string x = "input";
   set_value_info(*graph.add_input(), x, spec.input);
@@ -514,18 +530,15 @@ std::string export_model(const nn::ModelSpec& spec, const nn::NamedTensors& stat
   softmax.set_output(0, "probabilities");
   set_value_info(*graph.add_output(), "logits", shape);
   set_value_info(*graph.add_output(), "probabilities", shape);
-  return checked_bytes(model);
+  return checked_bytes(exporting.model);
 }
 
 std::string export_gpt(const nn::GPTConfig& config, const nn::NamedTensors& state,
                        const nn::Metadata& metadata) {
   config.validate();
-  pb::ModelProto model;
-  start_model(model, metadata);
-  pb::GraphProto& graph = *model.mutable_graph();
-  GraphBuilder builder(graph);
-  Exporter e{builder, {}, {}};
-  for (const auto& [name, t] : state) e.state.emplace(name, t);
+  ExportInProgress exporting(state, metadata);
+  pb::GraphProto& graph = exporting.graph();
+  Exporter& e = exporting.exporter;
   const auto expect = [&](const std::string& name, std::vector<int64_t> dims) {
     if (e.dims(e.tensor(name)) != dims)
       throw ValueError(fmt::format("the GPT's {} is {}, not [{}] as its config says", name,
@@ -535,10 +548,10 @@ std::string export_gpt(const nn::GPTConfig& config, const nn::NamedTensors& stat
   expect("transformer.wpe.weight", {config.block_size, config.n_embd});
 
   set_tensor_info(*graph.add_input(), "idx", pb::TensorProto::INT64, {"batch", "T"});
-  pb::NodeProto& logits = builder.node("output", "Identity", {e.gpt(config, "idx")});
+  pb::NodeProto& logits = exporting.builder.node("output", "Identity", {e.gpt(config, "idx")});
   logits.set_output(0, "logits");
   set_tensor_info(*graph.add_output(), "logits", pb::TensorProto::FLOAT, {"batch", "T", config.vocab_size});
-  return checked_bytes(model);
+  return checked_bytes(exporting.model);
 }
 
 void export_file(const std::filesystem::path& model_path, const std::filesystem::path& onnx_path) {
