@@ -26,6 +26,7 @@
 #include "bend/train/diagnostics.hpp"
 #include "bend/train/gpt_source.hpp"
 #include "bend/train/trainer.hpp"
+#include "gpt_support.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
@@ -34,26 +35,15 @@ namespace BEND_UNITY_ID {
 
 using namespace bend;
 namespace fs = std::filesystem;
+using bend::testing::small_text;
 
 namespace {
-
-// A small text with some structure to learn (about 3 KB).
-std::string small_text() {
-  std::string text;
-  const char* lines[] = {"the quick brown fox jumps over the lazy dog.\n", "a stitch in time saves nine.\n",
-                         "to be or not to be, that is the question.\n", "all that glitters is not gold.\n"};
-  for (int i = 0; i < 24; ++i) text += lines[i % 4];
-  return text;
-}
 
 // 2 activations x 2 seeds of a one-block GPT, 20 steps, estimates at 0, 10 and 20.
 lab::CompareOptions tiny_sweep() {
   lab::CompareOptions o;
   o.corpus = std::make_shared<const TextCorpus>(make_text_corpus(small_text(), "small", "small"));
-  o.gpt.n_layer = 1;
-  o.gpt.n_head = 2;
-  o.gpt.n_embd = 16;
-  o.gpt.block_size = 16;
+  o.gpt = bend::testing::tiny_gpt_config(1, 16);
   o.gpt.bias = false;
   o.base.dataset = "text";
   o.base.optimizer = "adamw";

@@ -6,10 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <numbers>
 #include <optional>
 #include <set>
@@ -24,6 +22,7 @@
 #include "bend/ops.hpp"
 #include "bend/train/gpt_source.hpp"
 #include "bend/train/trainer.hpp"
+#include "gpt_support.hpp"
 #include "requirements.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
@@ -33,60 +32,18 @@ namespace BEND_UNITY_ID {
 
 namespace fs = std::filesystem;
 using bend::Tensor;
+using bend::testing::one_line;
+using bend::testing::small_text;
+using bend::testing::write_text;
 
 namespace {
 
-// A small text with some structure to learn (about 3 KB).
-std::string small_text() {
-  std::string text;
-  const char* lines[] = {"the quick brown fox jumps over the lazy dog.\n", "a stitch in time saves nine.\n",
-                         "to be or not to be, that is the question.\n", "all that glitters is not gold.\n"};
-  for (int i = 0; i < 24; ++i) text += lines[i % 4];
-  return text;
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-bend::nn::GPTConfig tiny_config(std::int64_t vocab) {
-  bend::nn::GPTConfig c;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 16;
-  c.vocab_size = vocab;
-  c.bias = true;
-  return c;
-}
+bend::nn::GPTConfig tiny_config(std::int64_t vocab) { return bend::testing::tiny_gpt_config(2, 16, vocab); }
 
 bend::train::TrainConfig tiny_run(const fs::path& dir, std::int64_t steps) {
-  bend::train::TrainConfig c;
-  c.dataset = "text";
-  c.optimizer = "adamw";
-  c.optimizer_options = {{"lr", 1e-2}, {"weight_decay", 0.1}, {"beta2", 0.99}};
-  c.batch = 8;
-  c.max_steps = steps;
-  c.warmup_steps = 5;
-  c.seed = 3;
-  c.threads = 1;
-  c.checkpoint_dir = dir;
-  c.text.block_size = 16;
-  c.text.eval_interval = 10;
-  c.text.eval_iters = 4;
-  c.text.min_lr = 1e-3;
-  return c;
+  return bend::testing::tiny_text_run(dir, steps,
+                                      {.block_size = 16, .warmup_steps = 5, .seed = 3, .eval_iters = 4});
 }
-
-// Stops the run (as Ctrl-C does) after step `at`.
-struct StopAt : bend::train::TrainObserver {
-  std::int64_t at;
-  explicit StopAt(std::int64_t step) : at(step) {}
-  void on_step(const bend::train::StepProgress& p) override {
-    if (p.step == at) bend::train::request_stop();
-  }
-};
 
 }  // namespace
 
@@ -238,24 +195,14 @@ TEST_CASE("GPT in the Trainer: nanoGPT's loop lowers the loss and resumes bit-id
         Approx(1e-3 + 0.5 * (1 + std::cos(std::numbers::pi * 34.0 / 35.0)) * 9e-3));
 
   // Stopped after step 17 (as Ctrl-C), then resumed to 40.
-  bend::train::TrainConfig first = tiny_run(dir.path() / "resumed", 40);
-  bend::train::clear_stop_request();
-  StopAt stop(17);
-  bend::train::TrainResult stopped = bend::train::Trainer(first, source, corpus).run(&stop);
-  bend::train::clear_stop_request();
+  const bend::train::TrainResult stopped =
+      bend::testing::run_stopped_at(tiny_run(dir.path() / "resumed", 40), source, corpus, 17);
   REQUIRE(stopped.stopped);
   CHECK(stopped.steps == 17);
-  bend::train::TrainConfig second = tiny_run(dir.path() / "resumed", 40);
-  second.resume = stopped.stop_checkpoint;
-  second.optimizer_options.clear();
-  bend::train::Trainer resumed(second, source, corpus);
+  bend::train::Trainer resumed(
+      bend::testing::resuming(tiny_run(dir.path() / "resumed", 40), stopped.stop_checkpoint), source, corpus);
   CHECK(resumed.steps_done() == 17);
-  const bend::train::TrainResult r = resumed.run();
-  REQUIRE(r.history.size() == s.history.size());
-  for (std::size_t i = 0; i < r.history.size(); ++i) {
-    CHECK(r.history[i].train_loss == s.history[i].train_loss);
-    CHECK(r.history[i].test_loss == s.history[i].test_loss);
-  }
+  bend::testing::check_same_losses(resumed.run(), s);
   const auto a = straight.model().state_dict(), b = resumed.model().state_dict();
   REQUIRE(a.size() == b.size());
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -265,9 +212,8 @@ TEST_CASE("GPT in the Trainer: nanoGPT's loop lowers the loss and resumes bit-id
 
   // Another text's vocabulary does not resume.
   const bend::TextCorpus other = bend::make_text_corpus(small_text() + "XYZ", "other", "other");
-  bend::train::TrainConfig wrong = tiny_run(dir.path() / "resumed", 40);
-  wrong.resume = stopped.stop_checkpoint;
-  wrong.optimizer_options.clear();
+  const bend::train::TrainConfig wrong =
+      bend::testing::resuming(tiny_run(dir.path() / "resumed", 40), stopped.stop_checkpoint);
   CHECK_THROWS_WITH(
       bend::train::Trainer(wrong, bend::train::gpt_source(tiny_config(0), other.vocab_utf8()), other),
       Catch::Contains("vocabulary") && Catch::Contains("other"));
@@ -306,10 +252,7 @@ TEST_CASE("GPT sampling is deterministic at a fixed seed and follows top-k", "[g
 
 TEST_CASE("PyTorch loads a bend GPT into a nanoGPT-shaped module and computes the same loss",
           "[gpt][torch]") {
-  if (!bend::testing::require_available(
-          std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0,
-          "PyTorch for /usr/bin/python3", "apt-get install python3-torch (scripts/install-deps.sh does)"))
-    return;
+  if (!bend::testing::require_torch()) return;
   bend::testing::ScratchDir dir("bend_test_gpt_torch");
   const bend::TextCorpus corpus = bend::make_text_corpus(small_text(), "small", "small");
   for (const bool bias : {true, false}) {
@@ -324,21 +267,13 @@ TEST_CASE("PyTorch loads a bend GPT into a nanoGPT-shaped module and computes th
     Tensor x;
     std::vector<std::int32_t> y;
     bend::text_batch(corpus.val, 4, 16, rng, x, y);
-    bend::nn::save_tensors(dir.path() / "batch.safetensors",
-                           {{"x", x}, {"y", bend::reshape(Tensor::from_indices(y), {4, 16})}}, {});
     bend::NoGradGuard no_grad;
     trainer.model().eval();
     const Tensor logits = trainer.model().forward(x);
     const float loss = bend::cross_entropy(bend::reshape(logits, {-1, corpus.vocab_size()}), y).item();
-    const auto torch = bend::testing::run_command("/usr/bin/python3 " + std::string(BEND_SOURCE_DIR) +
-                                                  "/scripts/torch_gpt.py " + c.save.string() + " " +
-                                                  (dir.path() / "batch.safetensors").string());
+    const bend::testing::TorchGptLoss torch = bend::testing::torch_gpt_loss(c.save, x, y, dir.path());
     INFO(torch.out);
-    REQUIRE(torch.code == 0);
-    const auto at = torch.out.find("\"loss\": ");
-    REQUIRE(at != std::string::npos);
-    const double torch_loss = std::stod(torch.out.substr(at + 8));
-    CHECK(torch_loss == Approx(loss).epsilon(1e-5));
+    CHECK(torch.loss == Approx(loss).epsilon(1e-5));
     CHECK_THAT(torch.out, Catch::Contains("attn.bias"));  // only the causal masks were missing
   }
 }
@@ -349,10 +284,7 @@ TEST_CASE("bend train --model gpt and bend generate: runs, streams, and one line
   const fs::path text = dir.path() / "small.txt";
   write_text(text, small_text());
   const std::string bend_cli = BEND_CLI_PATH;
-  const std::string common =
-      " --n-layer 1 --n-head 2 --n-embd 16 --block-size 16 --batch 4 --eval-iters 2 "
-      "--eval-interval 5 --warmup-iters 2 --threads 1 --checkpoint-dir " +
-      (dir.path() / "ck").string();
+  const std::string common = bend::testing::tiny_gpt_cli_flags(16, dir.path() / "ck");
   const auto run = [&](const std::string& args) { return bend::testing::run_command(bend_cli + " " + args); };
   const auto trained = run("train --model gpt --text " + text.string() + " --steps 10 --save " +
                            (dir.path() / "gpt.safetensors").string() + common);
@@ -367,9 +299,6 @@ TEST_CASE("bend train --model gpt and bend generate: runs, streams, and one line
   CHECK(a.out == b.out);
   CHECK(a.out.starts_with("the "));
 
-  const auto one_line = [](const bend::testing::CommandResult& r) {
-    return std::count(r.out.begin(), r.out.end(), '\n') == 1;
-  };
   const auto bad_prompt = run("generate --model " + model + " --prompt 'Q'");
   CHECK(bad_prompt.code == 2);
   CHECK_THAT(bad_prompt.out, Catch::Contains("'Q'") && Catch::Contains("not in the vocabulary"));

@@ -6,9 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "bend/autograd.hpp"
@@ -20,6 +18,7 @@
 #include "bend/ops.hpp"
 #include "bend/train/gpt_source.hpp"
 #include "bend/train/trainer.hpp"
+#include "gpt_support.hpp"
 #include "requirements.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
@@ -29,6 +28,8 @@ namespace BEND_UNITY_ID {
 
 namespace fs = std::filesystem;
 using bend::Tensor;
+using bend::testing::one_line;
+using bend::testing::write_text;
 
 namespace {
 
@@ -42,37 +43,11 @@ std::string word_text() {
   return "a hapax here, once.\n" + text;  // hapax, here and once: seen once
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary);
-  out << text;
-}
-
-bend::nn::GPTConfig tiny_config() {
-  bend::nn::GPTConfig c;
-  c.n_layer = 1;
-  c.n_head = 2;
-  c.n_embd = 16;
-  c.block_size = 8;
-  c.bias = true;
-  return c;
-}
+bend::nn::GPTConfig tiny_config() { return bend::testing::tiny_gpt_config(1, 8); }
 
 bend::train::TrainConfig tiny_run(const fs::path& dir, std::int64_t steps) {
-  bend::train::TrainConfig c;
-  c.dataset = "text";
-  c.optimizer = "adamw";
-  c.optimizer_options = {{"lr", 1e-2}, {"weight_decay", 0.1}, {"beta2", 0.99}};
-  c.batch = 8;
-  c.max_steps = steps;
-  c.warmup_steps = 2;
-  c.seed = 5;
-  c.threads = 1;
-  c.checkpoint_dir = dir;
-  c.text.block_size = 8;
-  c.text.eval_interval = 10;
-  c.text.eval_iters = 3;
-  c.text.min_lr = 1e-3;
-  return c;
+  return bend::testing::tiny_text_run(dir, steps,
+                                      {.block_size = 8, .warmup_steps = 2, .seed = 5, .eval_iters = 3});
 }
 
 bend::VocabOptions words(std::int64_t size = 0, std::int64_t min_count = 1) {
@@ -237,31 +212,17 @@ TEST_CASE(
   CHECK(bend::train::vocab_options_from(m, straight_config.save).word.min_count == 2);
 
   // Stopped after step 13, resumed to 30: the same losses.
-  bend::train::TrainConfig first = tiny_run(dir.path() / "resumed", 30);
-  bend::train::clear_stop_request();
-  struct StopAt : bend::train::TrainObserver {
-    void on_step(const bend::train::StepProgress& p) override {
-      if (p.step == 13) bend::train::request_stop();
-    }
-  } stop;
-  const bend::train::TrainResult stopped = bend::train::Trainer(first, source, corpus).run(&stop);
-  bend::train::clear_stop_request();
+  const bend::train::TrainResult stopped =
+      bend::testing::run_stopped_at(tiny_run(dir.path() / "resumed", 30), source, corpus, 13);
   REQUIRE(stopped.stopped);
-  bend::train::TrainConfig second = tiny_run(dir.path() / "resumed", 30);
-  second.resume = stopped.stop_checkpoint;
-  second.optimizer_options.clear();
-  const bend::train::TrainResult r = bend::train::Trainer(second, source, corpus).run();
-  REQUIRE(r.history.size() == s.history.size());
-  for (std::size_t i = 0; i < r.history.size(); ++i) {
-    CHECK(r.history[i].train_loss == s.history[i].train_loss);
-    CHECK(r.history[i].test_loss == s.history[i].test_loss);
-  }
+  const bend::train::TrainConfig second =
+      bend::testing::resuming(tiny_run(dir.path() / "resumed", 30), stopped.stop_checkpoint);
+  bend::testing::check_same_losses(bend::train::Trainer(second, source, corpus).run(), s);
 
   // Another cut makes another vocabulary: refused.
   const bend::TextCorpus other = bend::make_text_corpus(word_text(), "words", "words", words(0, 1));
-  bend::train::TrainConfig wrong = tiny_run(dir.path() / "resumed", 30);
-  wrong.resume = stopped.stop_checkpoint;
-  wrong.optimizer_options.clear();
+  const bend::train::TrainConfig wrong =
+      bend::testing::resuming(tiny_run(dir.path() / "resumed", 30), stopped.stop_checkpoint);
   g.cutoffs = {4, 12};
   CHECK_THROWS_WITH(
       bend::train::Trainer(wrong, bend::train::gpt_source(g, other.vocab_utf8(), other.vocab_options), other),
@@ -272,10 +233,7 @@ TEST_CASE(
     "PyTorch loads a word-level GPT with nn.AdaptiveLogSoftmaxWithLoss as its head and computes "
     "the same loss",
     "[gpt][words][torch]") {
-  if (!bend::testing::require_available(
-          std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0,
-          "PyTorch for /usr/bin/python3", "apt-get install python3-torch (scripts/install-deps.sh does)"))
-    return;
+  if (!bend::testing::require_torch()) return;
   bend::testing::ScratchDir dir("bend_test_gpt_words_torch");
   const bend::TextCorpus corpus = bend::make_text_corpus(word_text(), "words", "words", words());
   for (const bool bias : {true, false}) {
@@ -294,20 +252,13 @@ TEST_CASE(
     Tensor x;
     std::vector<std::int32_t> y;
     bend::text_batch(corpus.val, 4, 8, rng, x, y);
-    bend::nn::save_tensors(dir.path() / "batch.safetensors",
-                           {{"x", x}, {"y", bend::reshape(Tensor::from_indices(y), {4, 8})}}, {});
     bend::NoGradGuard no_grad;
     trainer.model().eval();
     const float loss = dynamic_cast<bend::nn::GPT&>(trainer.model()).loss(x, y).item();
-    const auto torch = bend::testing::run_command("/usr/bin/python3 " + std::string(BEND_SOURCE_DIR) +
-                                                  "/scripts/torch_gpt.py " + c.save.string() + " " +
-                                                  (dir.path() / "batch.safetensors").string());
+    const bend::testing::TorchGptLoss torch = bend::testing::torch_gpt_loss(c.save, x, y, dir.path());
     INFO(torch.out);
-    REQUIRE(torch.code == 0);
     CHECK_THAT(torch.out, Catch::Contains("\"head\": \"adaptive\""));
-    const auto at = torch.out.find("\"loss\": ");
-    REQUIRE(at != std::string::npos);
-    CHECK(std::stod(torch.out.substr(at + 8)) == Approx(loss).epsilon(1e-5));
+    CHECK(torch.loss == Approx(loss).epsilon(1e-5));
   }
 }
 
@@ -317,14 +268,8 @@ TEST_CASE("bend train --vocab word --head adaptive and bend generate: runs, and 
   const fs::path text = dir.path() / "words.txt";
   write_text(text, word_text());
   const std::string bend_cli = BEND_CLI_PATH;
-  const std::string common =
-      " --n-layer 1 --n-head 2 --n-embd 16 --block-size 8 --batch 4 --eval-iters 2 --eval-interval 5 "
-      "--warmup-iters 2 --threads 1 --checkpoint-dir " +
-      (dir.path() / "ck").string();
+  const std::string common = bend::testing::tiny_gpt_cli_flags(8, dir.path() / "ck");
   const auto run = [&](const std::string& args) { return bend::testing::run_command(bend_cli + " " + args); };
-  const auto one_line = [](const bend::testing::CommandResult& r) {
-    return std::count(r.out.begin(), r.out.end(), '\n') == 1;
-  };
   const std::string model = (dir.path() / "gpt.safetensors").string();
   const auto trained =
       run("train --model gpt --text " + text.string() +

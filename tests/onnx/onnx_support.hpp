@@ -17,8 +17,14 @@
 #include "build_paths.hpp"
 #include "requirements.hpp"
 #include "run_command.hpp"
+#include "scratch_files.hpp"
 
 namespace bend::testing::onnx_support {
+
+// What the ONNX tests use besides the helpers below, brought in with them by
+// `using namespace bend::testing::onnx_support`.
+namespace fs = std::filesystem;
+using bend::testing::ScratchDir;
 
 inline std::filesystem::path mnist_dir() { return std::filesystem::path(BEND_SOURCE_DIR) / "data" / "mnist"; }
 inline std::filesystem::path onnx_tools() {

@@ -20,9 +20,7 @@
 
 namespace BEND_UNITY_ID {
 
-namespace fs = std::filesystem;
-using namespace bend::testing::onnx_support;
-using bend::testing::ScratchDir;
+using namespace bend::testing::onnx_support;  // with fs and ScratchDir
 
 namespace {
 

@@ -22,15 +22,14 @@
 #include "bend/onnx/onnx.hpp"
 #include "bend/rng.hpp"
 #include "bend/train/gpt_source.hpp"
+#include "gpt_support.hpp"
 #include "onnx_support.hpp"
 #include "run_command.hpp"
 #include "scratch_files.hpp"
 
 namespace BEND_UNITY_ID {
 
-namespace fs = std::filesystem;
-using namespace bend::testing::onnx_support;
-using bend::testing::ScratchDir;
+using namespace bend::testing::onnx_support;  // with fs and ScratchDir
 
 namespace {
 
@@ -40,12 +39,7 @@ struct GptCase {
 };
 
 bend::nn::GPTConfig tiny_gpt(const std::string& act, bool bias) {
-  bend::nn::GPTConfig c;
-  c.block_size = 12;
-  c.vocab_size = 23;
-  c.n_layer = 2;
-  c.n_head = 2;
-  c.n_embd = 16;
+  bend::nn::GPTConfig c = bend::testing::tiny_gpt_config(2, 12, 23);
   c.bias = bias;
   c.activation = act;
   return c;
