@@ -44,7 +44,9 @@ shrink() {
   local cmd=$1
   cmd=$(sed -E 's/--epochs [0-9]+/--epochs 1/; s/--seeds [0-9]+/--seeds 1/; s/--tokens [0-9]+/--tokens 20/' <<<"$cmd")
   # A language model counts steps, not epochs: a few steps, one estimate batch.
-  if [[ $cmd == *"--model gpt"* && $cmd == *"bend train"* ]]; then
+  if [[ $cmd == *"--model gpt"* && ($cmd == *"bend train"* || $cmd == *"bend compare"*) ]]; then
+    [[ $cmd == *--steps* ]] || cmd+=" --steps 4"
+    [[ $cmd != *"bend compare"* || $cmd == *--seeds* ]] || cmd+=" --seeds 1"
     printf '%s\n' "$(sed -E 's/--steps [0-9]+/--steps 4/' <<<"$cmd") --eval-interval 2 --eval-iters 1 --warmup-iters 1"
     return
   fi
