@@ -56,10 +56,9 @@ TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]
 TEST_CASE("a steady data-parallel step (grad-ready hook, gradient buckets) makes no heap allocation",
           "[autograd][memory][ddp]") {
   Rng rng(6);
-  std::vector<Tensor> params = {Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_(),
-                                Tensor::zeros({32}).requires_grad_(),
-                                Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_(),
-                                Tensor::zeros({4}).requires_grad_()};
+  std::vector<Tensor> params = {
+      Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_(), Tensor::zeros({32}).requires_grad_(),
+      Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_(), Tensor::zeros({4}).requires_grad_()};
   Tensor x = Tensor::uniform({8, 16}, -1, 1, rng);
   std::vector<std::int32_t> y = {0, 1, 2, 3, 0, 1, 2, 3};
   // A world of one (this test is not under mpirun); 256-byte buckets, so there are several.
@@ -127,6 +126,33 @@ TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap alloca
   for (int i = 0; i < 10; ++i) last = step();
   CHECK(bend::testing::heap_allocations() - heap_before == 0);
   CHECK(last < first);
+}
+
+TEST_CASE("steady batched inference (train::Predictor) makes no heap allocation", "[memory][predict]") {
+  Rng rng(7);
+  const nn::SampleShape image = {1, 12, 12};
+  for (const char* arch : {"144-32-10", "c4k3-p2-16-10"}) {
+    INFO(arch);
+    nn::Sequential model = nn::build_model(nn::ModelSpec::parse(arch, "relu", "batch", 0.0f, &image),
+                                           nn::init::Scheme::Auto, rng);
+    const std::int64_t count = 70, features = 144;  // batches of 32, 32 and 6
+    Tensor images = Tensor::uniform({count, features}, 0, 1, rng);
+    std::vector<std::int32_t> labels(count);
+    std::vector<float> probabilities(count * 10);
+    train::Predictor predictor(model, features, 32);
+    for (int i = 0; i < 3; ++i) predictor.classify(images.data(), count, labels.data(), probabilities.data());
+    const std::vector<std::int32_t> first = labels;
+
+    const MemoryStats before = memory_stats();
+    const std::uint64_t heap_before = bend::testing::heap_allocations();
+    for (int i = 0; i < 10; ++i)
+      predictor.classify(images.data(), count, labels.data(), probabilities.data());
+    CHECK(bend::testing::heap_allocations() - heap_before == 0);
+    CHECK(memory_stats().buffers_created == before.buffers_created);
+    CHECK(labels == first);
+    CHECK(predictor.classes() == 10);
+    CHECK(!model.is_training());
+  }
 }
 
 }  // namespace BEND_UNITY_ID
