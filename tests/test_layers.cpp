@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -263,6 +264,45 @@ TEST_CASE("MaxPool2d and AvgPool2d match PyTorch, ties going to the first maximu
   }
 }
 
+TEST_CASE("max_pool2d and linear without grad (inference) give the values of the recorded paths",
+          "[layers][pool][predict]") {
+  Rng rng(11);
+  // Odd sizes (the last row and column of a 2x2 pool are dropped), a NaN, and a -inf.
+  Tensor x = Tensor::uniform({2, 3, 7, 9}, -1, 1, rng);
+  x.data()[10] = std::numeric_limits<float>::quiet_NaN();
+  x.data()[70] = -std::numeric_limits<float>::infinity();
+  const struct {
+    Size2d kernel, stride, padding, dilation;
+    bool ceil_mode;
+  } pools[] = {
+      {2, 2, 0, 1, false}, {3, 2, 1, 1, false}, {2, 1, 0, 1, false}, {3, 2, 1, 2, true}, {2, 2, 0, 1, true}};
+  for (const auto& p : pools) {
+    INFO(p.kernel.str() << " stride " << p.stride.str() << " padding " << p.padding.str());
+    Tensor recorded_in = x.clone().requires_grad_();
+    const Tensor recorded = max_pool2d(recorded_in, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode);
+    NoGradGuard no_grad;
+    const Tensor inferred = max_pool2d(x, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode);
+    REQUIRE(inferred.shape() == recorded.shape());
+    for (std::int64_t i = 0; i < inferred.numel(); ++i) {
+      const float a = inferred.data()[i], b = recorded.data()[i];
+      CHECK((a == b || (a != a && b != b)));
+    }
+  }
+  // One row through a layer (sgemv) is the same row of a batch (sgemm), with and without bias.
+  const Tensor w = Tensor::uniform({37, 53}, -1, 1, rng), b = Tensor::uniform({37}, -1, 1, rng);
+  const Tensor rows = Tensor::uniform({5, 53}, -1, 1, rng);
+  NoGradGuard no_grad;
+  for (const Tensor& bias : {b, Tensor()}) {
+    const Tensor batch = linear(rows, w, bias);
+    for (std::int64_t r = 0; r < 5; ++r) {
+      const Tensor one =
+          linear(Tensor::from(std::span<const float>(rows.data() + r * 53, 53), {1, 53}), w, bias);
+      for (std::int64_t k = 0; k < 37; ++k)
+        CHECK(one.data()[k] == Approx(batch.data()[r * 37 + k]).margin(1e-5));
+    }
+  }
+}
+
 TEST_CASE("BatchNorm matches PyTorch: training steps, running statistics, eval", "[layers][batchnorm]") {
   struct Case {
     const char* name;
@@ -407,6 +447,24 @@ TEST_CASE("conv2d equals a direct double-precision convolution, split over threa
   }
   set_num_threads(threads_before);
   CHECK(results[0] == results[1]);  // each output is one sgemm either way
+}
+
+TEST_CASE("conv2d with few output channels (its own loop, not sgemm) equals a direct convolution",
+          "[layers][conv]") {
+  Rng rng(12);
+  // 1 to 6 output channels, 20x19 output pixels: whole blocks of 16 and a ragged rest; with and without
+  // bias.
+  Tensor x = bend::testing::random_tensor({3, 2, 20, 19}, rng, -1.0f, 1.0f, false);
+  for (std::int64_t out : {1, 3, 6}) {
+    INFO(out << " output channels");
+    Tensor w = bend::testing::random_tensor({out, 2, 5, 5}, rng, -0.5f, 0.5f, false);
+    Tensor b = bend::testing::random_tensor({out}, rng, -0.5f, 0.5f, false);
+    for (const Tensor& bias : {b, Tensor()}) {
+      Tensor y = conv2d(x, w, bias, 1, 2, 1);
+      REQUIRE(y.shape() == Shape{3, out, 20, 19});
+      check_close(y, direct_conv2d(x, w, bias, 1, 2, 1, 20, 19), 1e-5, 1e-5);
+    }
+  }
 }
 
 TEST_CASE("gradcheck: every new op, with non-zero gradients", "[layers][gradcheck]") {
