@@ -10,8 +10,10 @@
 # threads. ONNX Runtime: tools/onnx/bench_inference.js, intraOpNumThreads 1 and 2. Each side's figure is
 # the median over REPEATS runs, taken alternately (bend, ORT, bend, ORT, ...); the best thread setting of
 # each side is compared.
+# OPENBLAS_CORETYPE is left as the environment has it (recorded); bend is also measured, in extra rows,
+# under OPENBLAS_CORETYPE=$ALT_CORETYPE (ORT's own kernels do not read it; ALT_CORETYPE= skips them).
 # Settings (environment): REPEATS (5), PASSES (5), LATENCY_CALLS (2000), BUILD_DIR (build), JOBS (1),
-# RESULTS (bench/INFERENCE_RESULTS.md).
+# ALT_CORETYPE (SkylakeX: OpenBLAS's AVX-512 kernels), RESULTS (bench/INFERENCE_RESULTS.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -21,6 +23,8 @@ calls=${LATENCY_CALLS:-2000}
 build_dir=${BUILD_DIR:-build}
 jobs=${JOBS:-1}
 results=${RESULTS:-bench/INFERENCE_RESULTS.md}
+alt_coretype=${ALT_CORETYPE-SkylakeX}
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
 
 [[ -d tools/onnx/node_modules/onnxruntime-node ]] || {
   echo "inference.sh: onnxruntime-node is needed (cd tools/onnx && npm ci --ignore-scripts)" >&2
@@ -49,12 +53,17 @@ done
 for ((rep = 1; rep <= repeats; rep++)); do
   for config in "${configs[@]}"; do
     IFS='|' read -r label flags dims <<<"$config"
-    echo "-- repetition $rep/$repeats: $label (bend at 1 and 2 threads, ORT at 1 and 2 threads)" >&2
+    echo "-- repetition $rep/$repeats: $label (bend, ORT and bend under ALT_CORETYPE, at 1 and 2 threads)" >&2
     for threads in 1 2; do
       "$bend" predict --model "$out/$label.safetensors" --data-dir "$mnist" --batch 256 --time --repeat "$passes" \
         --latency-calls "$calls" --threads "$threads" --json >>"$out/bend$threads.$label.jsonl"
       node tools/onnx/bench_inference.js "$out/$label.onnx" "$mnist/t10k-images-idx3-ubyte" \
         "$mnist/t10k-labels-idx1-ubyte" "$dims" "$threads" 256 "$passes" "$calls" >>"$out/ort$threads.$label.jsonl"
+      if [[ -n $alt_coretype ]]; then
+        OPENBLAS_CORETYPE=$alt_coretype "$bend" predict --model "$out/$label.safetensors" --data-dir "$mnist" \
+          --batch 256 --time --repeat "$passes" --latency-calls "$calls" --threads "$threads" --json \
+          >>"$out/alt$threads.$label.jsonl"
+      fi
     done
   done
 done
@@ -62,7 +71,7 @@ done
 MACHINE="$(lscpu | sed -n 's/^Model name: *//p' | head -1)" CORES="$(nproc)" REV="$(git rev-parse --short HEAD)" \
   DIRTY="$(git status --porcelain --untracked-files=no | grep -q . && echo ' (uncommitted changes)' || true)" \
   CORETYPE="${OPENBLAS_CORETYPE:-unset}" LOADAVG="$(cut -d' ' -f1-3 /proc/loadavg)" \
-  LOADSTART="${LOAD_AT_START:-}" NICENESS="$(nice)" REPEATS="$repeats" PASSES="$passes" CALLS="$calls" \
+  LOADSTART="$load_at_start" ALT="$alt_coretype" NICENESS="$(nice)" REPEATS="$repeats" PASSES="$passes" CALLS="$calls" \
   /usr/bin/python3 - "$out" "$results" <<'PY'
 import json, os, statistics, sys, datetime
 out, results = sys.argv[1], sys.argv[2]
@@ -72,7 +81,7 @@ def runs(side, threads, label):
         return [json.loads(line) for line in f if line.strip()]
 def med(rs, key):
     return statistics.median(r[key] for r in rs)
-rows, summary = [], []
+rows, summary, alt_rows = [], [], []
 for label, name in (("mlp", "MLP 784-256-128-10 (relu)"), ("lenet5", "LeNet-5")):
     figs = {}
     for side in ("bend", "ort"):
@@ -82,6 +91,11 @@ for label, name in (("mlp", "MLP 784-256-128-10 (relu)"), ("lenet5", "LeNet-5"))
             tp, lat, acc = figs[(side, threads)]
             who = "bend" if side == "bend" else "ONNX Runtime"
             rows.append(f"| {name} | {who} | {threads} | {tp:,.0f} | {lat:.1f} | {100*acc:.2f}% |")
+    if env['ALT']:
+        for threads in (1, 2):
+            rs = runs("alt", threads, label)
+            tp, lat, acc = med(rs, "images_per_second"), med(rs, "latency_us_median"), rs[0]["accuracy"]
+            alt_rows.append(f"| {name} | bend, OPENBLAS_CORETYPE={env['ALT']} | {threads} | {tp:,.0f} | {lat:.1f} | {100*acc:.2f}% |")
     best = lambda side, k: max(figs[(side, t)][0] for t in (1, 2)) if k == 0 else min(figs[(side, t)][1] for t in (1, 2))
     bt, ot, bl, ol = best("bend", 0), best("ort", 0), best("bend", 1), best("ort", 1)
     summary.append(f"| {name} | {bt:,.0f} | {ot:,.0f} | **{bt/ot:.2f}x** | {bl:.1f} | {ol:.1f} | **{ol/bl:.2f}x** |")
@@ -115,6 +129,18 @@ the same model.
 | model | runtime | threads | images/s (batch 256) | latency µs (median) | accuracy |
 |---|---|---:|---:|---:|---:|
 {chr(10).join(rows)}
+"""
+if alt_rows:
+    text += f"""
+## bend with OpenBLAS's other kernels (not in the ratios above)
+
+The matrix products of bend are OpenBLAS's; the environment's OPENBLAS_CORETYPE={env['CORETYPE']} picks
+its kernels, while ONNX Runtime picks its own (MLAS) from the CPU. The same runs of bend under
+OPENBLAS_CORETYPE={env['ALT']}, alternating with the others:
+
+| model | runtime | threads | images/s (batch 256) | latency µs (median) | accuracy |
+|---|---|---:|---:|---:|---:|
+{chr(10).join(alt_rows)}
 """
 open(results, "w").write(text)
 print(text)
