@@ -61,6 +61,14 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, Size2d stride, Size2d pa
   return g;
 }
 
+// Copies a short run (an output row: 10 to 28 floats in LeNet) without a library call, 8 floats at a
+// time: std::copy's memmove cost more than the copying (im2col of LeNet's second layer: 20 -> 10 us).
+inline void copy_short(const float* src, float* dst, std::int64_t count) {
+  std::int64_t k = 0;
+  for (; k + 8 <= count; k += 8) __builtin_memcpy(dst + k, src + k, 8 * sizeof(float));
+  for (; k < count; ++k) dst[k] = src[k];
+}
+
 // One sample: x_n [C, H, W] -> cols [C·kh·kw, OH·OW]. Row (c, i, j) holds, for every output pixel, the
 // input under kernel tap (i, j) of channel c (0 in the padding).
 void im2col(const ConvGeometry& g, const float* x, float* cols) {
@@ -79,12 +87,12 @@ void im2col(const ConvGeometry& g, const float* x, float* cols) {
             continue;
           }
           const float* src = x + (c * g.height + ih) * g.width + offset;
-          std::fill(dst, dst + first, 0.0f);
+          for (std::int64_t ow = 0; ow < first; ++ow) dst[ow] = 0.0f;
           if (sw == 1)
-            std::copy(src + first, src + last, dst + first);
+            copy_short(src + first, dst + first, last - first);
           else
             for (std::int64_t ow = first; ow < last; ++ow) dst[ow] = src[ow * sw];
-          std::fill(dst + last, dst + out_w, 0.0f);
+          for (std::int64_t ow = last; ow < out_w; ++ow) dst[ow] = 0.0f;
         }
       }
 }
