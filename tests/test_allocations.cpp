@@ -56,9 +56,10 @@ TEST_CASE("a steady training step makes no heap allocation", "[autograd][memory]
 TEST_CASE("a steady data-parallel step (grad-ready hook, gradient buckets) makes no heap allocation",
           "[autograd][memory][ddp]") {
   Rng rng(6);
-  std::vector<Tensor> params = {
-      Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_(), Tensor::zeros({32}).requires_grad_(),
-      Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_(), Tensor::zeros({4}).requires_grad_()};
+  std::vector<Tensor> params = {Tensor::uniform({32, 16}, -0.2f, 0.2f, rng).requires_grad_(),
+                                Tensor::zeros({32}).requires_grad_(),
+                                Tensor::uniform({4, 32}, -0.2f, 0.2f, rng).requires_grad_(),
+                                Tensor::zeros({4}).requires_grad_()};
   Tensor x = Tensor::uniform({8, 16}, -1, 1, rng);
   std::vector<std::int32_t> y = {0, 1, 2, 3, 0, 1, 2, 3};
   // A world of one (this test is not under mpirun); 256-byte buckets, so there are several.
