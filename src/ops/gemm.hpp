@@ -15,6 +15,11 @@ namespace bend::detail {
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, const float* b, float beta, float* c, const float* bias_row = nullptr);
 
+// Y [m, n] = bias + X [m, k] · Wᵀ (W stored [n, k]; bias may be null) for an unrecorded linear():
+// bend's own AVX-512 kernel where the CPU has it and the shape suits it, else gemm (gemm_avx512.cpp).
+void gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* x, const float* w,
+                    const float* bias, float* y);
+
 // The number of parts gemm() splits a product of this shape into (1: not split).
 int gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k);
 
