@@ -335,20 +335,25 @@ TEST_CASE("linear without grad equals the recorded product, whatever the batch s
   set_num_threads(threads_before);
 }
 
-TEST_CASE("conv2d with few output channels (its own loop, not sgemm) equals a direct convolution",
+TEST_CASE("conv2d with few output channels (its own loop) or unrecorded equals a direct convolution",
           "[layers][conv]") {
   Rng rng(12);
   // 1 to 6 output channels, 20x19 output pixels: whole blocks of 16 and a ragged rest; with and without
   // bias.
   Tensor x = bend::testing::random_tensor({3, 2, 20, 19}, rng, -1.0f, 1.0f, false);
-  for (std::int64_t out : {1, 3, 6}) {
+  // 8 and 16 channels, unrecorded: bend's AVX-512 kernel on a CPU that has it (sgemm elsewhere); also
+  // through a 1x1 kernel (no im2col).
+  for (std::int64_t out : {1, 3, 6, 8, 16}) {
     INFO(out << " output channels");
-    Tensor w = bend::testing::random_tensor({out, 2, 5, 5}, rng, -0.5f, 0.5f, false);
-    Tensor b = bend::testing::random_tensor({out}, rng, -0.5f, 0.5f, false);
-    for (const Tensor& bias : {b, Tensor()}) {
-      Tensor y = conv2d(x, w, bias, 1, 2, 1);
-      REQUIRE(y.shape() == Shape{3, out, 20, 19});
-      check_close(y, direct_conv2d(x, w, bias, 1, 2, 1, 20, 19), 1e-5, 1e-5);
+    for (const std::int64_t kernel : {5, 1}) {
+      Tensor w = bend::testing::random_tensor({out, 2, kernel, kernel}, rng, -0.5f, 0.5f, false);
+      Tensor b = bend::testing::random_tensor({out}, rng, -0.5f, 0.5f, false);
+      const std::int64_t padding = kernel == 5 ? 2 : 0;
+      for (const Tensor& bias : {b, Tensor()}) {
+        Tensor y = conv2d(x, w, bias, 1, padding, 1);
+        REQUIRE(y.shape() == Shape{3, out, 20, 19});
+        check_close(y, direct_conv2d(x, w, bias, 1, padding, 1, 20, 19), 1e-5, 1e-5);
+      }
     }
   }
 }

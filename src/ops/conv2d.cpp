@@ -22,6 +22,7 @@
 #include "bend/error.hpp"
 #include "bend/ops.hpp"
 #include "bend/parallel.hpp"
+#include "gemm.hpp"
 #include "lane_sums.hpp"
 #include "window2d.hpp"
 
@@ -304,13 +305,20 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d 
   Tensor y = Tensor::empty(Shape{g.batch, out_channels, g.out_h, g.out_w});
   const bool pointwise = g.pointwise();
   const int parts = g.parts();
+  // Inference (no tape entry to come) may multiply with bend's AVX-512 kernel, which packs panels of
+  // the columns into its own scratch (patch x 32 floats per part).
+  const bool recorded = grad_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                           (bias.defined() && bias.requires_grad()));
+  const bool own_kernel = !recorded && out_channels > kFewChannels;
+  const std::int64_t cols_size = pointwise ? 0 : patch * pixels, panel_size = own_kernel ? patch * 32 : 0;
   Tensor scratch;
-  if (!pointwise) scratch = Tensor::empty(Shape{parts, patch * pixels});
+  if (cols_size + panel_size > 0) scratch = Tensor::empty(Shape{parts, cols_size + panel_size});
   const float* w = weight.data();
   const float* b = bias.defined() ? bias.data() : nullptr;
   parallel_for(parts, [&](int part, int n_parts) {
     const auto [first, last] = split_range(g.batch, part, n_parts, 1);
-    float* cols = pointwise ? nullptr : scratch.data() + part * patch * pixels;
+    float* cols = pointwise ? nullptr : scratch.data() + part * (cols_size + panel_size);
+    float* panel = own_kernel ? scratch.data() + part * (cols_size + panel_size) + cols_size : nullptr;
     for (std::int64_t n = first; n < last; ++n) {
       const float* x_n = x.data() + n * g.image();
       float* y_n = y.data() + n * out_channels * pixels;
@@ -319,6 +327,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d 
         conv2d_few_channels(w, pointwise ? x_n : cols, b, y_n, out_channels, patch, pixels);
         continue;
       }
+      if (own_kernel &&
+          detail::conv_gemm_inference(out_channels, pixels, patch, w, pointwise ? x_n : cols, b, y_n, panel))
+        continue;
       if (b)
         for (std::int64_t o = 0; o < out_channels; ++o) std::fill_n(y_n + o * pixels, pixels, b[o]);
       conv_sgemm(false, false, out_channels, pixels, patch, w, patch, pointwise ? x_n : cols, pixels,

@@ -20,6 +20,12 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
 void gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* x, const float* w,
                     const float* bias, float* y);
 
+// Y [m, n] = row_bias (one per row, may be null) + A [m, k] · B [k, n], all row-major, with bend's
+// AVX-512 kernel, single-threaded; `panel` is scratch of k * 32 floats. False (nothing done) on a CPU
+// without AVX-512. For an unrecorded conv2d (one sample: weight [O, C·kh·kw] · im2col columns).
+bool conv_gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
+                         const float* row_bias, float* y, float* panel);
+
 // The number of parts gemm() splits a product of this shape into (1: not split).
 int gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k);
 

@@ -7,6 +7,8 @@
 // accumulated in 12 vector registers over the whole of k (rows of X broadcast one value at a time).
 // Every element of Y is the same sum in the same order whatever the tile or thread split, so results do
 // not depend on the batch size or the thread count. Panels are split across threads for large products.
+// detail::conv_gemm_inference runs the same tiles for an unrecorded conv2d: weight [O, C·kh·kw] times a
+// sample's im2col columns, copied 32 columns at a time into a panel, each row starting at its bias.
 #include <algorithm>
 
 #include "bend/detail/memory.hpp"
@@ -26,13 +28,14 @@ constexpr int kTileRows = 6;         // rows of Y per tile: 12 accumulators
 // Below this many multiply-adds a split across threads costs more than it saves (as gemm.cpp).
 constexpr std::int64_t kMinWorkToSplit = std::int64_t{1} << 18;
 
-// Y tile [rows, cols] (rows <= 6, cols <= 32) = bias + x [rows, k] (rows `ldx` apart) · panel [k, 32].
+// Y tile [rows, cols] (rows <= 6, cols <= 32) = bias + x [rows, k] (rows `ldx` apart) · panel [k, 32];
+// with `row_bias` (kRows floats) instead, row r starts at row_bias[r].
 template <int kRows>
 BEND_AVX512_TARGET inline __attribute__((always_inline)) void panel_tile(const float* x, std::int64_t ldx,
                                                                          const float* panel, std::int64_t k,
                                                                          const float* bias, float* y,
-                                                                         std::int64_t ldy,
-                                                                         std::int64_t cols) {
+                                                                         std::int64_t ldy, std::int64_t cols,
+                                                                         const float* row_bias = nullptr) {
   Lanes16 start0{}, start1{};
   if (bias) {
     __builtin_memcpy(&start0, bias, sizeof start0);
@@ -40,8 +43,8 @@ BEND_AVX512_TARGET inline __attribute__((always_inline)) void panel_tile(const f
   }
   Lanes16 acc[kRows][2];
   for (int r = 0; r < kRows; ++r) {
-    acc[r][0] = start0;
-    acc[r][1] = start1;
+    acc[r][0] = row_bias ? Lanes16{} + row_bias[r] : start0;
+    acc[r][1] = row_bias ? Lanes16{} + row_bias[r] : start1;
   }
   for (std::int64_t p = 0; p < k; ++p) {
     Lanes16 w0, w1;
@@ -99,6 +102,45 @@ BEND_AVX512_TARGET void panels_avx512(std::int64_t m, std::int64_t n, std::int64
   }
 }
 
+// Y [m, n] = row_bias + A [m, k] · B [k, n] (B row-major, as an im2col matrix), one 32-column panel of B
+// at a time (copied, zero past n, into `panel` [k, 32]).
+BEND_AVX512_TARGET void panels_nn_avx512(std::int64_t m, std::int64_t n, std::int64_t k, const float* a,
+                                         const float* b, const float* row_bias, float* y, float* panel) {
+  for (std::int64_t j0 = 0; j0 < n; j0 += kPanel) {
+    const std::int64_t cols = std::min(kPanel, n - j0);
+    for (std::int64_t p = 0; p < k; ++p) {
+      std::copy_n(b + p * n + j0, cols, panel + p * kPanel);
+      std::fill(panel + p * kPanel + cols, panel + (p + 1) * kPanel, 0.0f);
+    }
+    std::int64_t i = 0;
+    for (; i + kTileRows <= m; i += kTileRows)
+      panel_tile<kTileRows>(a + i * k, k, panel, k, nullptr, y + i * n + j0, n, cols,
+                            row_bias ? row_bias + i : nullptr);
+    const float* ai = a + i * k;
+    float* yi = y + i * n + j0;
+    const float* ri = row_bias ? row_bias + i : nullptr;
+    switch (m - i) {
+      case 1:
+        panel_tile<1>(ai, k, panel, k, nullptr, yi, n, cols, ri);
+        break;
+      case 2:
+        panel_tile<2>(ai, k, panel, k, nullptr, yi, n, cols, ri);
+        break;
+      case 3:
+        panel_tile<3>(ai, k, panel, k, nullptr, yi, n, cols, ri);
+        break;
+      case 4:
+        panel_tile<4>(ai, k, panel, k, nullptr, yi, n, cols, ri);
+        break;
+      case 5:
+        panel_tile<5>(ai, k, panel, k, nullptr, yi, n, cols, ri);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
 bool cpu_has_avx512() {
   static const bool has = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
   return has;
@@ -130,6 +172,18 @@ void gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float*
   }
 #endif
   gemm(false, true, m, n, k, 1.0f, x, w, 0.0f, y, bias);
+}
+
+bool conv_gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
+                         const float* row_bias, float* y, float* panel) {
+#ifdef BEND_GEMM_AVX512
+  if (cpu_has_avx512()) {
+    panels_nn_avx512(m, n, k, a, b, row_bias, y, panel);
+    return true;
+  }
+#endif
+  (void)m, (void)n, (void)k, (void)a, (void)b, (void)row_bias, (void)y, (void)panel;
+  return false;
 }
 
 }  // namespace bend::detail
