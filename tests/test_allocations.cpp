@@ -132,7 +132,9 @@ TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap alloca
 TEST_CASE("steady batched inference (train::Predictor) makes no heap allocation", "[memory][predict]") {
   Rng rng(7);
   const nn::SampleShape image = {1, 12, 12};
-  for (const char* arch : {"144-32-10", "c4k3-p2-16-10"}) {
+  // Small and large enough for every inference path: sgemm, the few-channel conv loop and, on an AVX-512
+  // CPU, bend's own tiles in linear (>= 32 outputs) and conv2d (> 6 channels).
+  for (const char* arch : {"144-32-10", "c4k3-p2-16-10", "c8k3-p2-40-10", "144-64-40-10"}) {
     INFO(arch);
     nn::Sequential model = nn::build_model(nn::ModelSpec::parse(arch, "relu", "batch", 0.0f, &image),
                                            nn::init::Scheme::Auto, rng);
