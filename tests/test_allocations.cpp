@@ -129,4 +129,33 @@ TEST_CASE("a steady CNN step (conv, pooling, normalisation) makes no heap alloca
   CHECK(last < first);
 }
 
+TEST_CASE("steady batched inference (train::Predictor) makes no heap allocation", "[memory][predict]") {
+  Rng rng(7);
+  const nn::SampleShape image = {1, 12, 12};
+  // Small and large enough for every inference path: sgemm, the few-channel conv loop and, on an AVX-512
+  // CPU, bend's own tiles in linear (>= 32 outputs) and conv2d (> 6 channels).
+  for (const char* arch : {"144-32-10", "c4k3-p2-16-10", "c8k3-p2-40-10", "144-64-40-10"}) {
+    INFO(arch);
+    nn::Sequential model = nn::build_model(nn::ModelSpec::parse(arch, "relu", "batch", 0.0f, &image),
+                                           nn::init::Scheme::Auto, rng);
+    const std::int64_t count = 70, features = 144;  // batches of 32, 32 and 6
+    Tensor images = Tensor::uniform({count, features}, 0, 1, rng);
+    std::vector<std::int32_t> labels(count);
+    std::vector<float> probabilities(count * 10);
+    train::Predictor predictor(model, features, 32);
+    for (int i = 0; i < 3; ++i) predictor.classify(images.data(), count, labels.data(), probabilities.data());
+    const std::vector<std::int32_t> first = labels;
+
+    const MemoryStats before = memory_stats();
+    const std::uint64_t heap_before = bend::testing::heap_allocations();
+    for (int i = 0; i < 10; ++i)
+      predictor.classify(images.data(), count, labels.data(), probabilities.data());
+    CHECK(bend::testing::heap_allocations() - heap_before == 0);
+    CHECK(memory_stats().buffers_created == before.buffers_created);
+    CHECK(labels == first);
+    CHECK(predictor.classes() == 10);
+    CHECK(!model.is_training());
+  }
+}
+
 }  // namespace BEND_UNITY_ID

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
@@ -263,150 +264,98 @@ TEST_CASE("MaxPool2d and AvgPool2d match PyTorch, ties going to the first maximu
   }
 }
 
-TEST_CASE("BatchNorm matches PyTorch: training steps, running statistics, eval", "[layers][batchnorm]") {
-  struct Case {
-    const char* name;
-    std::shared_ptr<BatchNorm> bn;
-    Shape x;
-    const std::vector<double>&train_y, &train_dx, &train_dw, &train_db, &running_mean, &running_var, &eval_y,
-        &eval_dx, &eval_dw, &eval_db;
-  };
-  const Case cases[] = {
-      {"bn2d",
-       std::make_shared<BatchNorm2d>(4),
-       {3, 4, 3, 5},
-       kTorch_bn2d_train_y,
-       kTorch_bn2d_train_dx,
-       kTorch_bn2d_train_dw,
-       kTorch_bn2d_train_db,
-       kTorch_bn2d_running_mean,
-       kTorch_bn2d_running_var,
-       kTorch_bn2d_eval_y,
-       kTorch_bn2d_eval_dx,
-       kTorch_bn2d_eval_dw,
-       kTorch_bn2d_eval_db},
-      {"bn1d",
-       std::make_shared<BatchNorm1d>(5),
-       {6, 5},
-       kTorch_bn1d_train_y,
-       kTorch_bn1d_train_dx,
-       kTorch_bn1d_train_dw,
-       kTorch_bn1d_train_db,
-       kTorch_bn1d_running_mean,
-       kTorch_bn1d_running_var,
-       kTorch_bn1d_eval_y,
-       kTorch_bn1d_eval_dx,
-       kTorch_bn1d_eval_dw,
-       kTorch_bn1d_eval_db},
-      {"bn1d [N, C, L]",
-       std::make_shared<BatchNorm1d>(3),
-       {4, 3, 5},
-       kTorch_bn1d_seq_train_y,
-       kTorch_bn1d_seq_train_dx,
-       kTorch_bn1d_seq_train_dw,
-       kTorch_bn1d_seq_train_db,
-       kTorch_bn1d_seq_running_mean,
-       kTorch_bn1d_seq_running_var,
-       kTorch_bn1d_seq_eval_y,
-       kTorch_bn1d_seq_eval_dx,
-       kTorch_bn1d_seq_eval_dw,
-       kTorch_bn1d_seq_eval_db},
-      {"bn2d momentum=None",
-       std::make_shared<BatchNorm2d>(3, 1e-5f, std::nullopt),
-       {2, 3, 2, 2},
-       kTorch_bn2d_cumulative_train_y,
-       kTorch_bn2d_cumulative_train_dx,
-       kTorch_bn2d_cumulative_train_dw,
-       kTorch_bn2d_cumulative_train_db,
-       kTorch_bn2d_cumulative_running_mean,
-       kTorch_bn2d_cumulative_running_var,
-       kTorch_bn2d_cumulative_eval_y,
-       kTorch_bn2d_cumulative_eval_dx,
-       kTorch_bn2d_cumulative_eval_dw,
-       kTorch_bn2d_cumulative_eval_db},
-  };
-  for (const Case& c : cases) {
-    INFO(c.name);
-    BatchNorm& bn = *c.bn;
-    const std::int64_t channels = c.x[1];
-    bn.weight.copy_from(pattern({channels}, 0.9, 0.4, 0.5) + 1.0f);
-    bn.bias.copy_from(pattern({channels}, 1.1, 0.6, 0.5));
-    for (int step = 0; step < 3; ++step) {
-      Tensor x =
-          (pattern(c.x, 0.37 + 0.05 * step, 0.1, 1.5 + step) + 0.25f * static_cast<float>(step)).detach();
-      x.requires_grad_();
-      Tensor y = bn(x);
-      if (step == 0) {
-        check_torch(y, c.train_y);
-        y.backward(seed_for(y));
-        check_torch(x.grad(), c.train_dx);
-        check_torch(bn.weight.grad(), c.train_dw);
-        check_torch(bn.bias.grad(), c.train_db);
-      } else {
-        tape().clear();
-      }
-    }
-    check_torch(bn.running_mean, c.running_mean);
-    check_torch(bn.running_var, c.running_var);
-    CHECK(bn.num_batches_tracked.item() == 3.0f);
-    bn.eval();
-    bn.zero_grad();
-    Tensor x = pattern(c.x, 0.29, 0.7, 2.0).requires_grad_();
-    Tensor y = bn(x);
-    check_torch(y, c.eval_y);
-    y.backward(seed_for(y));
-    check_torch(x.grad(), c.eval_dx);
-    check_torch(bn.weight.grad(), c.eval_dw);
-    check_torch(bn.bias.grad(), c.eval_db);
-    CHECK(bn.num_batches_tracked.item() == 3.0f);  // eval does not count
-  }
-}
-
-TEST_CASE("LayerNorm matches PyTorch over one and two trailing dimensions", "[layers][layernorm]") {
-  struct Case {
-    std::vector<std::int64_t> normalized;
-    const std::vector<double>&y, &dx, &dw, &db;
-  };
-  const Case cases[] = {
-      {{5}, kTorch_ln_last_y, kTorch_ln_last_dx, kTorch_ln_last_dw, kTorch_ln_last_db},
-      {{4, 5}, kTorch_ln_two_y, kTorch_ln_two_dx, kTorch_ln_two_dw, kTorch_ln_two_db},
-  };
-  for (const Case& c : cases) {
-    LayerNorm ln(c.normalized);
-    const Shape shape{std::span<const std::int64_t>(c.normalized)};
-    ln.weight.copy_from(pattern(shape, 0.9, 0.4, 0.5) + 1.0f);
-    ln.bias.copy_from(pattern(shape, 1.1, 0.6, 0.5));
-    Tensor x = pattern({3, 4, 5}, 0.37, 0.1, 1.5).requires_grad_();
-    Tensor y = ln(x);
-    check_torch(y, c.y);
-    y.backward(seed_for(y));
-    check_torch(x.grad(), c.dx);
-    check_torch(ln.weight.grad(), c.dw);
-    check_torch(ln.bias.grad(), c.db);
-  }
-}
-
-// --- against direct references and finite differences ---------------------------------------------
-
-TEST_CASE("conv2d equals a direct double-precision convolution, split over threads or not",
-          "[layers][conv]") {
+TEST_CASE("max_pool2d and linear without grad (inference) give the values of the recorded paths",
+          "[layers][pool][predict]") {
   Rng rng(11);
-  // Large enough to be split across threads (see kMinWorkToSplit in src/ops/conv2d.cpp).
-  Tensor x = bend::testing::random_tensor({16, 4, 10, 9}, rng, -1.0f, 1.0f, false);
-  Tensor w = bend::testing::random_tensor({8, 4, 3, 2}, rng, -0.5f, 0.5f, false);
-  Tensor b = bend::testing::random_tensor({8}, rng, -0.5f, 0.5f, false);
-  const Size2d stride{1, 2}, padding{2, 1}, dilation{1, 2};
+  // Odd sizes (the last row and column of a 2x2 pool are dropped), a NaN, and a -inf.
+  Tensor x = Tensor::uniform({2, 3, 7, 9}, -1, 1, rng);
+  x.data()[10] = std::numeric_limits<float>::quiet_NaN();
+  x.data()[70] = -std::numeric_limits<float>::infinity();
+  const struct {
+    Size2d kernel, stride, padding, dilation;
+    bool ceil_mode;
+  } pools[] = {
+      {2, 2, 0, 1, false}, {3, 2, 1, 1, false}, {2, 1, 0, 1, false}, {3, 2, 1, 2, true}, {2, 2, 0, 1, true}};
+  for (const auto& p : pools) {
+    INFO(p.kernel.str() << " stride " << p.stride.str() << " padding " << p.padding.str());
+    Tensor recorded_in = x.clone().requires_grad_();
+    const Tensor recorded = max_pool2d(recorded_in, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode);
+    NoGradGuard no_grad;
+    const Tensor inferred = max_pool2d(x, p.kernel, p.stride, p.padding, p.dilation, p.ceil_mode);
+    REQUIRE(inferred.shape() == recorded.shape());
+    for (std::int64_t i = 0; i < inferred.numel(); ++i) {
+      const float a = inferred.data()[i], b = recorded.data()[i];
+      CHECK((a == b || (a != a && b != b)));
+    }
+  }
+  // One row through a layer (sgemv) is the same row of a batch (sgemm, or bend's own kernel on an AVX-512
+  // CPU), with and without bias.
+  const Tensor w = Tensor::uniform({37, 53}, -1, 1, rng), b = Tensor::uniform({37}, -1, 1, rng);
+  const Tensor rows = Tensor::uniform({5, 53}, -1, 1, rng);
+  NoGradGuard no_grad;
+  for (const Tensor& bias : {b, Tensor()}) {
+    const Tensor batch = linear(rows, w, bias);
+    for (std::int64_t r = 0; r < 5; ++r) {
+      const Tensor one =
+          linear(Tensor::from(std::span<const float>(rows.data() + r * 53, 53), {1, 53}), w, bias);
+      for (std::int64_t k = 0; k < 37; ++k)
+        CHECK(one.data()[k] == Approx(batch.data()[r * 37 + k]).margin(1e-5));
+    }
+  }
+}
+
+TEST_CASE("linear without grad equals the recorded product, whatever the batch size or thread count",
+          "[layers][linear][predict]") {
+  Rng rng(13);
   const int threads_before = num_threads();
-  std::vector<float> results[2];
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
-    Tensor y = conv2d(x, w, b, stride, padding, dilation);
-    REQUIRE(y.shape() == Shape{16, 8, 12, 5});
-    check_close(y, direct_conv2d(x, w, b, stride, padding, dilation, 12, 5), 1e-5, 1e-5);
-    results[threads - 1] = y.to_vector();
+  // Rows not a multiple of the kernel's 6-row tiles, columns not a multiple of its 32-column panels.
+  for (const auto& [in, out] :
+       {std::pair<std::int64_t, std::int64_t>{5, 33}, {53, 70}, {300, 96}, {784, 256}}) {
+    INFO(in << " -> " << out);
+    const Tensor x = Tensor::uniform({40, in}, -1, 1, rng);
+    const Tensor w = Tensor::uniform({out, in}, -1, 1, rng).requires_grad_();
+    const Tensor b = Tensor::uniform({out}, -1, 1, rng).requires_grad_();
+    for (const Tensor& bias : {b, Tensor()}) {
+      const Tensor recorded = linear(x, w, bias);  // w requires grad: the taped product (sgemm)
+      std::vector<float> inferred[2];
+      for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        NoGradGuard no_grad;
+        const Tensor y = linear(x, w, bias);
+        for (std::int64_t i = 0; i < y.numel(); ++i)
+          REQUIRE(y.data()[i] == Approx(recorded.data()[i]).epsilon(1e-4).margin(1e-4));
+        inferred[threads - 1] = y.to_vector();
+        // The first 7 rows alone give the same bits as within the batch of 40.
+        const Tensor head = linear(Tensor::from(std::span<const float>(x.data(), 7 * in), {7, in}), w, bias);
+        CHECK(std::equal(head.data(), head.data() + head.numel(), y.data()));
+      }
+      CHECK(inferred[0] == inferred[1]);
+    }
   }
   set_num_threads(threads_before);
-  CHECK(results[0] == results[1]);  // each output is one sgemm either way
+}
+
+TEST_CASE("conv2d with few output channels (its own loop) or unrecorded equals a direct convolution",
+          "[layers][conv]") {
+  Rng rng(12);
+  // 1 to 6 output channels, 20x19 output pixels: whole blocks of 16 and a ragged rest; with and without
+  // bias.
+  Tensor x = bend::testing::random_tensor({3, 2, 20, 19}, rng, -1.0f, 1.0f, false);
+  // 8 and 16 channels, unrecorded: bend's AVX-512 kernel on a CPU that has it (sgemm elsewhere); also
+  // through a 1x1 kernel (no im2col).
+  for (std::int64_t out : {1, 3, 6, 8, 16}) {
+    INFO(out << " output channels");
+    for (const std::int64_t kernel : {5, 1}) {
+      Tensor w = bend::testing::random_tensor({out, 2, kernel, kernel}, rng, -0.5f, 0.5f, false);
+      Tensor b = bend::testing::random_tensor({out}, rng, -0.5f, 0.5f, false);
+      const std::int64_t padding = kernel == 5 ? 2 : 0;
+      for (const Tensor& bias : {b, Tensor()}) {
+        Tensor y = conv2d(x, w, bias, 1, padding, 1);
+        REQUIRE(y.shape() == Shape{3, out, 20, 19});
+        check_close(y, direct_conv2d(x, w, bias, 1, padding, 1, 20, 19), 1e-5, 1e-5);
+      }
+    }
+  }
 }
 
 TEST_CASE("gradcheck: every new op, with non-zero gradients", "[layers][gradcheck]") {

@@ -24,7 +24,10 @@ constexpr std::array kCommands = {
             "--model lenet5)",
             run_train},
     Command{"eval", "loss, accuracy, per-class accuracy and confusion matrix of a saved model", run_eval},
-    Command{"predict", "top-3 classes for a test image (--index N) or a PGM file (--image F)", run_predict},
+    Command{
+        "predict",
+        "top-3 classes for a test image (--index N) or a PGM file (--image F); --batch N: the whole test set",
+        run_predict},
     Command{"generate", "sample text from a GPT (bend train --model gpt), as nanoGPT's sample.py, streamed",
             run_generate},
     Command{"info", "architecture, parameters and training state of a model or checkpoint", run_info},

@@ -64,6 +64,7 @@
 #include "bend/train/diagnostics.hpp"
 #include "bend/train/metrics.hpp"
 #include "bend/train/model_source.hpp"
+#include "bend/train/predictor.hpp"
 #include "bend/train/recipe.hpp"
 #include "bend/train/schedule.hpp"
 #include "bend/train/trainer.hpp"

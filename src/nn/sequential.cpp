@@ -1,5 +1,6 @@
 // Sequential: ordered children, PyTorch's naming, and the summary table.
 #include "bend/nn/sequential.hpp"
+#include <array>
 
 #include <fmt/format.h>
 
@@ -44,9 +45,13 @@ Tensor Sequential::view_input(const Tensor& x) const {
   if (x.size(1) != features)
     throw ShapeError(fmt::format("Sequential: input {} has {} values per sample, expected {} ([{}])",
                                  x.shape().str(), x.size(1), features, fmt::join(input_shape_, ", ")));
-  std::vector<std::int64_t> dims{x.size(0)};
-  dims.insert(dims.end(), input_shape_.begin(), input_shape_.end());
-  return reshape(x, Shape(std::span<const std::int64_t>(dims)));
+  if (input_shape_.size() + 1 > static_cast<std::size_t>(Shape::kMaxDims))
+    throw ShapeError(fmt::format("Sequential: input shape [{}] has more than {} dimensions with the batch",
+                                 fmt::join(input_shape_, ", "), Shape::kMaxDims));
+  std::array<std::int64_t, Shape::kMaxDims> dims{};  // on the stack: a steady inference allocates nothing
+  dims[0] = x.size(0);
+  std::copy(input_shape_.begin(), input_shape_.end(), dims.begin() + 1);
+  return reshape(x, Shape(std::span<const std::int64_t>(dims.data(), input_shape_.size() + 1)));
 }
 
 Tensor Sequential::forward(const Tensor& x) {

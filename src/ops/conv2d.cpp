@@ -9,7 +9,8 @@
 // The batch is split into one block of samples per thread of bend's pool, each running single-threaded
 // sgemm on its own scratch columns; the weight gradient is summed from one partial per thread. Scratch
 // comes from the tensor cache, so a steady step allocates nothing. A 1×1 kernel with stride 1 and no
-// padding skips im2col: the image is its own column matrix.
+// padding skips im2col: the image is its own column matrix. Forward with at most 6 output channels
+// multiplies with its own register-blocked loop instead of sgemm (conv2d_few_channels).
 #include <cblas.h>
 
 #include <algorithm>
@@ -17,9 +18,11 @@
 #include <fmt/format.h>
 
 #include "bend/autograd.hpp"
+#include "bend/detail/multiversion.hpp"
 #include "bend/error.hpp"
 #include "bend/ops.hpp"
 #include "bend/parallel.hpp"
+#include "gemm.hpp"
 #include "lane_sums.hpp"
 #include "window2d.hpp"
 
@@ -59,6 +62,14 @@ ConvGeometry geometry(const Tensor& x, const Tensor& w, Size2d stride, Size2d pa
   return g;
 }
 
+// Copies a short run (an output row: 10 to 28 floats in LeNet) without a library call, 8 floats at a
+// time: std::copy's memmove cost more than the copying (im2col of LeNet's second layer: 20 -> 10 us).
+inline void copy_short(const float* src, float* dst, std::int64_t count) {
+  std::int64_t k = 0;
+  for (; k + 8 <= count; k += 8) __builtin_memcpy(dst + k, src + k, 8 * sizeof(float));
+  for (; k < count; ++k) dst[k] = src[k];
+}
+
 // One sample: x_n [C, H, W] -> cols [C·kh·kw, OH·OW]. Row (c, i, j) holds, for every output pixel, the
 // input under kernel tap (i, j) of channel c (0 in the padding).
 void im2col(const ConvGeometry& g, const float* x, float* cols) {
@@ -77,12 +88,12 @@ void im2col(const ConvGeometry& g, const float* x, float* cols) {
             continue;
           }
           const float* src = x + (c * g.height + ih) * g.width + offset;
-          std::fill(dst, dst + first, 0.0f);
+          for (std::int64_t ow = 0; ow < first; ++ow) dst[ow] = 0.0f;
           if (sw == 1)
-            std::copy(src + first, src + last, dst + first);
+            copy_short(src + first, dst + first, last - first);
           else
             for (std::int64_t ow = first; ow < last; ++ow) dst[ow] = src[ow * sw];
-          std::fill(dst + last, dst + out_w, 0.0f);
+          for (std::int64_t ow = last; ow < out_w; ++ow) dst[ow] = 0.0f;
         }
       }
 }
@@ -107,6 +118,73 @@ void col2im_add(const ConvGeometry& g, const float* cols, float* x) {
             for (std::int64_t ow = first; ow < last; ++ow) dst[ow * sw] += src[ow];
         }
       }
+}
+
+// Up to this many output channels, conv2d_few_channels replaces sgemm: with so few rows (LeNet's first
+// layer: 6 channels, 25 taps) OpenBLAS's packing and edge tiles leave sgemm at ~15 GFLOP/s.
+constexpr std::int64_t kFewChannels = 6;
+constexpr std::int64_t kPixelBlock = 16;  // two AVX2 vectors per output row
+
+// Eight floats, one AVX2 register (two SSE registers in the baseline build).
+typedef float Lanes8 __attribute__((vector_size(32)));
+
+// kRows output channels over one block of kPixelBlock pixels, accumulated in registers over the taps:
+//   y [kRows, pixels] (rows `pixels` apart) = bias + w [kRows, taps] · cols [taps, pixels], columns
+//   [first, first + kPixelBlock)
+template <int kRows>
+inline void few_channels_block(const float* w, const float* cols, const float* bias, float* y,
+                               std::int64_t taps, std::int64_t pixels, std::int64_t first) {
+  Lanes8 acc[kRows][2];
+  for (int r = 0; r < kRows; ++r) acc[r][0] = acc[r][1] = Lanes8{} + (bias ? bias[r] : 0.0f);
+  for (std::int64_t t = 0; t < taps; ++t) {
+    Lanes8 c0, c1;  // unaligned loads
+    __builtin_memcpy(&c0, cols + t * pixels + first, sizeof c0);
+    __builtin_memcpy(&c1, cols + t * pixels + first + 8, sizeof c1);
+    for (int r = 0; r < kRows; ++r) {
+      const float weight = w[r * taps + t];
+      acc[r][0] += weight * c0;
+      acc[r][1] += weight * c1;
+    }
+  }
+  for (int r = 0; r < kRows; ++r) {
+    __builtin_memcpy(y + r * pixels + first, &acc[r][0], sizeof(Lanes8));
+    __builtin_memcpy(y + r * pixels + first + 8, &acc[r][1], sizeof(Lanes8));
+  }
+}
+
+// One sample's y [out, pixels] = bias + w [out, taps] · cols [taps, pixels] for out <= kFewChannels,
+// the pixels in blocks held in registers (the ragged last block one pixel at a time).
+BEND_MULTIVERSION void conv2d_few_channels(const float* w, const float* cols, const float* bias, float* y,
+                                           std::int64_t out, std::int64_t taps, std::int64_t pixels) {
+  const std::int64_t blocked = pixels / kPixelBlock * kPixelBlock;
+  for (std::int64_t first = 0; first < blocked; first += kPixelBlock) {
+    switch (out) {
+      case 1:
+        few_channels_block<1>(w, cols, bias, y, taps, pixels, first);
+        break;
+      case 2:
+        few_channels_block<2>(w, cols, bias, y, taps, pixels, first);
+        break;
+      case 3:
+        few_channels_block<3>(w, cols, bias, y, taps, pixels, first);
+        break;
+      case 4:
+        few_channels_block<4>(w, cols, bias, y, taps, pixels, first);
+        break;
+      case 5:
+        few_channels_block<5>(w, cols, bias, y, taps, pixels, first);
+        break;
+      default:
+        few_channels_block<6>(w, cols, bias, y, taps, pixels, first);
+        break;
+    }
+  }
+  for (std::int64_t o = 0; o < out; ++o)
+    for (std::int64_t p = blocked; p < pixels; ++p) {
+      float sum = bias ? bias[o] : 0.0f;
+      for (std::int64_t t = 0; t < taps; ++t) sum += w[o * taps + t] * cols[t * pixels + p];
+      y[o * pixels + p] = sum;
+    }
 }
 
 // Row-major single-threaded sgemm (each thread of the split runs its own).
@@ -227,17 +305,31 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Size2d 
   Tensor y = Tensor::empty(Shape{g.batch, out_channels, g.out_h, g.out_w});
   const bool pointwise = g.pointwise();
   const int parts = g.parts();
+  // Inference (no tape entry to come) may multiply with bend's AVX-512 kernel, which packs panels of
+  // the columns into its own scratch (patch x 32 floats per part).
+  const bool recorded = grad_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                           (bias.defined() && bias.requires_grad()));
+  const bool own_kernel = !recorded && out_channels > kFewChannels;
+  const std::int64_t cols_size = pointwise ? 0 : patch * pixels, panel_size = own_kernel ? patch * 32 : 0;
   Tensor scratch;
-  if (!pointwise) scratch = Tensor::empty(Shape{parts, patch * pixels});
+  if (cols_size + panel_size > 0) scratch = Tensor::empty(Shape{parts, cols_size + panel_size});
   const float* w = weight.data();
   const float* b = bias.defined() ? bias.data() : nullptr;
   parallel_for(parts, [&](int part, int n_parts) {
     const auto [first, last] = split_range(g.batch, part, n_parts, 1);
-    float* cols = pointwise ? nullptr : scratch.data() + part * patch * pixels;
+    float* cols = pointwise ? nullptr : scratch.data() + part * (cols_size + panel_size);
+    float* panel = own_kernel ? scratch.data() + part * (cols_size + panel_size) + cols_size : nullptr;
     for (std::int64_t n = first; n < last; ++n) {
       const float* x_n = x.data() + n * g.image();
       float* y_n = y.data() + n * out_channels * pixels;
       if (!pointwise) im2col(g, x_n, cols);
+      if (out_channels <= kFewChannels) {
+        conv2d_few_channels(w, pointwise ? x_n : cols, b, y_n, out_channels, patch, pixels);
+        continue;
+      }
+      if (own_kernel &&
+          detail::conv_gemm_inference(out_channels, pixels, patch, w, pointwise ? x_n : cols, b, y_n, panel))
+        continue;
       if (b)
         for (std::int64_t o = 0; o < out_channels; ++o) std::fill_n(y_n + o * pixels, pixels, b[o]);
       conv_sgemm(false, false, out_channels, pixels, patch, w, patch, pointwise ? x_n : cols, pixels,

@@ -46,6 +46,20 @@ int gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k) {
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, const float* b, float beta, float* c, const float* bias_row) {
   if (m == 0 || n == 0) return;
+  if (m == 1) {
+    // One row of C (a single sample through a layer): sgemm would pack all of op(B) to use it once,
+    // ~6x the time of streaming it through sgemv (MLP 784x256 layer: 90 us against 14 us).
+    //   c [n] = alpha · op(B) [n, k] · a [k] + beta · c, with op(B) stored [n, k] (transposed) or [k, n]
+    float block_beta = beta;
+    if (bias_row) {
+      std::copy_n(bias_row, n, c);
+      block_beta = 1.0f;
+    }
+    cblas_sgemv(CblasRowMajor, transpose_b ? CblasNoTrans : CblasTrans,
+                static_cast<blasint>(transpose_b ? n : k), static_cast<blasint>(transpose_b ? k : n), alpha,
+                b, static_cast<blasint>(transpose_b ? k : n), a, 1, block_beta, c, 1);
+    return;
+  }
   const std::int64_t lda = transpose_a ? m : k, ldb = transpose_b ? k : n, ldc = n;
   const bool by_columns = split_columns(m, n, k);
   const auto block = [&](int part, int parts) {

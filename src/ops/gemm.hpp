@@ -15,6 +15,17 @@ namespace bend::detail {
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, const float* b, float beta, float* c, const float* bias_row = nullptr);
 
+// Y [m, n] = bias + X [m, k] · Wᵀ (W stored [n, k]; bias may be null) for an unrecorded linear():
+// bend's own AVX-512 kernel where the CPU has it and the shape suits it, else gemm (gemm_avx512.cpp).
+void gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* x, const float* w,
+                    const float* bias, float* y);
+
+// Y [m, n] = row_bias (one per row, may be null) + A [m, k] · B [k, n], all row-major, with bend's
+// AVX-512 kernel, single-threaded; `panel` is scratch of k * 32 floats. False (nothing done) on a CPU
+// without AVX-512. For an unrecorded conv2d (one sample: weight [O, C·kh·kw] · im2col columns).
+bool conv_gemm_inference(std::int64_t m, std::int64_t n, std::int64_t k, const float* a, const float* b,
+                         const float* row_bias, float* y, float* panel);
+
 // The number of parts gemm() splits a product of this shape into (1: not split).
 int gemm_parts(std::int64_t m, std::int64_t n, std::int64_t k);
 

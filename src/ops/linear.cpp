@@ -56,8 +56,14 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     throw ShapeError(fmt::format("linear: bias {} does not fit weight {} (expected [{}])", bias.shape().str(),
                                  weight.shape().str(), out));
   Tensor y = Tensor::empty(x.shape().with_dim(-1, out));
-  detail::gemm(false, true, batch, out, in, 1.0f, x.data(), weight.data(), 0.0f, y.data(),
-               bias.defined() ? bias.data() : nullptr);
+  const bool recorded = grad_enabled() && (x.requires_grad() || weight.requires_grad() ||
+                                           (bias.defined() && bias.requires_grad()));
+  if (!recorded)  // inference: no backward will read this product, and bend's own kernel may run it
+    detail::gemm_inference(batch, out, in, x.data(), weight.data(), bias.defined() ? bias.data() : nullptr,
+                           y.data());
+  else
+    detail::gemm(false, true, batch, out, in, 1.0f, x.data(), weight.data(), 0.0f, y.data(),
+                 bias.defined() ? bias.data() : nullptr);
   tape().record(y, &linear_backward, "linear", {x, weight, bias});
   return y;
 }
