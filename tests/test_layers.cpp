@@ -264,6 +264,155 @@ TEST_CASE("MaxPool2d and AvgPool2d match PyTorch, ties going to the first maximu
   }
 }
 
+TEST_CASE("BatchNorm matches PyTorch: training steps, running statistics, eval", "[layers][batchnorm]") {
+  struct Case {
+    const char* name;
+    std::shared_ptr<BatchNorm> bn;
+    Shape x;
+    const std::vector<double>&train_y, &train_dx, &train_dw, &train_db, &running_mean, &running_var, &eval_y,
+        &eval_dx, &eval_dw, &eval_db;
+  };
+  const Case cases[] = {
+      {"bn2d",
+       std::make_shared<BatchNorm2d>(4),
+       {3, 4, 3, 5},
+       kTorch_bn2d_train_y,
+       kTorch_bn2d_train_dx,
+       kTorch_bn2d_train_dw,
+       kTorch_bn2d_train_db,
+       kTorch_bn2d_running_mean,
+       kTorch_bn2d_running_var,
+       kTorch_bn2d_eval_y,
+       kTorch_bn2d_eval_dx,
+       kTorch_bn2d_eval_dw,
+       kTorch_bn2d_eval_db},
+      {"bn1d",
+       std::make_shared<BatchNorm1d>(5),
+       {6, 5},
+       kTorch_bn1d_train_y,
+       kTorch_bn1d_train_dx,
+       kTorch_bn1d_train_dw,
+       kTorch_bn1d_train_db,
+       kTorch_bn1d_running_mean,
+       kTorch_bn1d_running_var,
+       kTorch_bn1d_eval_y,
+       kTorch_bn1d_eval_dx,
+       kTorch_bn1d_eval_dw,
+       kTorch_bn1d_eval_db},
+      {"bn1d [N, C, L]",
+       std::make_shared<BatchNorm1d>(3),
+       {4, 3, 5},
+       kTorch_bn1d_seq_train_y,
+       kTorch_bn1d_seq_train_dx,
+       kTorch_bn1d_seq_train_dw,
+       kTorch_bn1d_seq_train_db,
+       kTorch_bn1d_seq_running_mean,
+       kTorch_bn1d_seq_running_var,
+       kTorch_bn1d_seq_eval_y,
+       kTorch_bn1d_seq_eval_dx,
+       kTorch_bn1d_seq_eval_dw,
+       kTorch_bn1d_seq_eval_db},
+      {"bn2d momentum=None",
+       std::make_shared<BatchNorm2d>(3, 1e-5f, std::nullopt),
+       {2, 3, 2, 2},
+       kTorch_bn2d_cumulative_train_y,
+       kTorch_bn2d_cumulative_train_dx,
+       kTorch_bn2d_cumulative_train_dw,
+       kTorch_bn2d_cumulative_train_db,
+       kTorch_bn2d_cumulative_running_mean,
+       kTorch_bn2d_cumulative_running_var,
+       kTorch_bn2d_cumulative_eval_y,
+       kTorch_bn2d_cumulative_eval_dx,
+       kTorch_bn2d_cumulative_eval_dw,
+       kTorch_bn2d_cumulative_eval_db},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    BatchNorm& bn = *c.bn;
+    const std::int64_t channels = c.x[1];
+    bn.weight.copy_from(pattern({channels}, 0.9, 0.4, 0.5) + 1.0f);
+    bn.bias.copy_from(pattern({channels}, 1.1, 0.6, 0.5));
+    for (int step = 0; step < 3; ++step) {
+      Tensor x =
+          (pattern(c.x, 0.37 + 0.05 * step, 0.1, 1.5 + step) + 0.25f * static_cast<float>(step)).detach();
+      x.requires_grad_();
+      Tensor y = bn(x);
+      if (step == 0) {
+        check_torch(y, c.train_y);
+        y.backward(seed_for(y));
+        check_torch(x.grad(), c.train_dx);
+        check_torch(bn.weight.grad(), c.train_dw);
+        check_torch(bn.bias.grad(), c.train_db);
+      } else {
+        tape().clear();
+      }
+    }
+    check_torch(bn.running_mean, c.running_mean);
+    check_torch(bn.running_var, c.running_var);
+    CHECK(bn.num_batches_tracked.item() == 3.0f);
+    bn.eval();
+    bn.zero_grad();
+    Tensor x = pattern(c.x, 0.29, 0.7, 2.0).requires_grad_();
+    Tensor y = bn(x);
+    check_torch(y, c.eval_y);
+    y.backward(seed_for(y));
+    check_torch(x.grad(), c.eval_dx);
+    check_torch(bn.weight.grad(), c.eval_dw);
+    check_torch(bn.bias.grad(), c.eval_db);
+    CHECK(bn.num_batches_tracked.item() == 3.0f);  // eval does not count
+  }
+}
+
+
+TEST_CASE("LayerNorm matches PyTorch over one and two trailing dimensions", "[layers][layernorm]") {
+  struct Case {
+    std::vector<std::int64_t> normalized;
+    const std::vector<double>&y, &dx, &dw, &db;
+  };
+  const Case cases[] = {
+      {{5}, kTorch_ln_last_y, kTorch_ln_last_dx, kTorch_ln_last_dw, kTorch_ln_last_db},
+      {{4, 5}, kTorch_ln_two_y, kTorch_ln_two_dx, kTorch_ln_two_dw, kTorch_ln_two_db},
+  };
+  for (const Case& c : cases) {
+    LayerNorm ln(c.normalized);
+    const Shape shape{std::span<const std::int64_t>(c.normalized)};
+    ln.weight.copy_from(pattern(shape, 0.9, 0.4, 0.5) + 1.0f);
+    ln.bias.copy_from(pattern(shape, 1.1, 0.6, 0.5));
+    Tensor x = pattern({3, 4, 5}, 0.37, 0.1, 1.5).requires_grad_();
+    Tensor y = ln(x);
+    check_torch(y, c.y);
+    y.backward(seed_for(y));
+    check_torch(x.grad(), c.dx);
+    check_torch(ln.weight.grad(), c.dw);
+    check_torch(ln.bias.grad(), c.db);
+  }
+}
+
+// --- against direct references and finite differences ---------------------------------------------
+
+
+TEST_CASE("conv2d equals a direct double-precision convolution, split over threads or not",
+          "[layers][conv]") {
+  Rng rng(11);
+  // Large enough to be split across threads (see kMinWorkToSplit in src/ops/conv2d.cpp).
+  Tensor x = bend::testing::random_tensor({16, 4, 10, 9}, rng, -1.0f, 1.0f, false);
+  Tensor w = bend::testing::random_tensor({8, 4, 3, 2}, rng, -0.5f, 0.5f, false);
+  Tensor b = bend::testing::random_tensor({8}, rng, -0.5f, 0.5f, false);
+  const Size2d stride{1, 2}, padding{2, 1}, dilation{1, 2};
+  const int threads_before = num_threads();
+  std::vector<float> results[2];
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    Tensor y = conv2d(x, w, b, stride, padding, dilation);
+    REQUIRE(y.shape() == Shape{16, 8, 12, 5});
+    check_close(y, direct_conv2d(x, w, b, stride, padding, dilation, 12, 5), 1e-5, 1e-5);
+    results[threads - 1] = y.to_vector();
+  }
+  set_num_threads(threads_before);
+  CHECK(results[0] == results[1]);  // each output is one sgemm either way
+}
+
+
 TEST_CASE("max_pool2d and linear without grad (inference) give the values of the recorded paths",
           "[layers][pool][predict]") {
   Rng rng(11);
