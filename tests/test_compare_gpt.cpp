@@ -80,7 +80,7 @@ void require_same_numbers(const lab::RunRecord& a, const lab::RunRecord& b) {
   }
 }
 
-std::string read_text(const fs::path& path) {
+[[maybe_unused]] std::string read_text(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
   s << in.rdbuf();

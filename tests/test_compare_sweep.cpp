@@ -119,7 +119,7 @@ std::vector<std::string> csv_without_seconds(const std::filesystem::path& file) 
   return rows;
 }
 
-void require_same_reports(const std::filesystem::path& a, const std::filesystem::path& b) {
+[[maybe_unused]] void require_same_reports(const std::filesystem::path& a, const std::filesystem::path& b) {
   INFO(a.string() << " vs " << b.string());
   REQUIRE(std::filesystem::exists(a / "summary.json"));
   REQUIRE(std::filesystem::exists(b / "summary.json"));
