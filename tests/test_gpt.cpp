@@ -278,6 +278,7 @@ TEST_CASE("PyTorch loads a bend GPT into a nanoGPT-shaped module and computes th
   }
 }
 
+#ifdef BEND_CLI_PATH  // (a build without the CLI, e.g. scripts/tsan.sh's, leaves it out)
 TEST_CASE("bend train --model gpt and bend generate: runs, streams, and one line per bad input",
           "[gpt][cli]") {
   bend::testing::ScratchDir dir("bend_test_gpt_cli");
@@ -339,5 +340,7 @@ TEST_CASE("bend train --model gpt and bend generate: runs, streams, and one line
   CHECK(text_without_gpt.code == 2);
   CHECK_THAT(text_without_gpt.out, Catch::Contains("--model gpt"));
 }
+
+#endif  // BEND_CLI_PATH
 
 }  // namespace BEND_UNITY_ID

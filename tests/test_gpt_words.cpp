@@ -262,6 +262,7 @@ TEST_CASE(
   }
 }
 
+#ifdef BEND_CLI_PATH  // (a build without the CLI, e.g. scripts/tsan.sh's, leaves it out)
 TEST_CASE("bend train --vocab word --head adaptive and bend generate: runs, and one line per bad input",
           "[gpt][words][cli]") {
   bend::testing::ScratchDir dir("bend_test_gpt_words_cli");
@@ -334,5 +335,7 @@ TEST_CASE("bend train --vocab word --head adaptive and bend generate: runs, and 
   CHECK_THAT(cut_chars.out, Catch::Contains("--vocab word"));
   CHECK(one_line(cut_chars));
 }
+
+#endif  // BEND_CLI_PATH
 
 }  // namespace BEND_UNITY_ID
