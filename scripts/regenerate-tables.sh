@@ -8,7 +8,7 @@
 #
 # Running it twice gives the same file but for the stamps' figures (idempotent: nothing is appended).
 #
-#   scripts/regenerate-tables.sh --lab           bend lab all at its defaults (about 15 s on 2 cores)
+#   scripts/regenerate-tables.sh --lab           bend lab all at its defaults (about 20 min on 2 cores)
 #   scripts/regenerate-tables.sh --docs          bend compare --preset docs --jobs 2 (about 5 min on 2 cores):
 #                                                README's table and docs/docs-table/ (report.md, charts)
 #   scripts/regenerate-tables.sh --bench         bench/run.sh, cnn.sh, recipes.sh, sweep.sh, each of which
