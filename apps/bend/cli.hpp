@@ -15,6 +15,7 @@
 #include "bend/error.hpp"
 #include "bend/train/profiler.hpp"
 #include "bend/nn/gpt.hpp"
+#include "bend/nn/serialize.hpp"
 #include "bend/train/recipe.hpp"
 #include "bend/train/trainer.hpp"
 
@@ -143,6 +144,18 @@ int train_gpt(const cxxopts::ParseResult& args, const train::CheckpointState* re
 int run_train(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_eval(int argc, char** argv);
+// eval and predict (cmd_eval.cpp): --model/--arch/--act/--norm, the model they name, its test set (the
+// file's dataset unless --dataset; --data-dir) and both together, normalised with the file's statistics
+// and checked against the model's input (UsageError when they do not fit).
+void add_model_flags(cxxopts::Options& options);
+nn::LoadedModel load_model_from_args(const cxxopts::ParseResult& args);
+TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata);
+void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata, const std::filesystem::path& model);
+struct ModelAndTestSet {
+  nn::LoadedModel loaded;
+  TensorDataset test;
+};
+ModelAndTestSet load_model_and_test_set(const cxxopts::ParseResult& args);
 int run_predict(int argc, char** argv);
 int run_info(int argc, char** argv);
 int run_export(int argc, char** argv);

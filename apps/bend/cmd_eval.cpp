@@ -14,9 +14,6 @@
 
 namespace bend::cli {
 
-void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
-                               const std::filesystem::path& model);
-
 namespace {
 
 // A usage error listing the registered datasets when `name` is not one of them.
@@ -110,6 +107,16 @@ TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Met
   return load_dataset(dataset, dir, Split::Test);
 }
 
+ModelAndTestSet load_model_and_test_set(const cxxopts::ParseResult& args) {
+  nn::LoadedModel loaded = load_model_from_args(args);
+  TensorDataset test = test_set_from_args(args, loaded.metadata);
+  apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
+  if (test.features() != loaded.spec.input_features())
+    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
+                                 nn::sample_shape_string(loaded.spec.input), test.features()));
+  return {std::move(loaded), std::move(test)};
+}
+
 int run_eval(int argc, char** argv) {
   cxxopts::Options options("bend eval", "Evaluate a saved model on the test set.");
   add_model_flags(options);
@@ -119,12 +126,7 @@ int run_eval(int argc, char** argv) {
       cxxopts::value<std::string>())("json", "machine-readable output");
   cxxopts::ParseResult args;
   if (!parse_or_help(options, argc, argv, args)) return 0;
-  nn::LoadedModel loaded = load_model_from_args(args);
-  TensorDataset test = test_set_from_args(args, loaded.metadata);
-  apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
-  if (test.features() != loaded.spec.input_features())
-    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
-                                 nn::sample_shape_string(loaded.spec.input), test.features()));
+  auto [loaded, test] = load_model_and_test_set(args);
   if (loaded.spec.outputs() != test.num_classes)
     throw ValueError(fmt::format("{}: the model has {} outputs but {} has {} classes",
                                  args["model"].as<std::string>(), loaded.spec.outputs(), test.name,

@@ -20,12 +20,6 @@
 
 namespace bend::cli {
 
-nn::LoadedModel load_model_from_args(const cxxopts::ParseResult& args);
-void add_model_flags(cxxopts::Options& options);
-TensorDataset test_set_from_args(const cxxopts::ParseResult& args, const nn::Metadata& metadata);
-void apply_saved_normalization(Tensor& images, const nn::Metadata& metadata,
-                               const std::filesystem::path& model);
-
 namespace predict_batches {
 
 double median_of(std::vector<double> values) {
@@ -59,12 +53,7 @@ int run(const cxxopts::ParseResult& args) {
   if (repeat <= 0 || latency_calls <= 0)
     throw UsageError(
         fmt::format("--repeat ({}) and --latency-calls ({}) must be positive", repeat, latency_calls));
-  nn::LoadedModel loaded = load_model_from_args(args);
-  TensorDataset test = test_set_from_args(args, loaded.metadata);
-  apply_saved_normalization(test.images, loaded.metadata, args["model"].as<std::string>());
-  if (test.features() != loaded.spec.input_features())
-    throw UsageError(fmt::format("the model takes {} inputs but the images have {} pixels",
-                                 nn::sample_shape_string(loaded.spec.input), test.features()));
+  auto [loaded, test] = load_model_and_test_set(args);
   std::int64_t count = test.size();
   if (args.count("limit")) {
     const std::int64_t limit = args["limit"].as<std::int64_t>();
