@@ -129,7 +129,7 @@ Constant Reader::read_tensor(const pb::TensorProto& t, const std::string& where)
     if (raw.size() != n * element_size)
       fail(
           fmt::format("{}: {} bytes of data for {} values (corrupt or truncated)", where, raw.size(), numel));
-    std::memcpy(out, raw.data(), raw.size());
+    if (!raw.empty()) std::memcpy(out, raw.data(), raw.size());  // an empty tensor's buffer may be null
   };
   auto check_count = [&](int count) {
     if (static_cast<std::size_t>(count) != n)
